@@ -1,0 +1,69 @@
+"""Sends the core's rendered messages through a python-telegram-bot ``Bot``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from telegram import Bot, BotCommand, InlineKeyboardMarkup
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+
+from bot.adapters.errors import from_bad_request, from_forbidden
+from bot.adapters.update import inline_keyboard
+from bot.core.errors import RateLimited, TransientError
+from bot.core.messages import Outgoing, Sent
+
+PARSE_MODE = "HTML"
+
+
+def _seconds(value: float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class PtbMessenger:
+    """Implements :class:`bot.core.ports.Messenger` with python-telegram-bot."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def send(self, message: Outgoing) -> Sent:
+        keyboard = inline_keyboard(message.buttons)
+        markup = InlineKeyboardMarkup.de_json(keyboard, self.bot) if keyboard else None
+        try:
+            if message.edit_message_id is not None:
+                await self.bot.edit_message_text(
+                    text=message.text,
+                    chat_id=message.chat_id,
+                    message_id=message.edit_message_id,
+                    parse_mode=PARSE_MODE,
+                    reply_markup=markup,
+                )
+                return Sent(message.chat_id, message.edit_message_id)
+            sent = await self.bot.send_message(
+                chat_id=message.chat_id,
+                text=message.text,
+                parse_mode=PARSE_MODE,
+                reply_markup=markup,
+            )
+            return Sent(sent.chat.id, sent.message_id)
+        except RetryAfter as exc:
+            raise RateLimited(_seconds(exc.retry_after), exc.message) from exc
+        except Forbidden as exc:
+            raise from_forbidden(exc.message) from exc
+        except BadRequest as exc:
+            raise from_bad_request(exc.message) from exc
+        except (TimedOut, NetworkError) as exc:
+            raise TransientError(str(exc)) from exc
+
+    async def answer_callback(self, callback_id: str, text: str | None = None) -> None:
+        try:
+            await self.bot.answer_callback_query(callback_query_id=callback_id, text=text)
+        except BadRequest as exc:
+            raise from_bad_request(exc.message) from exc
+
+    async def set_commands(
+        self, commands: Sequence[tuple[str, str]], language_code: str | None
+    ) -> None:
+        await self.bot.set_my_commands(
+            [BotCommand(name, text) for name, text in commands], language_code=language_code
+        )

@@ -1,0 +1,44 @@
+"""Registers ``bot.handlers.ROUTES`` as python-telegram-bot handlers, in order, one group."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from telegram import Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.adapters.update import incoming_from_update
+from bot.core.dispatch import Dispatcher, Handler
+from bot.handlers import ROUTES, AnyCommand, AnyMessage, AnyText, Callback, Command
+
+Callback_ = Callable[[Update, Any], Coroutine[Any, Any, None]]
+
+
+def _runner(dispatcher: Dispatcher, handler: Handler) -> Callback_:
+    async def run(update: Update, context: Any) -> None:
+        incoming = incoming_from_update(update.to_dict())
+        if incoming is not None:
+            await dispatcher.handle(incoming, handler)
+
+    return run
+
+
+def build_handlers(dispatcher: Dispatcher) -> list[BaseHandler[Update, Any, None]]:
+    private = filters.ChatType.PRIVATE
+    handlers: list[BaseHandler[Update, Any, None]] = []
+    for route in ROUTES:
+        run = _runner(dispatcher, route.handler)
+        match route.trigger:
+            case Command(name):
+                handlers.append(CommandHandler(name, run, filters=private))
+            case Callback(prefix):
+                handlers.append(CallbackQueryHandler(run, pattern=f"^{re.escape(prefix)}"))
+            case AnyCommand():
+                handlers.append(MessageHandler(private & filters.COMMAND, run))
+            case AnyText():
+                handlers.append(MessageHandler(private & filters.TEXT & ~filters.COMMAND, run))
+            case AnyMessage():
+                handlers.append(MessageHandler(private & ~filters.UpdateType.EDITED_MESSAGE, run))
+    return handlers

@@ -1,0 +1,94 @@
+"""The composition root: the one place where concrete storage, renderer, FAQ index and clock
+are built from :class:`~bot.config.Settings` and wired to the core's ports.
+
+An adapter calls :func:`build_services` once at start-up, makes its messenger, and calls
+:func:`make_deps`; tests do the same with fakes instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.config import LOCALES, Settings
+from bot.core.clock import SystemClock
+from bot.core.commands import menus
+from bot.core.deps import Deps
+from bot.core.faq import FaqIndex
+from bot.core.ports import Clock, Messenger
+from bot.faq_data import load_faq
+from bot.i18n import SCRIPTS_DIR, Renderer, build_renderer
+from storage.engine import make_engine
+from storage.migrate import upgrade
+from storage.uow import SqlUnitOfWorkFactory, make_sessionmaker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Everything the bot needs except the framework-specific messenger."""
+
+    settings: Settings
+    engine: AsyncEngine
+    uow: SqlUnitOfWorkFactory
+    renderer: Renderer
+    faq: FaqIndex
+    clock: Clock
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def build_language(settings: Settings, scripts: Path = SCRIPTS_DIR) -> tuple[Renderer, FaqIndex]:
+    """Loads templates and the FAQ from `scripts` (``scripts_i18n/``) for every locale."""
+    entries = load_faq(scripts, LOCALES)
+    renderer = build_renderer(scripts, LOCALES, entries, {"business_name": settings.business_name})
+    index = FaqIndex(
+        entries,
+        answer_threshold=settings.faq_answer_threshold,
+        confirm_threshold=settings.faq_confirm_threshold,
+    )
+    return renderer, index
+
+
+async def build_services(settings: Settings, clock: Clock | None = None) -> Services:
+    """Migrates the database to the newest schema and builds the services."""
+    engine = make_engine(settings.database_url)
+    await upgrade(settings.database_url, engine=engine)
+    renderer, index = build_language(settings)
+    log.info(
+        "services ready: %d locales, database %s",
+        len(renderer.locales),
+        engine.url.render_as_string(hide_password=True),
+    )
+    return Services(
+        settings=settings,
+        engine=engine,
+        uow=SqlUnitOfWorkFactory(make_sessionmaker(engine)),
+        renderer=renderer,
+        faq=index,
+        clock=clock or SystemClock(),
+    )
+
+
+def make_deps(services: Services, messenger: Messenger) -> Deps:
+    return Deps(
+        settings=services.settings,
+        uow=services.uow,
+        renderer=services.renderer,
+        faq=services.faq,
+        clock=services.clock,
+        messenger=messenger,
+    )
+
+
+async def publish_menus(deps: Deps) -> None:
+    """Sets the bot's command menu in every client language (done at each start)."""
+    for code, commands in menus(
+        deps.renderer.render, deps.renderer.locales, deps.settings.default_locale
+    ):
+        await deps.messenger.set_commands(commands, code)

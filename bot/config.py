@@ -1,0 +1,115 @@
+"""Every setting of rapport, read once from the environment (prefix ``RAPPORT_``) or ``.env``.
+
+Each number from the business rulebook is a default here, never a constant in code. The
+README's settings table is generated from this class (``rapport settings --markdown``), so a
+field's description is its documentation.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Framework = Literal["aiogram", "ptb"]
+LOCALES: tuple[str, ...] = ("en", "zh-Hans", "zh-Hant")
+
+
+class Settings(BaseSettings):
+    """Deployment configuration. Build it once (``Settings()``) and pass it down."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RAPPORT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # --- Telegram -------------------------------------------------------------------------
+    bot_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("RAPPORT_BOT_TOKEN", "TELEGRAM_BOT_TOKEN", "bot_token"),
+        description="Bot token from @BotFather (also read from TELEGRAM_BOT_TOKEN). Never logged.",
+    )
+    framework: Framework = Field("aiogram", description="Telegram framework: aiogram or ptb.")
+    api_base: str = Field(
+        "https://api.telegram.org",
+        description="Bot API server; the demo and tests point it at the local emulator.",
+    )
+    polling_timeout: int = Field(30, ge=0, le=50, description="Long-polling timeout, seconds.")
+
+    # --- Storage --------------------------------------------------------------------------
+    database_url: str = Field(
+        "sqlite+aiosqlite:///rapport.db",
+        description="SQLAlchemy async URL: SQLite (WAL) by default, "
+        "postgresql+asyncpg://… in production.",
+    )
+
+    # --- Language and time ----------------------------------------------------------------
+    default_locale: Literal["en", "zh-Hans", "zh-Hant"] = Field(
+        "en", description="Locale used when neither the customer nor Telegram names one."
+    )
+    default_timezone: str = Field(
+        "UTC", description="IANA time zone assumed for customers who have not given theirs."
+    )
+    business_name: str = Field("our shop", description="How the bot names the business.")
+
+    # --- FAQ ------------------------------------------------------------------------------
+    faq_answer_threshold: float = Field(
+        80.0,
+        ge=0,
+        le=100,
+        description="FAQ match score (0–100) at or above which the bot answers.",
+    )
+    faq_confirm_threshold: float = Field(
+        50.0,
+        ge=0,
+        le=100,
+        description="Score at or above which (but below the answer threshold) the bot asks "
+        '"Do you mean …?" first.',
+    )
+
+    # --- Service standards (SPEC §4) ------------------------------------------------------
+    enquiry_first_response_minutes: int = Field(
+        120, gt=0, description="Promised first human response to an enquiry handed to a person."
+    )
+
+    # --- Delivery within Telegram's limits (SPEC §11) -------------------------------------
+    chat_messages_per_second: float = Field(
+        1.0, gt=0, description="Sustained messages per second to one chat."
+    )
+    chat_burst: int = Field(3, ge=1, description="Messages one chat may receive in a burst.")
+    global_messages_per_second: float = Field(
+        30.0, gt=0, description="Messages per second across all chats."
+    )
+    group_messages_per_minute: int = Field(
+        20, gt=0, description="Messages per minute into one group."
+    )
+    pacing_margin_seconds: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="Extra wait kept in hand when pacing, so network jitter never makes a "
+        "request arrive before Telegram's limit allows it.",
+    )
+    max_send_attempts: int = Field(
+        5, ge=1, description="Attempts at one message after 429s and transient errors."
+    )
+
+    log_level: str = Field("INFO", description="Python logging level.")
+
+    @field_validator("faq_confirm_threshold")
+    @classmethod
+    def _confirm_below_answer(cls, value: float, info: object) -> float:
+        data = getattr(info, "data", {})
+        answer = data.get("faq_answer_threshold", 100.0)
+        if value > answer:
+            raise ValueError("faq_confirm_threshold must not exceed faq_answer_threshold")
+        return value
+
+    def token_value(self) -> str:
+        """The token for the framework; raises a clear error when none is configured."""
+        if self.bot_token is None:
+            raise ValueError(
+                "No bot token: set TELEGRAM_BOT_TOKEN (or RAPPORT_BOT_TOKEN), "
+                "or use `rapport demo`, which needs none."
+            )
+        return self.bot_token.get_secret_value()

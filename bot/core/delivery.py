@@ -1,0 +1,164 @@
+"""Rendering replies and delivering them within Telegram's limits.
+
+Every outbound message passes through :class:`Delivery`: it is rendered in the recipient's
+locale, paced per chat, per group and bot-wide (:mod:`bot.core.pacing`), retried after a 429
+(the whole bot pauses for ``retry_after``) or a transient failure, and logged. A 403 marks the
+customer unreachable; a 400 "chat not found" marks the chat gone; neither is retried.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from bot.core.deps import Deps
+from bot.core.errors import (
+    BadRequest,
+    ChatBlocked,
+    ChatGone,
+    DeliveryError,
+    MessageUnchanged,
+    RateLimited,
+    TransientError,
+)
+from bot.core.messages import CallbackAnswer, OutButton, Outgoing, Reply, Sent
+from bot.core.models import Direction, LoggedMessage, Reachability
+from bot.core.pacing import Pacer, PacingLimits
+from bot.core.ports import Renderer
+
+log = logging.getLogger(__name__)
+
+TELEGRAM_TEXT_LIMIT = 4096
+
+
+def render_reply(renderer: Renderer, reply: Reply, locale: str, chat_id: int) -> Outgoing:
+    """Renders a handler's :class:`Reply` into an :class:`Outgoing` message for `chat_id`."""
+    text = renderer.render(reply.key, locale, reply.params)
+    if len(text) > TELEGRAM_TEXT_LIMIT:
+        log.warning("template %s rendered %d characters; cut to fit", reply.key, len(text))
+        text = text[: TELEGRAM_TEXT_LIMIT - 1] + "…"
+    rows = tuple(
+        tuple(OutButton(renderer.render(b.key, locale, b.params), b.data) for b in row)
+        for row in reply.buttons
+    )
+    return Outgoing(
+        chat_id=reply.chat_id if reply.chat_id is not None else chat_id,
+        text=text,
+        buttons=rows,
+        edit_message_id=reply.edit_message_id,
+        template_key=reply.key,
+    )
+
+
+class Delivery:
+    """Sends rendered messages through the messenger, paced, retried and logged."""
+
+    def __init__(self, deps: Deps) -> None:
+        self._deps = deps
+        s = deps.settings
+        self._pacer = Pacer(
+            PacingLimits(
+                chat_per_second=s.chat_messages_per_second,
+                chat_burst=s.chat_burst,
+                global_per_second=s.global_messages_per_second,
+                group_per_minute=s.group_messages_per_minute,
+                margin_seconds=s.pacing_margin_seconds,
+            )
+        )
+
+    def _now(self) -> float:
+        return self._deps.clock.now().timestamp()
+
+    async def send(self, message: Outgoing) -> Sent | None:
+        """Delivers one message; ``None`` when it could not or need not be delivered."""
+        clock = self._deps.clock
+        attempts = self._deps.settings.max_send_attempts
+        for attempt in range(1, attempts + 1):
+            wait = self._pacer.delay(message.chat_id, self._now())
+            while wait > 0:
+                await clock.sleep(wait)
+                wait = self._pacer.delay(message.chat_id, self._now())
+            self._pacer.record(message.chat_id, self._now())
+            try:
+                sent = await self._deps.messenger.send(message)
+            except RateLimited as exc:
+                log.warning("429 from Telegram: pausing all sends for %.1fs", exc.retry_after)
+                self._pacer.pause(exc.retry_after, self._now())
+            except TransientError as exc:
+                log.warning("transient delivery failure (attempt %d): %s", attempt, exc)
+                await clock.sleep(min(2.0**attempt, 30.0))
+            except MessageUnchanged:
+                return None
+            except (ChatBlocked, ChatGone) as exc:
+                await self._mark_unreachable(message.chat_id, exc)
+                return None
+            except BadRequest as exc:
+                log.error(
+                    "Telegram refused %s to chat %s: %s",
+                    message.template_key,
+                    message.chat_id,
+                    exc,
+                )
+                return None
+            else:
+                await self._log(message, sent)
+                return sent
+        log.error(
+            "gave up on %s to chat %s after %d attempts",
+            message.template_key,
+            message.chat_id,
+            attempts,
+        )
+        return None
+
+    async def answer_callback(self, answer: CallbackAnswer, locale: str) -> None:
+        text = (
+            self._deps.renderer.render(answer.key, locale, answer.params) if answer.key else None
+        )
+        try:
+            await self._deps.messenger.answer_callback(answer.callback_id, text)
+        except DeliveryError as exc:  # an expired query is harmless: the spinner just stops
+            log.info("could not answer callback: %s", exc)
+
+    async def deliver(
+        self, results: Sequence[Reply | CallbackAnswer], locale: str, chat_id: int
+    ) -> list[Sent]:
+        """Renders and sends a handler's results in order, in `locale`, to `chat_id` unless a
+        reply names another chat or locale."""
+        sent: list[Sent] = []
+        for item in results:
+            if isinstance(item, CallbackAnswer):
+                await self.answer_callback(item, item.locale or locale)
+                continue
+            message = render_reply(self._deps.renderer, item, item.locale or locale, chat_id)
+            done = await self.send(message)
+            if done is not None:
+                sent.append(done)
+        return sent
+
+    async def _log(self, message: Outgoing, sent: Sent) -> None:
+        async with self._deps.uow() as uow:
+            customer = await uow.customers.get_by_chat_id(message.chat_id)
+            await uow.messages.add(
+                LoggedMessage(
+                    direction=Direction.OUT,
+                    chat_id=message.chat_id,
+                    at=self._deps.clock.now(),
+                    text=message.text,
+                    telegram_message_id=sent.message_id,
+                    customer_id=customer.id if customer else None,
+                    template_key=message.template_key,
+                )
+            )
+            await uow.commit()
+
+    async def _mark_unreachable(self, chat_id: int, exc: DeliveryError) -> None:
+        state = Reachability.BLOCKED if isinstance(exc, ChatBlocked) else Reachability.CHAT_GONE
+        log.info("chat %s is unreachable (%s)", chat_id, state.value)
+        async with self._deps.uow() as uow:
+            customer = await uow.customers.get_by_chat_id(chat_id)
+            if customer is not None and customer.reachability != state:
+                customer.reachability = state
+                customer.updated_at = self._deps.clock.now()
+                await uow.customers.update(customer)
+                await uow.commit()

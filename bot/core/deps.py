@@ -1,0 +1,20 @@
+"""The bundle of collaborators every handler and service receives as an argument."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.config import Settings
+from bot.core.ports import Clock, FaqMatcher, Messenger, Renderer, UnitOfWorkFactory
+
+
+@dataclass(frozen=True, slots=True)
+class Deps:
+    """Built once by :mod:`bot.bootstrap` (or by a test from fakes) and passed down."""
+
+    settings: Settings
+    uow: UnitOfWorkFactory
+    renderer: Renderer
+    faq: FaqMatcher
+    clock: Clock
+    messenger: Messenger

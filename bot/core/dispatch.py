@@ -1,0 +1,143 @@
+"""One update through the core: record it, find the customer, run the handler, deliver.
+
+Both adapters call :meth:`Dispatcher.handle` with the :class:`Incoming` they converted and the
+handler their routing chose from ``bot.handlers.ROUTES``, so everything after conversion is
+the same code whichever framework is running.
+
+Order of work, chosen so nothing accepted is lost and nothing is done twice:
+
+1. In one transaction: skip the update if its ``update_id`` was already recorded (Telegram
+   re-delivers), find or create the customer, log the inbound message, read the dialogue state.
+   The commit makes the message durable before any reply is attempted.
+2. Run the handler (it opens its own units of work for what it changes).
+3. Deliver the replies, then mark the inbound message handled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from bot.core.delivery import Delivery
+from bot.core.deps import Deps
+from bot.core.messages import CallbackAnswer, Incoming, Reply, Sent
+from bot.core.models import Conversation, Customer, Direction, LoggedMessage
+from bot.core.ports import DuplicateUpdate
+from bot.core.services.customers import customer_locale, upsert_customer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """An update with what the core knows about its sender, handed to a handler."""
+
+    msg: Incoming
+    customer: Customer
+    locale: str
+    conversation: Conversation | None
+
+    @property
+    def name(self) -> str:
+        return self.customer.first_name or self.customer.display_name
+
+
+Result = Reply | CallbackAnswer
+Handler = Callable[[Turn, Deps], Awaitable[Sequence[Result]]]
+
+
+class Dispatcher:
+    """Runs updates through handlers. One per process; it owns the delivery pacing state."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self.delivery = Delivery(deps)
+        self._chat_locks = ChatLocks()
+        self.in_flight = 0
+        """Updates being handled right now (waiting for their chat's turn included)."""
+
+    async def handle(self, msg: Incoming, handler: Handler) -> list[Sent]:
+        """Handles one update; updates of one chat run one at a time, in arrival order, so a
+        customer's quick second message never overtakes the first."""
+        self.in_flight += 1
+        try:
+            async with self._chat_locks.hold(msg.chat_id):
+                return await self._handle(msg, handler)
+        finally:
+            self.in_flight -= 1
+
+    async def _handle(self, msg: Incoming, handler: Handler) -> list[Sent]:
+        turn = await self._accept(msg)
+        if turn is None:
+            return []
+        try:
+            results = await handler(turn, self.deps)
+        except Exception:
+            log.exception("handler %s failed on update %s", _name(handler), msg.update_id)
+            raise
+        sent = await self.delivery.deliver(results, turn.locale, msg.chat_id)
+        async with self.deps.uow() as uow:
+            await uow.messages.mark_handled(msg.update_id, self.deps.clock.now())
+            await uow.commit()
+        return sent
+
+    async def _accept(self, msg: Incoming) -> Turn | None:
+        deps = self.deps
+        now = deps.clock.now()
+        async with deps.uow() as uow:
+            if await uow.messages.has_update(msg.update_id):
+                log.info("update %s already handled; ignoring the re-delivery", msg.update_id)
+                return None
+            customer = await upsert_customer(uow, msg.sender, msg.chat_id, now)
+            try:
+                await uow.messages.add(
+                    LoggedMessage(
+                        direction=Direction.IN,
+                        chat_id=msg.chat_id,
+                        at=msg.date,
+                        text=msg.text if msg.text is not None else msg.callback_data,
+                        telegram_message_id=msg.message_id,
+                        update_id=msg.update_id,
+                        customer_id=customer.id,
+                        content=msg.content.value,
+                    )
+                )
+            except DuplicateUpdate:
+                log.info("update %s recorded concurrently; ignoring", msg.update_id)
+                return None
+            conversation = await uow.conversations.get(msg.chat_id)
+            await uow.commit()
+        locale = customer_locale(customer, deps.settings.default_locale, deps.renderer.locales)
+        return Turn(msg=msg, customer=customer, locale=locale, conversation=conversation)
+
+
+class ChatLocks:
+    """One lock per chat that has an update in progress; forgotten when nobody holds or awaits
+    it, so memory does not grow with the number of customers."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, chat_id: int) -> AsyncIterator[None]:
+        lock, users = self._locks.get(chat_id, (asyncio.Lock(), 0))
+        self._locks[chat_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[chat_id]
+            if users <= 1:
+                del self._locks[chat_id]
+            else:
+                self._locks[chat_id] = (lock, users - 1)
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+
+def _name(handler: Handler) -> str:
+    return getattr(handler, "__qualname__", repr(handler))

@@ -1,0 +1,479 @@
+"""Fuzzy matching of customer questions against the FAQ, in English and Chinese.
+
+The FAQ content lives in ``scripts_i18n/<locale>/faq.yaml`` and is loaded by
+:mod:`bot.faq_data`; this module only knows :class:`FaqEntry` values, so it stays free of YAML,
+Jinja2 and any framework.
+
+How a question is matched
+-------------------------
+1. :func:`normalise` folds the text: NFKC, casefold, punctuation and symbols removed, whitespace
+   collapsed, Traditional Chinese folded to Simplified (so zh-Hant and zh-Hans phrasings match
+   each other's customers).
+2. The query's *script family* is decided: CJK if it contains any Han/kana/hangul character,
+   otherwise Latin. A query is compared only with choices (canonical questions and phrasings)
+   of the same family, from every locale; the matched phrasing's locale is reported.
+3. Words that carry no meaning for the FAQ are dropped (English stop-words such as "how", "my",
+   "the"; Chinese particles such as 吗/呢/了/请问), together with greetings and small talk
+   ("hi", "thanks", 你好, 谢谢). A query with nothing left is small talk: outcome ``"none"``.
+4. Scoring. Every feature — a content word (Latin, lightly stemmed, typos mapped onto the FAQ's
+   vocabulary with rapidfuzz ``extractOne``, a few customer-care synonyms folded: parcel/package,
+   ship/deliver…) or a character and character bigram (CJK) — is weighted by its inverse entry
+   frequency, so "order"/订单 count less than "invoice"/发票. A choice scores
+
+       100 × (0.7 × share of the choice's weight found in the query
+              + 0.3 × share of the query's weight explained by the choice's entry)
+
+   so a long message that contains a question still matches, while a message sharing one
+   common word with a phrasing does not. For Latin script, rapidfuzz ``fuzz.ratio`` over the
+   whole content string (``process.extract``, ``processor=None``) also counts when ≥ 80, which
+   rescues near-copies with typos. CJK scores are put on the Latin scale (``_CJK_GAMMA``).
+5. Very short queries ("refund", "退款": one content word, or two CJK characters) never
+   *answer* blindly: their score is capped half-way between the thresholds, so the bot
+   confirms first ("Do you mean: …?").
+
+The score is 0–100; ``answer_threshold`` and ``confirm_threshold`` come from the settings.
+With ~300 choices a query takes well under a millisecond.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import statistics
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+import opencc
+from rapidfuzz import fuzz, process
+
+from bot.core.ports import FaqMatch
+
+__all__ = ["FaqEntry", "FaqIndex", "normalise"]
+
+
+@dataclass(frozen=True)
+class FaqEntry:
+    """One FAQ entry in one locale; the same ``id`` names the entry in every locale."""
+
+    id: str
+    topic: str
+    locale: str
+    question: str
+    phrasings: tuple[str, ...]
+    answer: str
+
+
+# --- normalisation ----------------------------------------------------------------------------
+
+# Simplified variants that opencc's t2s leaves different from common Simplified usage
+# (帳號 → 帐号, while Simplified writers use 账号). Matching only.
+_VARIANTS = str.maketrans({"帐": "账"})
+
+
+@lru_cache(maxsize=1)
+def _t2s() -> opencc.OpenCC:
+    """The Traditional→Simplified converter, created once on first use."""
+    return opencc.OpenCC("t2s")
+
+
+def normalise(text: str) -> str:
+    """Folds ``text`` for matching (never for display).
+
+    NFKC, casefold, every punctuation (P*) and symbol (S*) character replaced by a space,
+    whitespace collapsed, Traditional Chinese converted to Simplified.
+    """
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    cleaned = "".join(" " if unicodedata.category(ch)[0] in "PSC" else ch for ch in folded)
+    collapsed = " ".join(cleaned.split())
+    if not collapsed.isascii():
+        collapsed = _t2s().convert(collapsed).translate(_VARIANTS)
+    return collapsed
+
+
+_CJK_RE = re.compile(
+    "[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f]"
+)
+
+
+def _is_cjk(normalised: str) -> bool:
+    return _CJK_RE.search(normalised) is not None
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+def _phrases(text: str) -> tuple[str, ...]:
+    """Whitespace-separated phrases, longest first (so 你好呀 is removed before 你好)."""
+    return tuple(sorted(set(text.split()), key=lambda p: (-len(p), p)))
+
+
+# --- Latin script -----------------------------------------------------------------------------
+
+_EN_STOP = _words(
+    """
+    a an the and or but if so of to in on at by for from with about into as than then
+    i me my mine myself we us our you your yours he him his she her it its they them their
+    this that these those there here
+    is am are was were be been being do does did done doing have has had having
+    can could will would shall should may might must
+    how what which who whom why
+    please pls plz just still also too very really any some anything something
+    get got want wanted like need know let tell ask much many lot lots ever even
+    possible able way thing things one someone
+    im ive id ill
+    s t d ll m re ve
+    """
+)
+_EN_SMALL_TALK = _words(
+    """
+    hi hello hey hiya heya yo morning evening afternoon night good day nice great
+    thanks thank thx ty cheers welcome
+    ok okay k kk alright sure fine yes yeah yep no nope nah
+    bye goodbye see soon later
+    lol haha hahaha hmm hm oh ah wow cool
+    there sir madam team guys everyone love nice
+    """
+)
+
+
+def _stem(token: str) -> str:
+    """A deliberately small suffix stripper, so that "shipping", "shipped" and "ships" all
+    become "ship" and "arrive"/"arrived" become "arriv". Applied to queries and choices alike."""
+    if len(token) <= 3 or not token.isalpha():
+        return token
+    if token.endswith("ies") and len(token) > 4:
+        token = token[:-3] + "y"
+    elif token.endswith("ing") and len(token) > 5:
+        token = token[:-3]
+    elif token.endswith("ed") and len(token) > 4:
+        token = token[:-2]
+    elif token.endswith("s") and not token.endswith("ss"):
+        token = token[:-1]
+    if token.endswith("e") and len(token) > 4:
+        token = token[:-1]
+    if len(token) > 3 and token[-1] == token[-2] and token[-1] not in "aeiouls":
+        token = token[:-1]
+    return token
+
+
+# Customer-care synonyms, folded onto one word after stemming (queries and choices alike).
+_EN_SYNONYMS = {
+    "package": "parcel",
+    "packag": "parcel",
+    "shipment": "parcel",
+    "deliver": "ship",
+    "delivery": "ship",
+    "postag": "ship",
+    "post": "ship",
+    "send": "ship",
+    "sent": "ship",
+    "voucher": "coupon",
+    "promo": "coupon",
+    "fee": "cost",
+    "charg": "cost",
+    "colour": "color",
+    "cancellation": "cancel",
+    "broken": "damag",
+    "crack": "damag",
+    "smash": "damag",
+    "defectiv": "damag",
+    "human": "person",
+    "agent": "person",
+    "operator": "person",
+    "representativ": "person",
+    "staff": "person",
+    "somebody": "person",
+    "anyone": "person",
+    "guarante": "warranty",
+    "shop": "store",
+}
+
+
+_EN_NEGATIONS = _words(
+    "isn doesn don didn can won wasn aren haven hasn couldn wouldn shouldn"
+    " isnt doesnt dont didnt cant wont wasnt arent havent hasnt"
+)
+
+
+def _latin_content(normalised: str) -> list[str]:
+    """Content words of a normalised Latin-script text, without stop-words and small talk.
+
+    Negated contractions, which :func:`normalise` splits at the apostrophe ("isn t"), become
+    "not", which matters for questions such as "my coupon is not applied"."""
+    tokens = normalised.split()
+    words: list[str] = []
+    for i, token in enumerate(tokens):
+        following = tokens[i + 1] if i + 1 < len(tokens) else ""
+        negated = token in _EN_NEGATIONS and (following == "t" or token.endswith("t"))
+        if negated or token == "never":
+            words.append("not")
+        elif token not in _EN_STOP and token not in _EN_SMALL_TALK:
+            words.append(token)
+    return words
+
+
+def _latin_word(word: str) -> str:
+    stem = _stem(word)
+    return _EN_SYNONYMS.get(stem, stem)
+
+
+# --- CJK --------------------------------------------------------------------------------------
+
+# Greetings and small talk, removed before matching (Simplified: queries are folded first).
+_ZH_SMALL_TALK = _phrases(
+    """
+    你好呀 你好 您好 哈喽 哈啰 嗨 早上好 早安 午安 晚上好 晚安
+    谢谢你 谢谢 多谢 感谢 唔该 麻烦你 麻烦了 辛苦了 不好意思
+    好的 好吧 收到 没问题 再见 拜拜 在吗 在不在 有人吗
+    哈哈 呵呵 嘻嘻 嗯嗯 嗯 哦 噢 喔
+    """
+)
+# Question frames and particles that appear in almost every phrasing.
+_ZH_STOP = _phrases(
+    """
+    请问 想问 问一下 一下 怎么样 怎么 怎样 如何 可以 可不可以
+    能不能 有没有 是不是 为什么 什么 你们 我们 我的 亲
+    """
+)
+_ZH_STOP_CHARS = str.maketrans(
+    dict.fromkeys("吗呢吧啊呀嘛啦哦了的我你您们是个这那就都也很么要", " ")
+)
+
+
+def _cjk_content(normalised: str) -> str:
+    text = normalised
+    for phrase in _ZH_SMALL_TALK:
+        text = text.replace(phrase, " ")
+    for phrase in _ZH_STOP:
+        text = text.replace(phrase, " ")
+    text = text.translate(_ZH_STOP_CHARS)
+    return "".join(text.split())
+
+
+# --- the index --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Choice:
+    entry_id: str
+    locale: str
+    text: str  # the original question or phrasing, for diagnostics
+
+
+class _Family:
+    """The choices of one script family with their features and an inverted index.
+
+    A feature is a content word (Latin) or a character or character bigram (CJK). Each feature
+    is weighted by its inverse entry frequency, so words that appear in many entries ("order",
+    订单) count less than words that identify one entry ("invoice", 发票).
+    """
+
+    def __init__(self, *, typo_tolerant: bool, gamma: float = 1.0) -> None:
+        self.typo_tolerant = typo_tolerant
+        self.gamma = gamma
+        self.choices: list[_Choice] = []
+        self.texts: list[str] = []  # content string per choice, for rapidfuzz
+        self.features: list[frozenset[str]] = []
+        self.weights: dict[str, float] = {}
+        self.totals: list[float] = []
+        self.postings: dict[str, list[int]] = {}
+        self.entry_postings: dict[str, list[str]] = {}
+        self.vocabulary: list[str] = []
+        self.unknown_weight = 1.0
+
+    def add(self, choice: _Choice, text: str, features: frozenset[str]) -> None:
+        self.choices.append(choice)
+        self.texts.append(text)
+        self.features.append(features)
+
+    def freeze(self) -> None:
+        entries_with: dict[str, set[str]] = {}
+        all_entries: set[str] = set()
+        for choice, features in zip(self.choices, self.features, strict=True):
+            all_entries.add(choice.entry_id)
+            for feature in features:
+                entries_with.setdefault(feature, set()).add(choice.entry_id)
+        n = max(len(all_entries), 1)
+        self.weights = {f: math.log(1 + n / len(ids)) for f, ids in entries_with.items()}
+        self.unknown_weight = math.log(1 + n)
+        totals = [sum(self.weights[f] for f in features) for features in self.features]
+        # A choice made only of common words ("where is my order" → "order") must not count
+        # as fully present whenever that word appears: its weight is floored at half the
+        # median choice weight.
+        floor = statistics.median(totals) * _FLOOR if totals else 0.0
+        self.totals = [max(total, floor) for total in totals]
+        for i, features in enumerate(self.features):
+            for feature in features:
+                self.postings.setdefault(feature, []).append(i)
+        self.entry_postings = {f: sorted(ids) for f, ids in entries_with.items()}
+        self.vocabulary = sorted(self.weights)
+
+    def score(self, query_text: str, query: frozenset[str]) -> dict[int, float]:
+        """0–100 per choice that shares a feature with the query (or closely resembles it).
+
+        ``choice_cover``: the weighted share of the choice's features found in the query (the
+        best phrasing of an entry is fully present → 1). ``query_cover``: the weighted share of
+        the query's features found anywhere in the choice's *entry* (all its phrasings), so a
+        paraphrase that borrows words from two phrasings of one entry still scores well.
+        """
+        weights = self.weights
+        q_total = sum(weights.get(f, self.unknown_weight) for f in query)
+        shared: dict[int, float] = {}
+        explained: dict[str, float] = {}
+        for feature in query:
+            weight = weights.get(feature)
+            if weight is None:
+                continue
+            for i in self.postings[feature]:
+                shared[i] = shared.get(i, 0.0) + weight
+            for entry_id in self.entry_postings[feature]:
+                explained[entry_id] = explained.get(entry_id, 0.0) + weight
+        scores: dict[int, float] = {}
+        for i, common in shared.items():
+            choice_cover = common / self.totals[i]
+            query_cover = explained[self.choices[i].entry_id] / q_total
+            blended = _CHOICE_WEIGHT * choice_cover + (1 - _CHOICE_WEIGHT) * query_cover
+            scores[i] = 100 * min(blended, 1.0) ** self.gamma
+        if not self.typo_tolerant:
+            return scores
+        # Whole-string similarity rescues near-identical strings with typos (Latin script only:
+        # in Chinese one character more or less often changes the meaning).
+        for _, similarity, i in process.extract(
+            query_text, self.texts, scorer=fuzz.ratio, processor=None, limit=3
+        ):
+            if similarity >= _SIMILAR and similarity > scores.get(i, 0.0):
+                scores[i] = similarity
+        return scores
+
+
+#: Whole-string similarity (rapidfuzz ratio) at or above which a choice counts as a near-copy.
+_SIMILAR = 80.0
+
+#: Chinese paraphrases share a smaller part of their characters than English paraphrases share
+#: words, so equally good CJK matches score lower. Raising CJK scores to this power puts both
+#: families on one scale (a raw 36 becomes 50, a raw 72 becomes 80), so one pair of thresholds
+#: serves every locale. Calibrated on tests/unit/faq_cases.yaml.
+_CJK_GAMMA = 0.68
+
+#: Floor of a choice's weight, as a share of the median choice weight.
+_FLOOR = 0.5
+
+#: Share of the score given to how much of the choice the query covers (the rest: how much of
+#: the query the choice explains). High, so that a long message containing a question matches.
+_CHOICE_WEIGHT = 0.7
+
+
+def _latin_features(words: list[str]) -> frozenset[str]:
+    return frozenset(words)
+
+
+def _cjk_features(text: str) -> frozenset[str]:
+    return frozenset(text) | frozenset(text[i : i + 2] for i in range(len(text) - 1))
+
+
+class FaqIndex:
+    """The FAQ's matcher (implements :class:`bot.core.ports.FaqMatcher`).
+
+    All choices — the canonical question and every phrasing of every entry in every locale —
+    are normalised and indexed once here; :meth:`match` only processes the query.
+    """
+
+    def __init__(
+        self,
+        entries: Iterable[FaqEntry],
+        answer_threshold: float,
+        confirm_threshold: float,
+    ) -> None:
+        if not 0 <= confirm_threshold <= answer_threshold <= 100:
+            raise ValueError("need 0 <= confirm_threshold <= answer_threshold <= 100")
+        self.answer_threshold = float(answer_threshold)
+        self.confirm_threshold = float(confirm_threshold)
+        # Short queries may confirm but never answer: cap them half-way between thresholds.
+        self._short_cap = (self.answer_threshold + self.confirm_threshold) / 2
+        self._latin = _Family(typo_tolerant=True)
+        self._cjk = _Family(typo_tolerant=False, gamma=_CJK_GAMMA)
+        ids: dict[str, None] = {}
+        for entry in entries:
+            ids.setdefault(entry.id, None)
+            for text in (entry.question, *entry.phrasings):
+                norm = normalise(text)
+                choice = _Choice(entry.id, entry.locale, text)
+                if _is_cjk(norm):
+                    content = _cjk_content(norm)
+                    if content:
+                        self._cjk.add(choice, content, _cjk_features(content))
+                else:
+                    words = [_latin_word(w) for w in _latin_content(norm)]
+                    if words:
+                        self._latin.add(choice, " ".join(words), _latin_features(words))
+        self._latin.freeze()
+        self._cjk.freeze()
+        self.entry_ids: tuple[str, ...] = tuple(ids)
+
+    # -- public API --------------------------------------------------------------------------
+
+    def match(self, text: str, locale: str) -> FaqMatch:
+        """Matches a customer's message; ``locale`` breaks ties between equal scores."""
+        ranked = self._ranked(text, locale)
+        if not ranked:
+            return FaqMatch(outcome="none", entry_id=None, score=0.0)
+        score, choice = ranked[0]
+        if score >= self.answer_threshold:
+            return FaqMatch("answer", choice.entry_id, score, choice.locale)
+        if score >= self.confirm_threshold:
+            return FaqMatch("confirm", choice.entry_id, score, choice.locale)
+        return FaqMatch(outcome="none", entry_id=None, score=score)
+
+    def best_entries(self, text: str, locale: str, limit: int = 3) -> list[tuple[str, float]]:
+        """The ``limit`` best distinct entries with their scores, best first (diagnostics)."""
+        result: list[tuple[str, float]] = []
+        seen: set[str] = set()
+        for score, choice in self._ranked(text, locale):
+            if choice.entry_id not in seen:
+                seen.add(choice.entry_id)
+                result.append((choice.entry_id, score))
+                if len(result) == limit:
+                    break
+        return result
+
+    # -- scoring -----------------------------------------------------------------------------
+
+    def _ranked(self, text: str, locale: str) -> list[tuple[float, _Choice]]:
+        norm = normalise(text)
+        if _is_cjk(norm):
+            family = self._cjk
+            query_text = _cjk_content(norm)
+            if len(query_text) < 2:
+                return []
+            features = _cjk_features(query_text)
+            short = len(query_text) <= 2
+        else:
+            family = self._latin
+            words = [self._spell(w) for w in _latin_content(norm)]
+            query_text = " ".join(words)
+            if len(query_text) < 3:
+                return []
+            features = _latin_features(words)
+            short = len(words) < 2
+        if not family.choices:
+            return []
+        scores = family.score(query_text, features)
+        cap = self._short_cap if short else 100.0
+        ranked = [(round(min(s, cap), 1), family.choices[i], i) for i, s in scores.items()]
+        # Best score first; on a tie prefer the customer's locale, then file order.
+        ranked.sort(key=lambda r: (-r[0], r[1].locale != locale, r[2]))
+        return [(score, choice) for score, choice, _ in ranked]
+
+    def _spell(self, word: str) -> str:
+        """Stems a Latin word and maps a likely typo onto the FAQ's vocabulary."""
+        stem = _latin_word(word)
+        vocabulary = self._latin.weights
+        if stem in vocabulary or len(stem) < 4:
+            return stem
+        found = process.extractOne(
+            stem, self._latin.vocabulary, scorer=fuzz.ratio, processor=None, score_cutoff=80
+        )
+        return stem if found is None else found[0]

@@ -1,0 +1,149 @@
+"""What crosses the boundary between a Telegram adapter and the core.
+
+An adapter turns a framework update into an :class:`Incoming`; handlers answer with
+:class:`Reply` objects (a template key, its parameters and buttons); the core renders them
+into :class:`Outgoing` messages in the customer's locale, which an adapter's messenger sends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+class ChatKind(StrEnum):
+    PRIVATE = "private"
+    GROUP = "group"
+    SUPERGROUP = "supergroup"
+    CHANNEL = "channel"
+
+
+class ContentKind(StrEnum):
+    """What a message carries; `OTHER` covers anything the core has no use for yet."""
+
+    TEXT = "text"
+    PHOTO = "photo"
+    DOCUMENT = "document"
+    VOICE = "voice"
+    VIDEO = "video"
+    STICKER = "sticker"
+    LOCATION = "location"
+    CONTACT = "contact"
+    CALLBACK = "callback"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """The Telegram user behind an update."""
+
+    id: int
+    first_name: str
+    last_name: str | None = None
+    username: str | None = None
+    language_code: str | None = None
+
+    @property
+    def display_name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.last_name) if p)
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One update, as the core sees it, whichever framework received it.
+
+    `command` is the bot command without the slash and without `@botname` (``"start"``),
+    `args` what followed it. A button press has `callback_id` and `callback_data`, and
+    `message_id` is the id of the message that carried the button.
+    """
+
+    update_id: int
+    chat_id: int
+    chat_kind: ChatKind
+    sender: Sender
+    date: datetime
+    message_id: int | None = None
+    text: str | None = None
+    command: str | None = None
+    args: str = ""
+    callback_id: str | None = None
+    callback_data: str | None = None
+    content: ContentKind = ContentKind.TEXT
+    file_id: str | None = None
+    thread_id: int | None = None
+    is_topic_message: bool = False
+
+    @property
+    def is_callback(self) -> bool:
+        return self.callback_id is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """An inline button: its label is a template key, its payload fits Telegram's 64 bytes."""
+
+    key: str
+    data: str
+    params: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+
+    def __post_init__(self) -> None:
+        if len(self.data.encode()) > 64:
+            raise ValueError(f"callback data over 64 bytes: {self.data!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What a handler wants said: a template key with parameters and optional buttons.
+
+    By default it goes to the chat the update came from as a new message. `chat_id` sends it
+    elsewhere; `edit_message_id` replaces the text (and buttons) of a message the bot sent.
+    `locale` forces a locale (staff messages); otherwise the recipient customer's locale is used.
+    """
+
+    key: str
+    params: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    chat_id: int | None = None
+    edit_message_id: int | None = None
+    locale: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackAnswer:
+    """Stops the spinner on a pressed button; `key` optionally shows a short notice."""
+
+    callback_id: str
+    key: str | None = None
+    params: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    locale: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutButton:
+    text: str
+    data: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A rendered message, ready for a messenger: HTML text and inline keyboard rows."""
+
+    chat_id: int
+    text: str
+    buttons: tuple[tuple[OutButton, ...], ...] = ()
+    edit_message_id: int | None = None
+    template_key: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """What Telegram answered for a delivered message."""
+
+    chat_id: int
+    message_id: int

@@ -1,0 +1,141 @@
+"""The Protocols the core needs from the outside world.
+
+`storage` implements the repositories and the unit of work, `bot.i18n` the renderer, each
+adapter a messenger; tests use the in-memory fakes in ``tests/fakes.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Literal, Protocol, Self
+
+from bot.core.messages import Outgoing, Sent
+from bot.core.models import Conversation, Customer, LoggedMessage, SupportRequest
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        ...
+
+    async def sleep(self, seconds: float) -> None:
+        """Waits; a test clock just moves its time forward."""
+        ...
+
+
+class Messenger(Protocol):
+    """Sends rendered messages to Telegram; raises :mod:`bot.core.errors` on failure."""
+
+    async def send(self, message: Outgoing) -> Sent: ...
+
+    async def answer_callback(self, callback_id: str, text: str | None = None) -> None: ...
+
+    async def set_commands(
+        self, commands: Sequence[tuple[str, str]], language_code: str | None
+    ) -> None:
+        """Publishes the command menu (name, description) for one client language."""
+        ...
+
+
+class Renderer(Protocol):
+    """Turns a template key and parameters into Telegram HTML in one locale."""
+
+    @property
+    def locales(self) -> Sequence[str]: ...
+
+    def render(self, key: str, locale: str, params: Mapping[str, Any] | None = None) -> str: ...
+
+    def has(self, key: str, locale: str) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FaqMatch:
+    """The FAQ's verdict on a question: answer it, confirm first, or no match.
+
+    `entry_id` names the FAQ entry (the same id in every locale); `score` is 0–100."""
+
+    outcome: Literal["answer", "confirm", "none"]
+    entry_id: str | None
+    score: float
+    locale: str | None = None
+
+
+class FaqMatcher(Protocol):
+    def match(self, text: str, locale: str) -> FaqMatch: ...
+
+
+class CustomerRepository(Protocol):
+    async def get(self, customer_id: int) -> Customer | None: ...
+
+    async def get_by_telegram_id(self, telegram_user_id: int) -> Customer | None: ...
+
+    async def get_by_chat_id(self, chat_id: int) -> Customer | None: ...
+
+    async def add(self, customer: Customer) -> Customer:
+        """Stores a new customer and returns it with its `id` set."""
+        ...
+
+    async def update(self, customer: Customer) -> None: ...
+
+
+class MessageLogRepository(Protocol):
+    async def has_update(self, update_id: int) -> bool: ...
+
+    async def add(self, entry: LoggedMessage) -> LoggedMessage:
+        """Stores the entry and returns it with its `id` set. Raises
+        :class:`DuplicateUpdate` if an inbound entry with the same update id exists."""
+        ...
+
+    async def mark_handled(self, update_id: int, at: datetime) -> None: ...
+
+    async def for_chat(self, chat_id: int, limit: int = 100) -> list[LoggedMessage]:
+        """The chat's most recent messages, oldest first."""
+        ...
+
+
+class ConversationRepository(Protocol):
+    async def get(self, chat_id: int) -> Conversation | None: ...
+
+    async def save(self, conversation: Conversation) -> None: ...
+
+    async def clear(self, chat_id: int) -> None: ...
+
+
+class SupportRequestRepository(Protocol):
+    async def add(self, request: SupportRequest) -> SupportRequest: ...
+
+    async def open_for_customer(self, customer_id: int) -> list[SupportRequest]: ...
+
+
+class DuplicateUpdate(Exception):
+    """The update was already recorded: a re-delivery, to be ignored."""
+
+
+class UnitOfWork(Protocol):
+    """One transaction over all repositories. Repositories never commit; the unit of work
+    commits when asked and rolls back whatever was not committed when it closes."""
+
+    customers: CustomerRepository
+    messages: MessageLogRepository
+    conversations: ConversationRepository
+    requests: SupportRequestRepository
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork: ...

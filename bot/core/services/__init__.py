@@ -1,0 +1,1 @@
+"""Use cases of the core, one module each; handlers call them, they call the ports."""

@@ -1,0 +1,90 @@
+"""Answering questions from the FAQ and handing what it cannot settle to a person.
+
+The promise made to the customer ("a person will reply by …") is computed here from the
+service standard in settings, and recorded as a :class:`SupportRequest`, which the complaint
+and agent-desk features pick up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.core.models import Customer, RequestReason, SupportRequest
+from bot.core.ports import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class Promise:
+    """When a person will answer, as the customer should read it."""
+
+    request_id: int
+    due_at: datetime
+    due_local: str
+    zone: str
+    within_key: str
+    within_count: int
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "request_id": self.request_id,
+            "due_local": self.due_local,
+            "zone": self.zone,
+            "within_key": self.within_key,
+            "within_count": self.within_count,
+        }
+
+
+def local_zone(customer: Customer, default_zone: str) -> ZoneInfo:
+    """The customer's time zone, or the deployment's when theirs is unknown or invalid."""
+    for name in (customer.timezone, default_zone):
+        if name:
+            try:
+                return ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    return ZoneInfo("UTC")
+
+
+def within(minutes: int) -> tuple[str, int]:
+    """How to say a duration: whole hours when it is a multiple of 60, else minutes."""
+    if minutes % 60 == 0:
+        return "handoff.within.hours", minutes // 60
+    return "handoff.within.minutes", minutes
+
+
+async def hand_off(
+    uow: UnitOfWork,
+    customer: Customer,
+    text: str,
+    reason: RequestReason,
+    now: datetime,
+    first_response_minutes: int,
+    default_zone: str,
+) -> Promise:
+    """Records a request for a person and returns the promise to give the customer."""
+    assert customer.id is not None, "customer must be stored before a hand-off"
+    due_at = now + timedelta(minutes=first_response_minutes)
+    request = await uow.requests.add(
+        SupportRequest(
+            customer_id=customer.id,
+            chat_id=customer.chat_id,
+            text=text,
+            reason=reason,
+            created_at=now,
+            due_at=due_at,
+        )
+    )
+    assert request.id is not None
+    zone = local_zone(customer, default_zone)
+    key, count = within(first_response_minutes)
+    return Promise(
+        request_id=request.id,
+        due_at=due_at,
+        due_local=due_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+        zone=zone.key,
+        within_key=key,
+        within_count=count,
+    )

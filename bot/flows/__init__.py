@@ -1,0 +1,1 @@
+"""Multi-step dialogues as pure state machines; their state is a core `Conversation` row."""

@@ -1,0 +1,147 @@
+"""The template renderer: every sentence the bot says comes from ``scripts_i18n/<locale>/``.
+
+Each locale folder holds ``messages.yaml`` (nested keys, flattened with dots, each value a
+Jinja2 template) and ``faq.yaml`` (whose questions and answers are exposed as the keys
+``faq.<id>.question`` and ``faq.<id>.answer``). Templates are compiled once, at start-up, with
+``StrictUndefined`` (a missing parameter is an error, not an empty string) and HTML
+autoescaping, because replies are sent with Telegram's HTML parse mode: anything a customer
+wrote is escaped when it is interpolated, while the template's own markup is kept.
+
+Inside a template ``t(key, **params)`` renders another key in the same locale, and every
+template sees the deployment-wide globals (``business_name``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jinja2 import Environment, StrictUndefined, Template, TemplateError
+from markupsafe import Markup
+
+from bot.core.faq import FaqEntry
+
+log = logging.getLogger(__name__)
+
+SCRIPTS_DIR = Path(__file__).resolve().parent.parent / "scripts_i18n"
+
+
+class TemplateFileError(ValueError):
+    """A template file is malformed; the message names the file, the key and the reason."""
+
+
+def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """``{"a": {"b": "x"}}`` → ``{"a.b": "x"}``; leaves must be strings."""
+    flat: dict[str, str] = {}
+    for name, value in tree.items():
+        if not isinstance(name, str):  # YAML 1.1 reads a bare yes/no/on/off key as a bool
+            raise TemplateFileError(f"{prefix}{name}: a key must be text; quote it")
+        key = f"{prefix}{name}"
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{key}."))
+        elif isinstance(value, str):
+            flat[key] = value
+        else:
+            kind = type(value).__name__
+            raise TemplateFileError(f"{key}: expected text or a mapping, got {kind}")
+    return flat
+
+
+def load_messages(path: Path) -> dict[str, str]:
+    """Reads one ``messages.yaml`` into flat ``key → template source``."""
+    try:
+        tree = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise TemplateFileError(f"{path}: {exc}") from exc
+    if not isinstance(tree, Mapping):
+        raise TemplateFileError(f"{path}: the top level must be a mapping of keys")
+    try:
+        return flatten(tree)
+    except TemplateFileError as exc:
+        raise TemplateFileError(f"{path}: {exc}") from exc
+
+
+def faq_sources(entries: Sequence[FaqEntry]) -> dict[str, dict[str, str]]:
+    """FAQ questions and answers as template sources, per locale."""
+    by_locale: dict[str, dict[str, str]] = {}
+    for entry in entries:
+        sources = by_locale.setdefault(entry.locale, {})
+        sources[f"faq.{entry.id}.question"] = entry.question
+        sources[f"faq.{entry.id}.answer"] = entry.answer.strip()
+    return by_locale
+
+
+class Renderer:
+    """Implements :class:`bot.core.ports.Renderer` over compiled Jinja2 templates.
+
+    A key missing in a locale falls back to the first locale (``en``), so a half-translated
+    deployment still answers; the test suite keeps the shipped locales complete.
+    """
+
+    def __init__(
+        self,
+        sources: Mapping[str, Mapping[str, str]],
+        globals_: Mapping[str, Any] | None = None,
+    ) -> None:
+        if not sources:
+            raise TemplateFileError("no locales given")
+        self._locales = tuple(sources)
+        self._env = Environment(
+            autoescape=True,
+            undefined=StrictUndefined,
+            keep_trailing_newline=False,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self._env.globals.update(globals_ or {})
+        self._templates: dict[str, dict[str, Template]] = {}
+        for locale, keys in sources.items():
+            compiled: dict[str, Template] = {}
+            for key, source in keys.items():
+                try:
+                    compiled[key] = self._env.from_string(source)
+                except TemplateError as exc:
+                    raise TemplateFileError(f"{locale}/{key}: {exc}") from exc
+            self._templates[locale] = compiled
+
+    @property
+    def locales(self) -> Sequence[str]:
+        return self._locales
+
+    def keys(self, locale: str) -> set[str]:
+        return set(self._templates.get(locale, {}))
+
+    def has(self, key: str, locale: str) -> bool:
+        return key in self._templates.get(locale, {})
+
+    def _template(self, key: str, locale: str) -> Template:
+        template = self._templates.get(locale, {}).get(key)
+        if template is None:
+            template = self._templates[self._locales[0]].get(key)
+            if template is None:
+                raise KeyError(f"no template {key!r}")
+            log.warning("template %s missing in %s; using %s", key, locale, self._locales[0])
+        return template
+
+    def render(self, key: str, locale: str, params: Mapping[str, Any] | None = None) -> str:
+        def t(other: str, **kwargs: Any) -> Markup:
+            return Markup(self.render(other, locale, kwargs))
+
+        text = self._template(key, locale).render({**(params or {}), "t": t, "locale": locale})
+        return text.strip()
+
+
+def build_renderer(
+    root: Path, locales: Sequence[str], faq: Sequence[FaqEntry], globals_: Mapping[str, Any]
+) -> Renderer:
+    """Loads every locale's ``messages.yaml`` and the FAQ into one renderer."""
+    faq_by_locale = faq_sources(faq)
+    sources: dict[str, dict[str, str]] = {}
+    for locale in locales:
+        keys = load_messages(root / locale / "messages.yaml")
+        keys.update(faq_by_locale.get(locale, {}))
+        sources[locale] = keys
+    return Renderer(sources, globals_)

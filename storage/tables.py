@@ -1,0 +1,151 @@
+"""The database tables, as sqlmodel classes, one per record in :mod:`bot.core.models`.
+
+These classes never leave `storage`: repositories convert them to and from the core's
+dataclasses (see :mod:`storage.mapping`).
+
+Conventions, so the schema stays portable between SQLite and PostgreSQL:
+
+* every column is spelt out with an explicit SQLAlchemy type and nullability
+  (``sa_column``), so sqlmodel's guesses (``AutoString`` without a length…) never reach the
+  schema and the hand-written migrations can be checked against this module;
+* Telegram ids (user, chat, update, message) are ``BIGINT``: they exceed 2**31;
+* enums are stored as their string value in a ``VARCHAR`` (no native PostgreSQL enum types:
+  adding a member would need a migration);
+* times are :class:`storage.columns.UTCDateTime`;
+* constraints and indexes get names from :data:`NAMING_CONVENTION`, so a later migration can
+  drop them by name (SQLite batch mode needs names).
+
+The tables live in their own :data:`metadata` (not sqlmodel's global one), so other packages'
+models never leak into rapport's migrations. A new table subclasses :class:`StorageModel`,
+gets a migration in ``storage/migrations/versions`` and is covered by the schema test in
+``tests/integration/test_storage.py``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
+
+from storage.columns import UTCDateTime, surrogate_key
+
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: Everything rapport stores; alembic's ``target_metadata``.
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class StorageModel(SQLModel, registry=registry(metadata=metadata)):
+    """Base of every rapport table (binds them to :data:`metadata`)."""
+
+
+class CustomerRow(StorageModel, table=True):
+    """A customer (:class:`bot.core.models.Customer`)."""
+
+    __tablename__ = "customer"
+    __table_args__ = (
+        UniqueConstraint("telegram_user_id"),
+        Index(None, "chat_id"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column("id", surrogate_key(), primary_key=True))
+    telegram_user_id: int = Field(sa_column=Column(BigInteger(), nullable=False))
+    chat_id: int = Field(sa_column=Column(BigInteger(), nullable=False))
+    display_name: str = Field(sa_column=Column(String(255), nullable=False))
+    first_name: str = Field(sa_column=Column(String(255), nullable=False))
+    username: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    language: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
+    language_code: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
+    timezone: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    reachability: str = Field(sa_column=Column(String(16), nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class MessageLogRow(StorageModel, table=True):
+    """One inbound or outbound message (:class:`bot.core.models.LoggedMessage`).
+
+    ``update_id`` is UNIQUE but nullable: outbound rows carry NULL, and both SQLite and
+    PostgreSQL allow any number of NULLs under a plain UNIQUE constraint. Deleting a customer
+    deletes their log (data erasure, SPEC §12).
+    """
+
+    __tablename__ = "message_log"
+    __table_args__ = (
+        UniqueConstraint("update_id"),
+        Index(None, "chat_id", "at"),
+        Index(None, "customer_id"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column("id", surrogate_key(), primary_key=True))
+    direction: str = Field(sa_column=Column(String(8), nullable=False))
+    chat_id: int = Field(sa_column=Column(BigInteger(), nullable=False))
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    text: str | None = Field(default=None, sa_column=Column(Text(), nullable=True))
+    telegram_message_id: int | None = Field(
+        default=None, sa_column=Column(BigInteger(), nullable=True)
+    )
+    update_id: int | None = Field(default=None, sa_column=Column(BigInteger(), nullable=True))
+    customer_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            surrogate_key(), ForeignKey("customer.id", ondelete="CASCADE"), nullable=True
+        ),
+    )
+    template_key: str | None = Field(default=None, sa_column=Column(String(128), nullable=True))
+    content: str = Field(sa_column=Column(String(32), nullable=False))
+    handled_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
+
+
+class ConversationRow(StorageModel, table=True):
+    """Where a chat stands in a multi-step dialogue (:class:`bot.core.models.Conversation`).
+    One row per chat; ``data`` is JSON (``JSON`` on both databases, no JSON1 functions)."""
+
+    __tablename__ = "conversation"
+
+    chat_id: int = Field(sa_column=Column(BigInteger(), primary_key=True, autoincrement=False))
+    flow: str = Field(sa_column=Column(String(64), nullable=False))
+    step: str = Field(sa_column=Column(String(64), nullable=False))
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class SupportRequestRow(StorageModel, table=True):
+    """A message handed to a person (:class:`bot.core.models.SupportRequest`)."""
+
+    __tablename__ = "support_request"
+    __table_args__ = (Index(None, "customer_id", "status"),)
+
+    id: int | None = Field(default=None, sa_column=Column("id", surrogate_key(), primary_key=True))
+    customer_id: int = Field(
+        sa_column=Column(
+            surrogate_key(), ForeignKey("customer.id", ondelete="CASCADE"), nullable=False
+        )
+    )
+    chat_id: int = Field(sa_column=Column(BigInteger(), nullable=False))
+    text: str = Field(sa_column=Column(Text(), nullable=False))
+    reason: str = Field(sa_column=Column(String(32), nullable=False))
+    status: str = Field(sa_column=Column(String(16), nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    due_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

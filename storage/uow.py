@@ -1,0 +1,125 @@
+"""The unit of work: one database transaction spanning every repository.
+
+The composition root builds one :class:`SqlUnitOfWorkFactory` and hands it to the core as its
+:class:`bot.core.ports.UnitOfWorkFactory`; the core then writes::
+
+    async with uow_factory() as uow:
+        customer = await uow.customers.get_by_telegram_id(user_id)
+        ...
+        await uow.commit()
+
+Leaving the block without ``commit()`` — normally or by an exception — rolls back. A unit of
+work is single-use and, like its `AsyncSession`, must not be shared between concurrent tasks.
+"""
+
+from __future__ import annotations
+
+import logging
+from types import TracebackType
+from typing import TYPE_CHECKING, Self
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.core.ports import (
+    ConversationRepository,
+    CustomerRepository,
+    MessageLogRepository,
+    SupportRequestRepository,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from storage.repositories import (
+    SqlConversationRepository,
+    SqlCustomerRepository,
+    SqlMessageLogRepository,
+    SqlSupportRequestRepository,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions as the unit of work needs them: ``expire_on_commit=False``, so values read
+    before a commit stay readable after it without a new query."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+class SqlUnitOfWork:
+    """:class:`bot.core.ports.UnitOfWork` over one `AsyncSession`.
+
+    The repositories exist only inside ``async with``; the session (and with it the database
+    connection) is opened on entry and closed on exit.
+    """
+
+    customers: CustomerRepository
+    messages: MessageLogRepository
+    conversations: ConversationRepository
+    requests: SupportRequestRepository
+
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        self._session_factory = session_factory
+        self._session: AsyncSession | None = None
+
+    @property
+    def session(self) -> AsyncSession:
+        """The open session, for storage-internal code and tests; the core never uses it."""
+        if self._session is None:
+            raise RuntimeError("the unit of work is not open; use `async with`")
+        return self._session
+
+    async def __aenter__(self) -> Self:
+        if self._session is not None:
+            raise RuntimeError("a unit of work cannot be entered twice")
+        session = self._session_factory()
+        self._session = session
+        self.customers = SqlCustomerRepository(session)
+        self.messages = SqlMessageLogRepository(session)
+        self.conversations = SqlConversationRepository(session)
+        self.requests = SqlSupportRequestRepository(session)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        session = self.session
+        try:
+            if session.in_transaction():
+                logger.debug("unit of work closed without commit; rolling back")
+            await session.rollback()
+        finally:
+            await session.close()
+
+    async def commit(self) -> None:
+        await self.session.commit()
+
+    async def rollback(self) -> None:
+        await self.session.rollback()
+
+
+class SqlUnitOfWorkFactory:
+    """:class:`bot.core.ports.UnitOfWorkFactory`: each call returns a new, unopened
+    :class:`SqlUnitOfWork` over the same sessionmaker (and hence the same engine)."""
+
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        self._session_factory = session_factory
+
+    @classmethod
+    def from_engine(cls, engine: AsyncEngine) -> SqlUnitOfWorkFactory:
+        return cls(make_sessionmaker(engine))
+
+    def __call__(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self._session_factory)
+
+
+if TYPE_CHECKING:  # mypy proves the classes satisfy the core's Protocols
+
+    def _conforms(factory: SqlUnitOfWorkFactory, session: AsyncSession) -> None:
+        _factory: UnitOfWorkFactory = factory
+        _uow: UnitOfWork = factory()
+        _customers: CustomerRepository = SqlCustomerRepository(session)
+        _messages: MessageLogRepository = SqlMessageLogRepository(session)
+        _conversations: ConversationRepository = SqlConversationRepository(session)
+        _requests: SupportRequestRepository = SqlSupportRequestRepository(session)

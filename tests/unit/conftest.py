@@ -1,0 +1,108 @@
+"""A bot made of the real core, handlers and templates over fakes: no Telegram, no database."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import pytest
+
+from bot.bootstrap import build_language
+from bot.config import Settings
+from bot.core.deps import Deps
+from bot.core.dispatch import Dispatcher
+from bot.core.messages import ChatKind, ContentKind, Incoming, Sender, Sent
+from bot.core.ports import FaqMatch
+from bot.handlers.routes import select
+from bot.i18n import Renderer
+from tests.fakes import FixedFaq, FrozenClock, MemoryUnitOfWorkFactory, RecordingMessenger
+
+_LANGUAGE: dict[str, object] = {}
+
+
+def language() -> Renderer:
+    """Templates are loaded once per test session: they are read-only."""
+    if "renderer" not in _LANGUAGE:
+        _LANGUAGE["renderer"] = build_language(Settings())[0]
+    return _LANGUAGE["renderer"]  # type: ignore[return-value]
+
+
+def any_faq_id() -> str:
+    keys = sorted(k for k in language().keys("en") if k.endswith(".answer"))
+    return keys[0].split(".")[1]
+
+
+@dataclass
+class FakeBot:
+    """Feeds updates through `select` + Dispatcher, as an adapter would."""
+
+    deps: Deps
+    uow: MemoryUnitOfWorkFactory
+    messenger: RecordingMessenger
+    clock: FrozenClock
+    faq: FixedFaq
+    dispatcher: Dispatcher
+    update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def incoming(self, sender: Sender, **fields: object) -> Incoming:
+        base: dict[str, object] = {
+            "update_id": next(self.update_ids),
+            "chat_id": sender.id,
+            "chat_kind": ChatKind.PRIVATE,
+            "sender": sender,
+            "date": self.clock.now(),
+            "message_id": 1000 + len(self.messenger.sent),
+        }
+        base.update(fields)
+        return Incoming(**base)  # type: ignore[arg-type]
+
+    async def feed(self, msg: Incoming) -> list[Sent]:
+        handler = select(msg)
+        assert handler is not None, f"no route for {msg}"
+        return await self.dispatcher.handle(msg, handler)
+
+    async def say(self, sender: Sender, text: str) -> list[Sent]:
+        from bot.core.commands import parse_command
+
+        parsed = parse_command(text)
+        return await self.feed(
+            self.incoming(
+                sender,
+                text=text,
+                command=parsed[0] if parsed else None,
+                args=parsed[1] if parsed else "",
+            )
+        )
+
+    async def press(self, sender: Sender, data: str, message_id: int = 1) -> list[Sent]:
+        return await self.feed(
+            self.incoming(
+                sender,
+                callback_id=f"cb{next(self.update_ids)}",
+                callback_data=data,
+                content=ContentKind.CALLBACK,
+                message_id=message_id,
+            )
+        )
+
+
+@pytest.fixture
+def bot() -> FakeBot:
+    settings = Settings(default_timezone="Europe/London")
+    uow = MemoryUnitOfWorkFactory()
+    messenger = RecordingMessenger()
+    clock = FrozenClock()
+    faq = FixedFaq()
+    deps = Deps(
+        settings=settings, uow=uow, renderer=language(), faq=faq, clock=clock, messenger=messenger
+    )
+    return FakeBot(deps, uow, messenger, clock, faq, Dispatcher(deps))
+
+
+ALICE = Sender(id=501, first_name="Alice", last_name="Smith", username="alice", language_code="en")
+WANG = Sender(id=502, first_name="王芳", language_code="zh-CN")
+CHAN = Sender(id=503, first_name="陳大文", language_code="zh-HK")
+
+ANSWER = FaqMatch("answer", None, 95.0, "en")
+ONE_HOUR = timedelta(hours=1)

@@ -1,0 +1,110 @@
+"""The shipped templates: complete in every locale, renderable, escaped, and courteous."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bot.bootstrap import build_language
+from bot.config import LOCALES, Settings
+from bot.i18n import SCRIPTS_DIR, Renderer, TemplateFileError, load_messages
+
+SAMPLE: dict[str, Any] = {
+    "name": "Alice",
+    "command": "frobnicate",
+    "reason": "faq_miss",
+    "request_id": 42,
+    "due_local": "2026-11-22 11:00",
+    "zone": "Europe/London",
+    "within_key": "handoff.within.hours",
+    "within_count": 2,
+    "count": 2,
+}
+
+
+@pytest.fixture(scope="module")
+def renderer() -> Renderer:
+    return build_language(Settings())[0]
+
+
+def sample_params(renderer: Renderer) -> dict[str, Any]:
+    faq_id = sorted(
+        k for k in renderer.keys("en") if k.startswith("faq.") and k.endswith(".answer")
+    )[0].split(".")[1]
+    return {**SAMPLE, "faq_id": faq_id}
+
+
+def test_every_locale_has_exactly_the_english_keys(renderer: Renderer) -> None:
+    english = renderer.keys("en")
+    for locale in LOCALES:
+        assert renderer.keys(locale) == english, locale
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_template_renders_with_sample_data(renderer: Renderer, locale: str) -> None:
+    params = sample_params(renderer)
+    for key in sorted(renderer.keys(locale)):
+        text = renderer.render(key, locale, params)
+        assert text.strip(), f"{locale}/{key} renders empty"
+        assert "{{" not in text and "{%" not in text, f"{locale}/{key}"
+
+
+def test_customer_words_are_escaped_but_template_markup_is_kept(renderer: Renderer) -> None:
+    text = renderer.render("help.text", "en", {"name": "<b>Eve</b> & co"})
+    assert "&lt;b&gt;Eve&lt;/b&gt; &amp; co" in text
+    faq = renderer.render("faq.reply", "en", sample_params(renderer))
+    assert faq.startswith("<b>")
+
+
+def test_a_missing_parameter_is_an_error_not_an_empty_string(renderer: Renderer) -> None:
+    with pytest.raises(Exception, match="name"):
+        renderer.render("help.text", "en", {})
+
+
+def test_handoff_promise_names_request_and_time(renderer: Renderer) -> None:
+    text = renderer.render("handoff.promised", "en", sample_params(renderer))
+    assert "#42" in text and "2026-11-22 11:00" in text and "2 hours" in text
+    text = renderer.render("handoff.promised", "zh-Hant", sample_params(renderer))
+    assert "#42" in text and "2 小時" in text
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_courtesy_lint_no_forbidden_phrase_in_any_template(
+    renderer: Renderer, locale: str
+) -> None:
+    forbidden = yaml.safe_load((SCRIPTS_DIR / locale / "courtesy.yaml").read_text("utf-8"))
+    phrases = [p.casefold() for p in forbidden["forbidden"]]
+    assert phrases, f"{locale} has no courtesy list"
+    params = sample_params(renderer)
+    for key in renderer.keys(locale):
+        for reason in ("faq_miss", "faq_rejected", "attachment"):
+            text = renderer.render(key, locale, {**params, "reason": reason}).casefold()
+            hits = [p for p in phrases if p in text]
+            assert not hits, f"{locale}/{key} says {hits}"
+
+
+def test_the_courtesy_lint_catches_a_rude_template(tmp_path: Path) -> None:
+    rude = Renderer({"en": {"x": "Sorry, I don't know."}})
+    phrases = yaml.safe_load((SCRIPTS_DIR / "en" / "courtesy.yaml").read_text("utf-8"))
+    text = rude.render("x", "en").casefold()
+    assert any(p.casefold() in text for p in phrases["forbidden"])
+
+
+def test_a_malformed_messages_file_names_the_file(tmp_path: Path) -> None:
+    bad = tmp_path / "messages.yaml"
+    bad.write_text("greeting: [1, 2\n", encoding="utf-8")
+    with pytest.raises(TemplateFileError, match=r"messages\.yaml"):
+        load_messages(bad)
+    bad.write_text("greeting:\n  hello: 3\n", encoding="utf-8")
+    with pytest.raises(TemplateFileError, match=r"greeting\.hello"):
+        load_messages(bad)
+
+
+def test_a_bare_yes_key_is_reported_not_silently_lost(tmp_path: Path) -> None:
+    bad = tmp_path / "messages.yaml"
+    bad.write_text("common:\n  yes: Yes\n", encoding="utf-8")
+    with pytest.raises(TemplateFileError, match="quote it"):
+        load_messages(bad)
