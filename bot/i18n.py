@@ -1,11 +1,14 @@
 """The template renderer: every sentence the bot says comes from ``scripts_i18n/<locale>/``.
 
-Each locale folder holds ``messages.yaml`` (nested keys, flattened with dots, each value a
-Jinja2 template) and ``faq.yaml`` (whose questions and answers are exposed as the keys
-``faq.<id>.question`` and ``faq.<id>.answer``). Templates are compiled once, at start-up, with
-``StrictUndefined`` (a missing parameter is an error, not an empty string) and HTML
-autoescaping, because replies are sent with Telegram's HTML parse mode: anything a customer
-wrote is escaped when it is interpolated, while the template's own markup is kept.
+Each locale folder holds ``messages/*.yaml`` (one file per feature: ``general.yaml``,
+``complaints.yaml`` …; nested keys, flattened with dots, each value a Jinja2 template; a
+key may be defined in one file only) and ``faq.yaml``, whose questions and answers are
+exposed as the keys ``faq.<id>.question`` and ``faq.<id>.answer``.
+
+Templates are compiled once, at start-up, with ``StrictUndefined`` (a missing parameter is
+an error, not an empty string) and HTML autoescaping, because replies are sent with
+Telegram's HTML parse mode: anything a customer wrote is escaped when it is interpolated,
+while the template's own markup is kept.
 
 Inside a template ``t(key, **params)`` renders another key in the same locale, and every
 template sees the deployment-wide globals (``business_name``).
@@ -62,6 +65,21 @@ def load_messages(path: Path) -> dict[str, str]:
         return flatten(tree)
     except TemplateFileError as exc:
         raise TemplateFileError(f"{path}: {exc}") from exc
+
+
+def load_message_folder(folder: Path) -> dict[str, str]:
+    """Reads every ``*.yaml`` in a locale's ``messages/`` folder into one flat mapping."""
+    merged: dict[str, str] = {}
+    origin: dict[str, Path] = {}
+    files = sorted(folder.glob("*.yaml"))
+    if not files:
+        raise TemplateFileError(f"{folder}: no message files")
+    for path in files:
+        for key, source in load_messages(path).items():
+            if key in merged:
+                raise TemplateFileError(f"{path}: {key} is already defined in {origin[key]}")
+            merged[key], origin[key] = source, path
+    return merged
 
 
 def faq_sources(entries: Sequence[FaqEntry]) -> dict[str, dict[str, str]]:
@@ -137,11 +155,11 @@ class Renderer:
 def build_renderer(
     root: Path, locales: Sequence[str], faq: Sequence[FaqEntry], globals_: Mapping[str, Any]
 ) -> Renderer:
-    """Loads every locale's ``messages.yaml`` and the FAQ into one renderer."""
+    """Loads every locale's ``messages/`` and the FAQ into one renderer."""
     faq_by_locale = faq_sources(faq)
     sources: dict[str, dict[str, str]] = {}
     for locale in locales:
-        keys = load_messages(root / locale / "messages.yaml")
+        keys = load_message_folder(root / locale / "messages")
         keys.update(faq_by_locale.get(locale, {}))
         sources[locale] = keys
     return Renderer(sources, globals_)

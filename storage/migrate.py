@@ -59,8 +59,9 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-async def upgrade(url: str, revision: str = "head", *, engine: AsyncEngine | None = None) -> None:
-    """Upgrade the database at `url` to `revision`.
+async def upgrade(url: str, revision: str = "heads", *, engine: AsyncEngine | None = None) -> None:
+    """Upgrade the database at `url` to `revision` (default: every head, so features whose
+    migrations branch from a common parent can land independently before a merge revision).
 
     Safe to call from a running event loop. Uses `engine` if given (needed for an in-memory
     database), else a short-lived engine of its own."""
@@ -105,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("upgrade", help="upgrade to a revision (default head)")
-    up.add_argument("revision", nargs="?", default="head")
+    up.add_argument("revision", nargs="?", default="heads")
     down = sub.add_parser("downgrade", help="downgrade to a revision (base: drop everything)")
     down.add_argument("revision")
     for p in (up, down):

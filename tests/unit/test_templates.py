@@ -10,7 +10,7 @@ import yaml
 
 from bot.bootstrap import build_language
 from bot.config import LOCALES, Settings
-from bot.i18n import SCRIPTS_DIR, Renderer, TemplateFileError, load_messages
+from bot.i18n import SCRIPTS_DIR, Renderer, TemplateFileError, load_message_folder, load_messages
 
 SAMPLE: dict[str, Any] = {
     "name": "Alice",
@@ -108,3 +108,17 @@ def test_a_bare_yes_key_is_reported_not_silently_lost(tmp_path: Path) -> None:
     bad.write_text("common:\n  yes: Yes\n", encoding="utf-8")
     with pytest.raises(TemplateFileError, match="quote it"):
         load_messages(bad)
+
+
+def test_a_key_defined_in_two_message_files_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("greeting: Hi\n", encoding="utf-8")
+    (tmp_path / "b.yaml").write_text("greeting: Hello\n", encoding="utf-8")
+    with pytest.raises(TemplateFileError, match="already defined"):
+        load_message_folder(tmp_path)
+
+
+def test_every_locale_has_the_same_message_files() -> None:
+    english = sorted(p.name for p in (SCRIPTS_DIR / "en" / "messages").glob("*.yaml"))
+    for locale in LOCALES:
+        files = sorted(p.name for p in (SCRIPTS_DIR / locale / "messages").glob("*.yaml"))
+        assert files == english, locale

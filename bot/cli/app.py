@@ -2,7 +2,8 @@
 
 ``rapport run`` serves real customers; ``rapport demo`` plays scripted customers against the
 built-in Bot API emulator with no token and no network; ``rapport settings`` documents every
-setting. Errors are reported in one clear line, never with a traceback or a secret.
+setting. Feature commands live in their own modules of this package and are added here.
+Errors are reported in one clear line, never with a traceback or a secret.
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ import asyncio
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 
-from bot.config import Framework, Settings
-from bot.logs import configure_logging
+from bot.cli.common import FrameworkOption, fail, load_settings, setup_logging
+from bot.config import Settings
 
 app = typer.Typer(
     name="rapport",
@@ -25,41 +25,18 @@ app = typer.Typer(
 )
 
 
-def _settings(**overrides: object) -> Settings:
-    try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
-    except ValidationError as exc:
-        for error in exc.errors():
-            where = ".".join(str(p) for p in error["loc"]) or "settings"
-            typer.echo(f"error: setting {where}: {error['msg']}", err=True)
-        raise typer.Exit(2) from None
-
-
-def _logging(settings: Settings, level: str | None = None) -> None:
-    secret = settings.bot_token.get_secret_value() if settings.bot_token else ""
-    configure_logging(level or settings.log_level, secrets=[secret])
-
-
-FrameworkOption = Annotated[
-    Framework | None,
-    typer.Option("--framework", "-f", help="aiogram or ptb (default: RAPPORT_FRAMEWORK)."),
-]
-
-
 @app.command()
 def run(framework: FrameworkOption = None) -> None:
     """Serve customers on Telegram by long polling (needs TELEGRAM_BOT_TOKEN)."""
     from bot.runner import run_forever
 
-    settings = _settings(framework=framework)
+    settings = load_settings(framework=framework)
     if settings.bot_token is None:
-        typer.echo(
-            "error: no bot token. Set TELEGRAM_BOT_TOKEN (from @BotFather), "
-            "or try `rapport demo`, which needs none.",
-            err=True,
+        fail(
+            "no bot token. Set TELEGRAM_BOT_TOKEN (from @BotFather), "
+            "or try `rapport demo`, which needs none."
         )
-        raise typer.Exit(2)
-    _logging(settings)
+    setup_logging(settings)
     asyncio.run(run_forever(settings))
 
 
@@ -71,8 +48,8 @@ def demo(
     """Play scripted customers (English, 简体中文, 繁體中文) against the built-in emulator."""
     from sandbox.demo import run_demo
 
-    settings = _settings(framework=framework)
-    _logging(settings, "INFO" if verbose else "WARNING")
+    settings = load_settings(framework=framework)
+    setup_logging(settings, "INFO" if verbose else "WARNING")
     ok = asyncio.run(run_demo(settings.framework, echo=typer.echo))
     raise typer.Exit(0 if ok else 1)
 
@@ -97,5 +74,5 @@ def show_settings(
             typer.echo(f"{env:44} {default:32} {text}")
 
 
-def main() -> None:  # pragma: no cover - console entry point
-    app()
+# Feature command groups (each module defines a typer.Typer named `app`):
+# app.add_typer(<module>.app, name="<group>")

@@ -1,0 +1,15 @@
+"""Every rapport table. Importing this package registers all of them on :data:`metadata`
+(alembic's ``target_metadata``); add the module of each new feature here."""
+
+from storage.tables.base import NAMING_CONVENTION, StorageModel, metadata
+from storage.tables.support import ConversationRow, CustomerRow, MessageLogRow, SupportRequestRow
+
+__all__ = [
+    "NAMING_CONVENTION",
+    "ConversationRow",
+    "CustomerRow",
+    "MessageLogRow",
+    "StorageModel",
+    "SupportRequestRow",
+    "metadata",
+]
