@@ -19,8 +19,10 @@ from bot.core.commands import menus
 from bot.core.deps import Deps
 from bot.core.faq import FaqIndex
 from bot.core.ports import Clock, Messenger
+from bot.core.triage import Triage
 from bot.faq_data import load_faq
 from bot.i18n import SCRIPTS_DIR, Renderer, build_renderer
+from bot.triage_data import load_lexicons
 from storage.engine import make_engine
 from storage.migrate import upgrade
 from storage.uow import SqlUnitOfWorkFactory, make_sessionmaker
@@ -37,6 +39,7 @@ class Services:
     uow: SqlUnitOfWorkFactory
     renderer: Renderer
     faq: FaqIndex
+    triage: Triage
     clock: Clock
 
     async def close(self) -> None:
@@ -55,6 +58,14 @@ def build_language(settings: Settings, scripts: Path = SCRIPTS_DIR) -> tuple[Ren
     return renderer, index
 
 
+def build_triage(settings: Settings, scripts: Path = SCRIPTS_DIR) -> Triage:
+    """Loads the triage lexicons (``scripts_i18n/<locale>/triage.yaml``) once."""
+    return Triage(
+        load_lexicons(scripts, LOCALES),
+        complaint_negativity=settings.triage_complaint_negativity,
+    )
+
+
 async def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     """Migrates the database to the newest schema and builds the services."""
     engine = make_engine(settings.database_url)
@@ -71,6 +82,7 @@ async def build_services(settings: Settings, clock: Clock | None = None) -> Serv
         uow=SqlUnitOfWorkFactory(make_sessionmaker(engine)),
         renderer=renderer,
         faq=index,
+        triage=build_triage(settings),
         clock=clock or SystemClock(),
     )
 
@@ -81,6 +93,7 @@ def make_deps(services: Services, messenger: Messenger) -> Deps:
         uow=services.uow,
         renderer=services.renderer,
         faq=services.faq,
+        triage=services.triage,
         clock=services.clock,
         messenger=messenger,
     )

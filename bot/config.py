@@ -67,9 +67,76 @@ class Settings(BaseSettings):
         '"Do you mean …?" first.',
     )
 
+    # --- Complaint triage (SPEC §5) -------------------------------------------------------
+    triage_complaint_negativity: float = Field(
+        0.7,
+        gt=0,
+        le=1,
+        description="Negativity (0–1) at or above which a message with no complaint keyword "
+        "is still handled as a complaint of severity general (early warning).",
+    )
+    triage_repeat_contacts: int = Field(
+        3,
+        ge=1,
+        description="The contact about the same open issue (this one included) from which "
+        "severity rises one step.",
+    )
+
     # --- Service standards (SPEC §4) ------------------------------------------------------
     enquiry_first_response_minutes: int = Field(
         120, gt=0, description="Promised first human response to an enquiry handed to a person."
+    )
+    enquiry_resolution_minutes: int = Field(
+        1440, gt=0, description="Resolution target for an enquiry handed to a person."
+    )
+    general_first_response_minutes: int = Field(
+        120, gt=0, description="First human response to a complaint of severity general."
+    )
+    general_resolution_minutes: int = Field(
+        1440, gt=0, description="Resolution target for a complaint of severity general."
+    )
+    quality_first_response_minutes: int = Field(
+        120, gt=0, description="First human response to a complaint of severity quality."
+    )
+    quality_resolution_minutes: int = Field(
+        1440, gt=0, description="Resolution target for a complaint of severity quality."
+    )
+    major_first_response_minutes: int = Field(
+        15, gt=0, description="First human response to a major complaint."
+    )
+    major_resolution_minutes: int = Field(
+        1440,
+        gt=0,
+        description="Resolution target for a major complaint (with a written remediation plan).",
+    )
+    high_tier_first_response_minutes: int = Field(
+        120, gt=0, description="First response to any case of a high-tier customer, at most."
+    )
+    sla_warn_fraction: float = Field(
+        0.8, gt=0, lt=1, description="Share of an SLA target after which staff are warned."
+    )
+    business_hours: str | None = Field(
+        None,
+        description="Limit SLA clocks to business hours, e.g. 'mon-fri 09:00-18:00' "
+        "(unset: clocks run around the clock).",
+    )
+    business_timezone: str = Field("UTC", description="Time zone of the business hours.")
+    sla_sweep_seconds: int = Field(
+        30, gt=0, description="How often the scheduler checks open tickets against their SLA."
+    )
+
+    # --- Staff (until the agent desk's roster) ---------------------------------------------
+    staff_chat_id: int | None = Field(
+        None, description="Staff group that receives ticket cards, warnings and escalations."
+    )
+    supervisor_chat_id: int | None = Field(
+        None, description="Chat that also receives escalations to the supervisor level."
+    )
+    manager_chat_id: int | None = Field(
+        None, description="Chat that also receives escalations to the manager level."
+    )
+    staff_locale: Literal["en", "zh-Hans", "zh-Hant"] = Field(
+        "en", description="Language of messages to staff."
     )
 
     # --- Delivery within Telegram's limits (SPEC §11) -------------------------------------
@@ -94,6 +161,32 @@ class Settings(BaseSettings):
         5, ge=1, description="Attempts at one message after 429s and transient errors."
     )
 
+    # --- Scheduler (timed jobs, one leader among processes) --------------------------------
+    scheduler_misfire_grace_seconds: int = Field(
+        3600,
+        gt=0,
+        description="A job that fell due while no process ran jobs still runs if at most this "
+        "late (after a restart, say); later than that it is skipped and logged.",
+    )
+    scheduler_lease_ttl_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="Validity of the job-runner lease: if its holder stops renewing, another "
+        "process takes over after at most this long.",
+    )
+    scheduler_lease_renew_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="How often a process renews (or tries to take) the job-runner lease; the "
+        "leader also looks for jobs added by other processes this often.",
+    )
+    scheduler_stop_timeout_seconds: float = Field(
+        10.0,
+        ge=0,
+        description="At shutdown, how long running jobs may take to finish before they are "
+        "cancelled.",
+    )
+
     log_level: str = Field("INFO", description="Python logging level.")
 
     @field_validator("faq_confirm_threshold")
@@ -103,6 +196,17 @@ class Settings(BaseSettings):
         answer = data.get("faq_answer_threshold", 100.0)
         if value > answer:
             raise ValueError("faq_confirm_threshold must not exceed faq_answer_threshold")
+        return value
+
+    @field_validator("scheduler_lease_renew_seconds")
+    @classmethod
+    def _renew_within_ttl(cls, value: float, info: object) -> float:
+        data = getattr(info, "data", {})
+        ttl = data.get("scheduler_lease_ttl_seconds", 30.0)
+        if value >= ttl:
+            raise ValueError(
+                "scheduler_lease_renew_seconds must be below scheduler_lease_ttl_seconds"
+            )
         return value
 
     def token_value(self) -> str:

@@ -13,7 +13,13 @@ from typing import TextIO
 
 REDACTED = "<redacted>"
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-QUIET_LOGGERS = ("httpx", "httpcore", "aiohttp.access", "alembic.runtime.plugins")
+QUIET_LOGGERS = (
+    "httpx",
+    "httpcore",
+    "aiohttp.access",
+    "alembic.runtime.plugins",
+    "apscheduler.executors.default",
+)
 
 
 class RedactSecrets(logging.Filter):

@@ -5,12 +5,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from typing import Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 from bot.bootstrap import Services, build_services
 from bot.config import Framework, Settings
 from bot.core.deps import Deps
 from bot.core.dispatch import Dispatcher
+from bot.jobs import sla
+
+if TYPE_CHECKING:
+    from scheduler import Scheduler
 
 log = logging.getLogger(__name__)
 
@@ -37,18 +42,43 @@ def make_app(framework: Framework, services: Services) -> BotApp:
     raise ValueError(f"unknown framework {framework!r}: choose aiogram or ptb")
 
 
+@dataclass(slots=True)
+class RunningBot:
+    """A started bot: the framework app and the scheduler that runs its timed jobs."""
+
+    app: BotApp
+    scheduler: Scheduler
+
+    async def stop(self) -> None:
+        await self.scheduler.stop()
+        await self.app.stop()
+
+
+async def start_bot(services: Services, framework: Framework) -> RunningBot:
+    """Starts polling and the scheduler, and (re)registers the periodic jobs. Every process
+    may call this; only the scheduler's lease holder runs the jobs."""
+    from scheduler import Scheduler
+
+    settings = services.settings
+    app = make_app(framework, services)
+    await app.start()
+    scheduler = Scheduler(settings, services.engine, app.dispatcher)
+    await scheduler.start()
+    await scheduler.schedule_every(sla.JOB_ID, sla.TARGET, settings.sla_sweep_seconds)
+    return RunningBot(app, scheduler)
+
+
 async def run_forever(settings: Settings) -> None:
     """`rapport run`: polls until SIGINT or SIGTERM, then stops cleanly."""
     services = await build_services(settings)
-    app = make_app(settings.framework, services)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await app.start()
+    bot = await start_bot(services, settings.framework)
     log.info("rapport is running with %s; press Ctrl+C to stop", settings.framework)
     try:
         await stop.wait()
     finally:
-        await app.stop()
+        await bot.stop()
         await services.close()

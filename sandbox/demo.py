@@ -14,9 +14,9 @@ from typing import Any
 
 from bot.bootstrap import build_services
 from bot.config import Framework, Settings
-from bot.runner import make_app
+from bot.runner import start_bot
 from sandbox import Emulator
-from sandbox.scenario import Line, Persona, Press, Say, SendPhoto, play
+from sandbox.scenario import Line, Persona, Press, Say, SendPhoto, Staff, StaffPress, play
 
 DEMO_TOKEN = "123456:DEMO-TOKEN"
 
@@ -27,10 +27,16 @@ PERSONAS: tuple[Persona, ...] = (
         (
             Say("/start"),
             Say("How long does delivery take?"),
-            Say("can i pay with paypal"),
             Say("invoice"),
             Press("Yes"),
             Say("Can you engrave my initials on the teapot lid?"),
+            Say("the kettle arrived broken, I want a refund"),
+            Press("Yes"),
+            Say("order 10234"),
+            SendPhoto("dented lid"),
+            Press("Done"),
+            StaffPress("Investigating"),
+            Say("/status"),
             Say("/language"),
             Press("简体中文"),
         ),
@@ -44,8 +50,10 @@ PERSONAS: tuple[Persona, ...] = (
             Say("/start"),
             Say("我想退货，怎么操作？"),
             Press("是的"),
-            Say("你们能帮我在茶壶上刻字吗？"),
-            SendPhoto("包装盒压坏了"),
+            Say("收到的水壶是坏的，我要退款"),
+            Press("是的"),
+            Press("跳过"),
+            Press("跳过"),
         ),
     ),
     Persona(
@@ -54,8 +62,12 @@ PERSONAS: tuple[Persona, ...] = (
         (
             Say("/start"),
             Say("運費怎麼算"),
-            Say("你們有實體店嗎？"),
-            Say("/help"),
+            Say("水壺壞了，要求退貨"),
+            Press("是的"),
+            Say("A-5521"),
+            Press("完成"),
+            Say("我已經找了律師，準備起訴你們，還會向消委會投訴"),
+            Say("/status"),
         ),
     ),
 )
@@ -89,24 +101,32 @@ async def run_demo(framework: Framework, echo: Callable[[str], None] = print) ->
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="rapport-demo-") as folder:
         async with Emulator(token=DEMO_TOKEN) as emu:
-            settings = demo_settings(framework, emu.base_url, Path(folder) / "demo.db")
+            group = emu.add_forum_group("Teapot & Co. — customer care")
+            staff = Staff(group, emu.add_user("Sam", username="sam_agent"))
+            emu.add_member(group, staff.member)
+            settings = demo_settings(
+                framework, emu.base_url, Path(folder) / "demo.db", staff_chat_id=group.id
+            )
             services = await build_services(settings)
-            app = make_app(framework, services)
             echo(
                 f"rapport demo — {framework} against the built-in Bot API emulator "
                 f"at {emu.base_url} (no token, no network)\n"
             )
-            await app.start()
+            bot = await start_bot(services, framework)
             try:
 
                 def show(line: Line) -> None:
                     echo(line.render())
 
                 transcript = await play(
-                    emu, PERSONAS, on_line=show, idle=lambda: app.dispatcher.in_flight == 0
+                    emu,
+                    PERSONAS,
+                    on_line=show,
+                    idle=lambda: bot.app.dispatcher.in_flight == 0,
+                    staff=staff,
                 )
             finally:
-                await app.stop()
+                await bot.stop()
                 await services.close()
     bot_lines = len(transcript.bot_texts())
     echo(

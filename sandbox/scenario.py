@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox import Emulator, SimUser
+from sandbox import Emulator, SimChat, SimUser
 
 # Requests that are the bot speaking (as opposed to polling or housekeeping).
 OUTPUT_METHODS = frozenset(
@@ -53,7 +53,23 @@ class SendPhoto:
     caption: str | None = None
 
 
-Step = Say | Press | SendPhoto
+@dataclass(frozen=True, slots=True)
+class StaffPress:
+    """A staff member presses the button labelled `label` on the latest card with one in the
+    staff group (see `play`'s `staff`)."""
+
+    label: str
+
+
+Step = Say | Press | SendPhoto | StaffPress
+
+
+@dataclass(frozen=True, slots=True)
+class Staff:
+    """The staff group and the member of it who acts in `StaffPress` steps."""
+
+    group: SimChat
+    member: SimUser
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,15 +152,22 @@ async def settle(
     raise TimeoutError(f"the bot did not answer within {timeout}s")
 
 
-def _lines_from(emu: Emulator, since: int) -> list[Line]:
+def _lines_from(emu: Emulator, since: int, staff_chat: int | None) -> list[Line]:
     lines = []
     for request in emu.requests[since:]:
         if request.method not in ("sendMessage", "editMessageText") or request.status != 200:
             continue
         params = request.params
+        who = "bot" if request.method == "sendMessage" else "bot (edits its message)"
+        if staff_chat is not None and request.chat_id == staff_chat:
+            who = (
+                "bot → staff group"
+                if request.method == "sendMessage"
+                else ("bot → staff group (edits the card)")
+            )
         lines.append(
             Line(
-                who="bot" if request.method == "sendMessage" else "bot (edits its message)",
+                who=who,
                 text=visible(str(params.get("text", ""))),
                 buttons=_button_labels(params.get("reply_markup")),
                 method=request.method,
@@ -159,6 +182,7 @@ async def play(
     *,
     on_line: Callable[[Line], None] | None = None,
     idle: Callable[[], bool] | None = None,
+    staff: Staff | None = None,
     quiet: float = 0.15,
     timeout: float = 15.0,
 ) -> Transcript:
@@ -193,7 +217,13 @@ async def play(
                 case SendPhoto(caption):
                     emit(Line(persona.first_name, f"(sends a photo) {caption or ''}".strip()))
                     await emu.send_message(user, photo=True, caption=caption)
+                case StaffPress(label):
+                    if staff is None:
+                        raise ValueError("a StaffPress step needs play(..., staff=Staff(...))")
+                    message_id, data = _find_button(emu, staff.group.id, label)
+                    emit(Line(f"{staff.member.first_name} (staff)", f"(presses “{label}”)"))
+                    await emu.press_button(staff.member, message_id, data, chat=staff.group)
             await settle(emu, since, quiet, timeout, idle)
-            for line in _lines_from(emu, since):
+            for line in _lines_from(emu, since, staff.group.id if staff else None):
                 emit(line)
     return transcript

@@ -25,6 +25,7 @@ from bot.core.ports import (
     CustomerRepository,
     MessageLogRepository,
     SupportRequestRepository,
+    TicketRepository,
     UnitOfWork,
     UnitOfWorkFactory,
 )
@@ -34,6 +35,7 @@ from storage.repositories import (
     SqlMessageLogRepository,
     SqlSupportRequestRepository,
 )
+from storage.tickets import SqlTicketRepository
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +57,7 @@ class SqlUnitOfWork:
     messages: MessageLogRepository
     conversations: ConversationRepository
     requests: SupportRequestRepository
+    tickets: TicketRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -76,6 +79,7 @@ class SqlUnitOfWork:
         self.messages = SqlMessageLogRepository(session)
         self.conversations = SqlConversationRepository(session)
         self.requests = SqlSupportRequestRepository(session)
+        self.tickets = SqlTicketRepository(session)
         return self
 
     async def __aexit__(
@@ -123,3 +127,4 @@ if TYPE_CHECKING:  # mypy proves the classes satisfy the core's Protocols
         _messages: MessageLogRepository = SqlMessageLogRepository(session)
         _conversations: ConversationRepository = SqlConversationRepository(session)
         _requests: SupportRequestRepository = SqlSupportRequestRepository(session)
+        _tickets: TicketRepository = SqlTicketRepository(session)

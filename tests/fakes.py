@@ -6,8 +6,10 @@ tested exactly as they run, without a database or Telegram.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import itertools
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -18,13 +20,16 @@ from bot.core.errors import DeliveryError
 from bot.core.messages import Outgoing, Sent
 from bot.core.models import Conversation, Customer, Direction, LoggedMessage, SupportRequest
 from bot.core.ports import (
+    SLA_MARKS,
     ConversationRepository,
     CustomerRepository,
     DuplicateUpdate,
     FaqMatch,
     MessageLogRepository,
     SupportRequestRepository,
+    TicketRepository,
 )
+from bot.core.tickets import Ticket, TicketEvent, ticket_number
 
 
 class FrozenClock:
@@ -45,6 +50,38 @@ class FrozenClock:
         self.current += timedelta(seconds=seconds)
 
 
+class ShiftedClock:
+    """Real time plus an offset the test moves forward: the SLA can be made to expire
+    without waiting, while sleeps (pacing) still really wait, as Telegram needs."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(0.0, seconds))
+
+    def advance(self, seconds: float) -> None:
+        self.offset += timedelta(seconds=seconds)
+
+
+class AnchoredClock:
+    """Time that starts at a fixed instant and then runs at the real pace: two runs of the
+    same script see the same times (to the minute), while sleeps really wait."""
+
+    def __init__(self, start: datetime) -> None:
+        self._start = start
+        self._began = time.monotonic()
+
+    def now(self) -> datetime:
+        return self._start + timedelta(seconds=time.monotonic() - self._began)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(0.0, seconds))
+
+
 @dataclass
 class MemoryStore:
     """The "database" shared by every fake unit of work of one test."""
@@ -53,6 +90,8 @@ class MemoryStore:
     messages: list[LoggedMessage] = field(default_factory=list)
     conversations: dict[int, Conversation] = field(default_factory=dict)
     requests: list[SupportRequest] = field(default_factory=list)
+    tickets: dict[int, Ticket] = field(default_factory=dict)
+    events: list[TicketEvent] = field(default_factory=list)
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
 
@@ -142,6 +181,64 @@ class _Requests:
         return [r for r in self._data if r.customer_id == customer_id and r.status == "open"]
 
 
+class _Tickets:
+    def __init__(
+        self, data: dict[int, Ticket], events: list[TicketEvent], ids: itertools.count[int]
+    ) -> None:
+        self._data, self._events, self._ids = data, events, ids
+
+    async def add(self, ticket: Ticket) -> Ticket:
+        new_id = next(self._ids)
+        stored = replace(ticket, id=new_id, number=ticket_number(new_id))
+        self._data[new_id] = stored
+        return copy.deepcopy(stored)
+
+    async def get(self, ticket_id: int) -> Ticket | None:
+        found = self._data.get(ticket_id)
+        return copy.deepcopy(found) if found else None
+
+    async def get_by_number(self, number: str) -> Ticket | None:
+        for t in self._data.values():
+            if t.number == number.strip().upper():
+                return copy.deepcopy(t)
+        return None
+
+    async def update(self, ticket: Ticket) -> None:
+        assert ticket.id is not None and ticket.id in self._data
+        self._data[ticket.id] = copy.deepcopy(ticket)
+
+    async def open_for_customer(self, customer_id: int) -> list[Ticket]:
+        found = [t for t in self._data.values() if t.customer_id == customer_id and t.is_open]
+        return [copy.deepcopy(t) for t in sorted(found, key=lambda t: -(t.id or 0))]
+
+    async def open_tickets(self, after_id: int = 0, limit: int = 500) -> list[Ticket]:
+        found = sorted(
+            (t for t in self._data.values() if t.is_open and (t.id or 0) > after_id),
+            key=lambda t: t.id or 0,
+        )
+        return [copy.deepcopy(t) for t in found[:limit]]
+
+    async def created_between(self, start: datetime, end: datetime) -> list[Ticket]:
+        found = [t for t in self._data.values() if start <= t.created_at < end]
+        return [copy.deepcopy(t) for t in sorted(found, key=lambda t: t.id or 0)]
+
+    async def mark_once(self, ticket_id: int, field: str, at: datetime) -> bool:
+        assert field in SLA_MARKS
+        ticket = self._data[ticket_id]
+        if getattr(ticket, field) is not None:
+            return False
+        setattr(ticket, field, at)
+        return True
+
+    async def add_event(self, event: TicketEvent) -> TicketEvent:
+        stored = replace(event, id=next(self._ids))
+        self._events.append(stored)
+        return stored
+
+    async def events(self, ticket_id: int) -> list[TicketEvent]:
+        return [e for e in self._events if e.ticket_id == ticket_id]
+
+
 class MemoryUnitOfWork:
     """Works on a private copy of the store; `commit` publishes it, exit without commit
     discards it — the same all-or-nothing a database transaction gives."""
@@ -150,6 +247,7 @@ class MemoryUnitOfWork:
     messages: MessageLogRepository
     conversations: ConversationRepository
     requests: SupportRequestRepository
+    tickets: TicketRepository
 
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
@@ -161,12 +259,15 @@ class MemoryUnitOfWork:
             messages=copy.deepcopy(self._store.messages),
             conversations=copy.deepcopy(self._store.conversations),
             requests=copy.deepcopy(self._store.requests),
+            tickets=copy.deepcopy(self._store.tickets),
+            events=copy.deepcopy(self._store.events),
             ids=self._store.ids,
         )
         self.customers = _Customers(self._work.customers, self._store.ids)
         self.messages = _Messages(self._work.messages, self._store.ids)
         self.conversations = _Conversations(self._work.conversations)
         self.requests = _Requests(self._work.requests, self._store.ids)
+        self.tickets = _Tickets(self._work.tickets, self._work.events, self._store.ids)
         return self
 
     async def __aexit__(
@@ -182,6 +283,8 @@ class MemoryUnitOfWork:
         self._store.messages = self._work.messages
         self._store.conversations = self._work.conversations
         self._store.requests = self._work.requests
+        self._store.tickets = self._work.tickets
+        self._store.events = self._work.events
         self.committed = True
 
     async def rollback(self) -> None:
@@ -223,14 +326,17 @@ class RecordingMessenger:
     def texts(self, chat_id: int | None = None) -> list[str]:
         return [m.text for m in self.sent if chat_id is None or m.chat_id == chat_id]
 
-    def keys(self) -> list[str]:
+    def template_keys(self) -> list[str]:
         return [m.template_key for m in self.sent]
+
+    def sent_with(self, key: str) -> list[Outgoing]:
+        return [m for m in self.sent if m.template_key == key]
 
     def assert_sent(self, key: str) -> Outgoing:
         for message in self.sent:
             if message.template_key == key:
                 return message
-        raise AssertionError(f"nothing sent with {key!r}; sent: {self.keys()}")
+        raise AssertionError(f"nothing sent with {key!r}; sent: {self.template_keys()}")
 
 
 class FixedFaq:

@@ -13,6 +13,8 @@ from typing import Annotated
 
 import typer
 
+from bot.cli import report
+from bot.cli import triage as triage_cli
 from bot.cli.common import FrameworkOption, fail, load_settings, setup_logging
 from bot.config import Settings
 
@@ -76,3 +78,5 @@ def show_settings(
 
 # Feature command groups (each module defines a typer.Typer named `app`):
 # app.add_typer(<module>.app, name="<group>")
+app.add_typer(report.app, name="report")
+app.command("triage")(triage_cli.triage)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.config import Settings
-from bot.core.ports import Clock, FaqMatcher, Messenger, Renderer, UnitOfWorkFactory
+from bot.core.ports import Clock, FaqMatcher, Messenger, Renderer, Triager, UnitOfWorkFactory
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,5 +16,6 @@ class Deps:
     uow: UnitOfWorkFactory
     renderer: Renderer
     faq: FaqMatcher
+    triage: Triager
     clock: Clock
     messenger: Messenger

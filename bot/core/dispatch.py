@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from bot.core.delivery import Delivery
 from bot.core.deps import Deps
-from bot.core.messages import CallbackAnswer, Incoming, Reply, Sent
+from bot.core.messages import CallbackAnswer, ChatKind, Incoming, Reply, Sent
 from bot.core.models import Conversation, Customer, Direction, LoggedMessage
 from bot.core.ports import DuplicateUpdate
 from bot.core.services.customers import customer_locale, upsert_customer
@@ -45,8 +45,22 @@ class Turn:
         return self.customer.first_name or self.customer.display_name
 
 
+@dataclass(frozen=True, slots=True)
+class StaffTurn:
+    """An update from the staff group, handed to a staff handler. Staff are not customers:
+    no customer record is made for them, and they are answered in the staff locale."""
+
+    msg: Incoming
+    locale: str
+
+    @property
+    def actor(self) -> str:
+        return f"staff:{self.msg.sender.id}"
+
+
 Result = Reply | CallbackAnswer
 Handler = Callable[[Turn, Deps], Awaitable[Sequence[Result]]]
+StaffHandler = Callable[[StaffTurn, Deps], Awaitable[Sequence[Result]]]
 
 
 class Dispatcher:
@@ -69,7 +83,57 @@ class Dispatcher:
         finally:
             self.in_flight -= 1
 
+    async def handle_staff(self, msg: Incoming, handler: StaffHandler) -> list[Sent]:
+        """Handles an update from the staff group configured in settings; anything from
+        another group is ignored and logged (never acted on)."""
+        settings = self.deps.settings
+        if settings.staff_chat_id is None or msg.chat_id != settings.staff_chat_id:
+            log.warning(
+                "staff action from chat %s (user %s) outside the staff group: ignored",
+                msg.chat_id,
+                msg.sender.id,
+            )
+            return []
+        self.in_flight += 1
+        try:
+            async with self._chat_locks.hold(msg.chat_id):
+                if not await self._record_staff(msg):
+                    return []
+                turn = StaffTurn(msg=msg, locale=settings.staff_locale)
+                results = await handler(turn, self.deps)
+                sent = await self.delivery.deliver(results, turn.locale, msg.chat_id)
+                async with self.deps.uow() as uow:
+                    await uow.messages.mark_handled(msg.update_id, self.deps.clock.now())
+                    await uow.commit()
+                return sent
+        finally:
+            self.in_flight -= 1
+
+    async def _record_staff(self, msg: Incoming) -> bool:
+        async with self.deps.uow() as uow:
+            if await uow.messages.has_update(msg.update_id):
+                return False
+            try:
+                await uow.messages.add(
+                    LoggedMessage(
+                        direction=Direction.IN,
+                        chat_id=msg.chat_id,
+                        at=msg.date,
+                        text=msg.text if msg.text is not None else msg.callback_data,
+                        telegram_message_id=msg.message_id,
+                        update_id=msg.update_id,
+                        content=msg.content.value,
+                    )
+                )
+            except DuplicateUpdate:
+                return False
+            await uow.commit()
+        return True
+
     async def _handle(self, msg: Incoming, handler: Handler) -> list[Sent]:
+        if msg.chat_kind is not ChatKind.PRIVATE:
+            log.debug("customer route got an update from a %s chat; ignored", msg.chat_kind)
+            return []
         turn = await self._accept(msg)
         if turn is None:
             return []

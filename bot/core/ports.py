@@ -14,6 +14,8 @@ from typing import Any, Literal, Protocol, Self
 
 from bot.core.messages import Outgoing, Sent
 from bot.core.models import Conversation, Customer, LoggedMessage, SupportRequest
+from bot.core.tickets import Ticket, TicketEvent
+from bot.core.triage import TriageDecision
 
 
 class Clock(Protocol):
@@ -67,6 +69,12 @@ class FaqMatcher(Protocol):
     def match(self, text: str, locale: str) -> FaqMatch: ...
 
 
+class Triager(Protocol):
+    """Decides enquiry or complaint, and how severe (:class:`bot.core.triage.Triage`)."""
+
+    def classify(self, text: str) -> TriageDecision: ...
+
+
 class CustomerRepository(Protocol):
     async def get(self, customer_id: int) -> Customer | None: ...
 
@@ -110,6 +118,50 @@ class SupportRequestRepository(Protocol):
     async def open_for_customer(self, customer_id: int) -> list[SupportRequest]: ...
 
 
+SLA_MARKS = frozenset(
+    {
+        "first_response_warned_at",
+        "resolution_warned_at",
+        "first_response_breached_at",
+        "resolution_breached_at",
+    }
+)
+"""Ticket fields a sweep sets once, with :meth:`TicketRepository.mark_once`."""
+
+
+class TicketRepository(Protocol):
+    async def add(self, ticket: Ticket) -> Ticket:
+        """Stores a new ticket; returns it with `id` and `number` set."""
+        ...
+
+    async def get(self, ticket_id: int) -> Ticket | None: ...
+
+    async def get_by_number(self, number: str) -> Ticket | None: ...
+
+    async def update(self, ticket: Ticket) -> None: ...
+
+    async def open_for_customer(self, customer_id: int) -> list[Ticket]:
+        """The customer's open tickets, newest first."""
+        ...
+
+    async def open_tickets(self, after_id: int = 0, limit: int = 500) -> list[Ticket]:
+        """Open tickets with ids above `after_id`, by id: a sweep pages through them."""
+        ...
+
+    async def created_between(self, start: datetime, end: datetime) -> list[Ticket]: ...
+
+    async def mark_once(self, ticket_id: int, field: str, at: datetime) -> bool:
+        """Sets `field` (one of :data:`SLA_MARKS`) to `at` if it is still empty; True if this
+        call set it. Two sweepers racing on one ticket: exactly one gets True."""
+        ...
+
+    async def add_event(self, event: TicketEvent) -> TicketEvent: ...
+
+    async def events(self, ticket_id: int) -> list[TicketEvent]:
+        """The ticket's history, oldest first."""
+        ...
+
+
 class DuplicateUpdate(Exception):
     """The update was already recorded: a re-delivery, to be ignored."""
 
@@ -122,6 +174,7 @@ class UnitOfWork(Protocol):
     messages: MessageLogRepository
     conversations: ConversationRepository
     requests: SupportRequestRepository
+    tickets: TicketRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -31,7 +31,8 @@ async def promise_person(turn: Turn, deps: Deps, text: str, reason: RequestReaso
     )
 
 
-async def on_text(turn: Turn, deps: Deps) -> Sequence[Result]:
+async def answer_question(turn: Turn, deps: Deps) -> Sequence[Result]:
+    """Answer from the FAQ, confirm a borderline match first, or promise a person."""
     text = turn.msg.text or ""
     found = deps.faq.match(text, turn.locale)
     if found.outcome == "answer" and found.entry_id:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.core.dispatch import Handler
+from bot.core.dispatch import Handler, StaffHandler
 from bot.core.messages import ChatKind, ContentKind, Incoming
+from bot.core.services.tickets import STAFF_PREFIX
+from bot.flows import complaint as complaint_flow
 from bot.flows import faq_confirm
-from bot.handlers import language, questions, start
+from bot.handlers import complaints, language, questions, staff, start, text
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,20 +51,28 @@ Trigger = Command | Callback | AnyCommand | AnyText | AnyMessage
 
 @dataclass(frozen=True, slots=True)
 class Route:
+    """A customer route (private chats) or, with `staff`, a staff route (the staff group)."""
+
     trigger: Trigger
-    handler: Handler
+    handler: Handler | StaffHandler
+    staff: bool = False
 
 
 ROUTES: tuple[Route, ...] = (
+    Route(Callback(STAFF_PREFIX), staff.on_ticket_action, staff=True),
+    Route(Command("plan"), staff.on_plan, staff=True),
     Route(Command("start"), start.on_start),
     Route(Command("help"), start.on_help),
     Route(Command("language"), language.on_language),
+    Route(Command("complaint"), complaints.on_complaint_command),
+    Route(Command("status"), complaints.on_status),
     Route(Callback(language.PREFIX), language.on_language_chosen),
     Route(Callback(faq_confirm.PREFIX), questions.on_faq_choice),
+    Route(Callback(complaint_flow.PREFIX), complaints.on_complaint_button),
     Route(Callback(""), questions.on_stale_button),
     Route(AnyCommand(), start.on_unknown_command),
-    Route(AnyText(), questions.on_text),
-    Route(AnyMessage(), questions.on_attachment),
+    Route(AnyText(), text.on_text),
+    Route(AnyMessage(), text.on_attachment),
 )
 
 
@@ -83,11 +93,11 @@ def matches(trigger: Trigger, msg: Incoming) -> bool:
     return False
 
 
-def select(msg: Incoming, routes: tuple[Route, ...] = ROUTES) -> Handler | None:
-    """The first route whose trigger matches, as the adapters register them (private chats)."""
-    if msg.chat_kind is not ChatKind.PRIVATE:
-        return None
+def select(msg: Incoming, routes: tuple[Route, ...] = ROUTES) -> Route | None:
+    """The first route whose trigger matches, as the adapters register them: customer routes
+    for private chats, staff routes for groups."""
+    private = msg.chat_kind is ChatKind.PRIVATE
     for route in routes:
-        if matches(route.trigger, msg):
-            return route.handler
+        if route.staff == (not private) and matches(route.trigger, msg):
+            return route
     return None

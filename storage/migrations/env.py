@@ -30,6 +30,7 @@ from sqlalchemy import Connection
 
 from storage.engine import is_sqlite, make_engine
 from storage.tables import metadata
+from storage.tables.scheduling import include_object
 
 config = context.config
 logger = logging.getLogger("storage.migrations")
@@ -62,6 +63,7 @@ def run_migrations_offline() -> None:
         literal_binds=True,
         dialect_opts={"paramstyle": "named"},
         render_as_batch=is_sqlite(url),
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -76,6 +78,7 @@ def do_run_migrations(connection: Connection) -> None:
         render_as_batch=sqlite,
         transactional_ddl=True,
         compare_type=True,
+        include_object=include_object,  # not APScheduler's own job store table
     )
     with context.begin_transaction():
         context.run_migrations()

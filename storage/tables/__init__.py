@@ -2,14 +2,19 @@
 (alembic's ``target_metadata``); add the module of each new feature here."""
 
 from storage.tables.base import NAMING_CONVENTION, StorageModel, metadata
+from storage.tables.scheduling import SchedulerLeaseRow
 from storage.tables.support import ConversationRow, CustomerRow, MessageLogRow, SupportRequestRow
+from storage.tables.tickets import TicketEventRow, TicketRow
 
 __all__ = [
     "NAMING_CONVENTION",
     "ConversationRow",
     "CustomerRow",
     "MessageLogRow",
+    "SchedulerLeaseRow",
     "StorageModel",
     "SupportRequestRow",
+    "TicketEventRow",
+    "TicketRow",
     "metadata",
 ]

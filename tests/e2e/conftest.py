@@ -15,8 +15,9 @@ import pytest
 
 from bot.bootstrap import Services, build_services
 from bot.config import Framework
-from bot.runner import BotApp, make_app
-from sandbox import Emulator
+from bot.core.ports import Clock
+from bot.runner import BotApp, start_bot
+from sandbox import Emulator, FloodLimits
 from sandbox.demo import demo_settings
 
 TOKEN = "123456:TEST"
@@ -30,23 +31,35 @@ def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @contextlib.asynccontextmanager
 async def running_bot(
-    emu: Emulator, database: Path, framework: Framework, **extra: Any
+    emu: Emulator, database: Path, framework: Framework, clock: Clock | None = None, **extra: Any
 ) -> AsyncIterator[tuple[BotApp, Services]]:
     """Starts the bot on `framework` against `emu`; stops it cleanly afterwards."""
     settings = demo_settings(
         framework, emu.base_url, database, token=TOKEN, default_timezone="UTC", **extra
     )
-    services = await build_services(settings)
-    app = make_app(framework, services)
-    await app.start()
+    services = await build_services(settings, clock=clock)
+    bot = await start_bot(services, framework)
     try:
-        yield app, services
+        yield bot.app, services
     finally:
-        await app.stop()
+        await bot.stop()
         await services.close()
 
 
 @pytest.fixture
 async def emulator() -> AsyncIterator[Emulator]:
     async with Emulator(token=TOKEN) as emu:
+        yield emu
+
+
+# Behaviour tests that need not prove pacing use looser flood limits on both sides (the
+# emulator's and the bot's), so a step is not a second's wait; the journey and desk-load
+# tests keep Telegram's real limits.
+FAST_LIMITS = FloodLimits(per_chat_rate=50.0, per_chat_burst=50)
+FAST_PACING: dict[str, Any] = {"chat_messages_per_second": 50.0, "chat_burst": 50}
+
+
+@pytest.fixture
+async def fast_emulator() -> AsyncIterator[Emulator]:
+    async with Emulator(token=TOKEN, limits=FAST_LIMITS) as emu:
         yield emu

@@ -11,6 +11,7 @@ requests.
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from bot.core.models import Direction, RequestReason
 from sandbox.emulator import Emulator
 from sandbox.scenario import OUTPUT_METHODS, Persona, Press, Say, play
 from tests.e2e.conftest import FRAMEWORKS, running_bot
+from tests.fakes import AnchoredClock
 
 JOURNEY: tuple[Persona, ...] = (
     Persona(
@@ -88,7 +90,12 @@ def normalised(emu: Emulator) -> list[tuple[str, dict[str, Any]]]:
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 async def test_journey(framework: Framework, emulator: Emulator, tmp_path: Path) -> None:
-    async with running_bot(emulator, tmp_path / "bot.db", framework) as (app, services):
+    # Both frameworks' runs start at the same instant, so promised times read the same.
+    clock = AnchoredClock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+    async with running_bot(emulator, tmp_path / "bot.db", framework, clock=clock) as (
+        app,
+        services,
+    ):
         transcript = await play(emulator, JOURNEY, idle=lambda: app.dispatcher.in_flight == 0)
         async with services.uow() as uow:
             for persona in JOURNEY:

@@ -8,17 +8,25 @@ from datetime import timedelta
 
 import pytest
 
-from bot.bootstrap import build_language
+from bot.bootstrap import build_language, build_triage
 from bot.config import Settings
 from bot.core.deps import Deps
 from bot.core.dispatch import Dispatcher
 from bot.core.messages import ChatKind, ContentKind, Incoming, Sender, Sent
 from bot.core.ports import FaqMatch
+from bot.core.triage import Triage
 from bot.handlers.routes import select
 from bot.i18n import Renderer
 from tests.fakes import FixedFaq, FrozenClock, MemoryUnitOfWorkFactory, RecordingMessenger
 
 _LANGUAGE: dict[str, object] = {}
+
+
+def triage() -> Triage:
+    """The real triage over the shipped lexicons (pure, loaded once)."""
+    if "triage" not in _LANGUAGE:
+        _LANGUAGE["triage"] = build_triage(Settings())
+    return _LANGUAGE["triage"]  # type: ignore[return-value]
 
 
 def language() -> Renderer:
@@ -58,9 +66,11 @@ class FakeBot:
         return Incoming(**base)  # type: ignore[arg-type]
 
     async def feed(self, msg: Incoming) -> list[Sent]:
-        handler = select(msg)
-        assert handler is not None, f"no route for {msg}"
-        return await self.dispatcher.handle(msg, handler)
+        route = select(msg)
+        assert route is not None, f"no route for {msg}"
+        if route.staff:
+            return await self.dispatcher.handle_staff(msg, route.handler)  # type: ignore[arg-type]
+        return await self.dispatcher.handle(msg, route.handler)  # type: ignore[arg-type]
 
     async def say(self, sender: Sender, text: str) -> list[Sent]:
         from bot.core.commands import parse_command
@@ -95,7 +105,13 @@ def bot() -> FakeBot:
     clock = FrozenClock()
     faq = FixedFaq()
     deps = Deps(
-        settings=settings, uow=uow, renderer=language(), faq=faq, clock=clock, messenger=messenger
+        settings=settings,
+        uow=uow,
+        renderer=language(),
+        faq=faq,
+        triage=triage(),
+        clock=clock,
+        messenger=messenger,
     )
     return FakeBot(deps, uow, messenger, clock, faq, Dispatcher(deps))
 

@@ -130,7 +130,7 @@ async def test_a_photo_is_kept_and_promised_to_a_person(bot: FakeBot) -> None:
 async def test_a_429_pauses_and_the_same_message_is_retried(bot: FakeBot) -> None:
     bot.messenger.fail_with = [RateLimited(7), TransientError("502")]
     await bot.say(ALICE, "/start")
-    assert bot.messenger.keys() == ["start.greeting"]
+    assert bot.messenger.template_keys() == ["start.greeting"]
     assert sum(bot.clock.slept) >= 7
 
 

@@ -22,6 +22,36 @@ SAMPLE: dict[str, Any] = {
     "within_key": "handoff.within.hours",
     "within_count": 2,
     "count": 2,
+    "summary": "broken <kettle>",
+    "category_key": "complaint.category.damaged",
+    "order_ref": "10234",
+    "number": "T-000042",
+    "severity": "quality",
+    "priority": "normal",
+    "raised": True,
+    "tickets": [
+        {
+            "number": "T-000042",
+            "summary": "broken kettle",
+            "state": "investigating",
+            "created": "2026-11-20",
+        }
+    ],
+    "note": "We are sending a replacement.",
+    "state": "resolved",
+    "customer": "Alice Smith",
+    "tier": "high",
+    "photos": 2,
+    "text": "the kettle arrived broken",
+    "reasons": "broken, refund",
+    "negativity": "0.72",
+    "first_due": "2026-11-22 11:00",
+    "resolution_due": "2026-11-23 09:00",
+    "level": "supervisor",
+    "contacts": 2,
+    "target": "first_response",
+    "due": "2026-11-22 11:00",
+    "percent": 80,
 }
 
 

@@ -9,39 +9,55 @@ from aiogram.filters import Command as CommandFilter
 from aiogram.types import CallbackQuery, Message, Update
 
 from bot.adapters.update import incoming_from_update
-from bot.core.dispatch import Dispatcher, Handler
-from bot.handlers import ROUTES, AnyCommand, AnyMessage, AnyText, Callback, Command
+from bot.core.dispatch import Dispatcher
+from bot.handlers import (
+    ROUTES,
+    AnyCommand,
+    AnyMessage,
+    AnyText,
+    Callback,
+    Command,
+    Route,
+)
+
+PRIVATE_KIND = frozenset({"private"})
+GROUP_KINDS = frozenset({"group", "supergroup"})
 
 
 def _as_json(update: Update) -> dict[str, Any]:
     return update.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
-def _runner(dispatcher: Dispatcher, handler: Handler) -> Any:
+def _runner(dispatcher: Dispatcher, route: Route) -> Any:
     async def run(event: Message | CallbackQuery, event_update: Update) -> None:
         incoming = incoming_from_update(_as_json(event_update))
-        if incoming is not None:
-            await dispatcher.handle(incoming, handler)
+        if incoming is None:
+            return
+        if route.staff:
+            await dispatcher.handle_staff(incoming, route.handler)  # type: ignore[arg-type]
+        else:
+            await dispatcher.handle(incoming, route.handler)  # type: ignore[arg-type]
 
-    run.__name__ = f"aiogram_{getattr(handler, '__name__', 'handler')}"
+    run.__name__ = f"aiogram_{getattr(route.handler, '__name__', 'handler')}"
     return run
 
 
 def build_router(dispatcher: Dispatcher) -> Router:
     router = Router(name="rapport")
-    private = F.chat.type == "private"
-    private_button = F.message.chat.type == "private"
     for route in ROUTES:
-        run = _runner(dispatcher, route.handler)
+        run = _runner(dispatcher, route)
+        kinds = GROUP_KINDS if route.staff else PRIVATE_KIND
+        in_chat = F.chat.type.in_(kinds)
+        button_in_chat = F.message.chat.type.in_(kinds)
         match route.trigger:
             case Command(name):
-                router.message.register(run, private, CommandFilter(name, ignore_case=True))
+                router.message.register(run, in_chat, CommandFilter(name, ignore_case=True))
             case Callback(prefix):
-                router.callback_query.register(run, private_button, F.data.startswith(prefix))
+                router.callback_query.register(run, button_in_chat, F.data.startswith(prefix))
             case AnyCommand():
-                router.message.register(run, private, F.text.startswith("/"))
+                router.message.register(run, in_chat, F.text.startswith("/"))
             case AnyText():
-                router.message.register(run, private, F.text)
+                router.message.register(run, in_chat, F.text)
             case AnyMessage():
-                router.message.register(run, private)
+                router.message.register(run, in_chat)
     return router

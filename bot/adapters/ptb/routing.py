@@ -10,26 +10,38 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.adapters.update import incoming_from_update
-from bot.core.dispatch import Dispatcher, Handler
-from bot.handlers import ROUTES, AnyCommand, AnyMessage, AnyText, Callback, Command
+from bot.core.dispatch import Dispatcher
+from bot.handlers import (
+    ROUTES,
+    AnyCommand,
+    AnyMessage,
+    AnyText,
+    Callback,
+    Command,
+    Route,
+)
 
 Callback_ = Callable[[Update, Any], Coroutine[Any, Any, None]]
 
 
-def _runner(dispatcher: Dispatcher, handler: Handler) -> Callback_:
+def _runner(dispatcher: Dispatcher, route: Route) -> Callback_:
     async def run(update: Update, context: Any) -> None:
         incoming = incoming_from_update(update.to_dict())
-        if incoming is not None:
-            await dispatcher.handle(incoming, handler)
+        if incoming is None:
+            return
+        if route.staff:
+            await dispatcher.handle_staff(incoming, route.handler)  # type: ignore[arg-type]
+        else:
+            await dispatcher.handle(incoming, route.handler)  # type: ignore[arg-type]
 
     return run
 
 
 def build_handlers(dispatcher: Dispatcher) -> list[BaseHandler[Update, Any, None]]:
-    private = filters.ChatType.PRIVATE
     handlers: list[BaseHandler[Update, Any, None]] = []
     for route in ROUTES:
-        run = _runner(dispatcher, route.handler)
+        run = _runner(dispatcher, route)
+        private = filters.ChatType.GROUPS if route.staff else filters.ChatType.PRIVATE
         match route.trigger:
             case Command(name):
                 handlers.append(CommandHandler(name, run, filters=private))

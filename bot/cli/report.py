@@ -1,0 +1,56 @@
+"""``rapport report …``: reviews computed from the database."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import sys
+from typing import Annotated
+
+import typer
+
+from bot.cli.common import fail, load_settings
+from bot.core.clock import SystemClock
+from bot.core.reports import ComplaintReview, complaint_review, month_bounds
+
+app = typer.Typer(help="Reports for managers.", no_args_is_help=True)
+
+
+async def _load(database_url: str, month: str) -> ComplaintReview:
+    from storage.engine import make_engine
+    from storage.migrate import upgrade
+    from storage.uow import SqlUnitOfWorkFactory
+
+    start, end = month_bounds(month)
+    engine = make_engine(database_url)
+    try:
+        await upgrade(database_url, engine=engine)
+        async with SqlUnitOfWorkFactory.from_engine(engine)() as uow:
+            tickets = await uow.tickets.created_between(start, end)
+    finally:
+        await engine.dispose()
+    return complaint_review(tickets, month, SystemClock().now())
+
+
+@app.command("complaints")
+def complaints(
+    month: Annotated[str, typer.Option(help="The month to review, YYYY-MM.")],
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
+) -> None:
+    """The monthly complaint review: volumes, SLA compliance, response times, causes."""
+    try:
+        month_bounds(month)
+    except ValueError as exc:
+        fail(str(exc))
+    settings = load_settings()
+    review = asyncio.run(_load(settings.database_url, month))
+    rows = review.rows()
+    if as_csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["measure", "value"])
+        writer.writerows(rows)
+        return
+    width = max(len(k) for k, _ in rows)
+    typer.echo(f"Complaint review {month}")
+    for key, value in rows[1:]:
+        typer.echo(f"  {key:<{width}}  {value}")

@@ -1,0 +1,390 @@
+"""Complaint handling use cases: open a ticket, add a repeat contact, move a ticket through its
+states, and tell the right people.
+
+Every change writes a :class:`TicketEvent` in the same unit of work as the ticket itself, and
+returns the :class:`Reply` objects that must go out (to the customer, to staff) so the caller
+delivers them after the commit: nothing is announced that was not stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.config import Settings
+from bot.core.messages import Button, Reply
+from bot.core.models import Customer
+from bot.core.ports import UnitOfWork
+from bot.core.services.customers import customer_locale
+from bot.core.services.support import local_zone, within
+from bot.core.sla import SlaPolicy
+from bot.core.tickets import (
+    CUSTOMER_VISIBLE,
+    REOPEN_TO,
+    TRANSITIONS,
+    EventKind,
+    Level,
+    Ticket,
+    TicketError,
+    TicketEvent,
+    TicketKind,
+    TicketState,
+    can_reopen,
+    check_transition,
+    raise_severity,
+    starting_level,
+)
+from bot.core.triage import Severity, priority
+
+STAFF_PREFIX = "tk:"
+STAFF_ACTIONS: dict[str, TicketState] = {
+    "investigating": TicketState.INVESTIGATING,
+    "proposed": TicketState.SOLUTION_PROPOSED,
+    "resolved": TicketState.RESOLVED,
+    "closed": TicketState.CLOSED,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Intake:
+    """What the complaint dialogue gathered, ready to become a ticket."""
+
+    text: str
+    severity: Severity
+    kind: TicketKind = TicketKind.COMPLAINT
+    category: str | None = None
+    summary: str | None = None
+    negativity: float = 0.0
+    signals: tuple[str, ...] = ()
+    order_ref: str | None = None
+    attachments: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class Outcome:
+    """A stored change and the messages it calls for."""
+
+    ticket: Ticket
+    replies: list[Reply] = field(default_factory=list)
+
+
+def promise_params(ticket: Ticket, customer: Customer, settings: Settings) -> dict[str, Any]:
+    """How to tell the customer when a person will respond, in their time zone."""
+    zone = local_zone(customer, settings.default_timezone)
+    minutes = max(
+        1, round((ticket.first_response_due_at - ticket.created_at).total_seconds() / 60)
+    )
+    key, count = within(minutes)
+    return {
+        "number": ticket.number,
+        "due_local": ticket.first_response_due_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+        "zone": zone.key,
+        "within_key": key,
+        "within_count": count,
+        "severity": ticket.severity.value,
+    }
+
+
+def staff_buttons(ticket: Ticket) -> tuple[tuple[Button, ...], ...]:
+    """The actions a ticket card offers for the ticket's present state."""
+    row = tuple(
+        Button(f"staff.button.{name}", f"{STAFF_PREFIX}{ticket.id}:{name}")
+        for name, state in STAFF_ACTIONS.items()
+        if state in TRANSITIONS[ticket.state]
+    )
+    return (row,) if row else ()
+
+
+def staff_card(
+    ticket: Ticket, customer: Customer, settings: Settings, tier: str | None, chat_id: int
+) -> Reply:
+    return Reply(
+        "staff.ticket_card",
+        {
+            "number": ticket.number,
+            "severity": ticket.severity.value,
+            "priority": ticket.priority.value,
+            "customer": customer.display_name,
+            "tier": tier,
+            "order_ref": ticket.order_ref,
+            "photos": len(ticket.attachments),
+            "text": ticket.text,
+            "reasons": ", ".join(ticket.signals) or "—",
+            "negativity": f"{ticket.negativity:.2f}",
+            "first_due": ticket.first_response_due_at.strftime("%Y-%m-%d %H:%M"),
+            "resolution_due": ticket.resolution_due_at.strftime("%Y-%m-%d %H:%M"),
+            "level": ticket.level.name.lower(),
+            "contacts": ticket.contacts,
+        },
+        buttons=staff_buttons(ticket),
+        chat_id=chat_id,
+        locale=settings.staff_locale,
+    )
+
+
+def level_chats(settings: Settings, level: Level) -> list[int]:
+    """Where a ticket at `level` is announced besides the staff group."""
+    chats: list[int] = []
+    if level >= Level.SUPERVISOR and settings.supervisor_chat_id is not None:
+        chats.append(settings.supervisor_chat_id)
+    if level >= Level.MANAGER and settings.manager_chat_id is not None:
+        chats.append(settings.manager_chat_id)
+    return chats
+
+
+def staff_recipients(ticket: Ticket, settings: Settings) -> list[int]:
+    chats = [settings.staff_chat_id] if settings.staff_chat_id is not None else []
+    level_for_alert = Level.MANAGER if ticket.severity is Severity.MAJOR else ticket.level
+    return chats + [c for c in level_chats(settings, level_for_alert) if c not in chats]
+
+
+async def open_ticket(
+    uow: UnitOfWork,
+    customer: Customer,
+    intake: Intake,
+    *,
+    now: datetime,
+    policy: SlaPolicy,
+    settings: Settings,
+    tier: str | None,
+) -> Outcome:
+    """Opens and acknowledges a ticket; the customer gets the number and the promised time,
+    staff get the card (a major complaint also reaches supervisor and manager)."""
+    assert customer.id is not None
+    if customer.chat_id is None:
+        raise TicketError("a ticket needs a customer who can be reached on Telegram")
+    first_due, resolution_due = policy.deadlines(now, intake.kind, intake.severity, tier)
+    ticket = await uow.tickets.add(
+        Ticket(
+            customer_id=customer.id,
+            chat_id=customer.chat_id,
+            kind=intake.kind,
+            severity=intake.severity,
+            priority=priority(intake.severity, tier),
+            state=TicketState.ACKNOWLEDGED,
+            level=starting_level(intake.severity),
+            text=intake.text,
+            created_at=now,
+            updated_at=now,
+            first_response_due_at=first_due,
+            resolution_due_at=resolution_due,
+            category=intake.category,
+            summary=intake.summary,
+            order_ref=intake.order_ref,
+            attachments=list(intake.attachments),
+            negativity=intake.negativity,
+            signals=list(intake.signals),
+        )
+    )
+    assert ticket.id is not None
+    actor = f"customer:{customer.id}"
+    await uow.tickets.add_event(
+        TicketEvent(
+            ticket.id,
+            now,
+            actor,
+            EventKind.OPENED,
+            None,
+            TicketState.RECEIVED,
+            data={"severity": ticket.severity.value, "signals": list(intake.signals)},
+        )
+    )
+    await uow.tickets.add_event(
+        TicketEvent(
+            ticket.id,
+            now,
+            "bot",
+            EventKind.TRANSITION,
+            TicketState.RECEIVED,
+            TicketState.ACKNOWLEDGED,
+        )
+    )
+    replies = [
+        Reply(
+            "complaint.opened",
+            {
+                "name": customer.first_name or customer.display_name,
+                **promise_params(ticket, customer, settings),
+            },
+            chat_id=customer.chat_id,
+        )
+    ]
+    replies += [
+        staff_card(ticket, customer, settings, tier, chat)
+        for chat in staff_recipients(ticket, settings)
+    ]
+    return Outcome(ticket, replies)
+
+
+async def add_contact(
+    uow: UnitOfWork,
+    customer: Customer,
+    ticket: Ticket,
+    text: str,
+    *,
+    now: datetime,
+    settings: Settings,
+    repeat_threshold: int,
+    tier: str | None,
+    severity: Severity | None = None,
+) -> Outcome:
+    """The customer complains again about an open ticket: record it. The ticket takes the new
+    message's severity if that is higher (a threat of legal action makes it major), and the
+    n-th contact (``repeat_threshold``, 3 by default) raises it one step besides."""
+    assert ticket.id is not None and customer.id is not None
+    ticket.contacts += 1
+    ticket.updated_at = now
+    await uow.tickets.add_event(
+        TicketEvent(
+            ticket.id,
+            now,
+            f"customer:{customer.id}",
+            EventKind.CONTACT,
+            note=text,
+            data={"contacts": ticket.contacts},
+        )
+    )
+    old = ticket.severity
+    target = max(old, severity) if severity is not None else old
+    if ticket.contacts >= repeat_threshold:
+        target = raise_severity(target) if target is old else target
+    raised = target is not old
+    if raised:
+        ticket.severity = target
+        ticket.priority = priority(ticket.severity, tier)
+        if ticket.severity is Severity.MAJOR:
+            ticket.level = max(ticket.level, Level.SUPERVISOR)
+            if ticket.first_response_at is None:  # the major clock applies from now on
+                major_due = now + timedelta(minutes=settings.major_first_response_minutes)
+                ticket.first_response_due_at = min(ticket.first_response_due_at, major_due)
+        await uow.tickets.add_event(
+            TicketEvent(
+                ticket.id,
+                now,
+                "bot",
+                EventKind.SEVERITY_RAISED,
+                data={"from": old.value, "to": ticket.severity.value, "contacts": ticket.contacts},
+            )
+        )
+    await uow.tickets.update(ticket)
+    replies = [
+        Reply(
+            "complaint.contact_added",
+            {
+                "name": customer.first_name or customer.display_name,
+                "raised": raised,
+                **promise_params(ticket, customer, settings),
+            },
+            chat_id=customer.chat_id,
+        )
+    ]
+    if raised:
+        replies += [
+            Reply(
+                "staff.severity_raised",
+                {
+                    "number": ticket.number,
+                    "severity": ticket.severity.value,
+                    "contacts": ticket.contacts,
+                    "text": text,
+                },
+                chat_id=chat,
+                locale=settings.staff_locale,
+            )
+            for chat in staff_recipients(ticket, settings)
+        ]
+    return Outcome(ticket, replies)
+
+
+def same_issue(open_tickets: Sequence[Ticket], category: str | None) -> Ticket | None:
+    """The open complaint a new complaint is about: the newest with the same category (or any
+    open complaint when either has no category)."""
+    for ticket in open_tickets:
+        if ticket.kind is not TicketKind.COMPLAINT:
+            continue
+        if category is None or ticket.category is None or ticket.category == category:
+            return ticket
+    return None
+
+
+async def transition(
+    uow: UnitOfWork,
+    ticket_id: int,
+    to: TicketState,
+    *,
+    actor: str,
+    now: datetime,
+    settings: Settings,
+    locales: Sequence[str],
+    note: str | None = None,
+) -> Outcome:
+    """Moves a ticket (or reopens it, when `to` is investigating from resolved/closed) and
+    says what the customer must be told. Raises :class:`TicketError` when not allowed."""
+    ticket = await uow.tickets.get(ticket_id)
+    if ticket is None:
+        raise TicketError(f"no ticket {ticket_id}")
+    assert ticket.id is not None
+    before = ticket.state
+    reopening = to is REOPEN_TO and can_reopen(ticket)
+    if not reopening:
+        check_transition(ticket, to, note)
+    ticket.state = to
+    ticket.updated_at = now
+    if to is TicketState.RESOLVED:
+        ticket.resolved_at = now
+        if ticket.severity is Severity.MAJOR:
+            ticket.remediation_plan = note or ticket.remediation_plan
+    if to is TicketState.CLOSED:
+        ticket.closed_at = now
+    if reopening:
+        ticket.resolved_at = ticket.closed_at = None
+    events = [
+        TicketEvent(
+            ticket.id,
+            now,
+            actor,
+            EventKind.REOPENED if reopening else EventKind.TRANSITION,
+            before,
+            to,
+            note,
+        )
+    ]
+    if ticket.first_response_at is None and actor.startswith("staff:"):
+        ticket.first_response_at = now
+        events.append(TicketEvent(ticket.id, now, actor, EventKind.FIRST_RESPONSE))
+    for event in events:
+        await uow.tickets.add_event(event)
+    await uow.tickets.update(ticket)
+    replies: list[Reply] = []
+    customer = await uow.customers.get(ticket.customer_id)
+    if to in CUSTOMER_VISIBLE and customer is not None:
+        key = "ticket.update.reopened" if reopening else f"ticket.update.{to.value}"
+        replies.append(
+            Reply(
+                key,
+                {
+                    "name": customer.first_name or customer.display_name,
+                    "number": ticket.number,
+                    "note": note,
+                },
+                chat_id=ticket.chat_id,
+                locale=customer_locale(customer, settings.default_locale, locales),
+            )
+        )
+    return Outcome(ticket, replies)
+
+
+async def record_plan(
+    uow: UnitOfWork, ticket: Ticket, plan: str, *, actor: str, now: datetime
+) -> Outcome:
+    """Keeps the written remediation plan (required to resolve a major complaint)."""
+    assert ticket.id is not None
+    ticket.remediation_plan = plan
+    ticket.updated_at = now
+    await uow.tickets.add_event(
+        TicketEvent(ticket.id, now, actor, EventKind.NOTE, note=plan, data={"plan": True})
+    )
+    await uow.tickets.update(ticket)
+    return Outcome(ticket)
