@@ -23,11 +23,18 @@ from bot.core.triage import Triage
 from bot.faq_data import load_faq
 from bot.i18n import SCRIPTS_DIR, Renderer, build_renderer
 from bot.triage_data import load_lexicons
+from storage.crypto import PersonalDataCipher, cipher_from_key
 from storage.engine import make_engine
 from storage.migrate import upgrade
 from storage.uow import SqlUnitOfWorkFactory, make_sessionmaker
 
 log = logging.getLogger(__name__)
+
+
+def personal_data_cipher(settings: Settings) -> PersonalDataCipher | None:
+    """The cipher for personal data at rest, None without ``RAPPORT_ENCRYPTION_KEY``."""
+    key = settings.encryption_key
+    return cipher_from_key(key.get_secret_value() if key else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +86,7 @@ async def build_services(settings: Settings, clock: Clock | None = None) -> Serv
     return Services(
         settings=settings,
         engine=engine,
-        uow=SqlUnitOfWorkFactory(make_sessionmaker(engine)),
+        uow=SqlUnitOfWorkFactory(make_sessionmaker(engine), personal_data_cipher(settings)),
         renderer=renderer,
         faq=index,
         triage=build_triage(settings),

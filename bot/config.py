@@ -161,6 +161,58 @@ class Settings(BaseSettings):
         5, ge=1, description="Attempts at one message after 429s and transient errors."
     )
 
+    # --- Customer records, import and value tiers (SPEC §2, §3, §12) ---------------------
+    encryption_key: SecretStr | None = Field(
+        None,
+        description="Key for personal data at rest (phone, e-mail, birthday): 32 random bytes, "
+        "URL-safe base64 (`rapport customer new-key`). Without it rapport stores no personal "
+        "data. Never logged.",
+    )
+    bot_username: str = Field(
+        "rapport_bot", description="The bot's @username, for t.me deep links (without @)."
+    )
+    link_token_days: int = Field(
+        14,
+        gt=0,
+        description="Days a customer's t.me link (`rapport customer link-url`) stays valid.",
+    )
+    phone_country_code: str = Field(
+        "",
+        pattern=r"^[0-9]{0,4}$",
+        description="Country calling code assumed for national phone numbers starting with 0 "
+        "(e.g. 44); empty: such numbers are kept as written.",
+    )
+    shop_currency: str = Field(
+        "CNY", min_length=3, max_length=3, description="Currency of imported order amounts."
+    )
+    import_batch_size: int = Field(
+        10_000, gt=0, description="Rows per transaction when importing customers or orders."
+    )
+    rfm_window_days: int = Field(365, gt=0, description="Trailing RFM window, in UTC days.")
+    tier_high_share: float = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="Share of customers with a paid order in the window put in the high tier.",
+    )
+    tier_base_share: float = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="Share of customers with a paid order in the window put in the base tier.",
+    )
+    lifecycle_new_days: int = Field(
+        30, ge=0, description="A first paid order at most this many days ago: stage new."
+    )
+    lifecycle_active_days: int = Field(
+        90, ge=0, description="A last paid order at most this many days ago: stage active."
+    )
+    lifecycle_dormant_days: int = Field(
+        180,
+        ge=0,
+        description="A last paid order at most this many days ago: dormant; older: churned.",
+    )
+
     # --- Scheduler (timed jobs, one leader among processes) --------------------------------
     scheduler_misfire_grace_seconds: int = Field(
         3600,

@@ -42,6 +42,7 @@ def customer_from_row(row: CustomerRow) -> Customer:
         reachability=Reachability(row.reachability),
         created_at=row.created_at,
         updated_at=row.updated_at,
+        customer_ref=row.customer_ref,
     )
 
 
@@ -60,6 +61,7 @@ def customer_values(customer: Customer) -> dict[str, Any]:
         "reachability": Reachability(customer.reachability).value,
         "created_at": customer.created_at,
         "updated_at": customer.updated_at,
+        "customer_ref": customer.customer_ref,
     }
 
 

@@ -22,13 +22,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.core.ports import (
     ConversationRepository,
+    CustomerRecordRepository,
     CustomerRepository,
+    CustomerTiers,
     MessageLogRepository,
     SupportRequestRepository,
     TicketRepository,
     UnitOfWork,
     UnitOfWorkFactory,
 )
+from storage.crypto import PersonalDataCipher
+from storage.customers import SqlCustomerRecords, SqlCustomerTiers
 from storage.repositories import (
     SqlConversationRepository,
     SqlCustomerRepository,
@@ -58,9 +62,16 @@ class SqlUnitOfWork:
     conversations: ConversationRepository
     requests: SupportRequestRepository
     tickets: TicketRepository
+    records: CustomerRecordRepository
+    tiers: CustomerTiers
 
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        cipher: PersonalDataCipher | None = None,
+    ) -> None:
         self._session_factory = session_factory
+        self._cipher = cipher
         self._session: AsyncSession | None = None
 
     @property
@@ -79,6 +90,8 @@ class SqlUnitOfWork:
         self.messages = SqlMessageLogRepository(session)
         self.conversations = SqlConversationRepository(session)
         self.requests = SqlSupportRequestRepository(session)
+        self.records = SqlCustomerRecords(session, self._cipher)
+        self.tiers = SqlCustomerTiers(session)
         self.tickets = SqlTicketRepository(session)
         return self
 
@@ -107,15 +120,22 @@ class SqlUnitOfWorkFactory:
     """:class:`bot.core.ports.UnitOfWorkFactory`: each call returns a new, unopened
     :class:`SqlUnitOfWork` over the same sessionmaker (and hence the same engine)."""
 
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        cipher: PersonalDataCipher | None = None,
+    ) -> None:
         self._session_factory = session_factory
+        self._cipher = cipher
 
     @classmethod
-    def from_engine(cls, engine: AsyncEngine) -> SqlUnitOfWorkFactory:
-        return cls(make_sessionmaker(engine))
+    def from_engine(
+        cls, engine: AsyncEngine, cipher: PersonalDataCipher | None = None
+    ) -> SqlUnitOfWorkFactory:
+        return cls(make_sessionmaker(engine), cipher)
 
     def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self._session_factory)
+        return SqlUnitOfWork(self._session_factory, self._cipher)
 
 
 if TYPE_CHECKING:  # mypy proves the classes satisfy the core's Protocols
@@ -127,4 +147,6 @@ if TYPE_CHECKING:  # mypy proves the classes satisfy the core's Protocols
         _messages: MessageLogRepository = SqlMessageLogRepository(session)
         _conversations: ConversationRepository = SqlConversationRepository(session)
         _requests: SupportRequestRepository = SqlSupportRequestRepository(session)
+        _records: CustomerRecordRepository = SqlCustomerRecords(session, None)
+        _tiers: CustomerTiers = SqlCustomerTiers(session)
         _tickets: TicketRepository = SqlTicketRepository(session)

@@ -22,14 +22,18 @@ from bot.core.models import Conversation, Customer, Direction, LoggedMessage, Su
 from bot.core.ports import (
     SLA_MARKS,
     ConversationRepository,
+    CustomerRecordRepository,
     CustomerRepository,
+    CustomerTiers,
     DuplicateUpdate,
     FaqMatch,
     MessageLogRepository,
     SupportRequestRepository,
     TicketRepository,
 )
+from bot.core.records import CustomerProfile, TierChange, TierInfo
 from bot.core.tickets import Ticket, TicketEvent, ticket_number
+from tests.fakes_customers import MemoryCustomerRecords, MemoryCustomerTiers
 
 
 class FrozenClock:
@@ -92,6 +96,9 @@ class MemoryStore:
     requests: list[SupportRequest] = field(default_factory=list)
     tickets: dict[int, Ticket] = field(default_factory=dict)
     events: list[TicketEvent] = field(default_factory=list)
+    profiles: dict[int, CustomerProfile] = field(default_factory=dict)
+    standings: dict[int, TierInfo] = field(default_factory=dict)
+    tier_history: list[TierChange] = field(default_factory=list)
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
 
@@ -248,6 +255,8 @@ class MemoryUnitOfWork:
     conversations: ConversationRepository
     requests: SupportRequestRepository
     tickets: TicketRepository
+    records: CustomerRecordRepository
+    tiers: CustomerTiers
 
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
@@ -261,6 +270,9 @@ class MemoryUnitOfWork:
             requests=copy.deepcopy(self._store.requests),
             tickets=copy.deepcopy(self._store.tickets),
             events=copy.deepcopy(self._store.events),
+            profiles=copy.deepcopy(self._store.profiles),
+            standings=copy.deepcopy(self._store.standings),
+            tier_history=copy.deepcopy(self._store.tier_history),
             ids=self._store.ids,
         )
         self.customers = _Customers(self._work.customers, self._store.ids)
@@ -268,6 +280,8 @@ class MemoryUnitOfWork:
         self.conversations = _Conversations(self._work.conversations)
         self.requests = _Requests(self._work.requests, self._store.ids)
         self.tickets = _Tickets(self._work.tickets, self._work.events, self._store.ids)
+        self.records = MemoryCustomerRecords(self._work)
+        self.tiers = MemoryCustomerTiers(self._work)
         return self
 
     async def __aexit__(
@@ -285,6 +299,9 @@ class MemoryUnitOfWork:
         self._store.requests = self._work.requests
         self._store.tickets = self._work.tickets
         self._store.events = self._work.events
+        self._store.profiles = self._work.profiles
+        self._store.standings = self._work.standings
+        self._store.tier_history = self._work.tier_history
         self.committed = True
 
     async def rollback(self) -> None:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.core.commands import parse_command
-from bot.core.messages import ChatKind, ContentKind, Incoming, OutButton, Sender
+from bot.core.messages import ChatKind, ContentKind, Incoming, OutButton, Outgoing, Sender
 
 # Message fields that carry content, in the order they are checked; the first present wins.
 _CONTENT: tuple[tuple[str, ContentKind], ...] = (
@@ -71,6 +71,7 @@ def _from_message(
     kind, file_id = _content(message)
     command = parse_command(text, bot_username) if kind is ContentKind.TEXT else None
     sender = message.get("from") or {"id": chat["id"], "first_name": chat.get("title", "")}
+    contact = message.get("contact") if kind is ContentKind.CONTACT else None
     return Incoming(
         update_id=update_id,
         chat_id=int(chat["id"]),
@@ -85,6 +86,8 @@ def _from_message(
         file_id=file_id,
         thread_id=message.get("message_thread_id"),
         is_topic_message=bool(message.get("is_topic_message")),
+        contact_phone=contact.get("phone_number") if contact else None,
+        contact_user_id=contact.get("user_id") if contact else None,
     )
 
 
@@ -113,6 +116,23 @@ def incoming_from_update(
             content=ContentKind.CALLBACK,
             thread_id=carrier.get("message_thread_id"),
         )
+    return None
+
+
+def reply_markup(message: Outgoing) -> dict[str, Any] | None:
+    """The Bot API ``reply_markup`` of a new message: inline buttons, else a one-time reply
+    keyboard asking for the customer's phone number, else the removal of such a keyboard."""
+    inline = inline_keyboard(message.buttons)
+    if inline is not None:
+        return inline
+    if message.request_contact:
+        return {
+            "keyboard": [[{"text": message.request_contact, "request_contact": True}]],
+            "one_time_keyboard": True,
+            "resize_keyboard": True,
+        }
+    if message.remove_keyboard:
+        return {"remove_keyboard": True}
     return None
 
 

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli import report
+from bot.cli import customers, imports, report, tiers
 from bot.cli import triage as triage_cli
 from bot.cli.common import FrameworkOption, fail, load_settings, setup_logging
 from bot.config import Settings
@@ -79,4 +79,7 @@ def show_settings(
 # Feature command groups (each module defines a typer.Typer named `app`):
 # app.add_typer(<module>.app, name="<group>")
 app.add_typer(report.app, name="report")
+app.add_typer(customers.app, name="customer")
+app.add_typer(imports.app, name="import")
+app.add_typer(tiers.app, name="tiers")
 app.command("triage")(triage_cli.triage)

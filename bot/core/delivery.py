@@ -47,6 +47,10 @@ def render_reply(renderer: Renderer, reply: Reply, locale: str, chat_id: int) ->
         buttons=rows,
         edit_message_id=reply.edit_message_id,
         template_key=reply.key,
+        request_contact=renderer.render(reply.request_contact_key, locale)
+        if reply.request_contact_key
+        else None,
+        remove_keyboard=reply.remove_keyboard,
     )
 
 

@@ -78,6 +78,8 @@ class Incoming:
     file_id: str | None = None
     thread_id: int | None = None
     is_topic_message: bool = False
+    contact_phone: str | None = None
+    contact_user_id: int | None = None
 
     @property
     def is_callback(self) -> bool:
@@ -104,6 +106,8 @@ class Reply:
     By default it goes to the chat the update came from as a new message. `chat_id` sends it
     elsewhere; `edit_message_id` replaces the text (and buttons) of a message the bot sent.
     `locale` forces a locale (staff messages); otherwise the recipient customer's locale is used.
+    `request_contact_key` adds a one-time reply keyboard with one button (its label a template
+    key) that shares the customer's phone number; `remove_keyboard` takes such a keyboard away.
     """
 
     key: str
@@ -112,6 +116,8 @@ class Reply:
     chat_id: int | None = None
     edit_message_id: int | None = None
     locale: str | None = None
+    request_contact_key: str | None = None
+    remove_keyboard: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +145,8 @@ class Outgoing:
     buttons: tuple[tuple[OutButton, ...], ...] = ()
     edit_message_id: int | None = None
     template_key: str = ""
+    request_contact: str | None = None
+    remove_keyboard: bool = False
 
 
 @dataclass(frozen=True, slots=True)

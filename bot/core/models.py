@@ -40,10 +40,11 @@ class RequestStatus(StrEnum):
 @dataclass(slots=True)
 class Customer:
     """A person who writes to the bot. `language` is the locale they chose, if any;
-    `language_code` is what their Telegram client reports."""
+    `language_code` is what their Telegram client reports. A customer imported from the shop
+    has a `customer_ref` and no Telegram ids until they are linked (None)."""
 
-    telegram_user_id: int
-    chat_id: int
+    telegram_user_id: int | None
+    chat_id: int | None
     display_name: str
     first_name: str
     created_at: datetime
@@ -54,6 +55,7 @@ class Customer:
     language_code: str | None = None
     timezone: str | None = None
     reachability: Reachability = Reachability.REACHABLE
+    customer_ref: str | None = None
 
 
 @dataclass(slots=True)

@@ -14,7 +14,9 @@ from typing import Any, Literal, Protocol, Self
 
 from bot.core.messages import Outgoing, Sent
 from bot.core.models import Conversation, Customer, LoggedMessage, SupportRequest
+from bot.core.records import CustomerExport, CustomerProfile, TierChange, TierInfo
 from bot.core.tickets import Ticket, TicketEvent
+from bot.core.tiers import Tier
 from bot.core.triage import TriageDecision
 
 
@@ -162,6 +164,48 @@ class TicketRepository(Protocol):
         ...
 
 
+class CustomerRecordRepository(Protocol):
+    """Customer records beyond the Telegram identity (SPEC §2, §12). Contact data is plain
+    text here; the implementation encrypts it at rest and raises
+    :class:`bot.core.records.PersonalDataError` when it has no key."""
+
+    async def get_by_ref(self, customer_ref: str) -> Customer | None: ...
+
+    async def profile(self, customer_id: int) -> CustomerProfile | None: ...
+
+    async def save_profile(self, profile: CustomerProfile) -> None: ...
+
+    async def find_by_phone(self, phone: str) -> list[Customer]:
+        """Customers whose stored phone equals the normalised `phone` (blind index)."""
+        ...
+
+    async def absorb(self, source_id: int, target_id: int) -> None:
+        """Moves the imported record `source_id` (reference, profile, orders, tiers) onto the
+        Telegram customer `target_id` and deletes `source_id`."""
+        ...
+
+    async def export(self, customer_id: int) -> CustomerExport: ...
+
+    async def forget(self, customer_id: int) -> None:
+        """Erases personal data and message texts; anonymous counts stay."""
+        ...
+
+
+class CustomerTiers(Protocol):
+    """Value tiers, RF segments and lifecycle stages as of the last recompute (SPEC §3)."""
+
+    async def tier_of(self, customer_id: int) -> Tier | None:
+        """The customer's tier (``Tier.PROSPECT`` without a paid order in the window); None
+        before the first recompute that saw them."""
+        ...
+
+    async def standing(self, customer_id: int) -> TierInfo | None: ...
+
+    async def history(self, customer_id: int) -> list[TierChange]:
+        """Every change of the customer's tier, oldest first."""
+        ...
+
+
 class DuplicateUpdate(Exception):
     """The update was already recorded: a re-delivery, to be ignored."""
 
@@ -174,6 +218,8 @@ class UnitOfWork(Protocol):
     messages: MessageLogRepository
     conversations: ConversationRepository
     requests: SupportRequestRepository
+    records: CustomerRecordRepository
+    tiers: CustomerTiers
     tickets: TicketRepository
 
     async def __aenter__(self) -> Self: ...

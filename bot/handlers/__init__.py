@@ -4,6 +4,24 @@ A handler is ``async def on_x(turn, deps) -> Sequence[Reply | CallbackAnswer]``:
 the update, calls one service, and says what to reply. Rules live in ``bot.core``.
 """
 
-from bot.handlers.routes import ROUTES, AnyCommand, AnyMessage, AnyText, Callback, Command, Route
+from bot.handlers.routes import (
+    ROUTES,
+    AnyCommand,
+    AnyMessage,
+    AnyText,
+    Callback,
+    Command,
+    Contact,
+    Route,
+)
 
-__all__ = ["ROUTES", "AnyCommand", "AnyMessage", "AnyText", "Callback", "Command", "Route"]
+__all__ = [
+    "ROUTES",
+    "AnyCommand",
+    "AnyMessage",
+    "AnyText",
+    "Callback",
+    "Command",
+    "Contact",
+    "Route",
+]

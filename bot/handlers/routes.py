@@ -14,7 +14,7 @@ from bot.core.messages import ChatKind, ContentKind, Incoming
 from bot.core.services.tickets import STAFF_PREFIX
 from bot.flows import complaint as complaint_flow
 from bot.flows import faq_confirm
-from bot.handlers import complaints, language, questions, staff, start, text
+from bot.handlers import complaints, language, linking, questions, staff, start, text
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,11 +42,16 @@ class AnyText:
 
 
 @dataclass(frozen=True, slots=True)
+class Contact:
+    """A shared contact (the phone-number button of a reply keyboard)."""
+
+
+@dataclass(frozen=True, slots=True)
 class AnyMessage:
     """Any other message: photo, document, voice, sticker, location…"""
 
 
-Trigger = Command | Callback | AnyCommand | AnyText | AnyMessage
+Trigger = Command | Callback | AnyCommand | AnyText | Contact | AnyMessage
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +69,7 @@ ROUTES: tuple[Route, ...] = (
     Route(Command("start"), start.on_start),
     Route(Command("help"), start.on_help),
     Route(Command("language"), language.on_language),
+    Route(Command("link"), linking.on_link),
     Route(Command("complaint"), complaints.on_complaint_command),
     Route(Command("status"), complaints.on_status),
     Route(Callback(language.PREFIX), language.on_language_chosen),
@@ -72,6 +78,7 @@ ROUTES: tuple[Route, ...] = (
     Route(Callback(""), questions.on_stale_button),
     Route(AnyCommand(), start.on_unknown_command),
     Route(AnyText(), text.on_text),
+    Route(Contact(), linking.on_contact),
     Route(AnyMessage(), text.on_attachment),
 )
 
@@ -88,6 +95,8 @@ def matches(trigger: Trigger, msg: Incoming) -> bool:
             return msg.command is not None
         case AnyText():
             return not msg.is_callback and msg.command is None and msg.content is ContentKind.TEXT
+        case Contact():
+            return not msg.is_callback and msg.content is ContentKind.CONTACT
         case AnyMessage():
             return not msg.is_callback
     return False

@@ -2,6 +2,15 @@
 (alembic's ``target_metadata``); add the module of each new feature here."""
 
 from storage.tables.base import NAMING_CONVENTION, StorageModel, metadata
+from storage.tables.customers import (
+    CustomerOrderRow,
+    CustomerPaidDayRow,
+    CustomerProfileRow,
+    CustomerRfmRow,
+    CustomerTierHistoryRow,
+    CustomerTierRow,
+    RfmWindowRow,
+)
 from storage.tables.scheduling import SchedulerLeaseRow
 from storage.tables.support import ConversationRow, CustomerRow, MessageLogRow, SupportRequestRow
 from storage.tables.tickets import TicketEventRow, TicketRow
@@ -9,8 +18,15 @@ from storage.tables.tickets import TicketEventRow, TicketRow
 __all__ = [
     "NAMING_CONVENTION",
     "ConversationRow",
+    "CustomerOrderRow",
+    "CustomerPaidDayRow",
+    "CustomerProfileRow",
+    "CustomerRfmRow",
     "CustomerRow",
+    "CustomerTierHistoryRow",
+    "CustomerTierRow",
     "MessageLogRow",
+    "RfmWindowRow",
     "SchedulerLeaseRow",
     "StorageModel",
     "SupportRequestRow",

@@ -28,12 +28,15 @@ class CustomerRow(StorageModel, table=True):
     __tablename__ = "customer"
     __table_args__ = (
         UniqueConstraint("telegram_user_id"),
+        UniqueConstraint("customer_ref"),
         Index(None, "chat_id"),
     )
 
     id: int | None = Field(default=None, sa_column=Column("id", surrogate_key(), primary_key=True))
-    telegram_user_id: int = Field(sa_column=Column(BigInteger(), nullable=False))
-    chat_id: int = Field(sa_column=Column(BigInteger(), nullable=False))
+    telegram_user_id: int | None = Field(
+        default=None, sa_column=Column(BigInteger(), nullable=True)
+    )
+    chat_id: int | None = Field(default=None, sa_column=Column(BigInteger(), nullable=True))
     display_name: str = Field(sa_column=Column(String(255), nullable=False))
     first_name: str = Field(sa_column=Column(String(255), nullable=False))
     username: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
@@ -43,6 +46,7 @@ class CustomerRow(StorageModel, table=True):
     reachability: str = Field(sa_column=Column(String(16), nullable=False))
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    customer_ref: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
 
 
 class MessageLogRow(StorageModel, table=True):

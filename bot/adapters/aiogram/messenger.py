@@ -12,10 +12,15 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.types import BotCommand, InlineKeyboardMarkup
+from aiogram.types import (
+    BotCommand,
+    InlineKeyboardMarkup,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
 
 from bot.adapters.errors import from_bad_request, from_forbidden
-from bot.adapters.update import inline_keyboard
+from bot.adapters.update import inline_keyboard, reply_markup
 from bot.core.errors import RateLimited, TransientError
 from bot.core.messages import Outgoing, Sent
 
@@ -45,7 +50,7 @@ class AiogramMessenger:
                 chat_id=message.chat_id,
                 text=message.text,
                 parse_mode=PARSE_MODE,
-                reply_markup=markup,
+                reply_markup=_new_message_markup(message),
             )
             return Sent(sent.chat.id, sent.message_id)
         except TelegramRetryAfter as exc:
@@ -70,3 +75,16 @@ class AiogramMessenger:
             [BotCommand(command=name, description=text) for name, text in commands],
             language_code=language_code,
         )
+
+
+def _new_message_markup(
+    message: Outgoing,
+) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None:
+    markup = reply_markup(message)
+    if markup is None:
+        return None
+    if "inline_keyboard" in markup:
+        return InlineKeyboardMarkup.model_validate(markup)
+    if "keyboard" in markup:
+        return ReplyKeyboardMarkup.model_validate(markup)
+    return ReplyKeyboardRemove.model_validate(markup)

@@ -17,6 +17,7 @@ from bot.handlers import (
     AnyText,
     Callback,
     Command,
+    Contact,
     Route,
 )
 
@@ -58,6 +59,8 @@ def build_router(dispatcher: Dispatcher) -> Router:
                 router.message.register(run, in_chat, F.text.startswith("/"))
             case AnyText():
                 router.message.register(run, in_chat, F.text)
+            case Contact():
+                router.message.register(run, in_chat, F.contact)
             case AnyMessage():
                 router.message.register(run, in_chat)
     return router

@@ -5,11 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-from telegram import Bot, BotCommand, InlineKeyboardMarkup
+from telegram import (
+    Bot,
+    BotCommand,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.adapters.errors import from_bad_request, from_forbidden
-from bot.adapters.update import inline_keyboard
+from bot.adapters.update import inline_keyboard, reply_markup
 from bot.core.errors import RateLimited, TransientError
 from bot.core.messages import Outgoing, Sent
 
@@ -43,7 +50,7 @@ class PtbMessenger:
                 chat_id=message.chat_id,
                 text=message.text,
                 parse_mode=PARSE_MODE,
-                reply_markup=markup,
+                reply_markup=self._new_message_markup(message),
             )
             return Sent(sent.chat.id, sent.message_id)
         except RetryAfter as exc:
@@ -67,3 +74,22 @@ class PtbMessenger:
         await self.bot.set_my_commands(
             [BotCommand(name, text) for name, text in commands], language_code=language_code
         )
+
+    def _new_message_markup(
+        self, message: Outgoing
+    ) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None:
+        markup = reply_markup(message)
+        if markup is None:
+            return None
+        if "inline_keyboard" in markup:
+            return InlineKeyboardMarkup.de_json(markup, self.bot)
+        if "keyboard" in markup:
+            return ReplyKeyboardMarkup(
+                [
+                    [KeyboardButton(b["text"], request_contact=True) for b in row]
+                    for row in markup["keyboard"]
+                ],
+                one_time_keyboard=True,
+                resize_keyboard=True,
+            )
+        return ReplyKeyboardRemove()

@@ -18,6 +18,7 @@ from bot.handlers import (
     AnyText,
     Callback,
     Command,
+    Contact,
     Route,
 )
 
@@ -51,6 +52,8 @@ def build_handlers(dispatcher: Dispatcher) -> list[BaseHandler[Update, Any, None
                 handlers.append(MessageHandler(private & filters.COMMAND, run))
             case AnyText():
                 handlers.append(MessageHandler(private & filters.TEXT & ~filters.COMMAND, run))
+            case Contact():
+                handlers.append(MessageHandler(private & filters.CONTACT, run))
             case AnyMessage():
                 handlers.append(MessageHandler(private & ~filters.UpdateType.EDITED_MESSAGE, run))
     return handlers

@@ -66,6 +66,7 @@ async def hand_off(
 ) -> Promise:
     """Records a request for a person and returns the promise to give the customer."""
     assert customer.id is not None, "customer must be stored before a hand-off"
+    assert customer.chat_id is not None, "a hand-off answers a customer who wrote from a chat"
     due_at = now + timedelta(minutes=first_response_minutes)
     request = await uow.requests.add(
         SupportRequest(

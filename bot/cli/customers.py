@@ -1,0 +1,148 @@
+"""``rapport customer …``: one customer's standing, export, erasure and deep link, and a new
+encryption key (SPEC §2, §12)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from bot.cli.common import fail, load_settings
+from bot.cli.records_common import JsonOption, cipher, database
+from bot.core.records import PersonalDataError
+from bot.core.services.linking import link_url
+from storage.crypto import new_key
+from storage.uow import SqlUnitOfWorkFactory
+
+app = typer.Typer(help="One customer's record: show, export, forget, link.", no_args_is_help=True)
+
+RefArgument = Annotated[str, typer.Argument(help="The shop's customer reference.")]
+
+
+async def _customer_id(uow_factory: SqlUnitOfWorkFactory, ref: str) -> int:
+    async with uow_factory() as uow:
+        customer = await uow.records.get_by_ref(ref)
+    if customer is None or customer.id is None:
+        fail(f"no customer with reference {ref!r}")
+    return customer.id
+
+
+@app.command("show")
+def show(ref: RefArgument, as_json: JsonOption = False) -> None:
+    """R, F, M, scores, tier, segment, lifecycle stage and tags."""
+    settings = load_settings()
+    personal = cipher(settings)
+
+    async def work() -> dict[str, Any]:
+        async with database(settings, personal) as (_engine, uow_factory):
+            cid = await _customer_id(uow_factory, ref)
+            async with uow_factory() as uow:
+                standing = await uow.tiers.standing(cid)
+                profile = await uow.records.profile(cid)
+        return {
+            "customer_ref": ref,
+            "recency_days": standing.recency_days if standing else None,
+            "frequency": standing.frequency if standing else 0,
+            "monetary": f"{standing.monetary_cents / 100:.2f}" if standing else "0.00",
+            "r_score": standing.r_score if standing else None,
+            "f_score": standing.f_score if standing else None,
+            "m_score": standing.m_score if standing else None,
+            "tier": standing.tier.value if standing else None,
+            "segment": standing.segment.value if standing and standing.segment else None,
+            "lifecycle": standing.lifecycle.value if standing else None,
+            "as_of": standing.as_of.isoformat() if standing else None,
+            "tags": list(profile.tags) if profile else [],
+        }
+
+    try:
+        data = asyncio.run(work())
+    except PersonalDataError as exc:
+        fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False))
+    else:
+        for key, value in data.items():
+            typer.echo(f"{key:14} {value}")
+
+
+@app.command("export")
+def export(
+    ref: RefArgument,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file (default: stdout).")
+    ] = None,
+) -> None:
+    """Everything held about the customer, decrypted, as JSON (SPEC §12)."""
+    settings = load_settings()
+    personal = cipher(settings)
+
+    async def work() -> dict[str, Any]:
+        async with database(settings, personal) as (_engine, uow_factory):
+            cid = await _customer_id(uow_factory, ref)
+            async with uow_factory() as uow:
+                held = await uow.records.export(cid)
+        return {
+            "customer": held.customer,
+            "profile": held.profile,
+            "standing": held.standing,
+            "tier_history": held.tier_history,
+            "orders": held.orders,
+            "messages": held.messages,
+            "requests": held.requests,
+        }
+
+    try:
+        data = asyncio.run(work())
+    except PersonalDataError as exc:
+        fail(str(exc))
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    if output is None:
+        typer.echo(text)
+    else:
+        output.write_text(text + "\n", encoding="utf-8")
+        typer.echo(f"wrote {output}", err=True)
+
+
+@app.command("forget")
+def forget(
+    ref: RefArgument,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Erase the customer's personal data and message texts; anonymous counts stay."""
+    settings = load_settings()
+    if not yes and not typer.confirm(f"Erase the personal data of customer {ref}?"):
+        raise typer.Exit(1)
+
+    async def work() -> None:
+        async with database(settings) as (_engine, uow_factory):
+            cid = await _customer_id(uow_factory, ref)
+            async with uow_factory() as uow:
+                await uow.records.forget(cid)
+                await uow.commit()
+
+    asyncio.run(work())
+    typer.echo(f"customer {ref}: personal data and message texts erased")
+
+
+@app.command("link-url")
+def link(ref: RefArgument) -> None:
+    """A signed, expiring t.me deep link that links the customer's Telegram chat."""
+    settings = load_settings()
+    cipher(settings, required=True)
+
+    async def work() -> int:
+        async with database(settings) as (_engine, uow_factory):
+            return await _customer_id(uow_factory, ref)
+
+    cid = asyncio.run(work())
+    typer.echo(link_url(settings, cid, datetime.now(UTC)))
+
+
+@app.command("new-key")
+def key() -> None:
+    """Print a fresh key for RAPPORT_ENCRYPTION_KEY (keep it secret and backed up)."""
+    typer.echo(new_key())

@@ -1,0 +1,80 @@
+"""What the customer, import and tiers command groups share: the database, the key, the
+policy, and ``--as-of``."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.cli.common import fail
+from bot.config import Settings
+from bot.core.tiers import TierPolicy
+from storage.crypto import PersonalDataCipher, cipher_from_key
+from storage.engine import make_engine
+from storage.migrate import upgrade
+from storage.uow import SqlUnitOfWorkFactory
+
+AsOfOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="Compute as of this UTC date or ISO 8601 time (default: now), for reproducible runs.",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def parse_as_of(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        fail(f"--as-of {value!r} is not an ISO 8601 date or time")
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def tier_policy(settings: Settings) -> TierPolicy:
+    try:
+        return TierPolicy(
+            window_days=settings.rfm_window_days,
+            high_share=settings.tier_high_share,
+            base_share=settings.tier_base_share,
+            new_days=settings.lifecycle_new_days,
+            active_days=settings.lifecycle_active_days,
+            dormant_days=settings.lifecycle_dormant_days,
+        )
+    except ValueError as exc:
+        fail(f"tier settings: {exc}")
+
+
+def cipher(settings: Settings, *, required: bool = False) -> PersonalDataCipher | None:
+    key = settings.encryption_key
+    try:
+        found = cipher_from_key(key.get_secret_value() if key else None)
+    except ValueError as exc:
+        fail(f"RAPPORT_ENCRYPTION_KEY: {exc}")
+    if found is None and required:
+        fail(
+            "no encryption key: set RAPPORT_ENCRYPTION_KEY (make one with "
+            "`rapport customer new-key`); rapport stores no personal data without it"
+        )
+    return found
+
+
+@contextlib.asynccontextmanager
+async def database(
+    settings: Settings, personal: PersonalDataCipher | None = None
+) -> AsyncIterator[tuple[AsyncEngine, SqlUnitOfWorkFactory]]:
+    """The migrated database and a unit of work factory over it."""
+    engine = make_engine(settings.database_url)
+    try:
+        await upgrade(settings.database_url, engine=engine)
+        yield engine, SqlUnitOfWorkFactory.from_engine(engine, personal)
+    finally:
+        await engine.dispose()

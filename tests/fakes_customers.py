@@ -1,0 +1,96 @@
+"""In-memory customer records and tiers for :mod:`tests.fakes` (issue #5).
+
+Contact data is kept in plain text: the fake has nothing at rest to protect; the SQL
+implementation's encryption is covered by the integration tests.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from bot.core.models import Customer
+from bot.core.records import CustomerExport, CustomerProfile, TierChange, TierInfo
+from bot.core.tiers import Tier
+
+if TYPE_CHECKING:
+    from tests.fakes import MemoryStore
+
+
+class MemoryCustomerRecords:
+    def __init__(self, work: MemoryStore) -> None:
+        self._work = work
+
+    async def get_by_ref(self, customer_ref: str) -> Customer | None:
+        for c in self._work.customers.values():
+            if c.customer_ref == customer_ref:
+                return copy.deepcopy(c)
+        return None
+
+    async def profile(self, customer_id: int) -> CustomerProfile | None:
+        found = self._work.profiles.get(customer_id)
+        return copy.deepcopy(found) if found else None
+
+    async def save_profile(self, profile: CustomerProfile) -> None:
+        self._work.profiles[profile.customer_id] = copy.deepcopy(profile)
+
+    async def find_by_phone(self, phone: str) -> list[Customer]:
+        ids = sorted(cid for cid, p in self._work.profiles.items() if p.phone == phone)
+        return [copy.deepcopy(self._work.customers[cid]) for cid in ids]
+
+    async def absorb(self, source_id: int, target_id: int) -> None:
+        source = self._work.customers.pop(source_id)
+        target = self._work.customers[target_id]
+        target.customer_ref = source.customer_ref
+        target.language = target.language or source.language
+        target.timezone = target.timezone or source.timezone
+        if source_id in self._work.profiles:
+            self._work.profiles[target_id] = replace(
+                self._work.profiles.pop(source_id), customer_id=target_id
+            )
+        if source_id in self._work.standings:
+            self._work.standings[target_id] = replace(
+                self._work.standings.pop(source_id), customer_id=target_id
+            )
+        self._work.tier_history[:] = [
+            replace(h, customer_id=target_id) if h.customer_id == source_id else h
+            for h in self._work.tier_history
+        ]
+
+    async def export(self, customer_id: int) -> CustomerExport:
+        customer = self._work.customers[customer_id]
+        profile = self._work.profiles.get(customer_id)
+        return CustomerExport(
+            customer={"id": customer.id, "customer_ref": customer.customer_ref},
+            profile=None if profile is None else {"phone": profile.phone, "email": profile.email},
+            standing=None,
+            messages=[
+                {"text": m.text} for m in self._work.messages if m.customer_id == customer_id
+            ],
+        )
+
+    async def forget(self, customer_id: int) -> None:
+        customer = self._work.customers[customer_id]
+        customer.telegram_user_id = customer.chat_id = customer.customer_ref = None
+        customer.display_name = customer.first_name = ""
+        customer.username = None
+        self._work.profiles.pop(customer_id, None)
+        for m in self._work.messages:
+            if m.customer_id == customer_id:
+                m.text = None
+
+
+class MemoryCustomerTiers:
+    def __init__(self, work: MemoryStore) -> None:
+        self._work = work
+
+    async def tier_of(self, customer_id: int) -> Tier | None:
+        found = self._work.standings.get(customer_id)
+        return None if found is None else found.tier
+
+    async def standing(self, customer_id: int) -> TierInfo | None:
+        return self._work.standings.get(customer_id)
+
+    async def history(self, customer_id: int) -> list[TierChange]:
+        return [h for h in self._work.tier_history if h.customer_id == customer_id]
