@@ -500,3 +500,12 @@ async def test_reader_and_writer_at_once(engine: AsyncEngine, uow: SqlUnitOfWork
     _, seen = await asyncio.wait_for(asyncio.gather(writer(), reader()), timeout=20)
     assert writer_done.is_set()
     assert seen is not None
+
+
+def test_the_migrations_have_a_single_head() -> None:
+    """Features may branch while being built, but main keeps one head (merge revisions), so
+    `alembic upgrade head` and autogenerate work for operators."""
+    heads = ScriptDirectory.from_config(
+        alembic_config("sqlite+aiosqlite:///unused.db")
+    ).get_heads()
+    assert len(heads) == 1, f"several alembic heads: {heads}; add a merge revision"
