@@ -14,6 +14,8 @@ from typing import Any
 
 from bot.bootstrap import build_services
 from bot.config import Framework, Settings
+from bot.core.roles import Role
+from bot.core.services.staff import enroll
 from bot.runner import start_bot
 from sandbox import Emulator
 from sandbox.scenario import Line, Persona, Press, Say, SendPhoto, Staff, StaffPress, play
@@ -112,6 +114,9 @@ async def run_demo(framework: Framework, echo: Callable[[str], None] = print) ->
                 f"rapport demo — {framework} against the built-in Bot API emulator "
                 f"at {emu.base_url} (no token, no network)\n"
             )
+            async with services.uow() as uow:  # as `rapport staff add <id> --role agent` does
+                await enroll(uow, staff.member.id, "Sam", Role.AGENT, services.clock.now())
+                await uow.commit()
             bot = await start_bot(services, framework)
             try:
 

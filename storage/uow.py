@@ -26,6 +26,7 @@ from bot.core.ports import (
     CustomerRepository,
     CustomerTiers,
     MessageLogRepository,
+    StaffRepository,
     SupportRequestRepository,
     TicketRepository,
     UnitOfWork,
@@ -39,6 +40,7 @@ from storage.repositories import (
     SqlMessageLogRepository,
     SqlSupportRequestRepository,
 )
+from storage.staff import SqlStaffRepository
 from storage.tickets import SqlTicketRepository
 
 logger = logging.getLogger(__name__)
@@ -62,6 +64,7 @@ class SqlUnitOfWork:
     conversations: ConversationRepository
     requests: SupportRequestRepository
     tickets: TicketRepository
+    staff: StaffRepository
     records: CustomerRecordRepository
     tiers: CustomerTiers
 
@@ -93,6 +96,7 @@ class SqlUnitOfWork:
         self.records = SqlCustomerRecords(session, self._cipher)
         self.tiers = SqlCustomerTiers(session)
         self.tickets = SqlTicketRepository(session)
+        self.staff = SqlStaffRepository(session)
         return self
 
     async def __aexit__(
@@ -150,3 +154,4 @@ if TYPE_CHECKING:  # mypy proves the classes satisfy the core's Protocols
         _records: CustomerRecordRepository = SqlCustomerRecords(session, None)
         _tiers: CustomerTiers = SqlCustomerTiers(session)
         _tickets: TicketRepository = SqlTicketRepository(session)
+        _staff: StaffRepository = SqlStaffRepository(session)

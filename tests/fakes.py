@@ -28,10 +28,12 @@ from bot.core.ports import (
     DuplicateUpdate,
     FaqMatch,
     MessageLogRepository,
+    StaffRepository,
     SupportRequestRepository,
     TicketRepository,
 )
 from bot.core.records import CustomerProfile, TierChange, TierInfo
+from bot.core.roles import AuditEntry, StaffMember
 from bot.core.tickets import Ticket, TicketEvent, ticket_number
 from tests.fakes_customers import MemoryCustomerRecords, MemoryCustomerTiers
 
@@ -95,6 +97,9 @@ class MemoryStore:
     conversations: dict[int, Conversation] = field(default_factory=dict)
     requests: list[SupportRequest] = field(default_factory=list)
     tickets: dict[int, Ticket] = field(default_factory=dict)
+    staff: dict[int, StaffMember] = field(default_factory=dict)
+    advisors: dict[int, int] = field(default_factory=dict)
+    audits: list[AuditEntry] = field(default_factory=list)
     events: list[TicketEvent] = field(default_factory=list)
     profiles: dict[int, CustomerProfile] = field(default_factory=dict)
     standings: dict[int, TierInfo] = field(default_factory=dict)
@@ -246,6 +251,41 @@ class _Tickets:
         return [e for e in self._events if e.ticket_id == ticket_id]
 
 
+class _Staff:
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+
+    async def get(self, telegram_user_id: int) -> StaffMember | None:
+        found = self._store.staff.get(telegram_user_id)
+        return copy.deepcopy(found) if found is not None and found.active else None
+
+    async def save(self, member: StaffMember) -> StaffMember:
+        known = self._store.staff.get(member.telegram_user_id)
+        stored = replace(member, id=known.id if known else next(self._store.ids))
+        self._store.staff[member.telegram_user_id] = stored
+        return copy.deepcopy(stored)
+
+    async def members(self, include_inactive: bool = False) -> list[StaffMember]:
+        return [
+            copy.deepcopy(m) for m in self._store.staff.values() if include_inactive or m.active
+        ]
+
+    async def set_advisor(self, customer_id: int, staff_user_id: int | None) -> None:
+        if staff_user_id is None:
+            self._store.advisors.pop(customer_id, None)
+        else:
+            self._store.advisors[customer_id] = staff_user_id
+
+    async def advisor_of(self, customer_id: int) -> int | None:
+        return self._store.advisors.get(customer_id)
+
+    async def audit(self, entry: AuditEntry) -> None:
+        self._store.audits.append(entry)
+
+    async def audit_trail(self, telegram_user_id: int, limit: int = 100) -> list[AuditEntry]:
+        return [a for a in self._store.audits if a.telegram_user_id == telegram_user_id][-limit:]
+
+
 class MemoryUnitOfWork:
     """Works on a private copy of the store; `commit` publishes it, exit without commit
     discards it — the same all-or-nothing a database transaction gives."""
@@ -255,6 +295,7 @@ class MemoryUnitOfWork:
     conversations: ConversationRepository
     requests: SupportRequestRepository
     tickets: TicketRepository
+    staff: StaffRepository
     records: CustomerRecordRepository
     tiers: CustomerTiers
 
@@ -269,6 +310,9 @@ class MemoryUnitOfWork:
             conversations=copy.deepcopy(self._store.conversations),
             requests=copy.deepcopy(self._store.requests),
             tickets=copy.deepcopy(self._store.tickets),
+            staff=copy.deepcopy(self._store.staff),
+            advisors=copy.deepcopy(self._store.advisors),
+            audits=copy.deepcopy(self._store.audits),
             events=copy.deepcopy(self._store.events),
             profiles=copy.deepcopy(self._store.profiles),
             standings=copy.deepcopy(self._store.standings),
@@ -280,6 +324,7 @@ class MemoryUnitOfWork:
         self.conversations = _Conversations(self._work.conversations)
         self.requests = _Requests(self._work.requests, self._store.ids)
         self.tickets = _Tickets(self._work.tickets, self._work.events, self._store.ids)
+        self.staff = _Staff(self._work)
         self.records = MemoryCustomerRecords(self._work)
         self.tiers = MemoryCustomerTiers(self._work)
         return self
@@ -298,6 +343,9 @@ class MemoryUnitOfWork:
         self._store.conversations = self._work.conversations
         self._store.requests = self._work.requests
         self._store.tickets = self._work.tickets
+        self._store.staff = self._work.staff
+        self._store.advisors = self._work.advisors
+        self._store.audits = self._work.audits
         self._store.events = self._work.events
         self._store.profiles = self._work.profiles
         self._store.standings = self._work.standings

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli import customers, imports, report, tiers
+from bot.cli import customers, imports, report, staff, tiers
 from bot.cli import triage as triage_cli
 from bot.cli.common import FrameworkOption, fail, load_settings, setup_logging
 from bot.config import Settings
@@ -83,3 +83,4 @@ app.add_typer(customers.app, name="customer")
 app.add_typer(imports.app, name="import")
 app.add_typer(tiers.app, name="tiers")
 app.command("triage")(triage_cli.triage)
+app.add_typer(staff.app, name="staff")

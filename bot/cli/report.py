@@ -10,25 +10,18 @@ from typing import Annotated
 import typer
 
 from bot.cli.common import fail, load_settings
+from bot.cli.records_common import database
+from bot.config import Settings
 from bot.core.clock import SystemClock
 from bot.core.reports import ComplaintReview, complaint_review, month_bounds
 
 app = typer.Typer(help="Reports for managers.", no_args_is_help=True)
 
 
-async def _load(database_url: str, month: str) -> ComplaintReview:
-    from storage.engine import make_engine
-    from storage.migrate import upgrade
-    from storage.uow import SqlUnitOfWorkFactory
-
+async def _load(settings: Settings, month: str) -> ComplaintReview:
     start, end = month_bounds(month)
-    engine = make_engine(database_url)
-    try:
-        await upgrade(database_url, engine=engine)
-        async with SqlUnitOfWorkFactory.from_engine(engine)() as uow:
-            tickets = await uow.tickets.created_between(start, end)
-    finally:
-        await engine.dispose()
+    async with database(settings) as (_engine, factory), factory() as uow:
+        tickets = await uow.tickets.created_between(start, end)
     return complaint_review(tickets, month, SystemClock().now())
 
 
@@ -43,7 +36,7 @@ def complaints(
     except ValueError as exc:
         fail(str(exc))
     settings = load_settings()
-    review = asyncio.run(_load(settings.database_url, month))
+    review = asyncio.run(_load(settings, month))
     rows = review.rows()
     if as_csv:
         writer = csv.writer(sys.stdout)

@@ -26,6 +26,7 @@ from bot.core.deps import Deps
 from bot.core.messages import CallbackAnswer, ChatKind, Incoming, Reply, Sent
 from bot.core.models import Conversation, Customer, Direction, LoggedMessage
 from bot.core.ports import DuplicateUpdate
+from bot.core.roles import Action, AuditEntry, StaffMember, can
 from bot.core.services.customers import customer_locale, upsert_customer
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ class StaffTurn:
 
     msg: Incoming
     locale: str
+    member: StaffMember
 
     @property
     def actor(self) -> str:
@@ -83,9 +85,13 @@ class Dispatcher:
         finally:
             self.in_flight -= 1
 
-    async def handle_staff(self, msg: Incoming, handler: StaffHandler) -> list[Sent]:
-        """Handles an update from the staff group configured in settings; anything from
-        another group is ignored and logged (never acted on)."""
+    async def handle_staff(
+        self, msg: Incoming, handler: StaffHandler, action: Action
+    ) -> list[Sent]:
+        """Handles a staff action from the staff group configured in settings. It runs only
+        for a person on the roster whose role allows `action`; every attempt is audited, and
+        a refused one is logged and answered with a short notice. Anything from another group
+        is ignored and logged (never acted on)."""
         settings = self.deps.settings
         if settings.staff_chat_id is None or msg.chat_id != settings.staff_chat_id:
             log.warning(
@@ -99,7 +105,16 @@ class Dispatcher:
             async with self._chat_locks.hold(msg.chat_id):
                 if not await self._record_staff(msg):
                     return []
-                turn = StaffTurn(msg=msg, locale=settings.staff_locale)
+                member = await self._authorise(msg, action)
+                if member is None:
+                    refusal = (
+                        [CallbackAnswer(msg.callback_id, "staff.not_allowed")]
+                        if msg.callback_id
+                        else []
+                    )
+                    await self.delivery.deliver(refusal, settings.staff_locale, msg.chat_id)
+                    return []
+                turn = StaffTurn(msg=msg, locale=settings.staff_locale, member=member)
                 results = await handler(turn, self.deps)
                 sent = await self.delivery.deliver(results, turn.locale, msg.chat_id)
                 async with self.deps.uow() as uow:
@@ -108,6 +123,32 @@ class Dispatcher:
                 return sent
         finally:
             self.in_flight -= 1
+
+    async def _authorise(self, msg: Incoming, action: Action) -> StaffMember | None:
+        """The roster member allowed to do `action`, or None; audited either way."""
+        async with self.deps.uow() as uow:
+            member = await uow.staff.get(msg.sender.id)
+            allowed = can(member.role if member else None, action)
+            await uow.staff.audit(
+                AuditEntry(
+                    at=self.deps.clock.now(),
+                    telegram_user_id=msg.sender.id,
+                    action=action.value,
+                    allowed=allowed,
+                    chat_id=msg.chat_id,
+                    detail=msg.callback_data or (f"/{msg.command}" if msg.command else None),
+                )
+            )
+            await uow.commit()
+        if not allowed:
+            log.warning(
+                "staff action %s refused for user %s: %s",
+                action.value,
+                msg.sender.id,
+                "role does not allow it" if member else "not on the staff roster",
+            )
+            return None
+        return member
 
     async def _record_staff(self, msg: Incoming) -> bool:
         async with self.deps.uow() as uow:

@@ -15,6 +15,7 @@ from typing import Any, Literal, Protocol, Self
 from bot.core.messages import Outgoing, Sent
 from bot.core.models import Conversation, Customer, LoggedMessage, SupportRequest
 from bot.core.records import CustomerExport, CustomerProfile, TierChange, TierInfo
+from bot.core.roles import AuditEntry, StaffMember
 from bot.core.tickets import Ticket, TicketEvent
 from bot.core.tiers import Tier
 from bot.core.triage import TriageDecision
@@ -206,6 +207,32 @@ class CustomerTiers(Protocol):
         ...
 
 
+class StaffRepository(Protocol):
+    """The staff roster, dedicated advisors and the audit trail of staff actions."""
+
+    async def get(self, telegram_user_id: int) -> StaffMember | None:
+        """The roster entry of an active member, or None."""
+        ...
+
+    async def save(self, member: StaffMember) -> StaffMember:
+        """Adds the member, or updates name, role and active flag of an existing one."""
+        ...
+
+    async def members(self, include_inactive: bool = False) -> list[StaffMember]: ...
+
+    async def set_advisor(self, customer_id: int, staff_user_id: int | None) -> None:
+        """Gives a customer a dedicated advisor (None: takes it away)."""
+        ...
+
+    async def advisor_of(self, customer_id: int) -> int | None: ...
+
+    async def audit(self, entry: AuditEntry) -> None: ...
+
+    async def audit_trail(self, telegram_user_id: int, limit: int = 100) -> list[AuditEntry]:
+        """The member's most recent audited actions, oldest first."""
+        ...
+
+
 class DuplicateUpdate(Exception):
     """The update was already recorded: a re-delivery, to be ignored."""
 
@@ -221,6 +248,7 @@ class UnitOfWork(Protocol):
     records: CustomerRecordRepository
     tiers: CustomerTiers
     tickets: TicketRepository
+    staff: StaffRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from bot.core.dispatch import Handler, StaffHandler
 from bot.core.messages import ChatKind, ContentKind, Incoming
+from bot.core.roles import Action
 from bot.core.services.tickets import STAFF_PREFIX
 from bot.flows import complaint as complaint_flow
 from bot.flows import faq_confirm
@@ -61,11 +62,17 @@ class Route:
     trigger: Trigger
     handler: Handler | StaffHandler
     staff: bool = False
+    action: Action | None = None
+    """For a staff route: the action it performs, which the caller's role must allow."""
+
+    def __post_init__(self) -> None:
+        if self.staff and self.action is None:
+            raise ValueError("a staff route must name the action it performs")
 
 
 ROUTES: tuple[Route, ...] = (
-    Route(Callback(STAFF_PREFIX), staff.on_ticket_action, staff=True),
-    Route(Command("plan"), staff.on_plan, staff=True),
+    Route(Callback(STAFF_PREFIX), staff.on_ticket_action, staff=True, action=Action.MOVE_TICKET),
+    Route(Command("plan"), staff.on_plan, staff=True, action=Action.REMEDIATION_PLAN),
     Route(Command("start"), start.on_start),
     Route(Command("help"), start.on_help),
     Route(Command("language"), language.on_language),

@@ -12,12 +12,14 @@ from storage.tables.customers import (
     RfmWindowRow,
 )
 from storage.tables.scheduling import SchedulerLeaseRow
+from storage.tables.staff import CustomerAdvisorRow, StaffAuditRow, StaffMemberRow
 from storage.tables.support import ConversationRow, CustomerRow, MessageLogRow, SupportRequestRow
 from storage.tables.tickets import TicketEventRow, TicketRow
 
 __all__ = [
     "NAMING_CONVENTION",
     "ConversationRow",
+    "CustomerAdvisorRow",
     "CustomerOrderRow",
     "CustomerPaidDayRow",
     "CustomerProfileRow",
@@ -28,6 +30,8 @@ __all__ = [
     "MessageLogRow",
     "RfmWindowRow",
     "SchedulerLeaseRow",
+    "StaffAuditRow",
+    "StaffMemberRow",
     "StorageModel",
     "SupportRequestRow",
     "TicketEventRow",

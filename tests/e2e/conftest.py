@@ -16,8 +16,10 @@ import pytest
 from bot.bootstrap import Services, build_services
 from bot.config import Framework
 from bot.core.ports import Clock
+from bot.core.roles import Role
+from bot.core.services.staff import enroll
 from bot.runner import BotApp, start_bot
-from sandbox import Emulator, FloodLimits
+from sandbox import Emulator, FloodLimits, SimUser
 from sandbox.demo import demo_settings
 
 TOKEN = "123456:TEST"
@@ -63,3 +65,10 @@ FAST_PACING: dict[str, Any] = {"chat_messages_per_second": 50.0, "chat_burst": 5
 async def fast_emulator() -> AsyncIterator[Emulator]:
     async with Emulator(token=TOKEN, limits=FAST_LIMITS) as emu:
         yield emu
+
+
+async def enroll_staff(services: Services, user: SimUser, role: Role = Role.SUPERVISOR) -> None:
+    """Puts a simulated user on the staff roster, as `rapport staff add` does."""
+    async with services.uow() as uow:
+        await enroll(uow, user.id, user.first_name, role, services.clock.now())
+        await uow.commit()

@@ -15,7 +15,14 @@ from bot.core.tickets import EventKind, Level, TicketState
 from bot.core.triage import Severity
 from sandbox import Emulator, SimUser
 from sandbox.scenario import Persona, Press, Say, SendPhoto, Staff, StaffPress, play
-from tests.e2e.conftest import FAST_LIMITS, FAST_PACING, FRAMEWORKS, TOKEN, running_bot
+from tests.e2e.conftest import (
+    FAST_LIMITS,
+    FAST_PACING,
+    FRAMEWORKS,
+    TOKEN,
+    enroll_staff,
+    running_bot,
+)
 from tests.fakes import ShiftedClock
 
 EXAMPLES = (
@@ -73,6 +80,7 @@ async def test_unlabelled_complaints_in_three_languages_open_quality_tickets(
     async with running_bot(
         fast_emulator, tmp_path / "bot.db", framework, **desk_settings(staff, sue, max_)
     ) as (app, services):
+        await enroll_staff(services, staff.member)
         transcript = await play(
             fast_emulator, EXAMPLES, staff=staff, idle=lambda: app.dispatcher.in_flight == 0
         )

@@ -69,7 +69,12 @@ class FakeBot:
         route = select(msg)
         assert route is not None, f"no route for {msg}"
         if route.staff:
-            return await self.dispatcher.handle_staff(msg, route.handler)  # type: ignore[arg-type]
+            assert route.action is not None
+            return await self.dispatcher.handle_staff(
+                msg,
+                route.handler,  # type: ignore[arg-type]
+                route.action,
+            )
         return await self.dispatcher.handle(msg, route.handler)  # type: ignore[arg-type]
 
     async def say(self, sender: Sender, text: str) -> list[Sent]:

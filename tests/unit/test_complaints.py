@@ -7,7 +7,9 @@ from datetime import timedelta
 import pytest
 
 from bot.core.messages import ChatKind, ContentKind, Sender
+from bot.core.roles import Role
 from bot.core.services.sla_sweep import sweep
+from bot.core.services.staff import enroll
 from bot.core.tickets import EventKind, Level, TicketState
 from bot.core.triage import Severity
 from tests.unit.conftest import ALICE, CHAN, WANG, FakeBot
@@ -18,9 +20,12 @@ SAM = Sender(id=9001, first_name="Sam")
 
 
 @pytest.fixture
-def desk(bot: FakeBot) -> FakeBot:
+async def desk(bot: FakeBot) -> FakeBot:
     s = bot.deps.settings
     s.staff_chat_id, s.supervisor_chat_id, s.manager_chat_id = STAFF_GROUP, SUPERVISOR, MANAGER
+    async with bot.deps.uow() as uow:
+        await enroll(uow, SAM.id, "Sam", Role.SUPERVISOR, bot.clock.now())
+        await uow.commit()
     return bot
 
 

@@ -31,7 +31,9 @@ def _runner(dispatcher: Dispatcher, route: Route) -> Callback_:
         if incoming is None:
             return
         if route.staff:
-            await dispatcher.handle_staff(incoming, route.handler)  # type: ignore[arg-type]
+            assert route.action is not None
+            handler: Any = route.handler
+            await dispatcher.handle_staff(incoming, handler, route.action)
         else:
             await dispatcher.handle(incoming, route.handler)  # type: ignore[arg-type]
 
