@@ -135,8 +135,40 @@ class Settings(BaseSettings):
     manager_chat_id: int | None = Field(
         None, description="Chat that also receives escalations to the manager level."
     )
+    desk_sign_replies: bool = Field(
+        False,
+        description="Send an agent's text to the customer signed with the agent's first name "
+        "(otherwise the message is copied as written, without a name).",
+    )
     staff_locale: Literal["en", "zh-Hans", "zh-Hant"] = Field(
         "en", description="Language of messages to staff."
+    )
+
+    # --- Satisfaction ratings and the after-sales revisit (SPEC §4, §6, §8) ----------------
+    rating_reopen_at_most: int = Field(
+        2,
+        ge=1,
+        le=5,
+        description="A rating (1–5) at or below this reopens the ticket and alerts a supervisor.",
+    )
+    rating_window_days: int = Field(
+        30,
+        gt=0,
+        description="Days after a resolution during which the customer's rating buttons work.",
+    )
+    rating_comment_max_chars: int = Field(
+        1000, gt=0, description="Longest rating comment kept; longer ones are cut."
+    )
+    revisit_after_days: int = Field(
+        7,
+        gt=0,
+        description="Days after a resolution when the after-sales revisit asks how things are.",
+    )
+    revisit_sweep_seconds: int = Field(
+        3600,
+        gt=0,
+        description="How often the scheduler looks for revisits that fell due without being "
+        "sent (a safety net behind the job scheduled at each resolution).",
     )
 
     # --- Delivery within Telegram's limits (SPEC §11) -------------------------------------

@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
 from bot.bootstrap import Services, build_services
 from bot.config import Framework, Settings
 from bot.core.deps import Deps
 from bot.core.dispatch import Dispatcher
-from bot.jobs import sla
+from bot.jobs import revisit, sla
 
 if TYPE_CHECKING:
     from scheduler import Scheduler
@@ -61,10 +61,17 @@ async def start_bot(services: Services, framework: Framework) -> RunningBot:
 
     settings = services.settings
     app = make_app(framework, services)
-    await app.start()
     scheduler = Scheduler(settings, services.engine, app.dispatcher)
+    # The scheduler needs the dispatcher (its jobs' runtime) and the handlers need the
+    # scheduler: Deps is frozen, so the app's bundle is rebuilt with it once, before the app
+    # handles anything (jobs read `dispatcher.deps` when they run, so they see it too).
+    app.deps = app.dispatcher.deps = replace(app.dispatcher.deps, scheduler=scheduler)
+    await app.start()
     await scheduler.start()
     await scheduler.schedule_every(sla.JOB_ID, sla.TARGET, settings.sla_sweep_seconds)
+    await scheduler.schedule_every(
+        revisit.SWEEP_JOB_ID, revisit.SWEEP_TARGET, settings.revisit_sweep_seconds
+    )
     return RunningBot(app, scheduler)
 
 

@@ -18,7 +18,17 @@ from bot.core.roles import Role
 from bot.core.services.staff import enroll
 from bot.runner import start_bot
 from sandbox import Emulator
-from sandbox.scenario import Line, Persona, Press, Say, SendPhoto, Staff, StaffPress, play
+from sandbox.scenario import (
+    Line,
+    Persona,
+    Press,
+    Say,
+    SendPhoto,
+    Staff,
+    StaffPress,
+    StaffSay,
+    play,
+)
 
 DEMO_TOKEN = "123456:DEMO-TOKEN"
 
@@ -37,7 +47,11 @@ PERSONAS: tuple[Persona, ...] = (
             Say("order 10234"),
             SendPhoto("dented lid"),
             Press("Done"),
-            StaffPress("Investigating"),
+            StaffPress("Take over"),
+            Say("The lid will not close at all"),
+            StaffSay("So sorry, Alice! A new kettle ships today; tracking follows.", reply=True),
+            StaffSay("/note refund for the lid approved by Max"),
+            StaffSay("/resolve replacement shipped"),
             Say("/status"),
             Say("/language"),
             Press("简体中文"),

@@ -61,7 +61,16 @@ class StaffPress:
     label: str
 
 
-Step = Say | Press | SendPhoto | StaffPress
+@dataclass(frozen=True, slots=True)
+class StaffSay:
+    """The staff member writes `text` in their private chat with the bot (the desk's direct
+    mode); with `reply` they reply to the latest message the bot relayed to them."""
+
+    text: str
+    reply: bool = False
+
+
+Step = Say | Press | SendPhoto | StaffPress | StaffSay
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,13 +161,29 @@ async def settle(
     raise TimeoutError(f"the bot did not answer within {timeout}s")
 
 
-def _lines_from(emu: Emulator, since: int, staff_chat: int | None) -> list[Line]:
+def _lines_from(emu: Emulator, since: int, staff: Staff | None) -> list[Line]:
+    staff_chat = staff.group.id if staff else None
     lines = []
     for request in emu.requests[since:]:
-        if request.method not in ("sendMessage", "editMessageText") or request.status != 200:
+        if request.status != 200:
+            continue
+        if request.method == "copyMessage":
+            who = "bot copies a message" + (
+                f" → {staff.member.first_name} (private)"
+                if staff and request.chat_id == staff.member.id
+                else " → customer"
+            )
+            caption = request.params.get("caption")
+            lines.append(
+                Line(who=who, text=visible(str(caption)) if caption else "(the message, copied)")
+            )
+            continue
+        if request.method not in ("sendMessage", "editMessageText"):
             continue
         params = request.params
         who = "bot" if request.method == "sendMessage" else "bot (edits its message)"
+        if staff is not None and request.chat_id == staff.member.id:
+            who = f"bot → {staff.member.first_name} (private)"
         if staff_chat is not None and request.chat_id == staff_chat:
             who = (
                 "bot → staff group"
@@ -217,6 +242,15 @@ async def play(
                 case SendPhoto(caption):
                     emit(Line(persona.first_name, f"(sends a photo) {caption or ''}".strip()))
                     await emu.send_message(user, photo=True, caption=caption)
+                case StaffSay(text, reply):
+                    if staff is None:
+                        raise ValueError("a StaffSay step needs play(..., staff=Staff(...))")
+                    replied = None
+                    if reply:
+                        relayed = emu.bot_messages(staff.member.id)
+                        replied = relayed[-1]["message_id"] if relayed else None
+                    emit(Line(f"{staff.member.first_name} (staff, private chat)", text))
+                    await emu.send_message(staff.member, text=text, reply_to_message_id=replied)
                 case StaffPress(label):
                     if staff is None:
                         raise ValueError("a StaffPress step needs play(..., staff=Staff(...))")
@@ -224,6 +258,6 @@ async def play(
                     emit(Line(f"{staff.member.first_name} (staff)", f"(presses “{label}”)"))
                     await emu.press_button(staff.member, message_id, data, chat=staff.group)
             await settle(emu, since, quiet, timeout, idle)
-            for line in _lines_from(emu, since, staff.group.id if staff else None):
+            for line in _lines_from(emu, since, staff):
                 emit(line)
     return transcript

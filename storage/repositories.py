@@ -129,6 +129,20 @@ class SqlMessageLogRepository:
         )
         await self._session.execute(stmt)
 
+    async def find_sent(self, chat_id: int, telegram_message_id: int) -> LoggedMessage | None:
+        stmt = (
+            select(MessageLogRow)
+            .where(
+                col(MessageLogRow.chat_id) == chat_id,
+                col(MessageLogRow.telegram_message_id) == telegram_message_id,
+                col(MessageLogRow.direction) == "out",
+            )
+            .order_by(col(MessageLogRow.id).desc())
+            .limit(1)
+        )
+        row = (await self._session.scalars(stmt)).first()
+        return None if row is None else message_from_row(row)
+
     async def for_chat(self, chat_id: int, limit: int = 100) -> list[LoggedMessage]:
         """The chat's `limit` most recent entries, oldest first (ties broken by id)."""
         stmt = (

@@ -25,7 +25,9 @@ from bot.core.ports import (
     CustomerRecordRepository,
     CustomerRepository,
     CustomerTiers,
+    DeskRepository,
     MessageLogRepository,
+    RatingRepository,
     StaffRepository,
     SupportRequestRepository,
     TicketRepository,
@@ -34,6 +36,8 @@ from bot.core.ports import (
 )
 from storage.crypto import PersonalDataCipher
 from storage.customers import SqlCustomerRecords, SqlCustomerTiers
+from storage.desk import SqlDeskRepository
+from storage.ratings import SqlRatingRepository
 from storage.repositories import (
     SqlConversationRepository,
     SqlCustomerRepository,
@@ -65,6 +69,8 @@ class SqlUnitOfWork:
     requests: SupportRequestRepository
     tickets: TicketRepository
     staff: StaffRepository
+    desk: DeskRepository
+    ratings: RatingRepository
     records: CustomerRecordRepository
     tiers: CustomerTiers
 
@@ -97,6 +103,8 @@ class SqlUnitOfWork:
         self.tiers = SqlCustomerTiers(session)
         self.tickets = SqlTicketRepository(session)
         self.staff = SqlStaffRepository(session)
+        self.desk = SqlDeskRepository(session)
+        self.ratings = SqlRatingRepository(session)
         return self
 
     async def __aexit__(
@@ -155,3 +163,5 @@ if TYPE_CHECKING:  # mypy proves the classes satisfy the core's Protocols
         _tiers: CustomerTiers = SqlCustomerTiers(session)
         _tickets: TicketRepository = SqlTicketRepository(session)
         _staff: StaffRepository = SqlStaffRepository(session)
+        _desk: DeskRepository = SqlDeskRepository(session)
+        _ratings: RatingRepository = SqlRatingRepository(session)

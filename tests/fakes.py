@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Self
 
+from bot.core.desk import Takeover
 from bot.core.errors import DeliveryError
 from bot.core.messages import Outgoing, Sent
 from bot.core.models import Conversation, Customer, Direction, LoggedMessage, SupportRequest
@@ -25,13 +26,16 @@ from bot.core.ports import (
     CustomerRecordRepository,
     CustomerRepository,
     CustomerTiers,
+    DeskRepository,
     DuplicateUpdate,
     FaqMatch,
     MessageLogRepository,
+    RatingRepository,
     StaffRepository,
     SupportRequestRepository,
     TicketRepository,
 )
+from bot.core.ratings import Rating, Revisit, RevisitAnswer
 from bot.core.records import CustomerProfile, TierChange, TierInfo
 from bot.core.roles import AuditEntry, StaffMember
 from bot.core.tickets import Ticket, TicketEvent, ticket_number
@@ -100,6 +104,9 @@ class MemoryStore:
     staff: dict[int, StaffMember] = field(default_factory=dict)
     advisors: dict[int, int] = field(default_factory=dict)
     audits: list[AuditEntry] = field(default_factory=list)
+    takeovers: dict[int, Takeover] = field(default_factory=dict)
+    ratings: dict[int, Rating] = field(default_factory=dict)
+    revisits: dict[int, Revisit] = field(default_factory=dict)
     events: list[TicketEvent] = field(default_factory=list)
     profiles: dict[int, CustomerProfile] = field(default_factory=dict)
     standings: dict[int, TierInfo] = field(default_factory=dict)
@@ -163,6 +170,16 @@ class _Messages:
 
     async def for_chat(self, chat_id: int, limit: int = 100) -> list[LoggedMessage]:
         return [m for m in self._data if m.chat_id == chat_id][-limit:]
+
+    async def find_sent(self, chat_id: int, telegram_message_id: int) -> LoggedMessage | None:
+        for m in reversed(self._data):
+            if (
+                m.direction is Direction.OUT
+                and m.chat_id == chat_id
+                and m.telegram_message_id == telegram_message_id
+            ):
+                return m
+        return None
 
 
 class _Conversations:
@@ -286,6 +303,88 @@ class _Staff:
         return [a for a in self._store.audits if a.telegram_user_id == telegram_user_id][-limit:]
 
 
+class _Ratings:
+    """Ratings keyed by ticket id (one per ticket) and revisits keyed by ticket id."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+
+    async def add(self, rating: Rating) -> bool:
+        if rating.ticket_id in self._store.ratings:
+            return False
+        self._store.ratings[rating.ticket_id] = replace(rating, id=next(self._store.ids))
+        return True
+
+    async def get(self, ticket_id: int) -> Rating | None:
+        return self._store.ratings.get(ticket_id)
+
+    async def set_comment(self, ticket_id: int, comment: str) -> bool:
+        found = self._store.ratings.get(ticket_id)
+        if found is None or found.comment is not None:
+            return False
+        self._store.ratings[ticket_id] = replace(found, comment=comment)
+        return True
+
+    async def for_tickets_created_between(self, start: datetime, end: datetime) -> list[Rating]:
+        return [
+            r
+            for ticket_id, r in sorted(self._store.ratings.items())
+            if ticket_id in self._store.tickets
+            and start <= self._store.tickets[ticket_id].created_at < end
+        ]
+
+    async def plan_revisit(self, ticket_id: int, customer_id: int, due_at: datetime) -> None:
+        self._store.revisits[ticket_id] = Revisit(ticket_id, customer_id, due_at)
+
+    async def get_revisit(self, ticket_id: int) -> Revisit | None:
+        return self._store.revisits.get(ticket_id)
+
+    async def claim_revisit(self, ticket_id: int, now: datetime) -> bool:
+        found = self._store.revisits.get(ticket_id)
+        if found is None or found.sent_at is not None or found.due_at > now:
+            return False
+        self._store.revisits[ticket_id] = replace(found, sent_at=now)
+        return True
+
+    async def skip_revisit(self, ticket_id: int, reason: str) -> None:
+        found = self._store.revisits.get(ticket_id)
+        if found is not None:
+            self._store.revisits[ticket_id] = replace(found, skipped=reason)
+
+    async def due_revisits(self, now: datetime, limit: int = 500) -> list[int]:
+        due = [r for r in self._store.revisits.values() if r.sent_at is None and r.due_at <= now]
+        return [r.ticket_id for r in sorted(due, key=lambda r: (r.due_at, r.ticket_id))][:limit]
+
+    async def answer_revisit(self, ticket_id: int, answer: RevisitAnswer, at: datetime) -> bool:
+        found = self._store.revisits.get(ticket_id)
+        if found is None or found.sent_at is None or found.answer is not None:
+            return False
+        self._store.revisits[ticket_id] = replace(found, answer=answer, answered_at=at)
+        return True
+
+
+class _Desk:
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+
+    async def active(self, customer_chat_id: int) -> Takeover | None:
+        found = self._store.takeovers.get(customer_chat_id)
+        return copy.deepcopy(found) if found else None
+
+    async def for_agent(self, agent_user_id: int) -> list[Takeover]:
+        return [
+            copy.deepcopy(t)
+            for t in self._store.takeovers.values()
+            if t.agent_user_id == agent_user_id
+        ]
+
+    async def start(self, takeover: Takeover) -> None:
+        self._store.takeovers[takeover.customer_chat_id] = copy.deepcopy(takeover)
+
+    async def end(self, customer_chat_id: int) -> bool:
+        return self._store.takeovers.pop(customer_chat_id, None) is not None
+
+
 class MemoryUnitOfWork:
     """Works on a private copy of the store; `commit` publishes it, exit without commit
     discards it — the same all-or-nothing a database transaction gives."""
@@ -296,6 +395,8 @@ class MemoryUnitOfWork:
     requests: SupportRequestRepository
     tickets: TicketRepository
     staff: StaffRepository
+    desk: DeskRepository
+    ratings: RatingRepository
     records: CustomerRecordRepository
     tiers: CustomerTiers
 
@@ -313,6 +414,9 @@ class MemoryUnitOfWork:
             staff=copy.deepcopy(self._store.staff),
             advisors=copy.deepcopy(self._store.advisors),
             audits=copy.deepcopy(self._store.audits),
+            takeovers=copy.deepcopy(self._store.takeovers),
+            ratings=copy.deepcopy(self._store.ratings),
+            revisits=copy.deepcopy(self._store.revisits),
             events=copy.deepcopy(self._store.events),
             profiles=copy.deepcopy(self._store.profiles),
             standings=copy.deepcopy(self._store.standings),
@@ -325,6 +429,8 @@ class MemoryUnitOfWork:
         self.requests = _Requests(self._work.requests, self._store.ids)
         self.tickets = _Tickets(self._work.tickets, self._work.events, self._store.ids)
         self.staff = _Staff(self._work)
+        self.desk = _Desk(self._work)
+        self.ratings = _Ratings(self._work)
         self.records = MemoryCustomerRecords(self._work)
         self.tiers = MemoryCustomerTiers(self._work)
         return self
@@ -346,6 +452,9 @@ class MemoryUnitOfWork:
         self._store.staff = self._work.staff
         self._store.advisors = self._work.advisors
         self._store.audits = self._work.audits
+        self._store.takeovers = self._work.takeovers
+        self._store.ratings = self._work.ratings
+        self._store.revisits = self._work.revisits
         self._store.events = self._work.events
         self._store.profiles = self._work.profiles
         self._store.standings = self._work.standings
@@ -402,6 +511,19 @@ class RecordingMessenger:
             if message.template_key == key:
                 return message
         raise AssertionError(f"nothing sent with {key!r}; sent: {self.template_keys()}")
+
+
+class RecordingScheduler:
+    """:class:`bot.core.ports.JobScheduler` that only records: ``jobs`` maps each job id to
+    its latest (target, time, ids), as a real scheduler replaces a job scheduled again."""
+
+    def __init__(self) -> None:
+        self.jobs: dict[str, tuple[str, datetime, tuple[int | str, ...]]] = {}
+        self.calls: list[str] = []
+
+    async def schedule_at(self, job_id: str, target: str, at: datetime, *ids: int | str) -> None:
+        self.calls.append(job_id)
+        self.jobs[job_id] = (target, at, ids)
 
 
 class FixedFaq:

@@ -86,6 +86,7 @@ def _from_message(
         file_id=file_id,
         thread_id=message.get("message_thread_id"),
         is_topic_message=bool(message.get("is_topic_message")),
+        reply_to_message_id=(message.get("reply_to_message") or {}).get("message_id"),
         contact_phone=contact.get("phone_number") if contact else None,
         contact_user_id=contact.get("user_id") if contact else None,
     )

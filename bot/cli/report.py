@@ -22,7 +22,14 @@ async def _load(settings: Settings, month: str) -> ComplaintReview:
     start, end = month_bounds(month)
     async with database(settings) as (_engine, factory), factory() as uow:
         tickets = await uow.tickets.created_between(start, end)
-    return complaint_review(tickets, month, SystemClock().now())
+        ratings = await uow.ratings.for_tickets_created_between(start, end)
+    return complaint_review(
+        tickets,
+        month,
+        SystemClock().now(),
+        ratings=ratings,
+        low_at_most=settings.rating_reopen_at_most,
+    )
 
 
 @app.command("complaints")
@@ -30,7 +37,8 @@ def complaints(
     month: Annotated[str, typer.Option(help="The month to review, YYYY-MM.")],
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
 ) -> None:
-    """The monthly complaint review: volumes, SLA compliance, response times, causes."""
+    """The monthly complaint review: volumes, SLA compliance, response times, causes,
+    satisfaction."""
     try:
         month_bounds(month)
     except ValueError as exc:

@@ -21,7 +21,7 @@ from bot.core.errors import (
     RateLimited,
     TransientError,
 )
-from bot.core.messages import CallbackAnswer, OutButton, Outgoing, Reply, Sent
+from bot.core.messages import CallbackAnswer, OutButton, Outgoing, Relay, Reply, Sent
 from bot.core.models import Direction, LoggedMessage, Reachability
 from bot.core.pacing import Pacer, PacingLimits
 from bot.core.ports import Renderer
@@ -47,10 +47,24 @@ def render_reply(renderer: Renderer, reply: Reply, locale: str, chat_id: int) ->
         buttons=rows,
         edit_message_id=reply.edit_message_id,
         template_key=reply.key,
+        about_customer_id=reply.about_customer_id,
         request_contact=renderer.render(reply.request_contact_key, locale)
         if reply.request_contact_key
         else None,
         remove_keyboard=reply.remove_keyboard,
+    )
+
+
+def render_relay(renderer: Renderer, relay: Relay, locale: str) -> Outgoing:
+    """A :class:`Relay` as the copy a messenger sends (its caption rendered, if any)."""
+    caption = renderer.render(relay.caption_key, locale, relay.params) if relay.caption_key else ""
+    return Outgoing(
+        chat_id=relay.chat_id,
+        text=caption[:1024],
+        template_key="relay",
+        copy_from_chat_id=relay.from_chat_id,
+        copy_message_id=relay.message_id,
+        about_customer_id=relay.about_customer_id,
     )
 
 
@@ -125,24 +139,36 @@ class Delivery:
             log.info("could not answer callback: %s", exc)
 
     async def deliver(
-        self, results: Sequence[Reply | CallbackAnswer], locale: str, chat_id: int
+        self, results: Sequence[Reply | Relay | CallbackAnswer], locale: str, chat_id: int
     ) -> list[Sent]:
         """Renders and sends a handler's results in order, in `locale`, to `chat_id` unless a
         reply names another chat or locale."""
         sent: list[Sent] = []
         for item in results:
-            if isinstance(item, CallbackAnswer):
-                await self.answer_callback(item, item.locale or locale)
-                continue
-            message = render_reply(self._deps.renderer, item, item.locale or locale, chat_id)
-            done = await self.send(message)
+            done = await self.deliver_one(item, locale, chat_id)
             if done is not None:
                 sent.append(done)
         return sent
 
+    async def deliver_one(
+        self, item: Reply | Relay | CallbackAnswer, locale: str, chat_id: int
+    ) -> Sent | None:
+        """One result; None when it was not (or need not be) delivered."""
+        if isinstance(item, CallbackAnswer):
+            await self.answer_callback(item, item.locale or locale)
+            return None
+        if isinstance(item, Relay):
+            return await self.send(render_relay(self._deps.renderer, item, item.locale or locale))
+        return await self.send(
+            render_reply(self._deps.renderer, item, item.locale or locale, chat_id)
+        )
+
     async def _log(self, message: Outgoing, sent: Sent) -> None:
         async with self._deps.uow() as uow:
-            customer = await uow.customers.get_by_chat_id(message.chat_id)
+            customer_id = message.about_customer_id
+            if customer_id is None:
+                customer = await uow.customers.get_by_chat_id(message.chat_id)
+                customer_id = customer.id if customer else None
             await uow.messages.add(
                 LoggedMessage(
                     direction=Direction.OUT,
@@ -150,7 +176,7 @@ class Delivery:
                     at=self._deps.clock.now(),
                     text=message.text,
                     telegram_message_id=sent.message_id,
-                    customer_id=customer.id if customer else None,
+                    customer_id=customer_id,
                     template_key=message.template_key,
                 )
             )

@@ -5,7 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.config import Settings
-from bot.core.ports import Clock, FaqMatcher, Messenger, Renderer, Triager, UnitOfWorkFactory
+from bot.core.ports import (
+    Clock,
+    FaqMatcher,
+    JobScheduler,
+    Messenger,
+    Renderer,
+    Triager,
+    UnitOfWorkFactory,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,3 +27,6 @@ class Deps:
     triage: Triager
     clock: Clock
     messenger: Messenger
+    scheduler: JobScheduler | None = None
+    """Timed jobs (the revisit after a resolution); None where nothing runs them (the
+    command line, most tests): the periodic revisit sweep then catches up."""

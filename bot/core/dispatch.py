@@ -23,11 +23,14 @@ from dataclasses import dataclass
 
 from bot.core.delivery import Delivery
 from bot.core.deps import Deps
-from bot.core.messages import CallbackAnswer, ChatKind, Incoming, Reply, Sent
+from bot.core.desk import DESK_COMMANDS, Takeover
+from bot.core.messages import CallbackAnswer, ChatKind, Incoming, Relay, Reply, Sent
 from bot.core.models import Conversation, Customer, Direction, LoggedMessage
-from bot.core.ports import DuplicateUpdate
+from bot.core.ports import DuplicateUpdate, JobRequest
 from bot.core.roles import Action, AuditEntry, StaffMember, can
+from bot.core.services import desk
 from bot.core.services.customers import customer_locale, upsert_customer
+from bot.core.services.ratings import schedule
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,7 @@ class Turn:
     customer: Customer
     locale: str
     conversation: Conversation | None
+    takeover: Takeover | None = None
 
     @property
     def name(self) -> str:
@@ -60,7 +64,9 @@ class StaffTurn:
         return f"staff:{self.msg.sender.id}"
 
 
-Result = Reply | CallbackAnswer
+Result = Reply | Relay | CallbackAnswer | JobRequest
+"""What a handler returns: messages to send, button answers, and timed jobs to schedule
+(they are scheduled after the handler's unit of work has committed, before delivery)."""
 Handler = Callable[[Turn, Deps], Awaitable[Sequence[Result]]]
 StaffHandler = Callable[[StaffTurn, Deps], Awaitable[Sequence[Result]]]
 
@@ -115,7 +121,7 @@ class Dispatcher:
                     await self.delivery.deliver(refusal, settings.staff_locale, msg.chat_id)
                     return []
                 turn = StaffTurn(msg=msg, locale=settings.staff_locale, member=member)
-                results = await handler(turn, self.deps)
+                results = await self._schedule(await handler(turn, self.deps))
                 sent = await self.delivery.deliver(results, turn.locale, msg.chat_id)
                 async with self.deps.uow() as uow:
                     await uow.messages.mark_handled(msg.update_id, self.deps.clock.now())
@@ -123,6 +129,86 @@ class Dispatcher:
                 return sent
         finally:
             self.in_flight -= 1
+
+    async def _schedule(self, results: Sequence[Result]) -> list[Reply | Relay | CallbackAnswer]:
+        """Schedules the jobs among a handler's results; returns the rest, to deliver."""
+        await schedule(self.deps, [r for r in results if isinstance(r, JobRequest)])
+        return [r for r in results if not isinstance(r, JobRequest)]
+
+    async def _relay_to_agent(self, turn: Turn, deps: Deps) -> Sequence[Result]:
+        """A customer whose chat an agent has taken over: the bot passes it on, nothing more."""
+        assert turn.takeover is not None
+        async with deps.uow() as uow:
+            return await desk.customer_to_agent(
+                uow, turn.msg, turn.customer, turn.takeover, deps.settings
+            )
+
+    async def _desk_agent(self, msg: Incoming) -> StaffMember | None:
+        """The roster member writing privately about desk work (they have a chat taken over,
+        reply to a relayed message, or use a desk command), else None: staff may also use
+        the bot as customers do."""
+        async with self.deps.uow() as uow:
+            member = await uow.staff.get(msg.sender.id)
+            if member is None:
+                return None
+            if msg.command in DESK_COMMANDS or msg.reply_to_message_id is not None:
+                return member
+            if msg.command is None and not msg.is_callback:
+                return member if await uow.desk.for_agent(member.telegram_user_id) else None
+        return None
+
+    async def _handle_agent(self, msg: Incoming, agent: StaffMember) -> list[Sent]:
+        """An agent's message in their private chat: to the customer, or a desk command."""
+        deps = self.deps
+        if not await self._record_staff(msg):
+            return []
+        if await self._authorise(msg, desk.desk_action(msg)) is None:
+            return []
+        locale = deps.settings.staff_locale
+        async with deps.uow() as uow:
+            target = await desk.target_of(uow, msg, agent)
+            if target is None:
+                none = not await uow.desk.for_agent(agent.telegram_user_id)
+                raw: Sequence[Result] = [
+                    Reply("desk.no_chat" if none else "desk.which_customer", chat_id=msg.chat_id)
+                ]
+            else:
+                raw = await desk.agent_message(
+                    uow,
+                    msg,
+                    agent,
+                    target,
+                    now=deps.clock.now(),
+                    settings=deps.settings,
+                    locales=deps.renderer.locales,
+                )
+            await uow.commit()
+        results = await self._schedule(raw)  # after the commit, never inside it
+        sent: list[Sent] = []
+        for item in results:
+            done = await self.delivery.deliver_one(item, locale, msg.chat_id)
+            if done is not None:
+                sent.append(done)
+            elif target is not None and _chat_of(item) == target.customer_chat_id:
+                # Not delivered to the customer: say why, so the agent is never left guessing.
+                await self.delivery.deliver_one(
+                    Reply(
+                        "desk.undeliverable",
+                        {"reachability": await self._reachability(target)},
+                        chat_id=msg.chat_id,
+                    ),
+                    locale,
+                    msg.chat_id,
+                )
+        async with deps.uow() as uow:
+            await uow.messages.mark_handled(msg.update_id, deps.clock.now())
+            await uow.commit()
+        return sent
+
+    async def _reachability(self, takeover: Takeover) -> str:
+        async with self.deps.uow() as uow:
+            customer = await uow.customers.get(takeover.customer_id)
+        return customer.reachability.value if customer else "chat_gone"
 
     async def _authorise(self, msg: Incoming, action: Action) -> StaffMember | None:
         """The roster member allowed to do `action`, or None; audited either way."""
@@ -175,11 +261,16 @@ class Dispatcher:
         if msg.chat_kind is not ChatKind.PRIVATE:
             log.debug("customer route got an update from a %s chat; ignored", msg.chat_kind)
             return []
+        agent = await self._desk_agent(msg)
+        if agent is not None:
+            return await self._handle_agent(msg, agent)
         turn = await self._accept(msg)
         if turn is None:
             return []
+        if turn.takeover is not None and not msg.is_callback:
+            handler = self._relay_to_agent
         try:
-            results = await handler(turn, self.deps)
+            results = await self._schedule(await handler(turn, self.deps))
         except Exception:
             log.exception("handler %s failed on update %s", _name(handler), msg.update_id)
             raise
@@ -214,9 +305,16 @@ class Dispatcher:
                 log.info("update %s recorded concurrently; ignoring", msg.update_id)
                 return None
             conversation = await uow.conversations.get(msg.chat_id)
+            takeover = await uow.desk.active(msg.chat_id)
             await uow.commit()
         locale = customer_locale(customer, deps.settings.default_locale, deps.renderer.locales)
-        return Turn(msg=msg, customer=customer, locale=locale, conversation=conversation)
+        return Turn(
+            msg=msg,
+            customer=customer,
+            locale=locale,
+            conversation=conversation,
+            takeover=takeover,
+        )
 
 
 class ChatLocks:
@@ -242,6 +340,12 @@ class ChatLocks:
 
     def __len__(self) -> int:
         return len(self._locks)
+
+
+def _chat_of(item: Result) -> int | None:
+    if isinstance(item, Relay | Reply):
+        return item.chat_id
+    return None
 
 
 def _name(handler: Handler) -> str:

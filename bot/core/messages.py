@@ -78,6 +78,7 @@ class Incoming:
     file_id: str | None = None
     thread_id: int | None = None
     is_topic_message: bool = False
+    reply_to_message_id: int | None = None
     contact_phone: str | None = None
     contact_user_id: int | None = None
 
@@ -116,8 +117,25 @@ class Reply:
     chat_id: int | None = None
     edit_message_id: int | None = None
     locale: str | None = None
+    about_customer_id: int | None = None
     request_contact_key: str | None = None
     remove_keyboard: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Relay:
+    """Copy a message someone sent (any content: text, photo, voice, sticker…) into another
+    chat without the "forwarded from" header — the agent desk's relay. `caption_key`
+    optionally replaces a media message's caption (rendered in `locale`); `about_customer_id`
+    records whose conversation it belongs to, so a reply to the copy finds its way back."""
+
+    from_chat_id: int
+    message_id: int
+    chat_id: int
+    caption_key: str | None = None
+    params: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    locale: str | None = None
+    about_customer_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,13 +156,18 @@ class OutButton:
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    """A rendered message, ready for a messenger: HTML text and inline keyboard rows."""
+    """A rendered message, ready for a messenger: HTML text and inline keyboard rows. With
+    `copy_message_id` it is a copy of that message from `copy_from_chat_id` instead, and
+    `text`, if not empty, becomes the copy's caption."""
 
     chat_id: int
     text: str
     buttons: tuple[tuple[OutButton, ...], ...] = ()
     edit_message_id: int | None = None
     template_key: str = ""
+    copy_from_chat_id: int | None = None
+    copy_message_id: int | None = None
+    about_customer_id: int | None = None
     request_contact: str | None = None
     remove_keyboard: bool = False
 

@@ -12,8 +12,10 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Literal, Protocol, Self
 
+from bot.core.desk import Takeover
 from bot.core.messages import Outgoing, Sent
 from bot.core.models import Conversation, Customer, LoggedMessage, SupportRequest
+from bot.core.ratings import Rating, Revisit, RevisitAnswer
 from bot.core.records import CustomerExport, CustomerProfile, TierChange, TierInfo
 from bot.core.roles import AuditEntry, StaffMember
 from bot.core.tickets import Ticket, TicketEvent
@@ -101,6 +103,10 @@ class MessageLogRepository(Protocol):
         ...
 
     async def mark_handled(self, update_id: int, at: datetime) -> None: ...
+
+    async def find_sent(self, chat_id: int, telegram_message_id: int) -> LoggedMessage | None:
+        """The outbound message the bot sent as `telegram_message_id` into `chat_id`."""
+        ...
 
     async def for_chat(self, chat_id: int, limit: int = 100) -> list[LoggedMessage]:
         """The chat's most recent messages, oldest first."""
@@ -233,6 +239,84 @@ class StaffRepository(Protocol):
         ...
 
 
+class RatingRepository(Protocol):
+    """Satisfaction ratings (one per ticket) and after-sales revisits (one per ticket, planned
+    again at each resolution)."""
+
+    async def add(self, rating: Rating) -> bool:
+        """Stores the rating unless the ticket already has one; True if this call stored it."""
+        ...
+
+    async def get(self, ticket_id: int) -> Rating | None: ...
+
+    async def set_comment(self, ticket_id: int, comment: str) -> bool:
+        """Keeps the comment unless the rating already has one; True if this call kept it."""
+        ...
+
+    async def for_tickets_created_between(self, start: datetime, end: datetime) -> list[Rating]:
+        """Ratings of the tickets created in [start, end) (the monthly review)."""
+        ...
+
+    async def plan_revisit(self, ticket_id: int, customer_id: int, due_at: datetime) -> None:
+        """Plans (or plans again, after a new resolution) the ticket's revisit, not yet sent."""
+        ...
+
+    async def get_revisit(self, ticket_id: int) -> Revisit | None: ...
+
+    async def claim_revisit(self, ticket_id: int, now: datetime) -> bool:
+        """Marks the revisit sent if it is due by `now` and not yet claimed; True if this call
+        claimed it. Two runs racing on one revisit: exactly one gets True."""
+        ...
+
+    async def skip_revisit(self, ticket_id: int, reason: str) -> None:
+        """Notes why a claimed revisit was not sent."""
+        ...
+
+    async def due_revisits(self, now: datetime, limit: int = 500) -> list[int]:
+        """Ticket ids whose revisit is due by `now` and not yet claimed, oldest due first."""
+        ...
+
+    async def answer_revisit(self, ticket_id: int, answer: RevisitAnswer, at: datetime) -> bool:
+        """Records the customer's first answer to a sent revisit; True if this call did."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class JobRequest:
+    """A timed job a use case wants, to be scheduled once its unit of work has committed."""
+
+    job_id: str
+    target: str
+    at: datetime
+    ids: tuple[int | str, ...] = ()
+
+
+class JobScheduler(Protocol):
+    """Timed jobs by ``"module:function"`` target with id-only arguments (``scheduler/``).
+    Scheduling an existing `job_id` again replaces it. Call it after your unit of work has
+    committed, never inside it."""
+
+    async def schedule_at(
+        self, job_id: str, target: str, at: datetime, *ids: int | str
+    ) -> None: ...
+
+
+class DeskRepository(Protocol):
+    """Active take-overs of customer chats by agents (one per customer chat)."""
+
+    async def active(self, customer_chat_id: int) -> Takeover | None: ...
+
+    async def for_agent(self, agent_user_id: int) -> list[Takeover]:
+        """The agent's active take-overs, oldest first."""
+        ...
+
+    async def start(self, takeover: Takeover) -> None: ...
+
+    async def end(self, customer_chat_id: int) -> bool:
+        """Hands the chat back to the bot; False if it was not taken over."""
+        ...
+
+
 class DuplicateUpdate(Exception):
     """The update was already recorded: a re-delivery, to be ignored."""
 
@@ -249,6 +333,8 @@ class UnitOfWork(Protocol):
     tiers: CustomerTiers
     tickets: TicketRepository
     staff: StaffRepository
+    desk: DeskRepository
+    ratings: RatingRepository
 
     async def __aenter__(self) -> Self: ...
 

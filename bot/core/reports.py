@@ -1,7 +1,8 @@
 """The monthly complaint review (SPEC §6), computed from tickets as pure functions.
 
 It lists complaints by severity and category, SLA compliance, time to first response and to
-resolution, top causes and repeat complainers. A target counts as met when the response (or
+resolution, top causes, repeat complainers and satisfaction (the ratings customers gave the
+month's tickets, passed in). A target counts as met when the response (or
 resolution) came by its deadline, as missed when it came later or is still missing after the
 deadline, and is left out while it is still running.
 """
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from bot.core.ratings import Rating
 from bot.core.tickets import Ticket, TicketKind
 
 
@@ -26,6 +28,33 @@ class Compliance:
     def rate(self) -> float | None:
         total = self.met + self.missed
         return None if total == 0 else self.met / total
+
+
+@dataclass(frozen=True, slots=True)
+class Satisfaction:
+    """How customers rated the tickets (1–5): `high` counts 4s and 5s, `low` the ratings that
+    reopen a ticket (2 or less by default)."""
+
+    ratings: int = 0
+    average: float | None = None
+    high: int = 0
+    low: int = 0
+
+    @property
+    def high_share(self) -> float | None:
+        return None if self.ratings == 0 else self.high / self.ratings
+
+
+def satisfaction(ratings: Sequence[Rating], low_at_most: int = 2) -> Satisfaction:
+    scores = [r.score for r in ratings]
+    if not scores:
+        return Satisfaction()
+    return Satisfaction(
+        ratings=len(scores),
+        average=statistics.fmean(scores),
+        high=sum(1 for s in scores if s >= 4),
+        low=sum(1 for s in scores if s <= low_at_most),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +71,7 @@ class ComplaintReview:
     repeat_complainers: int = 0
     repeat_contacts: int = 0
     escalated_open: int = 0
+    satisfaction: Satisfaction = field(default_factory=Satisfaction)
 
     def rows(self) -> list[tuple[str, str]]:
         """The review as (measure, value) rows, for a table or CSV."""
@@ -65,6 +95,16 @@ class ComplaintReview:
         rows += [
             ("repeat complainers (2+ complaints)", str(self.repeat_complainers)),
             ("tickets with repeat contacts", str(self.repeat_contacts)),
+        ]
+        sat = self.satisfaction
+        share = (
+            "—" if sat.high_share is None else f"{sat.high_share:.0%} ({sat.high}/{sat.ratings})"
+        )
+        rows += [
+            ("satisfaction: ratings", str(sat.ratings)),
+            ("satisfaction: average score", "—" if sat.average is None else f"{sat.average:.2f}"),
+            ("satisfaction: rated 4–5", share),
+            ("satisfaction: rated low (reopened)", str(sat.low)),
         ]
         return rows
 
@@ -96,8 +136,15 @@ def _median_hours(spans: list[timedelta]) -> float | None:
 
 
 def complaint_review(
-    tickets: Sequence[Ticket], month: str, now: datetime, top: int = 5
+    tickets: Sequence[Ticket],
+    month: str,
+    now: datetime,
+    top: int = 5,
+    ratings: Sequence[Rating] = (),
+    low_at_most: int = 2,
 ) -> ComplaintReview:
+    """The review of `tickets` (those created in `month`); `ratings` are the ratings of those
+    tickets (of every kind: an enquiry handed to a person is rated too)."""
     complaints = [t for t in tickets if t.kind is TicketKind.COMPLAINT]
     severity = Counter(t.severity.value for t in complaints)
     category = Counter(t.category or "other" for t in complaints)
@@ -125,4 +172,5 @@ def complaint_review(
         top_causes=causes.most_common(top),
         repeat_complainers=sum(1 for n in per_customer.values() if n >= 2),
         repeat_contacts=sum(1 for t in complaints if t.contacts >= 2),
+        satisfaction=satisfaction(ratings, low_at_most),
     )

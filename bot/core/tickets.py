@@ -90,6 +90,8 @@ class EventKind(StrEnum):
     SEVERITY_RAISED = "severity_raised"
     NOTE = "note"
     FIRST_RESPONSE = "first_response"
+    RATED = "rated"
+    REVISIT = "revisit"
 
 
 class TicketError(ValueError):

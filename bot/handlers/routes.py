@@ -12,10 +12,20 @@ from dataclasses import dataclass
 from bot.core.dispatch import Handler, StaffHandler
 from bot.core.messages import ChatKind, ContentKind, Incoming
 from bot.core.roles import Action
-from bot.core.services.tickets import STAFF_PREFIX
+from bot.core.services.tickets import STAFF_PREFIX, TAKE_OVER_PREFIX
 from bot.flows import complaint as complaint_flow
 from bot.flows import faq_confirm
-from bot.handlers import complaints, language, linking, questions, staff, start, text
+from bot.flows import rating as rating_flow
+from bot.handlers import (
+    complaints,
+    language,
+    linking,
+    questions,
+    ratings,
+    staff,
+    start,
+    text,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +83,7 @@ class Route:
 ROUTES: tuple[Route, ...] = (
     Route(Callback(STAFF_PREFIX), staff.on_ticket_action, staff=True, action=Action.MOVE_TICKET),
     Route(Command("plan"), staff.on_plan, staff=True, action=Action.REMEDIATION_PLAN),
+    Route(Callback(TAKE_OVER_PREFIX), staff.on_take_over, staff=True, action=Action.TAKE_OVER),
     Route(Command("start"), start.on_start),
     Route(Command("help"), start.on_help),
     Route(Command("language"), language.on_language),
@@ -82,6 +93,8 @@ ROUTES: tuple[Route, ...] = (
     Route(Callback(language.PREFIX), language.on_language_chosen),
     Route(Callback(faq_confirm.PREFIX), questions.on_faq_choice),
     Route(Callback(complaint_flow.PREFIX), complaints.on_complaint_button),
+    Route(Callback(rating_flow.PREFIX), ratings.on_rating_button),
+    Route(Callback(rating_flow.REVISIT_PREFIX), ratings.on_revisit_button),
     Route(Callback(""), questions.on_stale_button),
     Route(AnyCommand(), start.on_unknown_command),
     Route(AnyText(), text.on_text),

@@ -12,9 +12,11 @@ from dataclasses import replace
 from bot.core.deps import Deps
 from bot.core.dispatch import Result, StaffTurn
 from bot.core.messages import CallbackAnswer, Reply
+from bot.core.services.desk import take_over
 from bot.core.services.tickets import (
     STAFF_ACTIONS,
     STAFF_PREFIX,
+    TAKE_OVER_PREFIX,
     record_plan,
     staff_card,
     transition,
@@ -63,7 +65,7 @@ async def on_ticket_action(turn: StaffTurn, deps: Deps) -> Sequence[Result]:
     notice = CallbackAnswer(
         turn.msg.callback_id, "staff.done", {"number": outcome.ticket.number, "state": to.value}
     )
-    return [notice, *card, *outcome.replies]
+    return [notice, *card, *outcome.replies, *outcome.jobs]
 
 
 async def on_plan(turn: StaffTurn, deps: Deps) -> Sequence[Result]:
@@ -80,3 +82,29 @@ async def on_plan(turn: StaffTurn, deps: Deps) -> Sequence[Result]:
         outcome = await record_plan(uow, ticket, plan, actor=turn.actor, now=deps.clock.now())
         await uow.commit()
     return [Reply("staff.plan_recorded", {"number": outcome.ticket.number})]
+
+
+async def on_take_over(turn: StaffTurn, deps: Deps) -> Sequence[Result]:
+    """The agent who presses "Take over" owns the customer's chat: it runs through their
+    private chat with the bot from now on (direct mode)."""
+    assert turn.msg.callback_id is not None
+    raw = (turn.msg.callback_data or "").removeprefix(TAKE_OVER_PREFIX)
+    if not raw.isdigit():
+        return [CallbackAnswer(turn.msg.callback_id, "fallback.expired_button")]
+    async with deps.uow() as uow:
+        try:
+            outcome = await take_over(
+                uow,
+                int(raw),
+                turn.member,
+                now=deps.clock.now(),
+                settings=deps.settings,
+                locales=deps.renderer.locales,
+            )
+        except TicketError:
+            return [CallbackAnswer(turn.msg.callback_id, "staff.take_over_refused")]
+        await uow.commit()
+    notice = CallbackAnswer(
+        turn.msg.callback_id, "staff.taken_over", {"number": outcome.ticket.number}
+    )
+    return [notice, *outcome.replies]

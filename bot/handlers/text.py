@@ -1,6 +1,7 @@
 """Free text and attachments: where they go depends on the dialogue and on triage.
 
-1. A complaint being taken down gets the text (or photo) as its next step.
+1. A complaint being taken down gets the text (or photo) as its next step; a rating awaiting
+   its optional comment gets the text as that comment.
 2. Otherwise triage reads the text: a complaint (even one that never says so) starts the
    complaint dialogue — apology and confirmation first.
 3. Anything else is a question for the FAQ (or for a person).
@@ -14,13 +15,17 @@ from bot.core.deps import Deps
 from bot.core.dispatch import Result, Turn
 from bot.core.triage import Kind
 from bot.flows import complaint as complaint_flow
-from bot.handlers import complaints, questions
+from bot.flows import rating as rating_flow
+from bot.handlers import complaints, questions, ratings
 
 
 async def on_text(turn: Turn, deps: Deps) -> Sequence[Result]:
     state = complaint_flow.current(turn.conversation)
     if state is not None:
         return await complaints.continue_text(turn, deps, *state)
+    pending_rating = rating_flow.current(turn.conversation)
+    if pending_rating is not None:
+        return await ratings.continue_comment(turn, deps, pending_rating)
     decision = deps.triage.classify(turn.msg.text or "")
     if decision.kind is Kind.COMPLAINT:
         return await complaints.start_from_text(turn, deps, decision)

@@ -11,6 +11,8 @@ from storage.tables.customers import (
     CustomerTierRow,
     RfmWindowRow,
 )
+from storage.tables.desk import TakeoverRow
+from storage.tables.ratings import TicketRatingRow, TicketRevisitRow
 from storage.tables.scheduling import SchedulerLeaseRow
 from storage.tables.staff import CustomerAdvisorRow, StaffAuditRow, StaffMemberRow
 from storage.tables.support import ConversationRow, CustomerRow, MessageLogRow, SupportRequestRow
@@ -34,7 +36,10 @@ __all__ = [
     "StaffMemberRow",
     "StorageModel",
     "SupportRequestRow",
+    "TakeoverRow",
     "TicketEventRow",
+    "TicketRatingRow",
+    "TicketRevisitRow",
     "TicketRow",
     "metadata",
 ]

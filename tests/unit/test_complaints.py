@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from bot.core.services.sla_sweep import sweep
 from bot.core.services.staff import enroll
 from bot.core.tickets import EventKind, Level, TicketState
 from bot.core.triage import Severity
+from tests.fakes import RecordingScheduler
 from tests.unit.conftest import ALICE, CHAN, WANG, FakeBot
 
 STAFF_GROUP = -100500
@@ -259,3 +261,15 @@ async def test_sla_warning_at_80_percent_and_escalation_on_breach_each_once(
 async def test_an_enquiry_about_refunds_is_not_a_complaint(desk: FakeBot) -> None:
     await desk.say(ALICE, "what is your refund policy?")
     assert "complaint.confirm" not in desk.messenger.template_keys()
+
+
+async def test_the_staff_resolve_button_schedules_the_after_sales_revisit(desk: FakeBot) -> None:
+    scheduler = RecordingScheduler()
+    desk.dispatcher.deps = replace(desk.dispatcher.deps, scheduler=scheduler)
+    await complain(desk, ALICE, "the kettle arrived broken, I want a refund")
+    [ticket] = desk.uow.store.tickets.values()
+    await staff_press(desk, f"tk:{ticket.id}:resolved")
+    target, at, ids = scheduler.jobs[f"revisit-ticket-{ticket.id}"]
+    assert target == "bot.jobs.revisit:send" and ids == (ticket.id,)
+    resolved_at = desk.uow.store.tickets[ticket.id or 0].resolved_at
+    assert resolved_at is not None and at - resolved_at == timedelta(days=7)

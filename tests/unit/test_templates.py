@@ -52,6 +52,11 @@ SAMPLE: dict[str, Any] = {
     "target": "first_response",
     "due": "2026-11-22 11:00",
     "percent": 80,
+    "score": 2,
+    "low": True,
+    "answer": "ok",
+    "agent": "Sam",
+    "reachability": "blocked",
 }
 
 

@@ -37,6 +37,15 @@ class PtbMessenger:
         keyboard = inline_keyboard(message.buttons)
         markup = InlineKeyboardMarkup.de_json(keyboard, self.bot) if keyboard else None
         try:
+            if message.copy_message_id is not None and message.copy_from_chat_id is not None:
+                copied = await self.bot.copy_message(
+                    chat_id=message.chat_id,
+                    from_chat_id=message.copy_from_chat_id,
+                    message_id=message.copy_message_id,
+                    caption=message.text or None,
+                    parse_mode=PARSE_MODE if message.text else None,
+                )
+                return Sent(message.chat_id, copied.message_id)
             if message.edit_message_id is not None:
                 await self.bot.edit_message_text(
                     text=message.text,

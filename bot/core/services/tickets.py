@@ -16,7 +16,8 @@ from typing import Any
 from bot.config import Settings
 from bot.core.messages import Button, Reply
 from bot.core.models import Customer
-from bot.core.ports import UnitOfWork
+from bot.core.ports import JobRequest, UnitOfWork
+from bot.core.ratings import REVISIT_TARGET, revisit_due, revisit_job_id
 from bot.core.services.customers import customer_locale
 from bot.core.services.support import local_zone, within
 from bot.core.sla import SlaPolicy
@@ -37,8 +38,10 @@ from bot.core.tickets import (
     starting_level,
 )
 from bot.core.triage import Severity, priority
+from bot.flows import rating as rating_flow
 
 STAFF_PREFIX = "tk:"
+TAKE_OVER_PREFIX = "tko:"
 STAFF_ACTIONS: dict[str, TicketState] = {
     "investigating": TicketState.INVESTIGATING,
     "proposed": TicketState.SOLUTION_PROPOSED,
@@ -64,10 +67,12 @@ class Intake:
 
 @dataclass(slots=True)
 class Outcome:
-    """A stored change and the messages it calls for."""
+    """A stored change, the messages it calls for, and the timed jobs to schedule once the
+    unit of work has committed (:func:`bot.core.services.ratings.schedule`)."""
 
     ticket: Ticket
     replies: list[Reply] = field(default_factory=list)
+    jobs: list[JobRequest] = field(default_factory=list)
 
 
 def promise_params(ticket: Ticket, customer: Customer, settings: Settings) -> dict[str, Any]:
@@ -94,7 +99,10 @@ def staff_buttons(ticket: Ticket) -> tuple[tuple[Button, ...], ...]:
         for name, state in STAFF_ACTIONS.items()
         if state in TRANSITIONS[ticket.state]
     )
-    return (row,) if row else ()
+    if not ticket.is_open:
+        return (row,) if row else ()
+    take_over = (Button("staff.button.take_over", f"{TAKE_OVER_PREFIX}{ticket.id}"),)
+    return (take_over, row) if row else (take_over,)
 
 
 def staff_card(
@@ -358,22 +366,29 @@ async def transition(
         await uow.tickets.add_event(event)
     await uow.tickets.update(ticket)
     replies: list[Reply] = []
+    jobs: list[JobRequest] = []
     customer = await uow.customers.get(ticket.customer_id)
     if to in CUSTOMER_VISIBLE and customer is not None:
         key = "ticket.update.reopened" if reopening else f"ticket.update.{to.value}"
+        name = customer.first_name or customer.display_name
+        locale = customer_locale(customer, settings.default_locale, locales)
         replies.append(
             Reply(
                 key,
-                {
-                    "name": customer.first_name or customer.display_name,
-                    "number": ticket.number,
-                    "note": note,
-                },
+                {"name": name, "number": ticket.number, "note": note},
                 chat_id=ticket.chat_id,
-                locale=customer_locale(customer, settings.default_locale, locales),
+                locale=locale,
             )
         )
-    return Outcome(ticket, replies)
+        if to is TicketState.RESOLVED:  # SPEC §6 rating, once per ticket; §4 revisit
+            if await uow.ratings.get(ticket.id) is None:
+                replies.append(
+                    rating_flow.question(ticket.id, ticket.number, name, ticket.chat_id, locale)
+                )
+            due = revisit_due(now, settings.revisit_after_days)
+            await uow.ratings.plan_revisit(ticket.id, ticket.customer_id, due)
+            jobs.append(JobRequest(revisit_job_id(ticket.id), REVISIT_TARGET, due, (ticket.id,)))
+    return Outcome(ticket, replies, jobs)
 
 
 async def record_plan(

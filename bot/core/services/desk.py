@@ -1,0 +1,258 @@
+"""The agent desk in direct mode: an agent takes a customer's chat over from the bot and the
+conversation runs through the agent's own private chat with the bot.
+
+* Customer → agent: text arrives as one message naming the customer and ticket; anything
+  else (photo, document, voice, sticker, location…) is copied with that name as caption.
+* Agent → customer: the agent replies to a relayed message (or, working one chat, just
+  writes); text goes out signed with the agent's first name if the deployment wants, anything
+  else is copied, so the agent's own account stays private.
+* ``/note`` adds an internal note the customer never sees, ``/release`` hands the chat back
+  to the bot, ``/resolve`` resolves the ticket and hands the chat back.
+
+Everything the desk does is recorded on the ticket as events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.config import Settings
+from bot.core.desk import Takeover
+from bot.core.messages import ContentKind, Incoming, Relay, Reply
+from bot.core.models import Customer
+from bot.core.ports import JobRequest, UnitOfWork
+from bot.core.roles import Action, StaffMember
+from bot.core.services.customers import customer_locale
+from bot.core.services.tickets import Outcome, transition
+from bot.core.tickets import EventKind, TicketError, TicketEvent, TicketState
+
+Result = Reply | Relay | JobRequest
+
+
+@dataclass(frozen=True, slots=True)
+class AgentMessage:
+    """What an agent sent in their private chat, and which customer it is for."""
+
+    action: Action
+    takeover: Takeover | None
+    text: str
+
+
+def _name(customer: Customer) -> str:
+    return customer.first_name or customer.display_name
+
+
+async def take_over(
+    uow: UnitOfWork,
+    ticket_id: int,
+    agent: StaffMember,
+    *,
+    now: datetime,
+    settings: Settings,
+    locales: Sequence[str],
+) -> Outcome:
+    """The agent owns the ticket's chat from now on; the customer and the agent are told."""
+    ticket = await uow.tickets.get(ticket_id)
+    if ticket is None or ticket.id is None:
+        raise TicketError(f"no ticket {ticket_id}")
+    customer = await uow.customers.get(ticket.customer_id)
+    if customer is None or customer.id is None or customer.chat_id is None:
+        raise TicketError("the customer of this ticket cannot be reached on Telegram")
+    current = await uow.desk.active(customer.chat_id)
+    if current is not None and current.agent_user_id != agent.telegram_user_id:
+        raise TicketError("another agent is already talking to this customer")
+    await uow.desk.start(
+        Takeover(customer.chat_id, customer.id, ticket.id, agent.telegram_user_id, now)
+    )
+    await uow.tickets.add_event(
+        TicketEvent(
+            ticket.id,
+            now,
+            f"staff:{agent.telegram_user_id}",
+            EventKind.NOTE,
+            note="took over the chat",
+            data={"takeover": True},
+        )
+    )
+    replies: list[Reply] = []
+    if ticket.state in (TicketState.RECEIVED, TicketState.ACKNOWLEDGED):
+        moved = await transition(
+            uow,
+            ticket.id,
+            TicketState.INVESTIGATING,
+            actor=f"staff:{agent.telegram_user_id}",
+            now=now,
+            settings=settings,
+            locales=locales,
+        )
+        ticket = moved.ticket
+    locale = customer_locale(customer, settings.default_locale, locales)
+    replies.append(
+        Reply(
+            "desk.joined",
+            {"name": _name(customer), "agent": agent.name.split()[0], "number": ticket.number},
+            chat_id=customer.chat_id,
+            locale=locale,
+        )
+    )
+    replies.append(
+        Reply(
+            "desk.taken",
+            {"number": ticket.number, "customer": customer.display_name, "text": ticket.text},
+            chat_id=agent.telegram_user_id,
+            locale=settings.staff_locale,
+        )
+    )
+    return Outcome(ticket, replies)
+
+
+async def customer_to_agent(
+    uow: UnitOfWork, msg: Incoming, customer: Customer, takeover: Takeover, settings: Settings
+) -> list[Result]:
+    """Relays what the customer sent to the agent who has their chat."""
+    ticket = await uow.tickets.get(takeover.ticket_id)
+    number = ticket.number if ticket else ""
+    params = {"customer": customer.display_name, "number": number}
+    if msg.content is ContentKind.TEXT and msg.text is not None:
+        return [
+            Reply(
+                "desk.from_customer",
+                {**params, "text": msg.text},
+                chat_id=takeover.agent_user_id,
+                locale=settings.staff_locale,
+                about_customer_id=customer.id,
+            )
+        ]
+    assert msg.message_id is not None
+    return [
+        Relay(
+            msg.chat_id,
+            msg.message_id,
+            takeover.agent_user_id,
+            caption_key="desk.from_customer_caption",
+            params=params,
+            locale=settings.staff_locale,
+            about_customer_id=customer.id,
+        )
+    ]
+
+
+async def target_of(uow: UnitOfWork, msg: Incoming, agent: StaffMember) -> Takeover | None:
+    """Which of the agent's chats a message is for: the customer of the relayed message it
+    replies to, else the agent's only chat; None when that is ambiguous or there is none."""
+    if msg.reply_to_message_id is not None:
+        sent = await uow.messages.find_sent(msg.chat_id, msg.reply_to_message_id)
+        if sent is not None and sent.customer_id is not None:
+            customer = await uow.customers.get(sent.customer_id)
+            if customer is not None and customer.chat_id is not None:
+                found = await uow.desk.active(customer.chat_id)
+                if found is not None and found.agent_user_id == agent.telegram_user_id:
+                    return found
+    mine = await uow.desk.for_agent(agent.telegram_user_id)
+    return mine[0] if len(mine) == 1 else None
+
+
+def desk_action(msg: Incoming) -> Action:
+    """The staff action an agent's private message performs."""
+    return {
+        "note": Action.NOTE,
+        "release": Action.RELEASE,
+        "resolve": Action.RESOLVE,
+    }.get(msg.command or "", Action.REPLY)
+
+
+async def agent_message(
+    uow: UnitOfWork,
+    msg: Incoming,
+    agent: StaffMember,
+    takeover: Takeover,
+    *,
+    now: datetime,
+    settings: Settings,
+    locales: Sequence[str],
+) -> list[Result]:
+    """Carries out what the agent sent for the customer of `takeover`."""
+    customer = await uow.customers.get(takeover.customer_id)
+    ticket = await uow.tickets.get(takeover.ticket_id)
+    if customer is None or ticket is None or ticket.id is None or customer.chat_id is None:
+        await uow.desk.end(takeover.customer_chat_id)
+        return [Reply("desk.gone", chat_id=msg.chat_id, locale=settings.staff_locale)]
+    actor = f"staff:{agent.telegram_user_id}"
+    locale = customer_locale(customer, settings.default_locale, locales)
+    staff_locale = settings.staff_locale
+    number = ticket.number
+    match msg.command:
+        case "note":
+            await uow.tickets.add_event(
+                TicketEvent(ticket.id, now, actor, EventKind.NOTE, note=msg.args or None)
+            )
+            return [
+                Reply(
+                    "desk.note_saved", {"number": number}, chat_id=msg.chat_id, locale=staff_locale
+                )
+            ]
+        case "release":
+            await uow.desk.end(customer.chat_id)
+            await uow.tickets.add_event(
+                TicketEvent(
+                    ticket.id,
+                    now,
+                    actor,
+                    EventKind.NOTE,
+                    note="released the chat",
+                    data={"takeover": False},
+                )
+            )
+            return [
+                Reply(
+                    "desk.released",
+                    {"name": _name(customer)},
+                    chat_id=customer.chat_id,
+                    locale=locale,
+                ),
+                Reply(
+                    "desk.released_agent",
+                    {"number": number},
+                    chat_id=msg.chat_id,
+                    locale=staff_locale,
+                ),
+            ]
+        case "resolve":
+            outcome = await transition(
+                uow,
+                ticket.id,
+                TicketState.RESOLVED,
+                actor=actor,
+                now=now,
+                settings=settings,
+                locales=locales,
+                note=msg.args or None,
+            )
+            await uow.desk.end(customer.chat_id)
+            return [
+                *outcome.replies,
+                *outcome.jobs,
+                Reply(
+                    "desk.resolved_agent",
+                    {"number": number},
+                    chat_id=msg.chat_id,
+                    locale=staff_locale,
+                ),
+            ]
+    if ticket.first_response_at is None:
+        ticket.first_response_at = now
+        await uow.tickets.add_event(TicketEvent(ticket.id, now, actor, EventKind.FIRST_RESPONSE))
+        await uow.tickets.update(ticket)
+    if msg.content is ContentKind.TEXT and msg.text is not None and settings.desk_sign_replies:
+        return [
+            Reply(
+                "desk.agent_says",
+                {"text": msg.text, "agent": agent.name.split()[0]},
+                chat_id=customer.chat_id,
+                locale=locale,
+            )
+        ]
+    assert msg.message_id is not None
+    return [Relay(msg.chat_id, msg.message_id, customer.chat_id, about_customer_id=customer.id)]

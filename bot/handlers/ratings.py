@@ -1,0 +1,115 @@
+"""Ratings and the revisit from the customer's side: the 1–5 buttons, the optional comment,
+and the "all good / still a problem" buttons of the after-sales revisit.
+
+The rules are :mod:`bot.core.services.ratings`; the comment step is the dialogue state of
+:mod:`bot.flows.rating`. These handlers read the press, call one service, and say what to reply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.core.deps import Deps
+from bot.core.dispatch import Result, Turn
+from bot.core.messages import CallbackAnswer, Reply
+from bot.core.services.ratings import Status, add_comment, answer_revisit, rate
+from bot.flows import faq_confirm
+from bot.flows import rating as flow
+
+# Dialogues a comment prompt may replace; a complaint being taken down is never overwritten.
+_REPLACEABLE = frozenset({flow.FLOW, faq_confirm.FLOW})
+
+
+async def on_rating_button(turn: Turn, deps: Deps) -> Sequence[Result]:
+    """``rate:<ticket>:<score>`` under the rating question, ``rate:<ticket>:skip`` under the
+    comment prompt."""
+    assert turn.msg.callback_id is not None
+    parsed = flow.parse_rate(turn.msg.callback_data or "")
+    if parsed is None:
+        return [CallbackAnswer(turn.msg.callback_id, "fallback.expired_button")]
+    ticket_id, score = parsed
+    done = CallbackAnswer(turn.msg.callback_id)
+    if score is None:
+        return [done, *await _skip_comment(turn, deps, ticket_id)]
+    async with deps.uow() as uow:
+        outcome = await rate(
+            uow,
+            turn.customer,
+            ticket_id,
+            score,
+            now=deps.clock.now(),
+            settings=deps.settings,
+            locales=deps.renderer.locales,
+        )
+        ask = outcome.status is Status.DONE and (
+            turn.conversation is None or turn.conversation.flow in _REPLACEABLE
+        )
+        if ask:
+            pending = flow.Pending(ticket_id, score)
+            await uow.conversations.save(
+                flow.awaiting_comment(turn.msg.chat_id, pending, deps.clock.now())
+            )
+        await uow.commit()
+    if outcome.status is Status.REFUSED:
+        return [done, Reply("rating.refused", {"name": turn.name})]
+    if outcome.status is Status.ALREADY:
+        return [done, Reply("rating.already", {"name": turn.name})]
+    chosen = Reply(
+        "rating.chosen", {"score": score}, edit_message_id=turn.msg.message_id
+    )  # the question keeps the answer and loses its buttons
+    prompt = [flow.comment_prompt(ticket_id, turn.name, outcome.low)] if ask else []
+    return [done, chosen, *outcome.replies, *prompt]
+
+
+async def _skip_comment(turn: Turn, deps: Deps, ticket_id: int) -> Sequence[Result]:
+    pending = flow.current(turn.conversation)
+    if pending is not None and pending.ticket_id == ticket_id:
+        async with deps.uow() as uow:
+            await uow.conversations.clear(turn.msg.chat_id)
+            await uow.commit()
+    return [
+        Reply("rating.comment_skipped", {"name": turn.name}, edit_message_id=turn.msg.message_id)
+    ]
+
+
+async def continue_comment(turn: Turn, deps: Deps, pending: flow.Pending) -> Sequence[Result]:
+    """The customer's text after "Anything you'd like to add?": the rating's comment."""
+    async with deps.uow() as uow:
+        replies = await add_comment(
+            uow,
+            turn.customer,
+            pending,
+            turn.msg.text or "",
+            now=deps.clock.now(),
+            settings=deps.settings,
+        )
+        await uow.conversations.clear(turn.msg.chat_id)
+        await uow.commit()
+    return replies or [Reply("rating.comment_skipped", {"name": turn.name})]
+
+
+async def on_revisit_button(turn: Turn, deps: Deps) -> Sequence[Result]:
+    """``rv:<ticket>:ok`` or ``rv:<ticket>:problem`` under the after-sales revisit."""
+    assert turn.msg.callback_id is not None
+    parsed = flow.parse_revisit(turn.msg.callback_data or "")
+    if parsed is None:
+        return [CallbackAnswer(turn.msg.callback_id, "fallback.expired_button")]
+    ticket_id, answer = parsed
+    async with deps.uow() as uow:
+        outcome = await answer_revisit(
+            uow,
+            turn.customer,
+            ticket_id,
+            answer,
+            now=deps.clock.now(),
+            settings=deps.settings,
+            locales=deps.renderer.locales,
+        )
+        await uow.commit()
+    done = CallbackAnswer(turn.msg.callback_id)
+    if outcome.status is Status.REFUSED:
+        return [done, Reply("rating.refused", {"name": turn.name})]
+    if outcome.status is Status.ALREADY:
+        return [done, *outcome.replies]
+    chosen = Reply("revisit.chosen", {"answer": answer.value}, edit_message_id=turn.msg.message_id)
+    return [done, chosen, *outcome.replies]
