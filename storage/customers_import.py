@@ -18,6 +18,10 @@ cancelled) subtracts from both; if that empties the customer's first or last day
 dates are recomputed from that customer's buckets alone.
 
 Everything is SQLAlchemy Core with ``INSERT … ON CONFLICT`` (SQLite ≥ 3.24 and PostgreSQL).
+The statements of the order import's hot path are compiled once per dialect by SQLAlchemy and
+run as driver-level ``executemany`` of prepared tuples (:class:`BulkDriver`), which keeps a
+million-row import in budget: SQLAlchemy's per-value type processing of three timestamps a row
+was most of its Python time (figures in ``docs/performance.md``).
 """
 
 from __future__ import annotations
@@ -29,11 +33,24 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Table, and_, bindparam, case, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Table,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.types import NullType
 
 from bot.core.importing import (
     CustomerIn,
@@ -114,18 +131,30 @@ def _read_csv(
     path: Path, known: Sequence[str], required: Sequence[str]
 ) -> Iterator[tuple[int, Mapping[str, Any] | RowError]]:
     with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
+        reader = csv.reader(handle)
+        header = next(reader, None)
         try:
-            check_header(reader.fieldnames, known, required)
+            check_header(header, known, required)
         except RowError as exc:
             raise FileFormatError(f"{path}:1: {exc}") from None
-        line = 1
-        for row in reader:
+        assert header is not None
+        names = [c.strip() for c in header]
+        width = len(names)
+        line = reader.line_num
+        for fields in reader:  # what csv.DictReader does, without its per-row overhead
+            if not fields:
+                line = reader.line_num  # a blank line
+                continue
             start, line = line + 1, reader.line_num
-            if None in row:
-                yield start, RowError("more fields than the header has")
+            if len(fields) == width:
+                yield start, dict(zip(names, fields, strict=True))
+            elif len(fields) < width:
+                yield (
+                    start,
+                    dict(zip(names, [*fields, *([None] * (width - len(fields)))], strict=True)),
+                )
             else:
-                yield start, row
+                yield start, RowError("more fields than the header has")
 
 
 def _read_jsonl(
@@ -189,11 +218,7 @@ def _chunks(items: Sequence[Any], size: int = IN_CHUNK) -> Iterator[Sequence[Any
 
 def _upsert(conn: AsyncConnection, table: Table) -> Any:
     """The dialect's INSERT that supports ``on_conflict_do_update``."""
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    if conn.dialect.name == "sqlite":
-        return sqlite.insert(table)
-    raise NotImplementedError(f"no upsert for {conn.dialect.name}")
+    return _dialect_insert(conn.dialect.name, table)
 
 
 # --------------------------------------------------------------------------------------------
@@ -370,6 +395,7 @@ def _merged_profile(
 # Orders
 # --------------------------------------------------------------------------------------------
 
+#: The stored columns of an order besides ``order_id``, in the order the hot statements use.
 _ORDER_FIELDS = (
     "customer_id",
     "amount_cents",
@@ -380,13 +406,7 @@ _ORDER_FIELDS = (
     "delivered_at",
     "coupon_code",
 )
-
-
-def _paid(status: str, paid_at: datetime | None, created_at: datetime) -> date | None:
-    """The UTC day a stored or incoming order counts on, None if it does not count."""
-    if not OrderStatus(status).counts_as_paid:
-        return None
-    return (paid_at or created_at).astimezone(UTC).date()
+_COUNTS = frozenset(s.value for s in OrderStatus if s.counts_as_paid)
 
 
 async def window_through(conn: AsyncConnection, today: date) -> date:
@@ -409,7 +429,12 @@ async def import_orders(
     batch_size: int = 10_000,
     progress: Progress | None = None,
 ) -> ImportReport:
-    """Imports order rows and keeps the RFM buckets and running totals current."""
+    """Imports order rows and keeps the RFM buckets and running totals current.
+
+    The hot statements (reading the stored orders, inserting and updating orders, the bucket
+    and running-total upserts) run as driver-level ``executemany`` of prepared tuples
+    (:class:`BulkDriver`): an unchanged order is recognised by comparing its tuple with the stored
+    one, and no value passes through SQLAlchemy's per-value type processing."""
     report = ImportReport()
 
     def parse(row: Mapping[str, Any]) -> OrderIn:
@@ -419,48 +444,46 @@ async def import_orders(
         latest = {o.order_id: o for _, o in batch}
         report.unchanged += len(batch) - len(latest)
         async with engine.begin() as conn:
+            driver = BulkDriver.of(conn)
+            stored_time = driver.time
             refs = (o.customer_ref for o in latest.values())
             ids, _created = await _customer_ids(conn, refs, now, report)
             stored = await _stored_orders(conn, list(latest))
-            new: list[dict[str, Any]] = []
-            changed: list[dict[str, Any]] = []
+            new: list[tuple[Any, ...]] = []
+            changed: list[tuple[Any, ...]] = []
             deltas: dict[tuple[int, date], list[int]] = {}
             for order_id, o in latest.items():
-                values = {
-                    "customer_id": ids[o.customer_ref],
-                    "amount_cents": o.amount_cents,
-                    "currency": o.currency,
-                    "status": o.status.value,
-                    "created_at": o.created_at,
-                    "paid_at": o.paid_at,
-                    "delivered_at": o.delivered_at,
-                    "coupon_code": o.coupon_code,
-                }
+                status = o.status.value
+                values = (
+                    ids[o.customer_ref],
+                    o.amount_cents,
+                    o.currency,
+                    status,
+                    stored_time(o.created_at),
+                    stored_time(o.paid_at),
+                    stored_time(o.delivered_at),
+                    o.coupon_code,
+                )
                 old = stored.get(order_id)
-                if old is not None and all(old[k] == values[k] for k in _ORDER_FIELDS):
+                if old == values:
                     report.unchanged += 1
                     continue
                 if old is None:
-                    new.append({"order_id": order_id, **values})
+                    new.append((order_id, *values))
                     report.created += 1
                 else:
-                    changed.append({"b_order_id": order_id, **values})
+                    changed.append((*values, order_id))
                     report.updated += 1
-                    old_day = _paid(old["status"], old["paid_at"], old["created_at"])
-                    if old_day is not None:
-                        _add(deltas, (old["customer_id"], old_day), -1, -old["amount_cents"])
-                new_day = _paid(o.status.value, o.paid_at, o.created_at)
-                if new_day is not None:
-                    _add(deltas, (values["customer_id"], new_day), 1, o.amount_cents)
+                    if old[3] in _COUNTS:
+                        old_day = driver.day_of(old[5] if old[5] is not None else old[4])
+                        _add(deltas, (old[0], old_day), -1, -old[1])
+                if status in _COUNTS:
+                    new_day = (o.paid_at or o.created_at).astimezone(UTC).date()
+                    _add(deltas, (values[0], new_day), 1, o.amount_cents)
             if new:
-                await conn.execute(insert(ORDERS), new)
+                await driver.executemany(conn, _INSERT_ORDER, new)
             if changed:
-                stmt = (
-                    update(ORDERS)
-                    .where(ORDERS.c.order_id == bindparam("b_order_id"))
-                    .values({k: bindparam(k) for k in _ORDER_FIELDS})
-                )
-                await conn.execute(stmt, changed)
+                await driver.executemany(conn, _UPDATE_ORDER, changed)
             if deltas:
                 through = await window_through(conn, now.astimezone(UTC).date())
                 await apply_deltas(conn, deltas, window_start(through, policy or TierPolicy()))
@@ -470,19 +493,25 @@ async def import_orders(
 
 
 def _add(deltas: dict[tuple[int, date], list[int]], key: tuple[int, date], n: int, c: int) -> None:
-    entry = deltas.setdefault(key, [0, 0])
-    entry[0] += n
-    entry[1] += c
+    entry = deltas.get(key)
+    if entry is None:
+        deltas[key] = [n, c]
+    else:
+        entry[0] += n
+        entry[1] += c
 
 
-async def _stored_orders(conn: AsyncConnection, order_ids: list[str]) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
+async def _stored_orders(
+    conn: AsyncConnection, order_ids: list[str]
+) -> dict[str, tuple[Any, ...]]:
+    """The stored orders among `order_ids`: order_id → the tuple of :data:`_ORDER_FIELDS`,
+    values as the driver returns them (comparable with the tuples :class:`BulkDriver` writes)."""
+    out: dict[str, tuple[Any, ...]] = {}
+    columns = [type_coerce(ORDERS.c[k], AS_DRIVER) for k in _ORDER_FIELDS]
     for chunk in _chunks(order_ids):
-        stmt = select(ORDERS.c.order_id, *(ORDERS.c[k] for k in _ORDER_FIELDS)).where(
-            ORDERS.c.order_id.in_(chunk)
-        )
-        for row in (await conn.execute(stmt)).mappings():
-            out[row["order_id"]] = dict(row)
+        stmt = select(ORDERS.c.order_id, *columns).where(ORDERS.c.order_id.in_(chunk))
+        for row in (await conn.execute(stmt)).all():
+            out[row[0]] = tuple(row[1:])
     return out
 
 
@@ -494,67 +523,38 @@ async def apply_deltas(
     changes = [(cid, day, n, c) for (cid, day), (n, c) in deltas.items() if n or c]
     if not changes:
         return
-    upsert = _upsert(conn, PAID_DAYS)
-    await conn.execute(
-        upsert.on_conflict_do_update(
-            index_elements=["customer_id", "day"],
-            set_={
-                "orders": PAID_DAYS.c.orders + upsert.excluded.orders,
-                "amount_cents": PAID_DAYS.c.amount_cents + upsert.excluded.amount_cents,
-            },
-        ),
-        [
-            {"customer_id": cid, "day": day, "orders": n, "amount_cents": c}
-            for cid, day, n, c in changes
-        ],
+    driver = BulkDriver.of(conn)
+    day_in = _memo(driver.day)
+    await driver.executemany(
+        conn, _UPSERT_PAID_DAY, [(cid, day_in(day), n, c) for cid, day, n, c in changes]
     )
     per_customer: dict[int, list[Any]] = {}  # first, last (of added days), window n, window c
     shrunk: set[int] = set()
     for cid, day, n, c in changes:
-        entry = per_customer.setdefault(cid, [None, None, 0, 0])
+        entry = per_customer.get(cid)
+        if entry is None:
+            entry = per_customer[cid] = [None, None, 0, 0]
         if n > 0:
-            entry[0] = day if entry[0] is None or day < entry[0] else entry[0]
-            entry[1] = day if entry[1] is None or day > entry[1] else entry[1]
+            if entry[0] is None or day < entry[0]:
+                entry[0] = day
+            if entry[1] is None or day > entry[1]:
+                entry[1] = day
         else:
             shrunk.add(cid)
         if day >= start:
             entry[2] += n
             entry[3] += c
-    rfm = _upsert(conn, RFM)
-    ex = rfm.excluded
-    await conn.execute(
-        rfm.on_conflict_do_update(
-            index_elements=["customer_id"],
-            set_={
-                "first_paid_day": case(
-                    (
-                        or_(
-                            RFM.c.first_paid_day.is_(None),
-                            ex.first_paid_day < RFM.c.first_paid_day,
-                        ),
-                        ex.first_paid_day,
-                    ),
-                    else_=RFM.c.first_paid_day,
-                ),
-                "last_paid_day": case(
-                    (
-                        or_(RFM.c.last_paid_day.is_(None), ex.last_paid_day > RFM.c.last_paid_day),
-                        ex.last_paid_day,
-                    ),
-                    else_=RFM.c.last_paid_day,
-                ),
-                "window_orders": RFM.c.window_orders + ex.window_orders,
-                "window_amount_cents": RFM.c.window_amount_cents + ex.window_amount_cents,
-            },
-        ),
+    await driver.executemany(
+        conn,
+        _UPSERT_RFM,
         [
-            {
-                "customer_id": cid,
-                "first_paid_day": first,
-                "last_paid_day": last,
-                "window_orders": n,
-                "window_amount_cents": c,
-            }
+            (
+                cid,
+                None if first is None else day_in(first),
+                None if last is None else day_in(last),
+                n,
+                c,
+            )
             for cid, (first, last, n, c) in per_customer.items()
         ],
     )
@@ -591,3 +591,213 @@ async def _refresh_first_last(conn: AsyncConnection, customer_ids: Sequence[int]
             .values(first_paid_day=bindparam("first"), last_paid_day=bindparam("last")),
             rows,
         )
+
+
+# --------------------------------------------------------------------------------------------
+# Driver-level bulk statements
+# --------------------------------------------------------------------------------------------
+
+#: A type without bind or result processing: values exactly as the driver returns them.
+AS_DRIVER = NullType()
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+def _memo(convert: Callable[[_K], _V]) -> Callable[[_K], _V]:
+    """`convert` with a per-call-site cache (a batch has few distinct days)."""
+    cache: dict[_K, _V] = {}
+
+    def cached(key: _K) -> _V:
+        value = cache.get(key)
+        if value is None:
+            value = cache[key] = convert(key)
+        return value
+
+    return cached
+
+
+def _sqlite_time(moment: datetime | None) -> str | None:
+    """What SQLAlchemy's SQLite ``DATETIME`` writes for an aware time (via ``UTCDateTime``):
+    naive UTC, ``YYYY-MM-DD HH:MM:SS.ffffff``."""
+    if moment is None:
+        return None
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(" ", "microseconds")[:26]  # without the "+00:00"
+
+
+def _sqlite_day_of(stored: str) -> date:
+    return date.fromisoformat(stored[:10])
+
+
+def _aware_time(moment: datetime | None) -> datetime | None:
+    return None if moment is None else moment.astimezone(UTC)
+
+
+def _pg_day_of(stored: datetime) -> date:
+    return stored.astimezone(UTC).date()
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+@dataclass(frozen=True)
+class BulkStatement:
+    """A statement of the import's hot path: `build(dialect name)` makes it with one
+    ``bindparam("p_<column>")`` per column in `columns`, the order of the tuples given to
+    :meth:`BulkDriver.executemany`."""
+
+    build: Callable[[str], Any]
+    columns: tuple[str, ...]
+
+    @classmethod
+    def insert_into(cls, table: Table, columns: tuple[str, ...]) -> BulkStatement:
+        """A plain ``INSERT INTO table (columns…)``."""
+        return cls(lambda dialect: insert(table).values(_binds(columns)), columns)
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    #: Positional paramstyle: tuple positions in placeholder order (None: as given);
+    #: named paramstyle: the parameter names, in tuple order.
+    order: tuple[int, ...] | None
+    names: tuple[str, ...] | None
+
+
+@dataclass
+class BulkDriver:
+    """How the driver of a dialect takes and returns the values of the hot statements.
+
+    SQLite stores a ``UTCDateTime`` as naive UTC text with microseconds and a ``Date`` as ISO
+    text (exactly what SQLAlchemy's SQLite types write and read, so a row written here reads
+    back through the ORM unchanged); PostgreSQL's drivers take aware datetimes and dates as
+    they are. Statements are compiled once per dialect, with SQLAlchemy, into the driver's
+    own paramstyle, and executed with ``exec_driver_sql``."""
+
+    time: Callable[[datetime | None], Any]
+    day: Callable[[date], Any]
+    day_of: Callable[[Any], date]
+    compiled: dict[BulkStatement, _Compiled] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, conn: AsyncConnection) -> BulkDriver:
+        dialect = conn.dialect
+        key = (dialect.name, dialect.driver)
+        driver = _BULK_DRIVERS.get(key)
+        if driver is None:
+            if dialect.name == "sqlite":
+                driver = cls(_sqlite_time, date.isoformat, _sqlite_day_of)
+            elif dialect.name == "postgresql":
+                driver = cls(_aware_time, _same, _pg_day_of)
+            else:
+                raise NotImplementedError(f"no bulk import for {dialect.name}")
+            _BULK_DRIVERS[key] = driver
+        return driver
+
+    async def executemany(
+        self, conn: AsyncConnection, statement: BulkStatement, rows: Sequence[tuple[Any, ...]]
+    ) -> None:
+        compiled = self.compiled.get(statement)
+        if compiled is None:
+            compiled = self.compiled[statement] = _compile(conn, statement)
+        params: list[Any]
+        if compiled.names is not None:
+            names = compiled.names
+            params = [dict(zip(names, row, strict=True)) for row in rows]
+        elif compiled.order is not None:
+            order = compiled.order
+            params = [tuple(row[i] for i in order) for row in rows]
+        else:
+            params = list(rows)
+        await conn.exec_driver_sql(compiled.sql, params)
+
+
+_BULK_DRIVERS: dict[tuple[str, str], BulkDriver] = {}
+
+
+def _compile(conn: AsyncConnection, statement: BulkStatement) -> _Compiled:
+    compiled = statement.build(conn.dialect.name).compile(dialect=conn.dialect)
+    names = tuple(f"p_{c}" for c in statement.columns)
+    if not compiled.positional:
+        return _Compiled(compiled.string, None, names)
+    placeholders = tuple(compiled.positiontup or ())
+    if sorted(placeholders) != sorted(names):
+        raise RuntimeError(f"unexpected parameters {placeholders}, expected {names}")
+    order = tuple(names.index(p) for p in placeholders)
+    return _Compiled(compiled.string, None if order == tuple(range(len(order))) else order, None)
+
+
+def _dialect_insert(dialect: str, table: Table) -> Any:
+    """The dialect's INSERT that supports ``on_conflict_do_update``."""
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"no upsert for {dialect}")
+
+
+def _binds(columns: Sequence[str]) -> dict[str, Any]:
+    return {c: bindparam(f"p_{c}") for c in columns}
+
+
+_INSERT_ORDER = BulkStatement.insert_into(ORDERS, ("order_id", *_ORDER_FIELDS))
+_UPDATE_ORDER = BulkStatement(
+    lambda dialect: (
+        update(ORDERS)
+        .where(ORDERS.c.order_id == bindparam("p_order_id"))
+        .values(_binds(_ORDER_FIELDS))
+    ),
+    (*_ORDER_FIELDS, "order_id"),
+)
+
+
+def _build_upsert_paid_day(dialect: str) -> Any:
+    upsert = _dialect_insert(dialect, PAID_DAYS).values(
+        _binds(("customer_id", "day", "orders", "amount_cents"))
+    )
+    return upsert.on_conflict_do_update(
+        index_elements=["customer_id", "day"],
+        set_={
+            "orders": PAID_DAYS.c.orders + upsert.excluded.orders,
+            "amount_cents": PAID_DAYS.c.amount_cents + upsert.excluded.amount_cents,
+        },
+    )
+
+
+_UPSERT_PAID_DAY = BulkStatement(
+    _build_upsert_paid_day, ("customer_id", "day", "orders", "amount_cents")
+)
+_RFM_COLUMNS = ("customer_id", "first_paid_day", "last_paid_day", "window_orders",
+                "window_amount_cents")  # fmt: skip
+
+
+def _build_upsert_rfm(dialect: str) -> Any:
+    rfm = _dialect_insert(dialect, RFM).values(_binds(_RFM_COLUMNS))
+    ex = rfm.excluded
+    return rfm.on_conflict_do_update(
+        index_elements=["customer_id"],
+        set_={
+            "first_paid_day": case(
+                (
+                    or_(RFM.c.first_paid_day.is_(None), ex.first_paid_day < RFM.c.first_paid_day),
+                    ex.first_paid_day,
+                ),
+                else_=RFM.c.first_paid_day,
+            ),
+            "last_paid_day": case(
+                (
+                    or_(RFM.c.last_paid_day.is_(None), ex.last_paid_day > RFM.c.last_paid_day),
+                    ex.last_paid_day,
+                ),
+                else_=RFM.c.last_paid_day,
+            ),
+            "window_orders": RFM.c.window_orders + ex.window_orders,
+            "window_amount_cents": RFM.c.window_amount_cents + ex.window_amount_cents,
+        },
+    )
+
+
+_UPSERT_RFM = BulkStatement(_build_upsert_rfm, _RFM_COLUMNS)

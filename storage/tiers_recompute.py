@@ -14,12 +14,15 @@ One transaction does, in order (see :mod:`bot.core.tiers` for the contract):
    that day) and move the watermark. Idempotent and catch-up-able. When the watermark is missing,
    further back than `as_of`, or more than :data:`MAX_ROLL_DAYS` behind, the totals are rebuilt
    from the buckets instead (one grouped query over ``customer_paid_day``, never over orders).
-2. **Read** one row per customer (running totals and previous tier), streamed into numpy arrays.
+2. **Read** one row per customer (running totals and previous tier), streamed into numpy arrays
+   (dates converted by numpy, not one by one).
 3. **Score** with :func:`~bot.core.tiers.assign_tiers_arrays` (the engine is the single source
    of the rules).
 4. **Write back** every customer's standing (``customer_tier`` replaced wholesale: faster than a
    million upserts) and one ``customer_tier_history`` row per change of tier (the first
-   standing of a customer counts as a change from nothing).
+   standing of a customer counts as a change from nothing), as driver-level ``executemany`` of
+   tuples built from the arrays one chunk at a time
+   (:class:`storage.customers_import.BulkDriver`).
 
 Memory is proportional to the number of customers while the job runs (ranking needs all of
 them at once: ~40 bytes per customer); the bot process never holds it.
@@ -27,6 +30,7 @@ them at once: ~40 bytes per customer); the bot process never holds it.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections import Counter
@@ -35,7 +39,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Table, and_, case, delete, func, insert, select, update
+from sqlalchemy import Table, and_, case, delete, func, insert, select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.core.tiers import (
@@ -50,6 +54,7 @@ from bot.core.tiers import (
     expired_days,
     window_start,
 )
+from storage.customers_import import AS_DRIVER, BulkDriver, BulkStatement
 from storage.tables import metadata
 
 logger = logging.getLogger(__name__)
@@ -203,8 +208,25 @@ async def rebuild_totals(conn: AsyncConnection, target: date, policy: TierPolicy
     )
 
 
-def _day_number(value: date | None) -> int:
-    return -1 if value is None else (value - _EPOCH).days
+_TIER_CODES: dict[str | None, int] = {t.value: code for code, t in enumerate(TIERS_BY_CODE)}
+#: Names by code, with None last, so that code -1 ("none") indexes None.
+_TIER_NAMES = np.array([*(t.value for t in TIERS_BY_CODE), None], dtype=object)
+_SEGMENT_NAMES = np.array([*(s.value for s in SEGMENTS_BY_CODE), None], dtype=object)
+_LIFECYCLE_NAMES = np.array([s.value for s in LIFECYCLES_BY_CODE], dtype=object)
+
+_STANDING_COLUMNS = ("customer_id", "as_of", "tier", "segment", "lifecycle", "recency_days",
+                     "frequency", "monetary_cents", "r_score", "f_score", "m_score")  # fmt: skip
+_INSERT_STANDING = BulkStatement.insert_into(TIERS, _STANDING_COLUMNS)
+_INSERT_HISTORY = BulkStatement.insert_into(
+    HISTORY, ("customer_id", "as_of", "old_tier", "new_tier")
+)
+
+
+def _day_numbers(values: list[Any]) -> np.ndarray[Any, Any]:
+    """Days since 1970-01-01 of dates as the driver returns them (ISO text on SQLite, `date`
+    on PostgreSQL), -1 for NULL; converted by numpy, not one by one."""
+    days = np.array(values, dtype="datetime64[D]")
+    return np.where(np.isnat(days), -1, days.astype(np.int64))
 
 
 async def _read(
@@ -215,15 +237,18 @@ async def _read(
     np.ndarray[Any, Any],
     np.ndarray[Any, Any],
     np.ndarray[Any, Any],
-    list[str | None],
+    np.ndarray[Any, Any],
 ]:
+    """One row per customer, streamed in partitions straight into numpy arrays: ids, last and
+    first paid day numbers (-1: never), window orders and cents, previous tier code (-1: none).
+    """
     stmt = (
         select(
             CUSTOMERS.c.id,
-            RFM.c.last_paid_day,
-            RFM.c.first_paid_day,
-            RFM.c.window_orders,
-            RFM.c.window_amount_cents,
+            type_coerce(RFM.c.last_paid_day, AS_DRIVER),
+            type_coerce(RFM.c.first_paid_day, AS_DRIVER),
+            func.coalesce(RFM.c.window_orders, 0),
+            func.coalesce(RFM.c.window_amount_cents, 0),
             TIERS.c.tier,
         )
         .select_from(
@@ -233,29 +258,31 @@ async def _read(
         )
         .order_by(CUSTOMERS.c.id)
     )
-    ids: list[int] = []
-    last: list[int] = []
-    first: list[int] = []
-    freq: list[int] = []
-    cents: list[int] = []
-    old: list[str | None] = []
+    parts: list[list[np.ndarray[Any, Any]]] = [[] for _ in range(6)]
+    codes = _TIER_CODES
     result = await conn.stream(stmt.execution_options(yield_per=WRITE_CHUNK))
     async for part in result.partitions(WRITE_CHUNK):
-        for cid, last_day, first_day, n, c, tier in part:
-            ids.append(cid)
-            last.append(_day_number(last_day))
-            first.append(_day_number(first_day))
-            freq.append(n or 0)
-            cents.append(c or 0)
-            old.append(tier)
-    return (
-        np.array(ids, dtype=np.int64),
-        np.array(last, dtype=np.int64),
-        np.array(first, dtype=np.int64),
-        np.array(freq, dtype=np.int64),
-        np.array(cents, dtype=np.int64),
-        old,
-    )
+        ids, last, first, freq, cents, tier = zip(*part, strict=True)
+        parts[0].append(np.array(ids, dtype=np.int64))
+        parts[1].append(_day_numbers(list(last)))
+        parts[2].append(_day_numbers(list(first)))
+        parts[3].append(np.array(freq, dtype=np.int64))
+        parts[4].append(np.array(cents, dtype=np.int64))
+        parts[5].append(np.array([codes.get(t, -1) for t in tier], dtype=np.int8))
+    dtypes = (np.int64, np.int64, np.int64, np.int64, np.int64, np.int8)
+    arrays = [
+        np.concatenate(p) if p else np.zeros(0, dtype=d)
+        for p, d in zip(parts, dtypes, strict=True)
+    ]
+    return arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], arrays[5]
+
+
+def _nullable(values: np.ndarray[Any, Any], null: int) -> list[Any]:
+    """`values` as Python ints, with None where the value is `null`."""
+    out: list[Any] = values.tolist()
+    if (values == null).any():
+        out = [None if v == null else v for v in out]
+    return out
 
 
 async def _write(
@@ -263,44 +290,48 @@ async def _write(
     result: Any,
     cents: np.ndarray[Any, Any],
     target: date,
-    old_tier: list[str | None],
+    old_tier: np.ndarray[Any, Any],
     report: RecomputeReport,
 ) -> None:
-    tiers = [TIERS_BY_CODE[t].value for t in result.tier.tolist()]
-    segments = [None if s < 0 else SEGMENTS_BY_CODE[s].value for s in result.segment.tolist()]
-    stages = [LIFECYCLES_BY_CODE[x].value for x in result.lifecycle.tolist()]
-    ids = result.customer_ids.tolist()
-    rec = result.recency_days.tolist()
-    freq = result.frequency.tolist()
-    money = cents.tolist()
-    r, f, m = result.r_score.tolist(), result.f_score.tolist(), result.m_score.tolist()
+    """Replaces every standing (one bulk insert of prepared tuples) and appends a history row
+    for each customer whose tier code changed."""
+    driver = BulkDriver.of(conn)
+    as_of = driver.day(target)
+    tiers = _TIER_NAMES[result.tier]
+    segments = _SEGMENT_NAMES[result.segment]
+    stages = _LIFECYCLE_NAMES[result.lifecycle]
+    money = np.where(result.frequency > 0, cents, 0)
     await conn.execute(delete(TIERS))
-    for lo in range(0, len(ids), WRITE_CHUNK):
-        rows = [
-            {
-                "customer_id": ids[i],
-                "as_of": target,
-                "tier": tiers[i],
-                "segment": segments[i],
-                "lifecycle": stages[i],
-                "recency_days": rec[i] if rec[i] >= 0 else None,
-                "frequency": freq[i],
-                "monetary_cents": money[i] if freq[i] else 0,
-                "r_score": r[i] or None,
-                "f_score": f[i] or None,
-                "m_score": m[i] or None,
-            }
-            for i in range(lo, min(lo + WRITE_CHUNK, len(ids)))
-        ]
-        await conn.execute(insert(TIERS), rows)
-    changes = [
-        {"customer_id": ids[i], "as_of": target, "old_tier": old_tier[i], "new_tier": tiers[i]}
-        for i in range(len(ids))
-        if old_tier[i] != tiers[i]
-    ]
-    for lo in range(0, len(changes), WRITE_CHUNK):
-        await conn.execute(insert(HISTORY), changes[lo : lo + WRITE_CHUNK])
-    report.changes = len(changes)
+    for lo in range(0, result.customer_ids.size, WRITE_CHUNK):
+        part = slice(lo, lo + WRITE_CHUNK)  # Python objects for one chunk at a time
+        rows = zip(
+            result.customer_ids[part].tolist(),
+            itertools.repeat(as_of),
+            tiers[part].tolist(),
+            segments[part].tolist(),
+            stages[part].tolist(),
+            _nullable(result.recency_days[part], -1),
+            result.frequency[part].tolist(),
+            money[part].tolist(),
+            _nullable(result.r_score[part], 0),
+            _nullable(result.f_score[part], 0),
+            _nullable(result.m_score[part], 0),
+            strict=False,  # itertools.repeat is endless
+        )
+        await driver.executemany(conn, _INSERT_STANDING, list(rows))
+    changed = np.flatnonzero(old_tier != result.tier)
+    history = list(
+        zip(
+            result.customer_ids[changed].tolist(),
+            itertools.repeat(as_of),
+            _TIER_NAMES[old_tier[changed]].tolist(),
+            _TIER_NAMES[result.tier[changed]].tolist(),
+            strict=False,
+        )
+    )
+    for lo in range(0, len(history), WRITE_CHUNK):
+        await driver.executemany(conn, _INSERT_HISTORY, history[lo : lo + WRITE_CHUNK])
+    report.changes = len(history)
 
 
 async def distribution(engine: AsyncEngine) -> Distribution:

@@ -309,3 +309,62 @@ async def test_export_and_forget(db: Db) -> None:
     assert held.messages[0]["text"] is None and len(held.messages) == 1
     assert held.orders  # anonymous counts stay
     assert all(isinstance(o["amount_cents"], int) for o in held.orders)
+
+
+async def test_bulk_written_orders_match_what_sqlalchemy_writes(db: Db, tmp_path: Path) -> None:
+    """The import writes and compares driver-level values; they must be exactly what the
+    typed SQLAlchemy columns write and read, or a re-import would see changes."""
+    orders = metadata.tables["customer_order"]
+    file = tmp_path / "orders.csv"
+    header = "order_id,customer_ref,amount,currency,status,created_at,paid_at,delivered_at\n"
+    first = "A1,R1,10.00,CNY,delivered,2025-12-01T10:00:00.5+08:00,2025-12-01 03:00:00Z,\n"
+    file.write_text(header + first)
+    await load_orders(db, file)
+    async with db.engine.connect() as conn:
+        row = (await conn.execute(select(orders))).one()
+    assert row.created_at == datetime(2025, 12, 1, 2, 0, 0, 500_000, tzinfo=UTC)
+    assert row.paid_at == datetime(2025, 12, 1, 3, tzinfo=UTC) and row.delivered_at is None
+    async with db.engine.begin() as conn:  # as the ORM would write it
+        await conn.execute(
+            orders.insert().values(
+                order_id="B1",
+                customer_id=row.customer_id,
+                amount_cents=2000,
+                currency="CNY",
+                status="pending",
+                created_at=datetime(2025, 12, 2, 9, 30, tzinfo=UTC),
+            )
+        )
+    file.write_text(header + first + "B1,R1,20,CNY,pending,2025-12-02T17:30:00+08:00,,\n")
+    report = await load_orders(db, file)
+    assert (report.created, report.updated, report.unchanged) == (0, 0, 2)
+    async with db.engine.connect() as conn:
+        totals = (await conn.execute(text("SELECT * FROM customer_rfm"))).one()
+    assert (totals.window_orders, totals.window_amount_cents) == (1, 1000)
+
+
+async def test_a_bad_row_is_reported_and_skipped_whole(db: Db, tmp_path: Path) -> None:
+    file = tmp_path / "orders.csv"
+    file.write_text(
+        "order_id,customer_ref,amount,currency,status,created_at,paid_at\n"
+        "A1,R1,10.00,CNY,paid,2025-12-01T10:00:00,2025-12-01T10:05:00\n"
+        "\n"
+        "A2,R2,5.00,CNY,paid,2025-12-01T10:00:00,01/12/2025\n"
+        "A3,R3,5.001,CNY,paid,2025-12-01T10:00:00,2025-12-01T10:05:00\n"
+        "A4,R4,5.00,CNY,paid,2025-12-01T10:00:00\n"
+        "A5,R5,5.00,CNY,paid,2025-12-01T10:00:00,2025-12-01T10:05:00,extra\n"
+        "A6,R1,7.5,CNY,paid,2025-12-02T10:00:00+01:00,2025-12-02T10:05:00+01:00\n"
+    )
+    report = await load_orders(db, file)
+    assert [line for line, _ in report.rejected] == [4, 5, 6, 7]
+    reasons = [reason for _, reason in report.rejected]
+    assert "paid_at '01/12/2025' is not an ISO 8601 time" in reasons[0]
+    assert "more than two decimals" in reasons[1]
+    assert reasons[2] == "status paid needs paid_at"
+    assert reasons[3] == "more fields than the header has"
+    assert (report.created, report.customers_created) == (2, 1)
+    async with db.engine.connect() as conn:
+        rfm = (await conn.execute(text("SELECT * FROM customer_rfm"))).one()
+        days = (await conn.execute(text("SELECT day FROM customer_paid_day ORDER BY day"))).all()
+    assert (rfm.window_orders, rfm.window_amount_cents) == (2, 1750)
+    assert [str(d) for (d,) in days] == ["2025-12-01", "2025-12-02"]

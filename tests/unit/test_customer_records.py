@@ -9,7 +9,7 @@ import pytest
 
 from bot.config import LOCALES, Settings
 from bot.core.dispatch import Dispatcher
-from bot.core.importing import RowError, parse_customer, parse_order
+from bot.core.importing import RowError, parse_amount, parse_customer, parse_order, parse_time
 from bot.core.messages import ContentKind, Reply, Sender
 from bot.core.models import Customer
 from bot.core.records import (
@@ -190,3 +190,64 @@ async def test_without_a_key_linking_is_politely_unavailable(bot: FakeBot) -> No
     await bot.say(ADA, "/start sometoken")
     assert bot.messenger.template_keys() == ["customers.link.unavailable"]
     assert Reply("x", request_contact_key="customers.contact.button").request_contact_key
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2025-01-01T10:00:00", datetime(2025, 1, 1, 10, tzinfo=UTC)),  # naive means UTC
+        ("2025-01-01 10:00:00", datetime(2025, 1, 1, 10, tzinfo=UTC)),
+        ("2025-01-01T10:00", datetime(2025, 1, 1, 10, tzinfo=UTC)),
+        ("2025-01-01", datetime(2025, 1, 1, tzinfo=UTC)),
+        ("2025-01-01T10:00:00.250", datetime(2025, 1, 1, 10, 0, 0, 250_000, tzinfo=UTC)),
+        ("2025-01-01T10:00:00Z", datetime(2025, 1, 1, 10, tzinfo=UTC)),
+        ("2025-01-01 10:00:00Z", datetime(2025, 1, 1, 10, tzinfo=UTC)),
+        ("2025-01-01T10:00:00+00:00", datetime(2025, 1, 1, 10, tzinfo=UTC)),
+        ("2025-01-01T10:00:00+08:00", datetime(2025, 1, 1, 2, tzinfo=UTC)),
+        ("2025-01-01T01:00:00-05:30", datetime(2025, 1, 1, 6, 30, tzinfo=UTC)),
+        ("2025-01-01T00:30:00+01:00", datetime(2024, 12, 31, 23, 30, tzinfo=UTC)),
+    ],
+)
+def test_times_with_and_without_zone_become_aware_utc(raw: str, expected: datetime) -> None:
+    parsed = parse_time(raw, "created_at")
+    assert parsed == expected and parsed.tzinfo is UTC
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "yesterday",
+        "2025-13-01T00:00:00",
+        "2025-01-01T25:00",
+        "01/02/2025",
+        "2025-01-01T10:00:00+25:00",
+        "",
+    ],
+)
+def test_malformed_times_are_rejected_with_the_column_name(raw: str) -> None:
+    with pytest.raises(RowError, match=r"paid_at .* is not an ISO 8601 time"):
+        parse_time(raw, "paid_at")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("12", 1200), ("9.9", 990), ("9.90", 990), ("0.05", 5), ("007.10", 710), ("1.500", 150),
+     ("1e2", 10000), ("12.", 1200), (".5", 50)],
+)  # fmt: skip
+def test_amounts_fast_path_and_decimal_path_agree(raw: str, expected: int) -> None:
+    assert parse_amount(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [("-1", "non-negative"), ("1.001", "more than two decimals"), ("abc", "not a number"),
+     ("١٢", None), ("NaN", "non-negative")],
+)  # fmt: skip
+def test_bad_amounts_are_rejected(raw: str, reason: str | None) -> None:
+    from decimal import Decimal
+
+    if reason is None:  # non-ASCII digits: whatever Decimal says, never the fast path
+        assert parse_amount(raw) == cents(Decimal(raw))
+        return
+    with pytest.raises(RowError, match=reason):
+        parse_amount(raw)
