@@ -135,6 +135,17 @@ class Settings(BaseSettings):
     manager_chat_id: int | None = Field(
         None, description="Chat that also receives escalations to the manager level."
     )
+    staff_topics: bool = Field(
+        True,
+        description="Give every ticket its own topic in the staff group (a forum supergroup "
+        "where the bot may manage topics); off: cards go to the group itself.",
+    )
+    desk_mode: Literal["direct", "topic"] = Field(
+        "direct",
+        description="Where a taken-over conversation runs: 'direct' (the agent's private chat "
+        "with the bot; scales past the group's 20 messages a minute) or 'topic' (the ticket's "
+        "topic in the staff group).",
+    )
     desk_sign_replies: bool = Field(
         False,
         description="Send an agent's text to the customer signed with the agent's first name "

@@ -31,6 +31,7 @@ from bot.core.ports import (
     StaffRepository,
     SupportRequestRepository,
     TicketRepository,
+    TopicRepository,
     UnitOfWork,
     UnitOfWorkFactory,
 )
@@ -46,6 +47,7 @@ from storage.repositories import (
 )
 from storage.staff import SqlStaffRepository
 from storage.tickets import SqlTicketRepository
+from storage.topics import SqlTopicRepository
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +72,7 @@ class SqlUnitOfWork:
     tickets: TicketRepository
     staff: StaffRepository
     desk: DeskRepository
+    topics: TopicRepository
     ratings: RatingRepository
     records: CustomerRecordRepository
     tiers: CustomerTiers
@@ -104,6 +107,7 @@ class SqlUnitOfWork:
         self.tickets = SqlTicketRepository(session)
         self.staff = SqlStaffRepository(session)
         self.desk = SqlDeskRepository(session)
+        self.topics = SqlTopicRepository(session)
         self.ratings = SqlRatingRepository(session)
         return self
 
@@ -164,4 +168,5 @@ if TYPE_CHECKING:  # mypy proves the classes satisfy the core's Protocols
         _tickets: TicketRepository = SqlTicketRepository(session)
         _staff: StaffRepository = SqlStaffRepository(session)
         _desk: DeskRepository = SqlDeskRepository(session)
+        _topics: TopicRepository = SqlTopicRepository(session)
         _ratings: RatingRepository = SqlRatingRepository(session)

@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import Self
 
 from bot.core.desk import Takeover
-from bot.core.errors import DeliveryError
+from bot.core.errors import DeliveryError, ThreadNotFound
 from bot.core.messages import Outgoing, Sent
 from bot.core.models import Conversation, Customer, Direction, LoggedMessage, SupportRequest
 from bot.core.ports import (
@@ -34,6 +34,7 @@ from bot.core.ports import (
     StaffRepository,
     SupportRequestRepository,
     TicketRepository,
+    TopicRepository,
 )
 from bot.core.ratings import Rating, Revisit, RevisitAnswer
 from bot.core.records import CustomerProfile, TierChange, TierInfo
@@ -105,6 +106,7 @@ class MemoryStore:
     advisors: dict[int, int] = field(default_factory=dict)
     audits: list[AuditEntry] = field(default_factory=list)
     takeovers: dict[int, Takeover] = field(default_factory=dict)
+    topics: dict[tuple[int, int], int] = field(default_factory=dict)
     ratings: dict[int, Rating] = field(default_factory=dict)
     revisits: dict[int, Revisit] = field(default_factory=dict)
     events: list[TicketEvent] = field(default_factory=list)
@@ -385,6 +387,23 @@ class _Desk:
         return self._store.takeovers.pop(customer_chat_id, None) is not None
 
 
+class _Topics:
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+
+    async def thread_of(self, ticket_id: int, chat_id: int) -> int | None:
+        return self._store.topics.get((ticket_id, chat_id))
+
+    async def save(self, ticket_id: int, chat_id: int, thread_id: int) -> None:
+        self._store.topics[(ticket_id, chat_id)] = thread_id
+
+    async def ticket_of(self, chat_id: int, thread_id: int) -> int | None:
+        for (ticket_id, chat), thread in self._store.topics.items():
+            if chat == chat_id and thread == thread_id:
+                return ticket_id
+        return None
+
+
 class MemoryUnitOfWork:
     """Works on a private copy of the store; `commit` publishes it, exit without commit
     discards it — the same all-or-nothing a database transaction gives."""
@@ -396,6 +415,7 @@ class MemoryUnitOfWork:
     tickets: TicketRepository
     staff: StaffRepository
     desk: DeskRepository
+    topics: TopicRepository
     ratings: RatingRepository
     records: CustomerRecordRepository
     tiers: CustomerTiers
@@ -415,6 +435,7 @@ class MemoryUnitOfWork:
             advisors=copy.deepcopy(self._store.advisors),
             audits=copy.deepcopy(self._store.audits),
             takeovers=copy.deepcopy(self._store.takeovers),
+            topics=copy.deepcopy(self._store.topics),
             ratings=copy.deepcopy(self._store.ratings),
             revisits=copy.deepcopy(self._store.revisits),
             events=copy.deepcopy(self._store.events),
@@ -430,6 +451,7 @@ class MemoryUnitOfWork:
         self.tickets = _Tickets(self._work.tickets, self._work.events, self._store.ids)
         self.staff = _Staff(self._work)
         self.desk = _Desk(self._work)
+        self.topics = _Topics(self._work)
         self.ratings = _Ratings(self._work)
         self.records = MemoryCustomerRecords(self._work)
         self.tiers = MemoryCustomerTiers(self._work)
@@ -453,6 +475,7 @@ class MemoryUnitOfWork:
         self._store.advisors = self._work.advisors
         self._store.audits = self._work.audits
         self._store.takeovers = self._work.takeovers
+        self._store.topics = self._work.topics
         self._store.ratings = self._work.ratings
         self._store.revisits = self._work.revisits
         self._store.events = self._work.events
@@ -480,17 +503,28 @@ class RecordingMessenger:
         self.sent: list[Outgoing] = []
         self.callbacks: list[tuple[str, str | None]] = []
         self.menus: dict[str | None, list[tuple[str, str]]] = {}
+        self.topics: list[tuple[int, int, str, int]] = []
+        self.deleted_threads: set[int] = set()
         self.fail_with: list[DeliveryError] = []
         self._ids = itertools.count(1)
 
     async def send(self, message: Outgoing) -> Sent:
         if self.fail_with:
             raise self.fail_with.pop(0)
+        if message.thread_id is not None and message.thread_id in self.deleted_threads:
+            raise ThreadNotFound("Bad Request: message thread not found")
         self.sent.append(message)
         return Sent(chat_id=message.chat_id, message_id=message.edit_message_id or next(self._ids))
 
     async def answer_callback(self, callback_id: str, text: str | None = None) -> None:
         self.callbacks.append((callback_id, text))
+
+    async def create_topic(self, chat_id: int, name: str, icon_color: int) -> int:
+        if self.fail_with:
+            raise self.fail_with.pop(0)
+        thread_id = 9000 + len(self.topics)
+        self.topics.append((chat_id, thread_id, name, icon_color))
+        return thread_id
 
     async def set_commands(
         self, commands: Sequence[tuple[str, str]], language_code: str | None

@@ -6,7 +6,14 @@ case-insensitively, by fragment.
 
 from __future__ import annotations
 
-from bot.core.errors import BadRequest, ChatBlocked, ChatGone, DeliveryError, MessageUnchanged
+from bot.core.errors import (
+    BadRequest,
+    ChatBlocked,
+    ChatGone,
+    DeliveryError,
+    MessageUnchanged,
+    ThreadNotFound,
+)
 
 
 def from_bad_request(description: str) -> DeliveryError:
@@ -14,6 +21,8 @@ def from_bad_request(description: str) -> DeliveryError:
     text = description.lower()
     if "chat not found" in text or "peer_id_invalid" in text:
         return ChatGone(description)
+    if "message thread not found" in text or "topic_deleted" in text:
+        return ThreadNotFound(description)
     if "message is not modified" in text:
         return MessageUnchanged(description)
     if "bot was blocked" in text or "user is deactivated" in text:

@@ -8,6 +8,7 @@ field names, so one converter serves both and they cannot drift apart.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -101,6 +102,9 @@ def incoming_from_update(
     message = update.get("message")
     if message:
         return _from_message(update_id, message, bot_username)
+    edited = update.get("edited_message")
+    if edited:
+        return replace(_from_message(update_id, edited, bot_username), edited=True)
     query = update.get("callback_query")
     if query:
         carrier = query.get("message") or {}

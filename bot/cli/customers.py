@@ -1,5 +1,5 @@
-"""``rapport customer …``: one customer's standing, export, erasure and deep link, and a new
-encryption key (SPEC §2, §12)."""
+"""``rapport customer …``: one customer's standing, export, erasure, deep link and dedicated
+advisor, and a new encryption key (SPEC §1, §2, §12)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import typer
 from bot.cli.common import fail, load_settings
 from bot.cli.records_common import JsonOption, cipher, database
 from bot.core.records import PersonalDataError
+from bot.core.services.advisors import AdvisorError, assign, unassign
 from bot.core.services.linking import link_url
 from storage.crypto import new_key
 from storage.uow import SqlUnitOfWorkFactory
@@ -140,6 +141,44 @@ def link(ref: RefArgument) -> None:
 
     cid = asyncio.run(work())
     typer.echo(link_url(settings, cid, datetime.now(UTC)))
+
+
+@app.command("advisor")
+def advisor(
+    ref: RefArgument,
+    staff_user_id: Annotated[
+        int | None,
+        typer.Argument(help="Telegram user id of the advisor (on the staff roster)."),
+    ] = None,
+    remove: Annotated[
+        bool, typer.Option("--remove", help="Take the customer's dedicated advisor away.")
+    ] = False,
+) -> None:
+    """Give the customer a dedicated advisor: their tickets reach the advisor first."""
+    if remove == (staff_user_id is not None):
+        fail("give either the advisor's Telegram user id or --remove")
+    settings = load_settings()
+
+    async def work() -> str:
+        async with database(settings) as (_engine, uow_factory):
+            cid = await _customer_id(uow_factory, ref)
+            async with uow_factory() as uow:
+                if staff_user_id is None:
+                    had = await unassign(uow, cid)
+                    await uow.commit()
+                    return (
+                        f"customer {ref}: dedicated advisor removed"
+                        if had
+                        else f"customer {ref} had no dedicated advisor"
+                    )
+                try:
+                    member = await assign(uow, cid, staff_user_id)
+                except AdvisorError as exc:
+                    fail(f"{exc} (add them first with `rapport staff add`)")
+                await uow.commit()
+        return f"customer {ref}: dedicated advisor {member.telegram_user_id} {member.name}"
+
+    typer.echo(asyncio.run(work()))
 
 
 @app.command("new-key")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 
 from bot.core.deps import Deps
 from bot.core.errors import (
@@ -19,16 +20,27 @@ from bot.core.errors import (
     DeliveryError,
     MessageUnchanged,
     RateLimited,
+    ThreadNotFound,
     TransientError,
 )
-from bot.core.messages import CallbackAnswer, OutButton, Outgoing, Relay, Reply, Sent
-from bot.core.models import Direction, LoggedMessage, Reachability
+from bot.core.messages import (
+    CallbackAnswer,
+    OutButton,
+    Outgoing,
+    Relay,
+    Reply,
+    Sent,
+    TopicRef,
+)
+from bot.core.models import Customer, Direction, LoggedMessage, Reachability
 from bot.core.pacing import Pacer, PacingLimits
-from bot.core.ports import Renderer
+from bot.core.ports import Renderer, UnitOfWork
+from bot.core.services.tickets import ticket_topic
 
 log = logging.getLogger(__name__)
 
 TELEGRAM_TEXT_LIMIT = 4096
+TOPIC_NAME_LIMIT = 128
 
 
 def render_reply(renderer: Renderer, reply: Reply, locale: str, chat_id: int) -> Outgoing:
@@ -48,6 +60,7 @@ def render_reply(renderer: Renderer, reply: Reply, locale: str, chat_id: int) ->
         edit_message_id=reply.edit_message_id,
         template_key=reply.key,
         about_customer_id=reply.about_customer_id,
+        topic=reply.topic,
         request_contact=renderer.render(reply.request_contact_key, locale)
         if reply.request_contact_key
         else None,
@@ -65,6 +78,7 @@ def render_relay(renderer: Renderer, relay: Relay, locale: str) -> Outgoing:
         copy_from_chat_id=relay.from_chat_id,
         copy_message_id=relay.message_id,
         about_customer_id=relay.about_customer_id,
+        topic=relay.topic,
     )
 
 
@@ -87,16 +101,51 @@ class Delivery:
     def _now(self) -> float:
         return self._deps.clock.now().timestamp()
 
+    async def _paced(self, chat_id: int) -> None:
+        """Waits until one more request to `chat_id` keeps within Telegram's limits."""
+        wait = self._pacer.delay(chat_id, self._now())
+        while wait > 0:
+            await self._deps.clock.sleep(wait)
+            wait = self._pacer.delay(chat_id, self._now())
+        self._pacer.record(chat_id, self._now())
+
+    async def _thread(self, chat_id: int, topic: TopicRef, fresh: bool = False) -> int | None:
+        """The thread of the ticket's topic in `chat_id`; created (again, when `fresh`) if
+        need be. None when Telegram will not create it."""
+        if not fresh:
+            async with self._deps.uow() as uow:
+                known = await uow.topics.thread_of(topic.ticket_id, chat_id)
+            if known is not None:
+                return known
+        await self._paced(chat_id)  # topic creation counts against the group's limit
+        try:
+            thread = await self._deps.messenger.create_topic(
+                chat_id, topic.title[:TOPIC_NAME_LIMIT], topic.icon_color
+            )
+        except DeliveryError as exc:
+            log.error("could not create a topic for ticket %s: %s", topic.ticket_id, exc)
+            return None
+        async with self._deps.uow() as uow:
+            await uow.topics.save(topic.ticket_id, chat_id, thread)
+            await uow.commit()
+        log.info("topic %s in chat %s for ticket %s", thread, chat_id, topic.ticket_id)
+        return thread
+
+    async def _into_topic(self, message: Outgoing, fresh: bool = False) -> Outgoing:
+        """`message` aimed at its ticket's topic; without one (Telegram refused to create
+        it) it goes to the group itself, so nothing is lost."""
+        assert message.topic is not None
+        thread = await self._thread(message.chat_id, message.topic, fresh)
+        return replace(message, thread_id=thread)
+
     async def send(self, message: Outgoing) -> Sent | None:
         """Delivers one message; ``None`` when it could not or need not be delivered."""
         clock = self._deps.clock
         attempts = self._deps.settings.max_send_attempts
+        if message.topic is not None and message.thread_id is None:
+            message = await self._into_topic(message)
         for attempt in range(1, attempts + 1):
-            wait = self._pacer.delay(message.chat_id, self._now())
-            while wait > 0:
-                await clock.sleep(wait)
-                wait = self._pacer.delay(message.chat_id, self._now())
-            self._pacer.record(message.chat_id, self._now())
+            await self._paced(message.chat_id)
             try:
                 sent = await self._deps.messenger.send(message)
             except RateLimited as exc:
@@ -107,6 +156,14 @@ class Delivery:
                 await clock.sleep(min(2.0**attempt, 30.0))
             except MessageUnchanged:
                 return None
+            except ThreadNotFound:
+                if message.topic is None:
+                    log.error("chat %s has no such topic; message dropped", message.chat_id)
+                    return None
+                log.warning(
+                    "topic of ticket %s was deleted; recreating it", message.topic.ticket_id
+                )
+                message = await self._into_topic(message, fresh=True)
             except (ChatBlocked, ChatGone) as exc:
                 await self._mark_unreachable(message.chat_id, exc)
                 return None
@@ -185,10 +242,35 @@ class Delivery:
     async def _mark_unreachable(self, chat_id: int, exc: DeliveryError) -> None:
         state = Reachability.BLOCKED if isinstance(exc, ChatBlocked) else Reachability.CHAT_GONE
         log.info("chat %s is unreachable (%s)", chat_id, state.value)
+        notices: list[Reply] = []
         async with self._deps.uow() as uow:
             customer = await uow.customers.get_by_chat_id(chat_id)
             if customer is not None and customer.reachability != state:
                 customer.reachability = state
                 customer.updated_at = self._deps.clock.now()
                 await uow.customers.update(customer)
+                notices = await self._tell_ticket_topics(uow, customer, state)
                 await uow.commit()
+        for notice in notices:  # staff learn it in each open ticket's topic
+            await self.deliver_one(notice, self._deps.settings.staff_locale, notice.chat_id or 0)
+
+    async def _tell_ticket_topics(
+        self, uow: UnitOfWork, customer: Customer, state: Reachability
+    ) -> list[Reply]:
+        settings = self._deps.settings
+        if customer.id is None or settings.staff_chat_id is None or not settings.staff_topics:
+            return []
+        return [
+            Reply(
+                "staff.customer_unreachable",
+                {
+                    "number": ticket.number,
+                    "customer": customer.display_name,
+                    "reachability": state.value,
+                },
+                chat_id=settings.staff_chat_id,
+                locale=settings.staff_locale,
+                topic=ticket_topic(ticket, customer.display_name, None),
+            )
+            for ticket in await uow.tickets.open_for_customer(customer.id)
+        ]

@@ -3,7 +3,7 @@
 While a :class:`Takeover` exists for a customer's chat, the bot does not answer that customer
 by itself: what they send is relayed to the agent, and what the agent sends back (in the
 agent's own private chat with the bot: "direct mode") is relayed to them. Ending it
-(`/release`, `/resolve`) hands the chat back to the bot.
+(`/release`, `/resolve`) hands the chat back to the bot; `/transfer` passes it to a colleague.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-DESK_COMMANDS = frozenset({"note", "release", "resolve"})
+DESK_COMMANDS = frozenset({"note", "release", "resolve", "transfer"})
 """Commands an agent types in their private chat with the bot while working a ticket."""
 
 

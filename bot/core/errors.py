@@ -33,3 +33,7 @@ class TransientError(DeliveryError):
 
 class BadRequest(DeliveryError):
     """Any other 400 answer: the request itself is wrong; retrying will not help."""
+
+
+class ThreadNotFound(DeliveryError):
+    """400 "message thread not found": the forum topic was deleted; recreate it."""

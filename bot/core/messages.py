@@ -79,6 +79,8 @@ class Incoming:
     thread_id: int | None = None
     is_topic_message: bool = False
     reply_to_message_id: int | None = None
+    edited: bool = False
+    """An edit of an earlier message (Telegram's ``edited_message``), not a new one."""
     contact_phone: str | None = None
     contact_user_id: int | None = None
 
@@ -118,8 +120,19 @@ class Reply:
     edit_message_id: int | None = None
     locale: str | None = None
     about_customer_id: int | None = None
+    topic: TopicRef | None = None
     request_contact_key: str | None = None
     remove_keyboard: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TopicRef:
+    """A ticket's forum topic in the staff group. Delivery finds its thread, creating the
+    topic with `title` and `icon_color` when it does not exist yet or was deleted."""
+
+    ticket_id: int
+    title: str
+    icon_color: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +149,7 @@ class Relay:
     params: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
     locale: str | None = None
     about_customer_id: int | None = None
+    topic: TopicRef | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +182,8 @@ class Outgoing:
     copy_from_chat_id: int | None = None
     copy_message_id: int | None = None
     about_customer_id: int | None = None
+    topic: TopicRef | None = None
+    thread_id: int | None = None
     request_contact: str | None = None
     remove_keyboard: bool = False
 

@@ -46,6 +46,10 @@ class Messenger(Protocol):
         """Publishes the command menu (name, description) for one client language."""
         ...
 
+    async def create_topic(self, chat_id: int, name: str, icon_color: int) -> int:
+        """Creates a forum topic and returns its ``message_thread_id``."""
+        ...
+
 
 class Renderer(Protocol):
     """Turns a template key and parameters into Telegram HTML in one locale."""
@@ -317,6 +321,18 @@ class DeskRepository(Protocol):
         ...
 
 
+class TopicRepository(Protocol):
+    """Which forum topic of the staff group belongs to which ticket."""
+
+    async def thread_of(self, ticket_id: int, chat_id: int) -> int | None: ...
+
+    async def save(self, ticket_id: int, chat_id: int, thread_id: int) -> None:
+        """Records (or replaces, after a topic was recreated) the ticket's topic."""
+        ...
+
+    async def ticket_of(self, chat_id: int, thread_id: int) -> int | None: ...
+
+
 class DuplicateUpdate(Exception):
     """The update was already recorded: a re-delivery, to be ignored."""
 
@@ -334,6 +350,7 @@ class UnitOfWork(Protocol):
     tickets: TicketRepository
     staff: StaffRepository
     desk: DeskRepository
+    topics: TopicRepository
     ratings: RatingRepository
 
     async def __aenter__(self) -> Self: ...

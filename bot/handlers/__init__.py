@@ -12,7 +12,9 @@ from bot.handlers.routes import (
     Callback,
     Command,
     Contact,
+    EditedMessage,
     Route,
+    TopicMessage,
 )
 
 __all__ = [
@@ -23,5 +25,7 @@ __all__ = [
     "Callback",
     "Command",
     "Contact",
+    "EditedMessage",
     "Route",
+    "TopicMessage",
 ]

@@ -13,6 +13,8 @@ from dataclasses import replace
 from bot.core.deps import Deps
 from bot.core.dispatch import Result, Turn
 from bot.core.messages import Button, CallbackAnswer, Reply
+from bot.core.ports import UnitOfWork
+from bot.core.services.advisors import advisor_of
 from bot.core.services.tickets import Intake, add_contact, open_ticket, same_issue
 from bot.core.sla import policy_from_settings
 from bot.core.triage import Severity, TriageDecision
@@ -32,6 +34,13 @@ DONE_SKIP = (
         Button("complaint.button.skip", flow.button_data(ButtonAction.SKIP)),
     ),
 )
+
+
+async def tier_of(uow: UnitOfWork, customer_id: int | None) -> str | None:
+    """The customer's value tier as the ticket rules take it ("high" raises priority and caps
+    the first-response time), None before their first tier recompute."""
+    tier = await uow.tiers.tier_of(customer_id) if customer_id is not None else None
+    return tier.value if tier is not None else None
 
 
 async def _save(deps: Deps, turn: Turn, step: Step, draft: Draft) -> None:
@@ -91,7 +100,7 @@ async def start_from_text(turn: Turn, deps: Deps, decision: TriageDecision) -> S
                 now=deps.clock.now(),
                 settings=deps.settings,
                 repeat_threshold=deps.settings.triage_repeat_contacts,
-                tier=None,
+                tier=await tier_of(uow, turn.customer.id),
                 severity=decision.severity,
             )
             await uow.commit()
@@ -179,6 +188,7 @@ async def _open(turn: Turn, deps: Deps, draft: Draft) -> Sequence[Result]:
         order_ref=draft.order_ref,
         attachments=draft.attachments,
     )
+    assert turn.customer.id is not None
     async with deps.uow() as uow:
         outcome = await open_ticket(
             uow,
@@ -187,7 +197,8 @@ async def _open(turn: Turn, deps: Deps, draft: Draft) -> Sequence[Result]:
             now=deps.clock.now(),
             policy=policy_from_settings(deps.settings),
             settings=deps.settings,
-            tier=None,
+            tier=await tier_of(uow, turn.customer.id),
+            advisor=await advisor_of(uow, turn.customer.id),
         )
         await uow.conversations.clear(turn.msg.chat_id)
         await uow.commit()

@@ -9,6 +9,7 @@ from bot.core.dispatch import Result, Turn
 from bot.core.messages import Button, CallbackAnswer, Reply
 from bot.core.models import RequestReason
 from bot.core.services.support import hand_off
+from bot.core.sla import policy_from_settings
 from bot.flows import faq_confirm
 
 
@@ -23,6 +24,7 @@ async def promise_person(turn: Turn, deps: Deps, text: str, reason: RequestReaso
             deps.clock.now(),
             deps.settings.enquiry_first_response_minutes,
             deps.settings.default_timezone,
+            policy_from_settings(deps.settings),
         )
         await uow.conversations.clear(turn.msg.chat_id)
         await uow.commit()

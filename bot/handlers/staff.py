@@ -1,19 +1,24 @@
 """Staff actions from the staff group: the buttons on a ticket card.
 
-Only updates from the configured staff group reach these handlers (the dispatcher checks);
-the agent desk will add per-person roles on top.
+Only updates from the configured staff group reach these handlers as staff routes (the
+dispatcher checks the roster and role). A card sent to a dedicated advisor's private chat has
+the same buttons: :func:`in_private` runs them there with the same check and audit.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import replace
 
 from bot.core.deps import Deps
-from bot.core.dispatch import Result, StaffTurn
+from bot.core.dispatch import Handler, Result, StaffHandler, StaffTurn, Turn
 from bot.core.messages import CallbackAnswer, Reply
-from bot.core.services.desk import take_over
+from bot.core.roles import Action, AuditEntry, can
+from bot.core.services.desk import desk_action, take_over, topic_message
+from bot.core.services.escalation import AtTopLevel, escalate
 from bot.core.services.tickets import (
+    ESCALATE_PREFIX,
     STAFF_ACTIONS,
     STAFF_PREFIX,
     TAKE_OVER_PREFIX,
@@ -22,6 +27,8 @@ from bot.core.services.tickets import (
     transition,
 )
 from bot.core.tickets import TicketError, TicketState
+
+log = logging.getLogger(__name__)
 
 
 def parse_action(data: str) -> tuple[int, TicketState] | None:
@@ -108,3 +115,109 @@ async def on_take_over(turn: StaffTurn, deps: Deps) -> Sequence[Result]:
         turn.msg.callback_id, "staff.taken_over", {"number": outcome.ticket.number}
     )
     return [notice, *outcome.replies]
+
+
+async def on_topic_message(turn: StaffTurn, deps: Deps) -> Sequence[Result]:
+    """Topic mode: what a staff member writes in a ticket's topic goes to the customer whose
+    chat is taken over; /note, /release and /resolve work there as in direct mode."""
+    action = desk_action(turn.msg)
+    if not can(turn.member.role, action):
+        return [Reply("staff.not_allowed", chat_id=turn.msg.chat_id)]
+    async with deps.uow() as uow:
+        results = await topic_message(
+            uow,
+            turn.msg,
+            turn.member,
+            now=deps.clock.now(),
+            settings=deps.settings,
+            locales=deps.renderer.locales,
+        )
+        await uow.commit()
+    return results
+
+
+async def on_escalate(turn: StaffTurn, deps: Deps) -> Sequence[Result]:
+    """The Escalate button on a ticket card: one level up the chain, announced to the staff
+    group and the new level's chat; at the top (a manager has it) a short notice, no change."""
+    assert turn.msg.callback_id is not None
+    raw = (turn.msg.callback_data or "").removeprefix(ESCALATE_PREFIX)
+    if not raw.isdigit():
+        return [CallbackAnswer(turn.msg.callback_id, "fallback.expired_button")]
+    async with deps.uow() as uow:
+        try:
+            outcome = await escalate(
+                uow,
+                int(raw),
+                actor=turn.actor,
+                by=turn.member.name.split()[0],
+                now=deps.clock.now(),
+                settings=deps.settings,
+            )
+        except AtTopLevel:
+            return [CallbackAnswer(turn.msg.callback_id, "staff.escalate_at_top")]
+        except TicketError:
+            return [CallbackAnswer(turn.msg.callback_id, "staff.refused_not_allowed")]
+        customer = await uow.customers.get(outcome.ticket.customer_id)
+        tier = await uow.tiers.tier_of(outcome.ticket.customer_id)
+        await uow.commit()
+    ticket = outcome.ticket
+    card = []
+    if customer is not None and turn.msg.message_id is not None:
+        tier_name = tier.value if tier else None
+        updated = staff_card(ticket, customer, deps.settings, tier_name, turn.msg.chat_id)
+        card = [replace(updated, edit_message_id=turn.msg.message_id)]
+    notice = CallbackAnswer(
+        turn.msg.callback_id,
+        "staff.escalated_done",
+        {"number": ticket.number, "level": ticket.level.name.lower()},
+    )
+    return [notice, *card, *outcome.replies]
+
+
+def in_private(handler: StaffHandler, action: Action) -> Handler:
+    """The customer-side route for a staff button pressed in a private chat (the card a
+    dedicated advisor gets): it runs `handler` as in the staff group, for a roster member
+    whose role allows `action`; every press is audited and a refusal logged."""
+
+    async def run(turn: Turn, deps: Deps) -> Sequence[Result]:
+        msg = turn.msg
+        assert msg.callback_id is not None
+        async with deps.uow() as uow:
+            member = await uow.staff.get(msg.sender.id)
+            allowed = member is not None and can(member.role, action)
+            await uow.staff.audit(
+                AuditEntry(
+                    at=deps.clock.now(),
+                    telegram_user_id=msg.sender.id,
+                    action=action.value,
+                    allowed=allowed,
+                    chat_id=msg.chat_id,
+                    detail=msg.callback_data,
+                )
+            )
+            await uow.commit()
+        if member is None or not allowed:
+            log.warning(
+                "staff action %s refused for user %s in a private chat: %s",
+                action.value,
+                msg.sender.id,
+                "role does not allow it" if member else "not on the staff roster",
+            )
+            return [CallbackAnswer(msg.callback_id, "staff.not_allowed")]
+        staff_locale = deps.settings.staff_locale
+        results = await handler(StaffTurn(msg, staff_locale, member), deps)
+        return [
+            replace(r, locale=staff_locale)
+            if isinstance(r, Reply | CallbackAnswer) and r.locale is None
+            else r
+            for r in results
+        ]
+
+    name = getattr(handler, "__name__", "handler")
+    run.__name__ = run.__qualname__ = f"{name}_in_private"
+    return run
+
+
+on_ticket_action_in_private = in_private(on_ticket_action, Action.MOVE_TICKET)
+on_take_over_in_private = in_private(on_take_over, Action.TAKE_OVER)
+on_escalate_in_private = in_private(on_escalate, Action.ESCALATE)

@@ -37,3 +37,10 @@ async def on_attachment(turn: Turn, deps: Deps) -> Sequence[Result]:
     if state is not None:
         return await complaints.on_complaint_attachment(turn, deps, *state)
     return await questions.on_attachment(turn, deps)
+
+
+async def on_edit(turn: Turn, deps: Deps) -> Sequence[Result]:
+    """A customer edited an earlier message. While an agent has the chat the edit is relayed
+    (the dispatcher does that before any handler); otherwise the bot answered the original
+    already and lets the edit be."""
+    return []

@@ -17,6 +17,7 @@ from storage.tables.scheduling import SchedulerLeaseRow
 from storage.tables.staff import CustomerAdvisorRow, StaffAuditRow, StaffMemberRow
 from storage.tables.support import ConversationRow, CustomerRow, MessageLogRow, SupportRequestRow
 from storage.tables.tickets import TicketEventRow, TicketRow
+from storage.tables.topics import TicketTopicRow
 
 __all__ = [
     "NAMING_CONVENTION",
@@ -41,5 +42,6 @@ __all__ = [
     "TicketRatingRow",
     "TicketRevisitRow",
     "TicketRow",
+    "TicketTopicRow",
     "metadata",
 ]

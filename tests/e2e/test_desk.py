@@ -53,6 +53,15 @@ async def test_an_agent_takes_over_and_resolves(
         await emu.send_text(customer, "It is the lid, it will not close")
         [text] = await emu.wait_for("sendMessage", chat_id=sam.id, timeout=10)
         assert "It is the lid" in text.params["text"]
+        emu.mark()  # an edit reaches Sam too
+        sent_text = next(
+            m
+            for m in reversed(emu.world.chat(customer.id).messages.values())
+            if m.get("text") == "It is the lid, it will not close"
+        )
+        await emu.edit_user_message(customer, sent_text["message_id"], "It is the LID")
+        [edit] = await emu.wait_for("sendMessage", chat_id=sam.id, timeout=10)
+        assert "It is the LID" in edit.params["text"] and "✏️" in edit.params["text"]
         emu.mark()
         await emu.send_message(customer, photo=True, caption="see")
         [photo] = await emu.wait_for("copyMessage", chat_id=sam.id, timeout=10)

@@ -57,6 +57,10 @@ SAMPLE: dict[str, Any] = {
     "answer": "ok",
     "agent": "Sam",
     "reachability": "blocked",
+    "advisor": "Sam",
+    "away": False,
+    "colleague": "Kim Park",
+    "user_id": 9002,
 }
 
 
@@ -157,3 +161,46 @@ def test_every_locale_has_the_same_message_files() -> None:
     for locale in LOCALES:
         files = sorted(p.name for p in (SCRIPTS_DIR / locale / "messages").glob("*.yaml"))
         assert files == english, locale
+
+
+TELEGRAM_TAGS = frozenset(
+    {
+        "b",
+        "strong",
+        "i",
+        "em",
+        "u",
+        "ins",
+        "s",
+        "strike",
+        "del",
+        "span",
+        "tg-spoiler",
+        "a",
+        "tg-emoji",
+        "code",
+        "pre",
+        "blockquote",
+    }
+)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_template_is_html_telegram_accepts(renderer: Renderer, locale: str) -> None:
+    """Telegram's HTML parse mode knows only a few tags; a stray "<" (a placeholder such as
+    "<user id>") makes it refuse the whole message."""
+    from html.parser import HTMLParser
+
+    class Tags(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.found: set[str] = set()
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            self.found.add(tag)
+
+    params = sample_params(renderer)
+    for key in sorted(renderer.keys(locale)):
+        parser = Tags()
+        parser.feed(renderer.render(key, locale, params))
+        assert parser.found <= TELEGRAM_TAGS, f"{locale}/{key}: {parser.found - TELEGRAM_TAGS}"

@@ -21,10 +21,29 @@ from aiogram.types import (
 
 from bot.adapters.errors import from_bad_request, from_forbidden
 from bot.adapters.update import inline_keyboard, reply_markup
-from bot.core.errors import RateLimited, TransientError
+from bot.core.errors import DeliveryError, RateLimited, TransientError
 from bot.core.messages import Outgoing, Sent
 
 PARSE_MODE = "HTML"
+
+ERRORS = (
+    TelegramRetryAfter,
+    TelegramForbiddenError,
+    TelegramBadRequest,
+    TelegramNetworkError,
+    TelegramServerError,
+)
+
+
+def translate(exc: Exception) -> DeliveryError:
+    """aiogram's exception → the core's delivery error."""
+    if isinstance(exc, TelegramRetryAfter):
+        return RateLimited(float(exc.retry_after), exc.message)
+    if isinstance(exc, TelegramForbiddenError):
+        return from_forbidden(exc.message)
+    if isinstance(exc, TelegramBadRequest):
+        return from_bad_request(exc.message)
+    return TransientError(str(exc))
 
 
 class AiogramMessenger:
@@ -42,6 +61,7 @@ class AiogramMessenger:
                     chat_id=message.chat_id,
                     from_chat_id=message.copy_from_chat_id,
                     message_id=message.copy_message_id,
+                    message_thread_id=message.thread_id,
                     caption=message.text or None,
                     parse_mode=PARSE_MODE if message.text else None,
                 )
@@ -57,19 +77,23 @@ class AiogramMessenger:
                 return Sent(message.chat_id, message.edit_message_id)
             sent = await self.bot.send_message(
                 chat_id=message.chat_id,
+                message_thread_id=message.thread_id,
                 text=message.text,
                 parse_mode=PARSE_MODE,
                 reply_markup=_new_message_markup(message),
             )
             return Sent(sent.chat.id, sent.message_id)
-        except TelegramRetryAfter as exc:
-            raise RateLimited(float(exc.retry_after), exc.message) from exc
-        except TelegramForbiddenError as exc:
-            raise from_forbidden(exc.message) from exc
-        except TelegramBadRequest as exc:
-            raise from_bad_request(exc.message) from exc
-        except (TelegramNetworkError, TelegramServerError) as exc:
-            raise TransientError(str(exc)) from exc
+        except ERRORS as exc:
+            raise translate(exc) from exc
+
+    async def create_topic(self, chat_id: int, name: str, icon_color: int) -> int:
+        try:
+            topic = await self.bot.create_forum_topic(
+                chat_id=chat_id, name=name, icon_color=icon_color
+            )
+        except ERRORS as exc:
+            raise translate(exc) from exc
+        return topic.message_thread_id
 
     async def answer_callback(self, callback_id: str, text: str | None = None) -> None:
         try:

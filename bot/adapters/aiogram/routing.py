@@ -18,7 +18,9 @@ from bot.handlers import (
     Callback,
     Command,
     Contact,
+    EditedMessage,
     Route,
+    TopicMessage,
 )
 
 PRIVATE_KIND = frozenset({"private"})
@@ -63,6 +65,10 @@ def build_router(dispatcher: Dispatcher) -> Router:
                 router.message.register(run, in_chat, F.text)
             case Contact():
                 router.message.register(run, in_chat, F.contact)
+            case EditedMessage():
+                router.edited_message.register(run, in_chat)
+            case TopicMessage():
+                router.message.register(run, in_chat, F.is_topic_message)
             case AnyMessage():
                 router.message.register(run, in_chat)
     return router

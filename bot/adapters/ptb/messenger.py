@@ -17,10 +17,24 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 
 from bot.adapters.errors import from_bad_request, from_forbidden
 from bot.adapters.update import inline_keyboard, reply_markup
-from bot.core.errors import RateLimited, TransientError
+from bot.core.errors import DeliveryError, RateLimited, TransientError
 from bot.core.messages import Outgoing, Sent
 
 PARSE_MODE = "HTML"
+
+ERRORS = (RetryAfter, Forbidden, BadRequest, TimedOut, NetworkError)
+
+
+def translate(exc: Exception) -> DeliveryError:
+    """python-telegram-bot's exception → the core's delivery error (RetryAfter, Forbidden
+    and BadRequest are NetworkErrors too, so order matters)."""
+    if isinstance(exc, RetryAfter):
+        return RateLimited(_seconds(exc.retry_after), exc.message)
+    if isinstance(exc, Forbidden):
+        return from_forbidden(exc.message)
+    if isinstance(exc, BadRequest):
+        return from_bad_request(exc.message)
+    return TransientError(str(exc))
 
 
 def _seconds(value: float | timedelta) -> float:
@@ -42,6 +56,7 @@ class PtbMessenger:
                     chat_id=message.chat_id,
                     from_chat_id=message.copy_from_chat_id,
                     message_id=message.copy_message_id,
+                    message_thread_id=message.thread_id,
                     caption=message.text or None,
                     parse_mode=PARSE_MODE if message.text else None,
                 )
@@ -57,19 +72,23 @@ class PtbMessenger:
                 return Sent(message.chat_id, message.edit_message_id)
             sent = await self.bot.send_message(
                 chat_id=message.chat_id,
+                message_thread_id=message.thread_id,
                 text=message.text,
                 parse_mode=PARSE_MODE,
                 reply_markup=self._new_message_markup(message),
             )
             return Sent(sent.chat.id, sent.message_id)
-        except RetryAfter as exc:
-            raise RateLimited(_seconds(exc.retry_after), exc.message) from exc
-        except Forbidden as exc:
-            raise from_forbidden(exc.message) from exc
-        except BadRequest as exc:
-            raise from_bad_request(exc.message) from exc
-        except (TimedOut, NetworkError) as exc:
-            raise TransientError(str(exc)) from exc
+        except ERRORS as exc:
+            raise translate(exc) from exc
+
+    async def create_topic(self, chat_id: int, name: str, icon_color: int) -> int:
+        try:
+            topic = await self.bot.create_forum_topic(
+                chat_id=chat_id, name=name, icon_color=icon_color
+            )
+        except ERRORS as exc:
+            raise translate(exc) from exc
+        return topic.message_thread_id
 
     async def answer_callback(self, callback_id: str, text: str | None = None) -> None:
         try:

@@ -19,7 +19,9 @@ from bot.handlers import (
     Callback,
     Command,
     Contact,
+    EditedMessage,
     Route,
+    TopicMessage,
 )
 
 Callback_ = Callable[[Update, Any], Coroutine[Any, Any, None]]
@@ -42,20 +44,27 @@ def _runner(dispatcher: Dispatcher, route: Route) -> Callback_:
 
 def build_handlers(dispatcher: Dispatcher) -> list[BaseHandler[Update, Any, None]]:
     handlers: list[BaseHandler[Update, Any, None]] = []
+    # PTB's message handlers also take edited messages unless told not to; aiogram keeps
+    # them apart. Only the EditedMessage route sees edits, as in aiogram.
+    new = ~filters.UpdateType.EDITED
     for route in ROUTES:
         run = _runner(dispatcher, route)
-        private = filters.ChatType.GROUPS if route.staff else filters.ChatType.PRIVATE
+        chats = filters.ChatType.GROUPS if route.staff else filters.ChatType.PRIVATE
         match route.trigger:
             case Command(name):
-                handlers.append(CommandHandler(name, run, filters=private))
+                handlers.append(CommandHandler(name, run, filters=chats & new))
             case Callback(prefix):
                 handlers.append(CallbackQueryHandler(run, pattern=f"^{re.escape(prefix)}"))
             case AnyCommand():
-                handlers.append(MessageHandler(private & filters.COMMAND, run))
+                handlers.append(MessageHandler(chats & new & filters.COMMAND, run))
             case AnyText():
-                handlers.append(MessageHandler(private & filters.TEXT & ~filters.COMMAND, run))
+                handlers.append(MessageHandler(chats & new & filters.TEXT & ~filters.COMMAND, run))
             case Contact():
-                handlers.append(MessageHandler(private & filters.CONTACT, run))
+                handlers.append(MessageHandler(chats & new & filters.CONTACT, run))
+            case EditedMessage():
+                handlers.append(MessageHandler(chats & filters.UpdateType.EDITED_MESSAGE, run))
+            case TopicMessage():
+                handlers.append(MessageHandler(chats & new & filters.IS_TOPIC_MESSAGE, run))
             case AnyMessage():
-                handlers.append(MessageHandler(private & ~filters.UpdateType.EDITED_MESSAGE, run))
+                handlers.append(MessageHandler(chats & new, run))
     return handlers

@@ -7,7 +7,8 @@ conversation runs through the agent's own private chat with the bot.
   writes); text goes out signed with the agent's first name if the deployment wants, anything
   else is copied, so the agent's own account stays private.
 * ``/note`` adds an internal note the customer never sees, ``/release`` hands the chat back
-  to the bot, ``/resolve`` resolves the ticket and hands the chat back.
+  to the bot, ``/resolve`` resolves the ticket and hands the chat back, ``/transfer <id>``
+  passes the chat to a colleague on the roster who may take chats over.
 
 Everything the desk does is recorded on the ticket as events.
 """
@@ -15,7 +16,7 @@ Everything the desk does is recorded on the ticket as events.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot.config import Settings
@@ -23,10 +24,10 @@ from bot.core.desk import Takeover
 from bot.core.messages import ContentKind, Incoming, Relay, Reply
 from bot.core.models import Customer
 from bot.core.ports import JobRequest, UnitOfWork
-from bot.core.roles import Action, StaffMember
+from bot.core.roles import Action, StaffMember, can
 from bot.core.services.customers import customer_locale
-from bot.core.services.tickets import Outcome, transition
-from bot.core.tickets import EventKind, TicketError, TicketEvent, TicketState
+from bot.core.services.tickets import Outcome, ticket_topic, transition
+from bot.core.tickets import EventKind, Ticket, TicketError, TicketEvent, TicketState
 
 Result = Reply | Relay | JobRequest
 
@@ -97,12 +98,14 @@ async def take_over(
             locale=locale,
         )
     )
+    in_topic = settings.desk_mode == "topic" and settings.staff_chat_id is not None
     replies.append(
         Reply(
             "desk.taken",
             {"number": ticket.number, "customer": customer.display_name, "text": ticket.text},
-            chat_id=agent.telegram_user_id,
+            chat_id=settings.staff_chat_id if in_topic else agent.telegram_user_id,
             locale=settings.staff_locale,
+            topic=ticket_topic(ticket, customer.display_name, None) if in_topic else None,
         )
     )
     return Outcome(ticket, replies)
@@ -115,14 +118,19 @@ async def customer_to_agent(
     ticket = await uow.tickets.get(takeover.ticket_id)
     number = ticket.number if ticket else ""
     params = {"customer": customer.display_name, "number": number}
+    destination, topic = takeover.agent_user_id, None
+    if settings.desk_mode == "topic" and settings.staff_chat_id is not None and ticket:
+        destination = settings.staff_chat_id
+        topic = ticket_topic(ticket, customer.display_name, None)
     if msg.content is ContentKind.TEXT and msg.text is not None:
         return [
             Reply(
-                "desk.from_customer",
+                "desk.from_customer_edited" if msg.edited else "desk.from_customer",
                 {**params, "text": msg.text},
-                chat_id=takeover.agent_user_id,
+                chat_id=destination,
                 locale=settings.staff_locale,
                 about_customer_id=customer.id,
+                topic=topic,
             )
         ]
     assert msg.message_id is not None
@@ -130,7 +138,8 @@ async def customer_to_agent(
         Relay(
             msg.chat_id,
             msg.message_id,
-            takeover.agent_user_id,
+            destination,
+            topic=topic,
             caption_key="desk.from_customer_caption",
             params=params,
             locale=settings.staff_locale,
@@ -160,6 +169,7 @@ def desk_action(msg: Incoming) -> Action:
         "note": Action.NOTE,
         "release": Action.RELEASE,
         "resolve": Action.RESOLVE,
+        "transfer": Action.TRANSFER,
     }.get(msg.command or "", Action.REPLY)
 
 
@@ -241,6 +251,10 @@ async def agent_message(
                     locale=staff_locale,
                 ),
             ]
+        case "transfer":
+            return await transfer(
+                uow, msg, agent, customer, ticket, now=now, settings=settings, locale=locale
+            )
     if ticket.first_response_at is None:
         ticket.first_response_at = now
         await uow.tickets.add_event(TicketEvent(ticket.id, now, actor, EventKind.FIRST_RESPONSE))
@@ -256,3 +270,135 @@ async def agent_message(
         ]
     assert msg.message_id is not None
     return [Relay(msg.chat_id, msg.message_id, customer.chat_id, about_customer_id=customer.id)]
+
+
+async def topic_message(
+    uow: UnitOfWork,
+    msg: Incoming,
+    agent: StaffMember,
+    *,
+    now: datetime,
+    settings: Settings,
+    locales: Sequence[str],
+) -> list[Result]:
+    """A staff member wrote in a ticket's topic (topic mode): to the customer, or a desk
+    command; notices answer in the same topic. Chatter in topics that are not a ticket's,
+    or about a chat nobody has taken over, gets a pointer rather than silence."""
+    if msg.thread_id is None:
+        return []
+    ticket_id = await uow.topics.ticket_of(msg.chat_id, msg.thread_id)
+    ticket = await uow.tickets.get(ticket_id) if ticket_id is not None else None
+    if ticket is None:
+        return []
+    customer = await uow.customers.get(ticket.customer_id)
+    topic = ticket_topic(ticket, customer.display_name if customer else "", None)
+    takeover = (
+        await uow.desk.active(customer.chat_id)
+        if customer is not None and customer.chat_id is not None
+        else None
+    )
+    if takeover is None or takeover.ticket_id != ticket.id:
+        if msg.command == "note":  # a note needs no take-over
+            takeover = (
+                Takeover(
+                    customer.chat_id or 0,
+                    ticket.customer_id,
+                    ticket.id or 0,
+                    agent.telegram_user_id,
+                    now,
+                )
+                if customer
+                else None
+            )
+        if takeover is None:
+            return [
+                Reply(
+                    "desk.take_over_first",
+                    {"number": ticket.number},
+                    chat_id=msg.chat_id,
+                    locale=settings.staff_locale,
+                    topic=topic,
+                )
+            ]
+    results = await agent_message(
+        uow, msg, agent, takeover, now=now, settings=settings, locales=locales
+    )
+    return [
+        replace(r, topic=topic) if isinstance(r, Reply | Relay) and r.chat_id == msg.chat_id else r
+        for r in results
+    ]
+
+
+async def transfer(
+    uow: UnitOfWork,
+    msg: Incoming,
+    agent: StaffMember,
+    customer: Customer,
+    ticket: Ticket,
+    *,
+    now: datetime,
+    settings: Settings,
+    locale: str,
+) -> list[Result]:
+    """``/transfer <telegram user id> [note for the colleague]``: the chat passes to another
+    active roster member whose role may take chats over. The customer hears who is helping
+    now, both agents are told, and the ticket records it. Anything else (no such person, a
+    role that may not, oneself) changes nothing and says why."""
+    assert ticket.id is not None and customer.id is not None and customer.chat_id is not None
+    staff_locale = settings.staff_locale
+    raw, _, note = msg.args.strip().partition(" ")
+
+    def notice(key: str, **params: object) -> list[Result]:
+        return [Reply(key, params, chat_id=msg.chat_id, locale=staff_locale)]
+
+    if not raw.isdigit():
+        return notice("desk.transfer_usage")
+    colleague = await uow.staff.get(int(raw))
+    if colleague is None:
+        return notice("desk.transfer_unknown", user_id=int(raw))
+    if colleague.telegram_user_id == agent.telegram_user_id:
+        return notice("desk.transfer_self", number=ticket.number)
+    if not can(colleague.role, Action.TAKE_OVER):
+        return notice("desk.transfer_not_allowed", colleague=colleague.name)
+    await uow.desk.start(
+        Takeover(customer.chat_id, customer.id, ticket.id, colleague.telegram_user_id, now)
+    )
+    await uow.tickets.add_event(
+        TicketEvent(
+            ticket.id,
+            now,
+            f"staff:{agent.telegram_user_id}",
+            EventKind.NOTE,
+            note=note.strip() or "transferred the chat",
+            data={
+                "takeover": True,
+                "transfer": {"from": agent.telegram_user_id, "to": colleague.telegram_user_id},
+            },
+        )
+    )
+    return [
+        Reply(
+            "desk.transferred",
+            {"name": _name(customer), "agent": colleague.name.split()[0], "number": ticket.number},
+            chat_id=customer.chat_id,
+            locale=locale,
+        ),
+        Reply(
+            "desk.transferred_agent",
+            {"number": ticket.number, "colleague": colleague.name},
+            chat_id=msg.chat_id,
+            locale=staff_locale,
+        ),
+        Reply(
+            "desk.transferred_to_you",
+            {
+                "number": ticket.number,
+                "customer": customer.display_name,
+                "text": ticket.text,
+                "colleague": agent.name,
+                "note": note.strip() or None,
+            },
+            chat_id=colleague.telegram_user_id,
+            locale=staff_locale,
+        ),
+    ]

@@ -1,8 +1,9 @@
 """Answering questions from the FAQ and handing what it cannot settle to a person.
 
 The promise made to the customer ("a person will reply by …") is computed here from the
-service standard in settings, and recorded as a :class:`SupportRequest`, which the complaint
-and agent-desk features pick up.
+service standard in settings, on the business-hours clock when the deployment has one (outside
+opening hours the customer is told the team is away and when it will answer), and recorded
+as a :class:`SupportRequest`, which the complaint and agent-desk features pick up.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.core.models import Customer, RequestReason, SupportRequest
 from bot.core.ports import UnitOfWork
+from bot.core.sla import SlaPolicy
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +28,8 @@ class Promise:
     zone: str
     within_key: str
     within_count: int
+    away: bool = False
+    """Asked outside business hours: nobody is there to answer now."""
 
     def params(self) -> dict[str, Any]:
         return {
@@ -34,6 +38,7 @@ class Promise:
             "zone": self.zone,
             "within_key": self.within_key,
             "within_count": self.within_count,
+            "away": self.away,
         }
 
 
@@ -63,11 +68,17 @@ async def hand_off(
     now: datetime,
     first_response_minutes: int,
     default_zone: str,
+    policy: SlaPolicy | None = None,
 ) -> Promise:
-    """Records a request for a person and returns the promise to give the customer."""
+    """Records a request for a person and returns the promise to give the customer. With a
+    `policy` that has business hours, the time runs only while the business is open; the
+    promise then says whether the team is away now, and gives the duration ("within 2 hours")
+    only when the clock runs without a break until the answer is due."""
     assert customer.id is not None, "customer must be stored before a hand-off"
     assert customer.chat_id is not None, "a hand-off answers a customer who wrote from a chat"
-    due_at = now + timedelta(minutes=first_response_minutes)
+    duration = timedelta(minutes=first_response_minutes)
+    due_at = policy.after(now, duration) if policy else now + duration
+    away = policy is not None and policy.after(now, timedelta()) != now
     request = await uow.requests.add(
         SupportRequest(
             customer_id=customer.id,
@@ -80,7 +91,7 @@ async def hand_off(
     )
     assert request.id is not None
     zone = local_zone(customer, default_zone)
-    key, count = within(first_response_minutes)
+    key, count = within(first_response_minutes) if due_at - now == duration else ("", 0)
     return Promise(
         request_id=request.id,
         due_at=due_at,
@@ -88,4 +99,5 @@ async def hand_off(
         zone=zone.key,
         within_key=key,
         within_count=count,
+        away=away,
     )

@@ -14,10 +14,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.config import Settings
-from bot.core.messages import Button, Reply
+from bot.core.messages import Button, Reply, TopicRef
 from bot.core.models import Customer
 from bot.core.ports import JobRequest, UnitOfWork
 from bot.core.ratings import REVISIT_TARGET, revisit_due, revisit_job_id
+from bot.core.roles import StaffMember
 from bot.core.services.customers import customer_locale
 from bot.core.services.support import local_zone, within
 from bot.core.sla import SlaPolicy
@@ -34,6 +35,7 @@ from bot.core.tickets import (
     TicketState,
     can_reopen,
     check_transition,
+    next_level,
     raise_severity,
     starting_level,
 )
@@ -42,6 +44,7 @@ from bot.flows import rating as rating_flow
 
 STAFF_PREFIX = "tk:"
 TAKE_OVER_PREFIX = "tko:"
+ESCALATE_PREFIX = "tke:"
 STAFF_ACTIONS: dict[str, TicketState] = {
     "investigating": TicketState.INVESTIGATING,
     "proposed": TicketState.SOLUTION_PROPOSED,
@@ -101,8 +104,27 @@ def staff_buttons(ticket: Ticket) -> tuple[tuple[Button, ...], ...]:
     )
     if not ticket.is_open:
         return (row,) if row else ()
-    take_over = (Button("staff.button.take_over", f"{TAKE_OVER_PREFIX}{ticket.id}"),)
+    take_over: tuple[Button, ...] = (
+        Button("staff.button.take_over", f"{TAKE_OVER_PREFIX}{ticket.id}"),
+    )
+    if next_level(ticket.level) is not None:
+        take_over += (Button("staff.button.escalate", f"{ESCALATE_PREFIX}{ticket.id}"),)
     return (take_over, row) if row else (take_over,)
+
+
+SEVERITY_COLOURS: dict[Severity, int] = {
+    Severity.GENERAL: 0x6FB9F0,
+    Severity.QUALITY: 0xFFD67E,
+    Severity.MAJOR: 0xFB6F5F,
+}
+"""Topic icon colours by severity (blue, yellow, red: the colours Telegram allows)."""
+
+
+def ticket_topic(ticket: Ticket, customer_name: str, tier: str | None) -> TopicRef:
+    """The ticket's topic in the staff forum: number, severity, customer and tier."""
+    assert ticket.id is not None
+    parts = [ticket.number, ticket.severity.value, customer_name, *([tier] if tier else [])]
+    return TopicRef(ticket.id, " · ".join(parts), SEVERITY_COLOURS[ticket.severity])
 
 
 def staff_card(
@@ -129,6 +151,9 @@ def staff_card(
         buttons=staff_buttons(ticket),
         chat_id=chat_id,
         locale=settings.staff_locale,
+        topic=ticket_topic(ticket, customer.display_name, tier)
+        if settings.staff_topics and chat_id == settings.staff_chat_id
+        else None,
     )
 
 
@@ -157,9 +182,11 @@ async def open_ticket(
     policy: SlaPolicy,
     settings: Settings,
     tier: str | None,
+    advisor: StaffMember | None = None,
 ) -> Outcome:
     """Opens and acknowledges a ticket; the customer gets the number and the promised time,
-    staff get the card (a major complaint also reaches supervisor and manager)."""
+    staff get the card (a major complaint also reaches supervisor and manager). A customer's
+    dedicated `advisor` gets the card first, in their private chat, and is named to them."""
     assert customer.id is not None
     if customer.chat_id is None:
         raise TicketError("a ticket needs a customer who can be reached on Telegram")
@@ -214,14 +241,16 @@ async def open_ticket(
             "complaint.opened",
             {
                 "name": customer.first_name or customer.display_name,
+                "advisor": advisor.name.split()[0] if advisor else None,
                 **promise_params(ticket, customer, settings),
             },
             chat_id=customer.chat_id,
         )
     ]
+    first = [advisor.telegram_user_id] if advisor else []
     replies += [
         staff_card(ticket, customer, settings, tier, chat)
-        for chat in staff_recipients(ticket, settings)
+        for chat in first + [c for c in staff_recipients(ticket, settings) if c not in first]
     ]
     return Outcome(ticket, replies)
 

@@ -1,0 +1,68 @@
+"""Escalation by hand: a staff member moves a ticket one level up the chain (agent →
+supervisor → manager) from its card, as an SLA breach would (SPEC §4: every escalation is
+recorded)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.config import Settings
+from bot.core.messages import Reply
+from bot.core.ports import UnitOfWork
+from bot.core.services.tickets import Outcome, level_chats
+from bot.core.tickets import EventKind, TicketError, TicketEvent, next_level
+
+
+class AtTopLevel(TicketError):
+    """The ticket is already with a manager: there is nobody further up."""
+
+
+async def escalate(
+    uow: UnitOfWork,
+    ticket_id: int,
+    *,
+    actor: str,
+    by: str,
+    now: datetime,
+    settings: Settings,
+) -> Outcome:
+    """Moves an open ticket one level up, records an ``ESCALATED`` event, and announces it
+    (naming who, `by`) to the staff group and to the chats of the new level. Raises
+    :class:`AtTopLevel` at the top and :class:`TicketError` for a missing or finished ticket."""
+    ticket = await uow.tickets.get(ticket_id)
+    if ticket is None or ticket.id is None:
+        raise TicketError(f"no ticket {ticket_id}")
+    if not ticket.is_open:
+        raise TicketError("only an open ticket is escalated")
+    higher = next_level(ticket.level)
+    if higher is None:
+        raise AtTopLevel("the ticket is already with a manager")
+    await uow.tickets.add_event(
+        TicketEvent(
+            ticket.id,
+            now,
+            actor,
+            EventKind.ESCALATED,
+            data={"from": ticket.level.name.lower(), "to": higher.name.lower(), "reason": "staff"},
+        )
+    )
+    ticket.level = higher
+    ticket.updated_at = now
+    await uow.tickets.update(ticket)
+    chats = [settings.staff_chat_id] if settings.staff_chat_id is not None else []
+    chats += [c for c in level_chats(settings, higher) if c not in chats]
+    notices = [
+        Reply(
+            "staff.escalated_by_staff",
+            {
+                "number": ticket.number,
+                "severity": ticket.severity.value,
+                "level": higher.name.lower(),
+                "agent": by,
+            },
+            chat_id=chat,
+            locale=settings.staff_locale,
+        )
+        for chat in chats
+    ]
+    return Outcome(ticket, notices)
