@@ -8,8 +8,9 @@ customer unreachable; a 400 "chat not found" marks the chat gone; neither is ret
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from bot.core.deps import Deps
@@ -23,6 +24,7 @@ from bot.core.errors import (
     ThreadNotFound,
     TransientError,
 )
+from bot.core.locks import ChatLocks
 from bot.core.messages import (
     CallbackAnswer,
     OutButton,
@@ -97,17 +99,31 @@ class Delivery:
                 margin_seconds=s.pacing_margin_seconds,
             )
         )
+        self._chat_turns = ChatLocks()
+        self._bot_turn = asyncio.Lock()
 
     def _now(self) -> float:
         return self._deps.clock.now().timestamp()
 
     async def _paced(self, chat_id: int) -> None:
-        """Waits until one more request to `chat_id` keeps within Telegram's limits."""
-        wait = self._pacer.delay(chat_id, self._now())
+        """Waits until one more request to `chat_id` keeps within Telegram's limits.
+
+        Waiting takes turns, first among the messages to one chat, then among the chats
+        ready to send at the bot-wide limit, each in arrival order (asyncio locks are fair):
+        a chat's messages go out in the order they came, a message to a quiet chat (an
+        agent's answer) waits behind at most one message per busy chat rather than behind
+        every queued one, and each waiter sleeps about once, not once per message sent."""
+        async with self._chat_turns.hold(chat_id):
+            await self._until(lambda now: self._pacer.chat_delay(chat_id, now))
+            async with self._bot_turn:
+                await self._until(lambda now: self._pacer.delay(chat_id, now))
+                self._pacer.record(chat_id, self._now())
+
+    async def _until(self, delay: Callable[[float], float]) -> None:
+        wait = delay(self._now())
         while wait > 0:
             await self._deps.clock.sleep(wait)
-            wait = self._pacer.delay(chat_id, self._now())
-        self._pacer.record(chat_id, self._now())
+            wait = delay(self._now())
 
     async def _thread(self, chat_id: int, topic: TopicRef, fresh: bool = False) -> int | None:
         """The thread of the ticket's topic in `chat_id`; created (again, when `fresh`) if
@@ -139,12 +155,18 @@ class Delivery:
         return replace(message, thread_id=thread)
 
     async def send(self, message: Outgoing) -> Sent | None:
-        """Delivers one message; ``None`` when it could not or need not be delivered."""
+        """Delivers one message; ``None`` when it could not or need not be delivered.
+
+        A 429 is Telegram saying *when* to try again, not a failure: the whole bot pauses for
+        ``retry_after`` and the same message is retried, however often that takes (SPEC §11:
+        nothing accepted is lost). Only real failures (network errors, 5xx, a topic that
+        cannot be recreated) count against ``max_send_attempts``."""
         clock = self._deps.clock
         attempts = self._deps.settings.max_send_attempts
         if message.topic is not None and message.thread_id is None:
             message = await self._into_topic(message)
-        for attempt in range(1, attempts + 1):
+        failures = 0
+        while failures < attempts:
             await self._paced(message.chat_id)
             try:
                 sent = await self._deps.messenger.send(message)
@@ -152,8 +174,9 @@ class Delivery:
                 log.warning("429 from Telegram: pausing all sends for %.1fs", exc.retry_after)
                 self._pacer.pause(exc.retry_after, self._now())
             except TransientError as exc:
-                log.warning("transient delivery failure (attempt %d): %s", attempt, exc)
-                await clock.sleep(min(2.0**attempt, 30.0))
+                failures += 1
+                log.warning("transient delivery failure (attempt %d): %s", failures, exc)
+                await clock.sleep(min(2.0**failures, 30.0))
             except MessageUnchanged:
                 return None
             except ThreadNotFound:
@@ -163,6 +186,7 @@ class Delivery:
                 log.warning(
                     "topic of ticket %s was deleted; recreating it", message.topic.ticket_id
                 )
+                failures += 1
                 message = await self._into_topic(message, fresh=True)
             except (ChatBlocked, ChatGone) as exc:
                 await self._mark_unreachable(message.chat_id, exc)

@@ -15,15 +15,14 @@ Order of work, chosen so nothing accepted is lost and nothing is done twice:
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from bot.core.delivery import Delivery
 from bot.core.deps import Deps
 from bot.core.desk import DESK_COMMANDS, Takeover
+from bot.core.locks import ChatLocks
 from bot.core.messages import CallbackAnswer, ChatKind, Incoming, Relay, Reply, Sent
 from bot.core.models import Conversation, Customer, Direction, LoggedMessage
 from bot.core.ports import DuplicateUpdate, JobRequest
@@ -315,31 +314,6 @@ class Dispatcher:
             conversation=conversation,
             takeover=takeover,
         )
-
-
-class ChatLocks:
-    """One lock per chat that has an update in progress; forgotten when nobody holds or awaits
-    it, so memory does not grow with the number of customers."""
-
-    def __init__(self) -> None:
-        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
-
-    @contextlib.asynccontextmanager
-    async def hold(self, chat_id: int) -> AsyncIterator[None]:
-        lock, users = self._locks.get(chat_id, (asyncio.Lock(), 0))
-        self._locks[chat_id] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[chat_id]
-            if users <= 1:
-                del self._locks[chat_id]
-            else:
-                self._locks[chat_id] = (lock, users - 1)
-
-    def __len__(self) -> int:
-        return len(self._locks)
 
 
 def _chat_of(item: Result) -> int | None:

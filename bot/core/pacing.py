@@ -98,6 +98,12 @@ class Pacer:
         # otherwise never see that time pass.
         return wait if wait >= MIN_WAIT else 0.0
 
+    def chat_delay(self, chat_id: int, now: float) -> float:
+        """Seconds to wait for `chat_id`'s own limit (and a pause), the bot-wide one aside."""
+        chat, _ = self._buckets(chat_id)
+        wait = max(self._paused_until - now, chat.wait(now))
+        return wait if wait >= MIN_WAIT else 0.0
+
     def record(self, chat_id: int, now: float) -> None:
         """A message to `chat_id` went out at `now`."""
         chat, overall = self._buckets(chat_id)

@@ -150,3 +150,18 @@ async def test_sends_to_one_chat_are_paced(bot: FakeBot) -> None:
         await delivery.send(Outgoing(chat_id=ALICE.id, text="x"))
     # A burst of 3 (the third keeps the 0.05 s margin in hand), then one per second.
     assert [round(s, 3) for s in bot.clock.slept] == [0.05, 1.0, 1.0, 1.0]
+
+
+async def test_a_429_is_not_a_failure_however_often_it_comes(bot: FakeBot) -> None:
+    """SPEC §11: nothing accepted is lost. Ten 429s in a row exceed `max_send_attempts` (5),
+    yet the message still goes out, each time after the pause Telegram asked for."""
+    bot.messenger.fail_with = [RateLimited(2) for _ in range(10)]
+    await bot.say(ALICE, "/start")
+    assert bot.messenger.template_keys() == ["start.greeting"]
+    assert sum(bot.clock.slept) >= 20
+
+
+async def test_transient_failures_are_bounded(bot: FakeBot) -> None:
+    bot.messenger.fail_with = [TransientError("502") for _ in range(10)]
+    await bot.say(ALICE, "/start")
+    assert bot.messenger.template_keys() == []  # gave up after max_send_attempts, logged

@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import heapq
 import itertools
+from collections.abc import Coroutine
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from bot.config import Settings
+from bot.core.delivery import Delivery
+from bot.core.deps import Deps
+from bot.core.errors import RateLimited
+from bot.core.locks import ChatLocks
+from bot.core.messages import Outgoing, Sent
 from bot.core.pacing import Pacer, PacingLimits
+from sandbox.limits import FloodControl, FloodLimits
+from tests.fakes import FixedFaq, MemoryUnitOfWorkFactory, RecordingMessenger
+from tests.unit.conftest import language, triage
 
 
 def send_times(pacer: Pacer, chat_id: int, count: int, start: float = 1000.0) -> list[float]:
@@ -58,3 +72,116 @@ def test_idle_chats_are_forgotten_so_memory_stays_flat() -> None:
     for chat in range(10_000):
         pacer.record(chat, now=float(chat))  # each chat refills long before the next tick
     assert len(pacer) <= 101
+
+
+# --- Delivery under a burst: many messages waiting at once, on a virtual clock ----------------
+
+
+class VirtualClock:
+    """Time moves only when every task is asleep; it then jumps to the earliest wake-up."""
+
+    def __init__(self) -> None:
+        self.start = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+        self.t = 0.0
+        self.sleeps = 0
+        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=self.t)
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps += 1
+        future = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._sleepers, (self.t + max(0.0, seconds), next(self._order), future))
+        await future
+
+    async def run(self, *jobs: Coroutine[Any, Any, None]) -> None:
+        """Runs `jobs` to completion, moving time forward whenever all of them wait."""
+        tasks = [asyncio.ensure_future(job) for job in jobs]
+        while not all(task.done() for task in tasks):
+            for _ in range(50):  # let every runnable task go as far as it can
+                await asyncio.sleep(0)
+            if self._sleepers:
+                wake_at, _, future = heapq.heappop(self._sleepers)
+                self.t = max(self.t, wake_at)
+                future.set_result(None)
+        for task in tasks:
+            task.result()
+
+
+class TelegramLike(RecordingMessenger):
+    """Records sends, refusing with a 429 any that Telegram's flood control would refuse
+    (the emulator's own token buckets, on the same virtual time)."""
+
+    def __init__(self, clock: VirtualClock, limits: FloodLimits) -> None:
+        super().__init__()
+        self.flood = FloodControl(limits, clock=lambda: clock.t)
+        self.at: list[float] = []
+        self.clock = clock
+        self.refused = 0
+
+    async def send(self, message: Outgoing) -> Sent:
+        retry_after = self.flood.admit(message.chat_id, is_group=message.chat_id < 0)
+        if retry_after:
+            self.refused += 1
+            raise RateLimited(retry_after)
+        self.at.append(self.clock.t)
+        return await super().send(message)
+
+
+def burst_delivery(**settings: Any) -> tuple[Delivery, VirtualClock, TelegramLike]:
+    clock = VirtualClock()
+    limits = FloodLimits(global_rate=settings.get("global_messages_per_second", 30.0))
+    messenger = TelegramLike(clock, limits)
+    deps = Deps(
+        settings=Settings(**settings),
+        uow=MemoryUnitOfWorkFactory(),
+        renderer=language(),
+        faq=FixedFaq(),
+        triage=triage(),
+        clock=clock,
+        messenger=messenger,
+    )
+    return Delivery(deps), clock, messenger
+
+
+async def test_a_burst_keeps_order_per_chat_wakes_each_waiter_rarely_and_starves_nobody() -> None:
+    # 10 busy chats (an agent's inbox each) with 10 messages queued for each, and a bot-wide
+    # limit of 5/s that binds before the chats' own 1/s does.
+    delivery, clock, messenger = burst_delivery(global_messages_per_second=5.0)
+    chats, per_chat = 10, 10
+    late_chat, late_sent_at = 777, []
+
+    async def one(chat_id: int, n: int) -> None:
+        await delivery.send(Outgoing(chat_id=chat_id, text=f"{chat_id}:{n}"))
+
+    async def late() -> None:  # an agent's answer to a customer, arriving mid-burst
+        await clock.sleep(5.0)
+        asked = clock.t
+        await delivery.send(Outgoing(chat_id=late_chat, text="late"))
+        late_sent_at.append(clock.t - asked)
+
+    await clock.run(*(one(c, n) for n in range(per_chat) for c in range(1, chats + 1)), late())
+    assert messenger.refused == 0
+    assert len(messenger.sent) == chats * per_chat + 1
+    for chat in range(1, chats + 1):  # each chat's messages go out in the order they came
+        assert messenger.texts(chat) == [f"{chat}:{n}" for n in range(per_chat)]
+    # The late message waits behind at most one message per busy chat (10 at 5/s), not
+    # behind everything still queued.
+    assert late_sent_at[0] <= (chats + 1) / 5.0 + 0.5
+    # Every waiter wakes about once per turn it waits for, not once per message sent.
+    assert clock.sleeps <= 3 * len(messenger.sent)
+
+
+async def test_turns_are_forgotten_once_nobody_waits() -> None:
+    turns, order = ChatLocks(), []
+
+    async def take(chat_id: int, n: int) -> None:
+        async with turns.hold(chat_id):
+            await asyncio.sleep(0)
+            order.append((chat_id, n))
+
+    await asyncio.gather(*(take(c, n) for n in range(5) for c in range(100)))
+    assert len(turns) == 0
+    assert [n for c, n in order if c == 7] == [0, 1, 2, 3, 4]
