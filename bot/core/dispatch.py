@@ -26,10 +26,11 @@ from bot.core.locks import ChatLocks
 from bot.core.messages import CallbackAnswer, ChatKind, Incoming, Relay, Reply, Sent
 from bot.core.models import Conversation, Customer, Direction, LoggedMessage
 from bot.core.ports import DuplicateUpdate, JobRequest
-from bot.core.roles import Action, AuditEntry, StaffMember, can
+from bot.core.roles import Action, StaffMember
 from bot.core.services import desk
 from bot.core.services.customers import customer_locale, upsert_customer
 from bot.core.services.ratings import schedule
+from bot.core.services.staff import authorise
 
 log = logging.getLogger(__name__)
 
@@ -212,27 +213,8 @@ class Dispatcher:
     async def _authorise(self, msg: Incoming, action: Action) -> StaffMember | None:
         """The roster member allowed to do `action`, or None; audited either way."""
         async with self.deps.uow() as uow:
-            member = await uow.staff.get(msg.sender.id)
-            allowed = can(member.role if member else None, action)
-            await uow.staff.audit(
-                AuditEntry(
-                    at=self.deps.clock.now(),
-                    telegram_user_id=msg.sender.id,
-                    action=action.value,
-                    allowed=allowed,
-                    chat_id=msg.chat_id,
-                    detail=msg.callback_data or (f"/{msg.command}" if msg.command else None),
-                )
-            )
+            member = await authorise(uow, msg, action, self.deps.clock.now())
             await uow.commit()
-        if not allowed:
-            log.warning(
-                "staff action %s refused for user %s: %s",
-                action.value,
-                msg.sender.id,
-                "role does not allow it" if member else "not on the staff roster",
-            )
-            return None
         return member
 
     async def _record_staff(self, msg: Incoming) -> bool:

@@ -7,16 +7,16 @@ the same buttons: :func:`in_private` runs them there with the same check and aud
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import replace
 
 from bot.core.deps import Deps
 from bot.core.dispatch import Handler, Result, StaffHandler, StaffTurn, Turn
 from bot.core.messages import CallbackAnswer, Reply
-from bot.core.roles import Action, AuditEntry, can
+from bot.core.roles import Action, can
 from bot.core.services.desk import desk_action, take_over, topic_message
 from bot.core.services.escalation import AtTopLevel, escalate
+from bot.core.services.staff import authorise
 from bot.core.services.tickets import (
     ESCALATE_PREFIX,
     STAFF_ACTIONS,
@@ -27,8 +27,6 @@ from bot.core.services.tickets import (
     transition,
 )
 from bot.core.tickets import TicketError, TicketState
-
-log = logging.getLogger(__name__)
 
 
 def parse_action(data: str) -> tuple[int, TicketState] | None:
@@ -183,26 +181,9 @@ def in_private(handler: StaffHandler, action: Action) -> Handler:
         msg = turn.msg
         assert msg.callback_id is not None
         async with deps.uow() as uow:
-            member = await uow.staff.get(msg.sender.id)
-            allowed = member is not None and can(member.role, action)
-            await uow.staff.audit(
-                AuditEntry(
-                    at=deps.clock.now(),
-                    telegram_user_id=msg.sender.id,
-                    action=action.value,
-                    allowed=allowed,
-                    chat_id=msg.chat_id,
-                    detail=msg.callback_data,
-                )
-            )
+            member = await authorise(uow, msg, action, deps.clock.now())
             await uow.commit()
-        if member is None or not allowed:
-            log.warning(
-                "staff action %s refused for user %s in a private chat: %s",
-                action.value,
-                msg.sender.id,
-                "role does not allow it" if member else "not on the staff roster",
-            )
+        if member is None:
             return [CallbackAnswer(msg.callback_id, "staff.not_allowed")]
         staff_locale = deps.settings.staff_locale
         results = await handler(StaffTurn(msg, staff_locale, member), deps)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
+from bot.core.messages import Incoming
 from bot.core.ports import UnitOfWork
-from bot.core.roles import Role, StaffMember
+from bot.core.roles import Action, AuditEntry, Role, StaffMember, can
+
+log = logging.getLogger(__name__)
 
 
 async def enroll(
@@ -31,3 +35,32 @@ async def withdraw(uow: UnitOfWork, telegram_user_id: int) -> bool:
     member.active = False
     await uow.staff.save(member)
     return True
+
+
+async def authorise(
+    uow: UnitOfWork, msg: Incoming, action: Action, now: datetime
+) -> StaffMember | None:
+    """The roster member who sent `msg`, if their role allows `action`; else None. Every
+    attempt is audited (the caller commits) and a refusal is logged — never its content."""
+    member = await uow.staff.get(msg.sender.id)
+    allowed = can(member.role if member else None, action)
+    await uow.staff.audit(
+        AuditEntry(
+            at=now,
+            telegram_user_id=msg.sender.id,
+            action=action.value,
+            allowed=allowed,
+            chat_id=msg.chat_id,
+            detail=msg.callback_data or (f"/{msg.command}" if msg.command else None),
+        )
+    )
+    if not allowed:
+        log.warning(
+            "staff action %s refused for user %s in chat %s: %s",
+            action.value,
+            msg.sender.id,
+            msg.chat_id,
+            "role does not allow it" if member else "not on the staff roster",
+        )
+        return None
+    return member
