@@ -15,7 +15,7 @@ import hmac
 import re
 import struct
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -60,29 +60,6 @@ class CustomerProfile:
     @property
     def has_personal_data(self) -> bool:
         return bool(self.phone or self.email or self.birthday)
-
-
-@dataclass(frozen=True, slots=True)
-class Order:
-    """An order imported from the shop; `amount_cents` is in the shop currency's cents."""
-
-    order_id: str
-    customer_id: int
-    amount_cents: int
-    currency: str
-    status: OrderStatus
-    created_at: datetime
-    paid_at: datetime | None = None
-    delivered_at: datetime | None = None
-    coupon_code: str | None = None
-
-    @property
-    def paid_day(self) -> date | None:
-        """The UTC day the order counts on for RFM, or None if it does not count (a delivered
-        order without a payment time counts on its creation day)."""
-        if not self.status.counts_as_paid:
-            return None
-        return (self.paid_at or self.created_at).astimezone(UTC).date()
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,7 +70,6 @@ class ComplaintReview:
     top_causes: list[tuple[str, int]] = field(default_factory=list)
     repeat_complainers: int = 0
     repeat_contacts: int = 0
-    escalated_open: int = 0
     satisfaction: Satisfaction = field(default_factory=Satisfaction)
 
     def rows(self) -> list[tuple[str, str]]:

@@ -90,6 +90,22 @@ class FakeBot:
             )
         )
 
+    async def press_in_group(
+        self, sender: Sender, group: int, data: str, message_id: int = 70
+    ) -> list[Sent]:
+        """`sender` presses a button with `data` on a bot message in the (staff) group."""
+        return await self.feed(
+            self.incoming(
+                sender,
+                chat_id=group,
+                chat_kind=ChatKind.SUPERGROUP,
+                callback_id=f"cb{next(self.update_ids)}",
+                callback_data=data,
+                content=ContentKind.CALLBACK,
+                message_id=message_id,
+            )
+        )
+
     async def press(self, sender: Sender, data: str, message_id: int = 1) -> list[Sent]:
         return await self.feed(
             self.incoming(

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from bot.core.errors import ChatBlocked
-from bot.core.messages import ChatKind, ContentKind, Sender
+from bot.core.messages import ContentKind, Sender
 from bot.core.models import Direction
 from bot.core.roles import Role
 from bot.core.services.staff import enroll
@@ -30,17 +30,7 @@ async def desk(bot: FakeBot) -> FakeBot:
 async def take_over(bot: FakeBot, who: Sender = ALICE) -> int:
     await complain(bot, who, "the kettle arrived broken, I want a refund")
     ticket = max(bot.uow.store.tickets.values(), key=lambda t: t.id or 0)
-    await bot.feed(
-        bot.incoming(
-            SAM,
-            chat_id=STAFF_GROUP,
-            chat_kind=ChatKind.SUPERGROUP,
-            callback_id="c1",
-            callback_data=f"tko:{ticket.id}",
-            content=ContentKind.CALLBACK,
-            message_id=70,
-        )
-    )
+    await bot.press_in_group(SAM, STAFF_GROUP, f"tko:{ticket.id}")
     assert ticket.id is not None
     return ticket.id
 

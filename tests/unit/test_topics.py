@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.messages import ChatKind, ContentKind, Sender
+from bot.core.messages import ChatKind, Sender
 from bot.core.roles import Role
 from bot.core.services.staff import enroll
 from bot.core.tickets import EventKind, TicketState
@@ -40,17 +40,7 @@ async def test_a_deleted_topic_is_recreated_and_nothing_is_lost(forum: FakeBot) 
     [ticket] = forum.uow.store.tickets.values()
     first = forum.messenger.topics[0][1]
     forum.messenger.deleted_threads.add(first)  # someone deleted the ticket's topic
-    await forum.feed(
-        forum.incoming(
-            SAM,
-            chat_id=STAFF_GROUP,
-            chat_kind=ChatKind.SUPERGROUP,
-            callback_id="c",
-            callback_data=f"tko:{ticket.id}",
-            content=ContentKind.CALLBACK,
-            message_id=70,
-        )
-    )
+    await forum.press_in_group(SAM, STAFF_GROUP, f"tko:{ticket.id}")
     assert len(forum.messenger.topics) == 2
     second = forum.messenger.topics[1][1]
     assert forum.messenger.assert_sent("desk.taken").thread_id == second
@@ -64,17 +54,7 @@ async def test_in_topic_mode_the_conversation_runs_in_the_tickets_topic(forum: F
     await complain(forum, ALICE, "the kettle arrived broken, I want a refund")
     [ticket] = forum.uow.store.tickets.values()
     thread = forum.messenger.topics[0][1]
-    await forum.feed(
-        forum.incoming(
-            SAM,
-            chat_id=STAFF_GROUP,
-            chat_kind=ChatKind.SUPERGROUP,
-            callback_id="c",
-            callback_data=f"tko:{ticket.id}",
-            content=ContentKind.CALLBACK,
-            message_id=70,
-        )
-    )
+    await forum.press_in_group(SAM, STAFF_GROUP, f"tko:{ticket.id}")
     taken = forum.messenger.assert_sent("desk.taken")
     assert (taken.chat_id, taken.thread_id) == (STAFF_GROUP, thread)
     await forum.say(ALICE, "the lid will not close")
@@ -147,17 +127,7 @@ async def test_the_topic_says_so_when_the_customer_blocks_the_bot(forum: FakeBot
 async def test_an_edit_reaches_the_agent_who_has_the_chat(forum: FakeBot) -> None:
     await complain(forum, ALICE, "the kettle arrived broken, I want a refund")
     [ticket] = forum.uow.store.tickets.values()
-    await forum.feed(
-        forum.incoming(
-            SAM,
-            chat_id=STAFF_GROUP,
-            chat_kind=ChatKind.SUPERGROUP,
-            callback_id="c",
-            callback_data=f"tko:{ticket.id}",
-            content=ContentKind.CALLBACK,
-            message_id=70,
-        )
-    )
+    await forum.press_in_group(SAM, STAFF_GROUP, f"tko:{ticket.id}")
     await forum.feed(forum.incoming(ALICE, text="the LID is broken", edited=True))
     edited = forum.messenger.sent[-1]
     assert edited.template_key == "desk.from_customer_edited" and edited.chat_id == SAM.id

@@ -16,7 +16,7 @@ Everything the desk does is recorded on the ticket as events.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 
 from bot.config import Settings
@@ -30,15 +30,6 @@ from bot.core.services.tickets import Outcome, ticket_topic, transition
 from bot.core.tickets import EventKind, Ticket, TicketError, TicketEvent, TicketState
 
 Result = Reply | Relay | JobRequest
-
-
-@dataclass(frozen=True, slots=True)
-class AgentMessage:
-    """What an agent sent in their private chat, and which customer it is for."""
-
-    action: Action
-    takeover: Takeover | None
-    text: str
 
 
 def _name(customer: Customer) -> str:
