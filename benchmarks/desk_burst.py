@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.config import Framework
+from bot.app.settings import Framework
 from sandbox import Emulator, FloodLimits
 from tests.e2e.conftest import FRAMEWORKS, TOKEN, running_bot
 from tests.e2e.test_desk_burst import answer_first_relay, marker, sends, settled, taken_over_desk

@@ -39,9 +39,9 @@ from pathlib import Path
 import opencc
 import yaml
 
-from bot.config import LOCALES, Settings
+from bot.app.settings import LOCALES, Settings
+from bot.app.triage_data import DEFAULT_ROOT, load_lexicons
 from bot.core.triage import Triage
-from bot.triage_data import DEFAULT_ROOT, load_lexicons
 
 CASES_PATH = Path(__file__).resolve().parent.parent / "tests" / "unit" / "triage_cases.yaml"
 CLASSES = ("enquiry", "general", "quality", "major")
@@ -233,7 +233,7 @@ def ten_thousand_lines(cases: Iterable[Case], n: int = 10_000) -> list[str]:
 def speed_report(lines: Sequence[str]) -> str:
     from typer.testing import CliRunner
 
-    from bot.cli import app
+    from bot.app.cli import app
 
     out = io.StringIO()
     with tempfile.TemporaryDirectory() as folder:

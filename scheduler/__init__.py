@@ -2,10 +2,10 @@
 
 Usage (the composition root builds one per process; see :class:`Scheduler`)::
 
-    scheduler = Scheduler(settings, engine, runtime=deps)
-    await scheduler.start()
-    await scheduler.schedule_every("sla:sweep", "bot.jobs.sla:sweep", 30)
-    await scheduler.schedule_at(f"ticket:{ticket.id}:remind", "bot.jobs.tickets:remind",
+    scheduler = Scheduler(timings, engine)
+    await scheduler.start(runtime)
+    await scheduler.schedule_every("sla:sweep", "bot.app.jobs.sla:sweep", 30)
+    await scheduler.schedule_at(f"ticket:{ticket.id}:remind", "bot.app.jobs.tickets:remind",
                                 due_at, ticket.id)
     ...
     await scheduler.stop()
@@ -44,13 +44,14 @@ from scheduler.jobs import (
     resolve,
 )
 from scheduler.lease import Lease, new_holder_id
-from scheduler.runner import ScheduledJob, Scheduler, job_store_url
+from scheduler.runner import ScheduledJob, Scheduler, SchedulerTimings, job_store_url
 
 __all__ = [
     "TRAMPOLINE",
     "Lease",
     "ScheduledJob",
     "Scheduler",
+    "SchedulerTimings",
     "UnknownJobTarget",
     "current_runtime",
     "job_store_url",

@@ -61,7 +61,6 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import create_engine, event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.config import Settings
 from bot.core.clock import SystemClock, require_aware
 from bot.core.ports import Clock
 from scheduler.jobs import TRAMPOLINE, JobId, check_ids, register_runtime, resolve
@@ -85,6 +84,21 @@ def job_store_url(database_url: str) -> str:
     if driver is not None:
         url = url.set(drivername=driver)
     return url.render_as_string(hide_password=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerTimings:
+    """How the scheduler keeps time; the composition root builds it from the settings
+    (``scheduler_*``), tests use short ones."""
+
+    misfire_grace_seconds: int = 3600
+    lease_ttl_seconds: float = 30.0
+    lease_renew_seconds: float = 10.0
+    stop_timeout_seconds: float = 10.0
+
+    def __post_init__(self) -> None:
+        if self.lease_renew_seconds >= self.lease_ttl_seconds:
+            raise ValueError("the lease must be renewed more often than it expires")
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,27 +195,24 @@ class Scheduler:
     """Schedules jobs by ``"module:function"`` target with id-only arguments, and runs them
     in the one process that holds the leader lease.
 
-    ``runtime`` is what every job target receives first (``await target(runtime, *ids)``);
-    ``clock`` dates the lease (default: the system clock); ``holder`` names this process in
-    the lease (default: ``hostname:pid:random``); ``lease`` replaces the lease (tests)."""
+    ``runtime``, given to :meth:`start`, is what every job target receives first
+    (``await target(runtime, *ids)``); ``clock`` dates the lease (default: the system
+    clock); ``holder`` names this process in the lease (default: ``hostname:pid:random``);
+    ``lease`` replaces the lease (tests)."""
 
     def __init__(
         self,
-        settings: Settings,
+        timings: SchedulerTimings,
         engine: AsyncEngine,
-        runtime: object,
         *,
         clock: Clock | None = None,
         holder: str | None = None,
         lease: Lease | None = None,
     ) -> None:
-        self._settings = settings
+        self._timings = timings
         self._engine = engine
-        self._runtime = runtime
         self._clock: Clock = clock or SystemClock()
-        self.lease = lease or Lease(
-            engine, ttl_seconds=settings.scheduler_lease_ttl_seconds, holder=holder
-        )
+        self.lease = lease or Lease(engine, ttl_seconds=timings.lease_ttl_seconds, holder=holder)
         self._aps: Any = None
         self._executor: _LoopExecutor | None = None
         self._task: asyncio.Task[None] | None = None
@@ -224,19 +235,20 @@ class Scheduler:
 
     # --- life cycle --------------------------------------------------------------------------
 
-    async def start(self) -> None:
+    async def start(self, runtime: object) -> None:
         """Starts APScheduler paused (so this process can schedule at once), tries to take
-        the lease and keeps trying, or renewing, in the background."""
+        the lease and keeps trying, or renewing, in the background. Every job this process
+        runs receives `runtime` first."""
         if self._aps is not None:
             raise RuntimeError("the scheduler is already running")
-        settings = self._settings
+        timings = self._timings
         loop = asyncio.get_running_loop()
-        executor = _LoopExecutor(loop, self._runtime)
+        executor = _LoopExecutor(loop, runtime)
         aps = _Background(
             jobstores={"default": self._job_store()},
             executors={"default": executor},
             job_defaults={
-                "misfire_grace_time": settings.scheduler_misfire_grace_seconds,
+                "misfire_grace_time": timings.misfire_grace_seconds,
                 "coalesce": True,
                 "max_instances": 1,
             },
@@ -264,7 +276,7 @@ class Scheduler:
         aps.pause()
         await asyncio.to_thread(_quiesce, aps)
         await asyncio.to_thread(aps.shutdown, wait=False)  # no new job starts after this
-        await executor.drain(self._settings.scheduler_stop_timeout_seconds)
+        await executor.drain(self._timings.stop_timeout_seconds)
         try:
             await self.lease.release()
         except Exception as exc:
@@ -296,7 +308,7 @@ class Scheduler:
 
     async def _keep_lease(self) -> None:
         while True:
-            await asyncio.sleep(self._settings.scheduler_lease_renew_seconds)
+            await asyncio.sleep(self._timings.lease_renew_seconds)
             await self._tick()
 
     async def _tick(self) -> None:

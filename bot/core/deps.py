@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.config import Settings
+from bot.app.settings import Settings
 from bot.core.ports import (
     Clock,
     FaqMatcher,
@@ -18,7 +18,7 @@ from bot.core.ports import (
 
 @dataclass(frozen=True, slots=True)
 class Deps:
-    """Built once by :mod:`bot.bootstrap` (or by a test from fakes) and passed down."""
+    """Built once by :mod:`bot.app.bootstrap` (or by a test from fakes) and passed down."""
 
     settings: Settings
     uow: UnitOfWorkFactory

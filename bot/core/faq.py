@@ -1,7 +1,7 @@
 """Fuzzy matching of customer questions against the FAQ, in English and Chinese.
 
 The FAQ content lives in ``scripts_i18n/<locale>/faq.yaml`` and is loaded by
-:mod:`bot.faq_data`; this module only knows :class:`FaqEntry` values, so it stays free of YAML,
+:mod:`bot.app.faq_data`; this module only knows :class:`FaqEntry` values, so it stays free of YAML,
 Jinja2 and any framework.
 
 How a question is matched

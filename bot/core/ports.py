@@ -1,6 +1,6 @@
 """The Protocols the core needs from the outside world.
 
-`storage` implements the repositories and the unit of work, `bot.i18n` the renderer, each
+`storage` implements the repositories and the unit of work, `bot.app.i18n` the renderer, each
 adapter a messenger; tests use the in-memory fakes in ``tests/fakes.py``.
 """
 

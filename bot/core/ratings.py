@@ -16,7 +16,7 @@ from bot.core.tickets import Ticket, TicketState
 
 SCORES = (1, 2, 3, 4, 5)
 
-REVISIT_TARGET = "bot.jobs.revisit:send"
+REVISIT_TARGET = "bot.app.jobs.revisit:send"
 """The scheduler job that sends one ticket's revisit (ids only: the ticket id)."""
 
 RATEABLE_STATES = frozenset({TicketState.RESOLVED, TicketState.CLOSED})

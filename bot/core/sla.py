@@ -13,7 +13,7 @@ from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from bot.config import Settings
+from bot.app.settings import Settings
 from bot.core.tickets import Ticket, TicketKind
 from bot.core.triage import Severity
 

@@ -1,7 +1,7 @@
 """Complaint triage: is a message an enquiry or a complaint, how severe, and why (SPEC §5).
 
 Pure functions over plain data. The keyword and phrase lists live in
-``scripts_i18n/<locale>/triage.yaml`` and are loaded by :mod:`bot.triage_data` into
+``scripts_i18n/<locale>/triage.yaml`` and are loaded by :mod:`bot.app.triage_data` into
 :class:`Lexicon` values; this module knows no YAML, no template engine and no framework.
 
 How a message is classified
@@ -195,7 +195,7 @@ class Term:
 
 @dataclass(frozen=True)
 class Lexicon:
-    """Everything triage knows about one locale; built by :mod:`bot.triage_data`."""
+    """Everything triage knows about one locale; built by :mod:`bot.app.triage_data`."""
 
     locale: str
     terms: tuple[Term, ...]

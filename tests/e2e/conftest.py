@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 
-from bot.bootstrap import Services, build_services
-from bot.config import Framework
+from bot.app.bootstrap import Services, build_services
+from bot.app.demo import demo_settings
+from bot.app.runner import RunningBot, start_bot
+from bot.app.settings import Framework
 from bot.core.ports import Clock
 from bot.core.roles import Role
 from bot.core.services.staff import enroll
-from bot.runner import BotApp, start_bot
 from sandbox import Emulator, FloodLimits, SimUser
-from sandbox.demo import demo_settings
 
 TOKEN = "123456:TEST"
 FRAMEWORKS: tuple[Framework, ...] = ("aiogram", "ptb")
@@ -34,7 +34,7 @@ def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
 @contextlib.asynccontextmanager
 async def running_bot(
     emu: Emulator, database: Path, framework: Framework, clock: Clock | None = None, **extra: Any
-) -> AsyncIterator[tuple[BotApp, Services]]:
+) -> AsyncIterator[tuple[RunningBot, Services]]:
     """Starts the bot on `framework` against `emu`; stops it cleanly afterwards."""
     settings = demo_settings(
         framework, emu.base_url, database, token=TOKEN, default_timezone="UTC", **extra
@@ -42,7 +42,7 @@ async def running_bot(
     services = await build_services(settings, clock=clock)
     bot = await start_bot(services, framework)
     try:
-        yield bot.app, services
+        yield bot, services
     finally:
         await bot.stop()
         await services.close()

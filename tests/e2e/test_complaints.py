@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.config import Framework
+from bot.app.settings import Framework
 from bot.core.tickets import EventKind, Level, TicketState
 from bot.core.triage import Severity
 from sandbox import Emulator, SimUser

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from bot.config import Framework
+from bot.app.settings import Framework
 from bot.core.models import Direction, RequestReason
 from sandbox.emulator import Emulator
 from sandbox.scenario import OUTPUT_METHODS, Persona, Press, Say, play

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import LOCALES, Framework
+from bot.app.settings import LOCALES, Framework
 from bot.core.importing import CUSTOMER_COLUMNS
 from bot.core.services.linking import link_url
 from sandbox.emulator import Emulator

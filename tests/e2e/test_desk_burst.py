@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.bootstrap import Services
-from bot.config import Framework
+from bot.app.bootstrap import Services
+from bot.app.settings import Framework
 from bot.core.dispatch import Dispatcher
 from bot.core.messages import Sender
 from bot.core.roles import Role, StaffMember

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Framework
-from bot.logs import REDACTED, configure_logging
+from bot.app.logs import REDACTED, configure_logging
+from bot.app.settings import Framework
 from sandbox import Emulator
 from tests.e2e.conftest import FRAMEWORKS, TOKEN, running_bot
 

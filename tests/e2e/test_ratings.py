@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Framework
+from bot.app.settings import Framework
 from bot.core.tickets import EventKind, TicketState
 from sandbox import Emulator
 from sandbox.scenario import Persona, Press, Say, Staff, StaffPress, play

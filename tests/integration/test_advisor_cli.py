@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
+from bot.app.cli import app
 from bot.core.models import Customer
 from bot.core.roles import Role
 from bot.core.services.staff import enroll

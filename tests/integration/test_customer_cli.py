@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
+from bot.app.cli import app
 from bot.core.tiers import TierPolicy
 from storage.crypto import new_key
 

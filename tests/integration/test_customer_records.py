@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.config import LOCALES
+from bot.app.settings import LOCALES
 from bot.core.importing import CUSTOMER_COLUMNS, ORDER_COLUMNS
 from bot.core.models import Customer, Direction, LoggedMessage
 from bot.core.records import OrderStatus, PersonalDataError, normalise_phone

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from typer.testing import CliRunner
 
-from bot.cli import app
+from bot.app.cli import app
 from bot.core.ratings import Rating, RevisitAnswer
 from storage.engine import make_engine
 from storage.migrate import upgrade

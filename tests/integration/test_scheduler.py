@@ -25,10 +25,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.config import Settings
 from scheduler import (
     Lease,
     Scheduler,
+    SchedulerTimings,
     UnknownJobTarget,
     current_runtime,
     job_store_url,
@@ -106,16 +106,15 @@ async def db_url(tmp_path: Path) -> str:
     return url
 
 
-def scheduler_settings(db_url: str, **overrides: Any) -> Settings:
+def timings(**overrides: Any) -> SchedulerTimings:
     values: dict[str, Any] = {
-        "database_url": db_url,
-        "scheduler_lease_ttl_seconds": TTL,
-        "scheduler_lease_renew_seconds": RENEW,
-        "scheduler_misfire_grace_seconds": 60,
-        "scheduler_stop_timeout_seconds": 1.0,
+        "lease_ttl_seconds": TTL,
+        "lease_renew_seconds": RENEW,
+        "misfire_grace_seconds": 60,
+        "stop_timeout_seconds": 1.0,
     }
     values.update(overrides)
-    return Settings(**values)
+    return SchedulerTimings(**values)
 
 
 class FreezableLease(Lease):
@@ -141,16 +140,14 @@ async def start(db_url: str) -> AsyncIterator[Start]:
 
     async def _start(runtime: Runtime, *, lease: bool = False, **settings: Any) -> Scheduler:
         engine = make_engine(db_url)
-        config = scheduler_settings(db_url, **settings)
         scheduler = Scheduler(
-            config,
+            timings(**settings),
             engine,
-            runtime,
             holder=runtime.name,
             lease=FreezableLease(engine, ttl_seconds=TTL, holder=runtime.name) if lease else None,
         )
         made.append((scheduler, engine))
-        await scheduler.start()
+        await scheduler.start(runtime)
         return scheduler
 
     yield _start
@@ -225,7 +222,7 @@ async def test_a_job_later_than_the_grace_time_is_skipped(
     start: Start, caplog: pytest.LogCaptureFixture
 ) -> None:
     runtime = Runtime("solo")
-    scheduler = await start(runtime, scheduler_misfire_grace_seconds=1)
+    scheduler = await start(runtime, misfire_grace_seconds=1)
     with caplog.at_level(logging.WARNING):
         await scheduler.schedule_at("too-late", f"{HERE}:record", soon(-3), 1)
         await scheduler.schedule_at("late", f"{HERE}:record", soon(-0.5), 2)
@@ -365,7 +362,7 @@ async def test_unknown_targets_and_bad_arguments_fail_at_scheduling_time(start: 
 async def test_scheduling_needs_a_started_scheduler(db_url: str) -> None:
     engine = make_engine(db_url)
     try:
-        scheduler = Scheduler(scheduler_settings(db_url), engine, Runtime("x"))
+        scheduler = Scheduler(timings(), engine)
         with pytest.raises(RuntimeError, match="start"):
             await scheduler.schedule_at("j", f"{HERE}:record", soon(60))
         await scheduler.stop()  # never started: nothing to do

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
+from bot.app.cli import app
 from bot.core.models import Customer
 from bot.core.tickets import EventKind, Level, Ticket, TicketEvent, TicketKind, TicketState
 from bot.core.triage import Priority, Severity

@@ -8,15 +8,15 @@ from datetime import timedelta
 
 import pytest
 
-from bot.bootstrap import build_language, build_triage
-from bot.config import Settings
+from bot.app.bootstrap import build_language, build_triage
+from bot.app.i18n import Renderer
+from bot.app.settings import Settings
 from bot.core.deps import Deps
 from bot.core.dispatch import Dispatcher
 from bot.core.messages import ChatKind, ContentKind, Incoming, Sender, Sent
 from bot.core.ports import FaqMatch
 from bot.core.triage import Triage
 from bot.handlers.routes import select
-from bot.i18n import Renderer
 from tests.fakes import FixedFaq, FrozenClock, MemoryUnitOfWorkFactory, RecordingMessenger
 
 _LANGUAGE: dict[str, object] = {}

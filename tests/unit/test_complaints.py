@@ -270,6 +270,6 @@ async def test_the_staff_resolve_button_schedules_the_after_sales_revisit(desk: 
     [ticket] = desk.uow.store.tickets.values()
     await staff_press(desk, f"tk:{ticket.id}:resolved")
     target, at, ids = scheduler.jobs[f"revisit-ticket-{ticket.id}"]
-    assert target == "bot.jobs.revisit:send" and ids == (ticket.id,)
+    assert target == "bot.app.jobs.revisit:send" and ids == (ticket.id,)
     resolved_at = desk.uow.store.tickets[ticket.id or 0].resolved_at
     assert resolved_at is not None and at - resolved_at == timedelta(days=7)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.config import LOCALES, Settings
+from bot.app.settings import LOCALES, Settings
 from bot.core.dispatch import Dispatcher
 from bot.core.importing import RowError, parse_amount, parse_customer, parse_order, parse_time
 from bot.core.messages import ContentKind, Reply, Sender

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot.app.faq_data import TOPICS, FaqFileError, load_faq
 from bot.core.faq import FaqEntry, FaqIndex, normalise
-from bot.faq_data import TOPICS, FaqFileError, load_faq
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = ROOT / "scripts_i18n"

@@ -9,7 +9,7 @@ from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.config import Settings
+from bot.app.settings import Settings
 from bot.core.delivery import Delivery
 from bot.core.deps import Deps
 from bot.core.errors import RateLimited

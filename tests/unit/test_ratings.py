@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.app.jobs import revisit
 from bot.core.dispatch import Dispatcher
 from bot.core.messages import ChatKind, ContentKind, Sender
 from bot.core.models import Reachability
@@ -19,7 +20,6 @@ from bot.core.services.staff import enroll
 from bot.core.services.tickets import transition
 from bot.core.tickets import EventKind, Ticket, TicketState
 from bot.flows import rating as flow
-from bot.jobs import revisit
 from tests.fakes import RecordingScheduler
 from tests.unit.conftest import ALICE, WANG, FakeBot
 
@@ -219,7 +219,9 @@ async def test_resolving_plans_the_revisit_and_asks_for_its_job(desk: FakeBot) -
         )
         await uow.commit()
     due = now + timedelta(days=desk.deps.settings.revisit_after_days)
-    request = JobRequest(f"revisit-ticket-{ticket.id}", "bot.jobs.revisit:send", due, (ticket.id,))
+    request = JobRequest(
+        f"revisit-ticket-{ticket.id}", "bot.app.jobs.revisit:send", due, (ticket.id,)
+    )
     assert outcome.jobs == [request]
     assert desk.uow.store.revisits[ticket.id].due_at == due
     scheduler = RecordingScheduler()

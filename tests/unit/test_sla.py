@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.config import Settings
+from bot.app.settings import Settings
 from bot.core.sla import BusinessHours, SlaAction, due_actions, policy_from_settings
 from bot.core.tickets import Level, Ticket, TicketKind, TicketState
 from bot.core.triage import Priority, Severity

@@ -8,9 +8,15 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.bootstrap import build_language
-from bot.config import LOCALES, Settings
-from bot.i18n import SCRIPTS_DIR, Renderer, TemplateFileError, load_message_folder, load_messages
+from bot.app.bootstrap import build_language
+from bot.app.i18n import (
+    SCRIPTS_DIR,
+    Renderer,
+    TemplateFileError,
+    load_message_folder,
+    load_messages,
+)
+from bot.app.settings import LOCALES, Settings
 
 SAMPLE: dict[str, Any] = {
     "name": "Alice",

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from benchmarks.triage_eval import evaluate, format_evaluation, load_cases
-from bot.config import LOCALES, Settings
+from bot.app.settings import LOCALES, Settings
+from bot.app.triage_data import DEFAULT_ROOT, TriageFileError, load_lexicon, load_lexicons
 from bot.core.triage import (
     Kind,
     Lexicon,
@@ -22,7 +23,6 @@ from bot.core.triage import (
     priority,
     raise_for_repeat,
 )
-from bot.triage_data import DEFAULT_ROOT, TriageFileError, load_lexicon, load_lexicons
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from aiogram.client.telegram import TelegramAPIServer
 
 from bot.adapters.aiogram.messenger import AiogramMessenger
 from bot.adapters.aiogram.routing import build_router
-from bot.bootstrap import Services, make_deps, publish_menus
+from bot.adapters.connection import Connection
 from bot.core.dispatch import Dispatcher
 
 log = logging.getLogger(__name__)
@@ -21,28 +21,28 @@ ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 
 
 class AiogramApp:
-    """`start()` begins polling in the background; `stop()` ends it and closes the session."""
+    """Built by the composition root: ``messenger`` is ready at once (the core's Deps need
+    it); `start(dispatcher)` begins polling in the background; `stop()` ends it and closes the
+    session."""
 
     framework = "aiogram"
 
-    def __init__(self, services: Services) -> None:
-        settings = services.settings
-        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.api_base))
-        self.bot = Bot(settings.token_value(), session=session)
-        self.deps = make_deps(services, AiogramMessenger(self.bot))
-        self.dispatcher = Dispatcher(self.deps)
+    def __init__(self, connection: Connection) -> None:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(connection.api_base))
+        self._polling_timeout = connection.polling_timeout
+        self.bot = Bot(connection.token, session=session)
+        self.messenger = AiogramMessenger(self.bot)
         self._dp = AiogramDispatcher()
-        self._dp.include_router(build_router(self.dispatcher))
         self._task: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
-        await publish_menus(self.deps)
+    async def start(self, dispatcher: Dispatcher) -> None:
+        self._dp.include_router(build_router(dispatcher))
         self._task = asyncio.create_task(
             self._dp.start_polling(
                 self.bot,
                 handle_signals=False,
                 close_bot_session=False,
-                polling_timeout=self.deps.settings.polling_timeout,
+                polling_timeout=self._polling_timeout,
                 allowed_updates=ALLOWED_UPDATES,
             ),
             name="aiogram-polling",

@@ -13,9 +13,9 @@ import os
 from telegram.ext import Application, ApplicationBuilder
 from telegram.request import HTTPXRequest
 
+from bot.adapters.connection import Connection
 from bot.adapters.ptb.messenger import PtbMessenger
 from bot.adapters.ptb.routing import build_handlers
-from bot.bootstrap import Services, make_deps, publish_menus
 from bot.core.dispatch import Dispatcher
 
 log = logging.getLogger(__name__)
@@ -24,18 +24,20 @@ ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 
 
 class PtbApp:
-    """`start()` begins polling in the background; `stop()` ends it and shuts PTB down."""
+    """Built by the composition root: ``messenger`` is ready at once (the core's Deps need
+    it); `start(dispatcher)` begins polling in the background; `stop()` ends it and shuts PTB
+    down."""
 
     framework = "ptb"
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, connection: Connection) -> None:
         os.environ.setdefault("PTB_TIMEDELTA", "1")
-        settings = services.settings
-        base = settings.api_base.rstrip("/")
-        poll_read_timeout = settings.polling_timeout + 10.0
+        base = connection.api_base.rstrip("/")
+        self._polling_timeout = connection.polling_timeout
+        poll_read_timeout = connection.polling_timeout + 10.0
         self.application: Application = (  # type: ignore[type-arg]
             ApplicationBuilder()
-            .token(settings.token_value())
+            .token(connection.token)
             .base_url(f"{base}/bot")
             .base_file_url(f"{base}/file/bot")
             .request(HTTPXRequest(httpx_kwargs={"trust_env": False}, connection_pool_size=16))
@@ -46,17 +48,15 @@ class PtbApp:
             .concurrent_updates(True)
             .build()
         )
-        self.deps = make_deps(services, PtbMessenger(self.application.bot))
-        self.dispatcher = Dispatcher(self.deps)
-        self.application.add_handlers(build_handlers(self.dispatcher))
+        self.messenger = PtbMessenger(self.application.bot)
 
-    async def start(self) -> None:
+    async def start(self, dispatcher: Dispatcher) -> None:
+        self.application.add_handlers(build_handlers(dispatcher))
         await self.application.initialize()
-        await publish_menus(self.deps)
         await self.application.start()
         assert self.application.updater is not None
         await self.application.updater.start_polling(
-            timeout=self.deps.settings.polling_timeout, allowed_updates=ALLOWED_UPDATES
+            timeout=self._polling_timeout, allowed_updates=ALLOWED_UPDATES
         )
         log.info("python-telegram-bot polling started")
 

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from bot.config import Settings
+from bot.app.settings import Settings
 from bot.core.desk import Takeover
 from bot.core.messages import ContentKind, Incoming, Relay, Reply
 from bot.core.models import Customer

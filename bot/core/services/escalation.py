@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.config import Settings
+from bot.app.settings import Settings
 from bot.core.messages import Reply
 from bot.core.ports import UnitOfWork
 from bot.core.services.tickets import Outcome, level_chats

@@ -14,7 +14,7 @@ import logging
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from bot.config import Settings
+from bot.app.settings import Settings
 from bot.core.models import Customer
 from bot.core.ports import UnitOfWork
 from bot.core.records import (

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from bot.config import Settings
+from bot.app.settings import Settings
 from bot.core.deps import Deps
 from bot.core.messages import Reply
 from bot.core.models import Customer, Reachability

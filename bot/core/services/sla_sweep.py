@@ -1,6 +1,6 @@
 """The SLA sweep: warn staff at 80 % of a target, escalate one level on a breach.
 
-Run by the scheduler every ``sla_sweep_seconds`` (job ``bot.jobs.sla:sweep``) in the leader
+Run by the scheduler every ``sla_sweep_seconds`` (job ``bot.app.jobs.sla:sweep``) in the leader
 process only, and idempotent besides: each warning or breach is claimed with a conditional
 update (:meth:`TicketRepository.mark_once`) in the same transaction as its escalation, so two
 sweepers, a restart or a retry never warn or escalate twice. A deadline that passed while the

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.config import Settings
+from bot.app.settings import Settings
 from bot.core.messages import Button, Reply, TopicRef
 from bot.core.models import Customer
 from bot.core.ports import JobRequest, UnitOfWork

@@ -26,10 +26,11 @@ from jinja2 import Environment, StrictUndefined, Template, TemplateError
 from markupsafe import Markup
 
 from bot.core.faq import FaqEntry
+from scripts_i18n import ROOT
 
 log = logging.getLogger(__name__)
 
-SCRIPTS_DIR = Path(__file__).resolve().parent.parent / "scripts_i18n"
+SCRIPTS_DIR = ROOT
 
 
 class TemplateFileError(ValueError):

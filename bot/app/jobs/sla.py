@@ -1,4 +1,4 @@
-"""``bot.jobs.sla:sweep`` — every ``sla_sweep_seconds``: SLA warnings and escalations."""
+"""``bot.app.jobs.sla:sweep`` — every ``sla_sweep_seconds``: SLA warnings and escalations."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from bot.core.services.sla_sweep import sweep as sweep_tickets
 
 log = logging.getLogger(__name__)
 
-TARGET = "bot.jobs.sla:sweep"
+TARGET = "bot.app.jobs.sla:sweep"
 JOB_ID = "sla-sweep"
 
 

@@ -12,11 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bot.bootstrap import build_services
-from bot.config import Framework, Settings
+from bot.app.bootstrap import build_services
+from bot.app.runner import start_bot
+from bot.app.settings import Framework, Settings
 from bot.core.roles import Role
 from bot.core.services.staff import enroll
-from bot.runner import start_bot
 from sandbox import Emulator
 from sandbox.scenario import (
     Line,
@@ -141,7 +141,7 @@ async def run_demo(framework: Framework, echo: Callable[[str], None] = print) ->
                     emu,
                     PERSONAS,
                     on_line=show,
-                    idle=lambda: bot.app.dispatcher.in_flight == 0,
+                    idle=lambda: bot.dispatcher.in_flight == 0,
                     staff=staff,
                 )
             finally:

@@ -16,10 +16,11 @@ from pathlib import Path
 import yaml
 
 from bot.core.triage import Lexicon, Severity, Term
+from scripts_i18n import ROOT
 
 __all__ = ["DEFAULT_ROOT", "TriageFileError", "load_lexicon", "load_lexicons"]
 
-DEFAULT_ROOT = Path(__file__).resolve().parent.parent / "scripts_i18n"
+DEFAULT_ROOT = ROOT
 _CATEGORY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _TOP_KEYS = {
     "terms",

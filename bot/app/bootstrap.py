@@ -1,8 +1,9 @@
 """The composition root: the one place where concrete storage, renderer, FAQ index and clock
-are built from :class:`~bot.config.Settings` and wired to the core's ports.
+are built from :class:`~bot.app.settings.Settings` and wired to the core's ports.
 
-An adapter calls :func:`build_services` once at start-up, makes its messenger, and calls
-:func:`make_deps`; tests do the same with fakes instead.
+:mod:`bot.app.runner` calls :func:`build_services` once at start-up, builds the adapter (which
+makes its messenger) and the scheduler, and calls :func:`make_deps`; tests do the same with
+fakes instead.
 """
 
 from __future__ import annotations
@@ -13,16 +14,16 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.config import LOCALES, Settings
+from bot.app.faq_data import load_faq
+from bot.app.i18n import SCRIPTS_DIR, Renderer, build_renderer
+from bot.app.settings import LOCALES, Settings
+from bot.app.triage_data import load_lexicons
 from bot.core.clock import SystemClock
 from bot.core.commands import menus
 from bot.core.deps import Deps
 from bot.core.faq import FaqIndex
-from bot.core.ports import Clock, Messenger
+from bot.core.ports import Clock, JobScheduler, Messenger
 from bot.core.triage import Triage
-from bot.faq_data import load_faq
-from bot.i18n import SCRIPTS_DIR, Renderer, build_renderer
-from bot.triage_data import load_lexicons
 from storage.crypto import PersonalDataCipher, cipher_from_key
 from storage.engine import make_engine
 from storage.migrate import upgrade
@@ -94,7 +95,9 @@ async def build_services(settings: Settings, clock: Clock | None = None) -> Serv
     )
 
 
-def make_deps(services: Services, messenger: Messenger) -> Deps:
+def make_deps(
+    services: Services, messenger: Messenger, scheduler: JobScheduler | None = None
+) -> Deps:
     return Deps(
         settings=services.settings,
         uow=services.uow,
@@ -103,6 +106,7 @@ def make_deps(services: Services, messenger: Messenger) -> Deps:
         triage=services.triage,
         clock=services.clock,
         messenger=messenger,
+        scheduler=scheduler,
     )
 
 

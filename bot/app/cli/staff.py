@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from bot.cli.common import fail, load_settings
-from bot.cli.records_common import database
+from bot.app.cli.common import fail, load_settings
+from bot.app.cli.records_common import database
 from bot.core.clock import SystemClock
 from bot.core.roles import ALLOWED, Role
 from bot.core.services.staff import enroll, withdraw

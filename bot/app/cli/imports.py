@@ -14,9 +14,9 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bot.cli.common import fail, load_settings
-from bot.cli.records_common import cipher, database, tier_policy
-from bot.config import LOCALES
+from bot.app.cli.common import fail, load_settings
+from bot.app.cli.records_common import cipher, database, tier_policy
+from bot.app.settings import LOCALES
 from bot.core.importing import CUSTOMER_COLUMNS, ORDER_COLUMNS
 from bot.core.records import PersonalDataError
 from storage.customers_import import (

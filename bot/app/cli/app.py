@@ -13,10 +13,10 @@ from typing import Annotated
 
 import typer
 
-from bot.cli import customers, imports, report, staff, tiers
-from bot.cli import triage as triage_cli
-from bot.cli.common import FrameworkOption, fail, load_settings, setup_logging
-from bot.config import Settings
+from bot.app.cli import customers, imports, report, staff, tiers
+from bot.app.cli import triage as triage_cli
+from bot.app.cli.common import FrameworkOption, fail, load_settings, setup_logging
+from bot.app.settings import Settings
 
 app = typer.Typer(
     name="rapport",
@@ -30,7 +30,7 @@ app = typer.Typer(
 @app.command()
 def run(framework: FrameworkOption = None) -> None:
     """Serve customers on Telegram by long polling (needs TELEGRAM_BOT_TOKEN)."""
-    from bot.runner import run_forever
+    from bot.app.runner import run_forever
 
     settings = load_settings(framework=framework)
     if settings.bot_token is None:
@@ -48,7 +48,7 @@ def demo(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show the bot's log.")] = False,
 ) -> None:
     """Play scripted customers (English, 简体中文, 繁體中文) against the built-in emulator."""
-    from sandbox.demo import run_demo
+    from bot.app.demo import run_demo
 
     settings = load_settings(framework=framework)
     setup_logging(settings, "INFO" if verbose else "WARNING")

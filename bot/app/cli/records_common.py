@@ -11,8 +11,8 @@ from typing import Annotated
 import typer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.cli.common import fail
-from bot.config import Settings
+from bot.app.cli.common import fail
+from bot.app.settings import Settings
 from bot.core.tiers import TierPolicy
 from storage.crypto import PersonalDataCipher, cipher_from_key
 from storage.engine import make_engine

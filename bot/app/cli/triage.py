@@ -19,10 +19,10 @@ from typing import Annotated
 
 import typer
 
-from bot.cli.common import fail, load_settings
-from bot.config import LOCALES
+from bot.app.cli.common import fail, load_settings
+from bot.app.settings import LOCALES
+from bot.app.triage_data import DEFAULT_ROOT, TriageFileError, load_lexicons
 from bot.core.triage import Triage, TriageDecision
-from bot.triage_data import DEFAULT_ROOT, TriageFileError, load_lexicons
 
 
 def _build() -> Triage:

@@ -9,8 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bot.cli.common import load_settings
-from bot.cli.records_common import AsOfOption, JsonOption, database, parse_as_of, tier_policy
+from bot.app.cli.common import load_settings
+from bot.app.cli.records_common import AsOfOption, JsonOption, database, parse_as_of, tier_policy
 from bot.core.tiers import Lifecycle, Tier
 from storage.tiers_recompute import Distribution, RecomputeReport, distribution, recompute_tiers
 

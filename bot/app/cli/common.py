@@ -7,8 +7,8 @@ from typing import Annotated, NoReturn
 import typer
 from pydantic import ValidationError
 
-from bot.config import Framework, Settings
-from bot.logs import configure_logging
+from bot.app.logs import configure_logging
+from bot.app.settings import Framework, Settings
 
 FrameworkOption = Annotated[
     Framework | None,

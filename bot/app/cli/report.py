@@ -9,9 +9,9 @@ from typing import Annotated
 
 import typer
 
-from bot.cli.common import fail, load_settings
-from bot.cli.records_common import database
-from bot.config import Settings
+from bot.app.cli.common import fail, load_settings
+from bot.app.cli.records_common import database
+from bot.app.settings import Settings
 from bot.core.clock import SystemClock
 from bot.core.reports import ComplaintReview, complaint_review, month_bounds
 

@@ -11,8 +11,8 @@ from typing import Annotated, Any
 
 import typer
 
-from bot.cli.common import fail, load_settings
-from bot.cli.records_common import JsonOption, cipher, database
+from bot.app.cli.common import fail, load_settings
+from bot.app.cli.records_common import JsonOption, cipher, database
 from bot.core.records import PersonalDataError
 from bot.core.services.advisors import AdvisorError, assign, unassign
 from bot.core.services.linking import link_url

@@ -1,8 +1,8 @@
 """The after-sales revisit (SPEC §4, §8).
 
-``bot.jobs.revisit:send`` — scheduled at each resolution (job ``revisit-ticket-<id>``, replaced
+``bot.app.jobs.revisit:send`` — scheduled at each resolution (job ``revisit-ticket-<id>``, replaced
 by a later resolution) for ``revisit_after_days`` later: asks the customer how things are.
-``bot.jobs.revisit:sweep`` — every ``revisit_sweep_seconds``: sends any revisit that fell due
+``bot.app.jobs.revisit:sweep`` — every ``revisit_sweep_seconds``: sends any revisit that fell due
 without its job (a crash between commit and scheduling, a path that scheduled nothing).
 
 Both claim the revisit with a conditional update before sending, so together, and run twice,
@@ -20,7 +20,7 @@ from bot.core.services.ratings import due_revisits, run_revisit
 log = logging.getLogger(__name__)
 
 TARGET = REVISIT_TARGET
-SWEEP_TARGET = "bot.jobs.revisit:sweep"
+SWEEP_TARGET = "bot.app.jobs.revisit:sweep"
 SWEEP_JOB_ID = "revisit-sweep"
 
 

@@ -1,0 +1,118 @@
+"""Chooses and runs a framework adapter; imports only the framework asked for."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.adapters.connection import Connection
+from bot.app.bootstrap import Services, build_services, make_deps, publish_menus
+from bot.app.jobs import revisit, sla
+from bot.app.settings import Framework, Settings
+from bot.core.deps import Deps
+from bot.core.dispatch import Dispatcher
+from bot.core.ports import Messenger
+from scheduler import Scheduler, SchedulerTimings
+
+log = logging.getLogger(__name__)
+
+
+class BotApp(Protocol):
+    """What the composition root needs of a framework adapter's application."""
+
+    framework: str
+
+    @property
+    def messenger(self) -> Messenger: ...
+
+    async def start(self, dispatcher: Dispatcher) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+def connection(settings: Settings) -> Connection:
+    return Connection(
+        token=settings.token_value(),
+        api_base=settings.api_base,
+        polling_timeout=settings.polling_timeout,
+    )
+
+
+def scheduler_timings(settings: Settings) -> SchedulerTimings:
+    return SchedulerTimings(
+        misfire_grace_seconds=settings.scheduler_misfire_grace_seconds,
+        lease_ttl_seconds=settings.scheduler_lease_ttl_seconds,
+        lease_renew_seconds=settings.scheduler_lease_renew_seconds,
+        stop_timeout_seconds=settings.scheduler_stop_timeout_seconds,
+    )
+
+
+def make_app(framework: Framework, settings: Settings) -> BotApp:
+    """The adapter's application for `framework`; imports only that framework."""
+    if framework == "aiogram":
+        from bot.adapters.aiogram.app import AiogramApp
+
+        return AiogramApp(connection(settings))
+    if framework == "ptb":
+        from bot.adapters.ptb.app import PtbApp
+
+        return PtbApp(connection(settings))
+    raise ValueError(f"unknown framework {framework!r}: choose aiogram or ptb")
+
+
+@dataclass(frozen=True, slots=True)
+class RunningBot:
+    """A started bot: the framework app, the dispatcher it feeds, and the scheduler that runs
+    its timed jobs."""
+
+    app: BotApp
+    dispatcher: Dispatcher
+    scheduler: Scheduler
+
+    @property
+    def deps(self) -> Deps:
+        return self.dispatcher.deps
+
+    async def stop(self) -> None:
+        await self.scheduler.stop()
+        await self.app.stop()
+
+
+async def start_bot(services: Services, framework: Framework) -> RunningBot:
+    """Starts polling and the scheduler, and (re)registers the periodic jobs. Every process
+    may call this; only the scheduler's lease holder runs the jobs.
+
+    Everything is built once, in dependency order, and never replaced: the adapter's
+    messenger, the scheduler, the core's Deps (which hold both), the dispatcher."""
+    settings = services.settings
+    app = make_app(framework, settings)
+    scheduler = Scheduler(scheduler_timings(settings), services.engine)
+    deps = make_deps(services, app.messenger, scheduler)
+    dispatcher = Dispatcher(deps)
+    await app.start(dispatcher)
+    await publish_menus(deps)
+    await scheduler.start(dispatcher)
+    await scheduler.schedule_every(sla.JOB_ID, sla.TARGET, settings.sla_sweep_seconds)
+    await scheduler.schedule_every(
+        revisit.SWEEP_JOB_ID, revisit.SWEEP_TARGET, settings.revisit_sweep_seconds
+    )
+    return RunningBot(app, dispatcher, scheduler)
+
+
+async def run_forever(settings: Settings) -> None:
+    """`rapport run`: polls until SIGINT or SIGTERM, then stops cleanly."""
+    services = await build_services(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    bot = await start_bot(services, settings.framework)
+    log.info("rapport is running with %s; press Ctrl+C to stop", settings.framework)
+    try:
+        await stop.wait()
+    finally:
+        await bot.stop()
+        await services.close()
