@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app.faq_data import load_faq
 from bot.app.i18n import SCRIPTS_DIR, Renderer, build_renderer
+from bot.app.policies import policies
 from bot.app.settings import LOCALES, Settings
 from bot.app.triage_data import load_lexicons
 from bot.core.clock import SystemClock
@@ -99,7 +100,7 @@ def make_deps(
     services: Services, messenger: Messenger, scheduler: JobScheduler | None = None
 ) -> Deps:
     return Deps(
-        settings=services.settings,
+        policies=policies(services.settings),
         uow=services.uow,
         renderer=services.renderer,
         faq=services.faq,
@@ -113,6 +114,6 @@ def make_deps(
 async def publish_menus(deps: Deps) -> None:
     """Sets the bot's command menu in every client language (done at each start)."""
     for code, commands in menus(
-        deps.renderer.render, deps.renderer.locales, deps.settings.default_locale
+        deps.renderer.render, deps.renderer.locales, deps.policies.locale.default_locale
     ):
         await deps.messenger.set_commands(commands, code)

@@ -35,7 +35,7 @@ from bot.core.messages import (
     TopicRef,
 )
 from bot.core.models import Customer, Direction, LoggedMessage, Reachability
-from bot.core.pacing import Pacer, PacingLimits
+from bot.core.pacing import Pacer
 from bot.core.ports import Renderer, UnitOfWork
 from bot.core.services.tickets import ticket_topic
 
@@ -89,16 +89,7 @@ class Delivery:
 
     def __init__(self, deps: Deps) -> None:
         self._deps = deps
-        s = deps.settings
-        self._pacer = Pacer(
-            PacingLimits(
-                chat_per_second=s.chat_messages_per_second,
-                chat_burst=s.chat_burst,
-                global_per_second=s.global_messages_per_second,
-                group_per_minute=s.group_messages_per_minute,
-                margin_seconds=s.pacing_margin_seconds,
-            )
-        )
+        self._pacer = Pacer(deps.policies.delivery.limits)
         self._chat_turns = ChatLocks()
         self._bot_turn = asyncio.Lock()
 
@@ -162,7 +153,7 @@ class Delivery:
         nothing accepted is lost). Only real failures (network errors, 5xx, a topic that
         cannot be recreated) count against ``max_send_attempts``."""
         clock = self._deps.clock
-        attempts = self._deps.settings.max_send_attempts
+        attempts = self._deps.policies.delivery.max_send_attempts
         if message.topic is not None and message.thread_id is None:
             message = await self._into_topic(message)
         failures = 0
@@ -276,13 +267,13 @@ class Delivery:
                 notices = await self._tell_ticket_topics(uow, customer, state)
                 await uow.commit()
         for notice in notices:  # staff learn it in each open ticket's topic
-            await self.deliver_one(notice, self._deps.settings.staff_locale, notice.chat_id or 0)
+            await self.deliver_one(notice, self._deps.policies.staff.locale, notice.chat_id or 0)
 
     async def _tell_ticket_topics(
         self, uow: UnitOfWork, customer: Customer, state: Reachability
     ) -> list[Reply]:
-        settings = self._deps.settings
-        if customer.id is None or settings.staff_chat_id is None or not settings.staff_topics:
+        staff = self._deps.policies.staff
+        if customer.id is None or staff.group_chat_id is None or not staff.topics:
             return []
         return [
             Reply(
@@ -292,8 +283,8 @@ class Delivery:
                     "customer": customer.display_name,
                     "reachability": state.value,
                 },
-                chat_id=settings.staff_chat_id,
-                locale=settings.staff_locale,
+                chat_id=staff.group_chat_id,
+                locale=staff.locale,
                 topic=ticket_topic(ticket, customer.display_name, None),
             )
             for ticket in await uow.tickets.open_for_customer(customer.id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.app.settings import Settings
+from bot.core.policies import Policies
 from bot.core.ports import (
     Clock,
     FaqMatcher,
@@ -20,7 +20,7 @@ from bot.core.ports import (
 class Deps:
     """Built once by :mod:`bot.app.bootstrap` (or by a test from fakes) and passed down."""
 
-    settings: Settings
+    policies: Policies
     uow: UnitOfWorkFactory
     renderer: Renderer
     faq: FaqMatcher

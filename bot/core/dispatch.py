@@ -98,8 +98,8 @@ class Dispatcher:
         for a person on the roster whose role allows `action`; every attempt is audited, and
         a refused one is logged and answered with a short notice. Anything from another group
         is ignored and logged (never acted on)."""
-        settings = self.deps.settings
-        if settings.staff_chat_id is None or msg.chat_id != settings.staff_chat_id:
+        staff = self.deps.policies.staff
+        if not staff.is_staff_group(msg.chat_id):
             log.warning(
                 "staff action from chat %s (user %s) outside the staff group: ignored",
                 msg.chat_id,
@@ -118,9 +118,9 @@ class Dispatcher:
                         if msg.callback_id
                         else []
                     )
-                    await self.delivery.deliver(refusal, settings.staff_locale, msg.chat_id)
+                    await self.delivery.deliver(refusal, staff.locale, msg.chat_id)
                     return []
-                turn = StaffTurn(msg=msg, locale=settings.staff_locale, member=member)
+                turn = StaffTurn(msg=msg, locale=staff.locale, member=member)
                 results = await self._schedule(await handler(turn, self.deps))
                 sent = await self.delivery.deliver(results, turn.locale, msg.chat_id)
                 async with self.deps.uow() as uow:
@@ -140,7 +140,7 @@ class Dispatcher:
         assert turn.takeover is not None
         async with deps.uow() as uow:
             return await desk.customer_to_agent(
-                uow, turn.msg, turn.customer, turn.takeover, deps.settings
+                uow, turn.msg, turn.customer, turn.takeover, deps.policies
             )
 
     async def _desk_agent(self, msg: Incoming) -> StaffMember | None:
@@ -164,7 +164,7 @@ class Dispatcher:
             return []
         if await self._authorise(msg, desk.desk_action(msg)) is None:
             return []
-        locale = deps.settings.staff_locale
+        locale = deps.policies.staff.locale
         async with deps.uow() as uow:
             target = await desk.target_of(uow, msg, agent)
             if target is None:
@@ -179,7 +179,7 @@ class Dispatcher:
                     agent,
                     target,
                     now=deps.clock.now(),
-                    settings=deps.settings,
+                    policies=deps.policies,
                     locales=deps.renderer.locales,
                 )
             await uow.commit()
@@ -288,7 +288,9 @@ class Dispatcher:
             conversation = await uow.conversations.get(msg.chat_id)
             takeover = await uow.desk.active(msg.chat_id)
             await uow.commit()
-        locale = customer_locale(customer, deps.settings.default_locale, deps.renderer.locales)
+        locale = customer_locale(
+            customer, deps.policies.locale.default_locale, deps.renderer.locales
+        )
         return Turn(
             msg=msg,
             customer=customer,

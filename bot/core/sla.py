@@ -13,7 +13,6 @@ from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from bot.app.settings import Settings
 from bot.core.tickets import Ticket, TicketKind
 from bot.core.triage import Severity
 
@@ -121,6 +120,11 @@ class SlaPolicy:
     warn_fraction: float = 0.8
     hours: BusinessHours | None = None
 
+    @property
+    def enquiry_first_response(self) -> timedelta:
+        """The promised first human answer to a question handed to a person."""
+        return self.targets[Case.ENQUIRY].first_response
+
     def target(self, kind: TicketKind, severity: Severity, tier: str | None) -> SlaTarget:
         case = Case.ENQUIRY if kind is TicketKind.ENQUIRY else Case(severity.value)
         target = self.targets[case]
@@ -175,24 +179,17 @@ def due_actions(ticket: Ticket, now: datetime, policy: SlaPolicy) -> list[SlaAct
     return actions
 
 
-def policy_from_settings(settings: Settings) -> SlaPolicy:
-    """The deployment's SLA policy (SPEC §4 defaults live in :class:`Settings`)."""
-    s = settings
-
-    def target(first: int, resolution: int) -> SlaTarget:
-        return SlaTarget(timedelta(minutes=first), timedelta(minutes=resolution))
-
-    hours = (
-        BusinessHours.parse(s.business_hours, s.business_timezone) if s.business_hours else None
-    )
+def default_sla() -> SlaPolicy:
+    """SPEC §4's service standards: 2 h / 24 h for enquiries and general and quality
+    complaints, 15 min / 24 h for major ones, a high-tier first response within 2 h, warnings
+    at 80 %, clocks running around the clock."""
+    hours, day = timedelta(hours=2), timedelta(hours=24)
     return SlaPolicy(
         targets={
-            Case.ENQUIRY: target(s.enquiry_first_response_minutes, s.enquiry_resolution_minutes),
-            Case.GENERAL: target(s.general_first_response_minutes, s.general_resolution_minutes),
-            Case.QUALITY: target(s.quality_first_response_minutes, s.quality_resolution_minutes),
-            Case.MAJOR: target(s.major_first_response_minutes, s.major_resolution_minutes),
+            Case.ENQUIRY: SlaTarget(hours, day),
+            Case.GENERAL: SlaTarget(hours, day),
+            Case.QUALITY: SlaTarget(hours, day),
+            Case.MAJOR: SlaTarget(timedelta(minutes=15), day),
         },
-        high_tier_first_response_cap=timedelta(minutes=s.high_tier_first_response_minutes),
-        warn_fraction=s.sla_warn_fraction,
-        hours=hours,
+        high_tier_first_response_cap=hours,
     )

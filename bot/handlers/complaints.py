@@ -16,7 +16,6 @@ from bot.core.messages import Button, CallbackAnswer, Reply
 from bot.core.ports import UnitOfWork
 from bot.core.services.advisors import advisor_of
 from bot.core.services.tickets import Intake, add_contact, open_ticket, same_issue
-from bot.core.sla import policy_from_settings
 from bot.core.triage import Severity, TriageDecision
 from bot.flows import complaint as flow
 from bot.flows.complaint import ButtonAction, Draft, Step
@@ -98,8 +97,8 @@ async def start_from_text(turn: Turn, deps: Deps, decision: TriageDecision) -> S
                 ticket,
                 text,
                 now=deps.clock.now(),
-                settings=deps.settings,
-                repeat_threshold=deps.settings.triage_repeat_contacts,
+                policies=deps.policies,
+                repeat_threshold=deps.policies.complaints.repeat_contacts,
                 tier=await tier_of(uow, turn.customer.id),
                 severity=decision.severity,
             )
@@ -195,8 +194,8 @@ async def _open(turn: Turn, deps: Deps, draft: Draft) -> Sequence[Result]:
             turn.customer,
             intake,
             now=deps.clock.now(),
-            policy=policy_from_settings(deps.settings),
-            settings=deps.settings,
+            policy=deps.policies.sla,
+            policies=deps.policies,
             tier=await tier_of(uow, turn.customer.id),
             advisor=await advisor_of(uow, turn.customer.id),
         )

@@ -8,14 +8,18 @@ from collections.abc import Sequence
 from bot.core.deps import Deps
 from bot.core.dispatch import Result, Turn
 from bot.core.messages import Reply
-from bot.core.services.linking import link_by_contact, link_by_token, link_key
+from bot.core.services.linking import link_by_contact, link_by_token
 
 
 async def on_start_token(turn: Turn, deps: Deps) -> Sequence[Result]:
+    """``/start <token>``: a deep link from the shop (t.me/<bot>?start=<token>). Like any
+    /start, it abandons a half-finished dialogue."""
     async with deps.uow() as uow:
         outcome = await link_by_token(
-            uow, turn.customer, turn.msg.args, deps.clock.now(), link_key(deps.settings)
+            uow, turn.customer, turn.msg.args, deps.clock.now(), deps.policies.linking.key
         )
+        await uow.conversations.clear(turn.msg.chat_id)
+        await uow.commit()
     return [Reply(f"customers.link.{outcome.value}", {"name": turn.name})]
 
 
@@ -36,6 +40,6 @@ async def on_contact(turn: Turn, deps: Deps) -> Sequence[Result]:
             turn.customer,
             turn.msg.contact_phone,
             turn.msg.contact_user_id,
-            deps.settings.phone_country_code,
+            deps.policies.linking.phone_country_code,
         )
     return [Reply(f"customers.link.{outcome.value}", {"name": turn.name}, remove_keyboard=True)]

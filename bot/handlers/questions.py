@@ -9,7 +9,6 @@ from bot.core.dispatch import Result, Turn
 from bot.core.messages import Button, CallbackAnswer, Reply
 from bot.core.models import RequestReason
 from bot.core.services.support import hand_off
-from bot.core.sla import policy_from_settings
 from bot.flows import faq_confirm
 
 
@@ -22,9 +21,9 @@ async def promise_person(turn: Turn, deps: Deps, text: str, reason: RequestReaso
             text,
             reason,
             deps.clock.now(),
-            deps.settings.enquiry_first_response_minutes,
-            deps.settings.default_timezone,
-            policy_from_settings(deps.settings),
+            deps.policies.sla.enquiry_first_response,
+            deps.policies.locale.default_timezone,
+            deps.policies.sla,
         )
         await uow.conversations.clear(turn.msg.chat_id)
         await uow.commit()

@@ -38,7 +38,7 @@ async def on_rating_button(turn: Turn, deps: Deps) -> Sequence[Result]:
             ticket_id,
             score,
             now=deps.clock.now(),
-            settings=deps.settings,
+            policies=deps.policies,
             locales=deps.renderer.locales,
         )
         ask = outcome.status is Status.DONE and (
@@ -81,7 +81,7 @@ async def continue_comment(turn: Turn, deps: Deps, pending: flow.Pending) -> Seq
             pending,
             turn.msg.text or "",
             now=deps.clock.now(),
-            settings=deps.settings,
+            policies=deps.policies,
         )
         await uow.conversations.clear(turn.msg.chat_id)
         await uow.commit()
@@ -102,7 +102,7 @@ async def on_revisit_button(turn: Turn, deps: Deps) -> Sequence[Result]:
             ticket_id,
             answer,
             now=deps.clock.now(),
-            settings=deps.settings,
+            policies=deps.policies,
             locales=deps.renderer.locales,
         )
         await uow.commit()

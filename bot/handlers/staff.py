@@ -51,7 +51,7 @@ async def on_ticket_action(turn: StaffTurn, deps: Deps) -> Sequence[Result]:
                 to,
                 actor=turn.actor,
                 now=deps.clock.now(),
-                settings=deps.settings,
+                policies=deps.policies,
                 locales=deps.renderer.locales,
             )
         except TicketError as exc:
@@ -65,7 +65,7 @@ async def on_ticket_action(turn: StaffTurn, deps: Deps) -> Sequence[Result]:
         await uow.commit()
     card = []
     if customer is not None and turn.msg.message_id is not None:
-        updated = staff_card(outcome.ticket, customer, deps.settings, None, turn.msg.chat_id)
+        updated = staff_card(outcome.ticket, customer, deps.policies, None, turn.msg.chat_id)
         card = [replace(updated, edit_message_id=turn.msg.message_id)]
     notice = CallbackAnswer(
         turn.msg.callback_id, "staff.done", {"number": outcome.ticket.number, "state": to.value}
@@ -103,7 +103,7 @@ async def on_take_over(turn: StaffTurn, deps: Deps) -> Sequence[Result]:
                 int(raw),
                 turn.member,
                 now=deps.clock.now(),
-                settings=deps.settings,
+                policies=deps.policies,
                 locales=deps.renderer.locales,
             )
         except TicketError:
@@ -127,7 +127,7 @@ async def on_topic_message(turn: StaffTurn, deps: Deps) -> Sequence[Result]:
             turn.msg,
             turn.member,
             now=deps.clock.now(),
-            settings=deps.settings,
+            policies=deps.policies,
             locales=deps.renderer.locales,
         )
         await uow.commit()
@@ -149,7 +149,7 @@ async def on_escalate(turn: StaffTurn, deps: Deps) -> Sequence[Result]:
                 actor=turn.actor,
                 by=turn.member.name.split()[0],
                 now=deps.clock.now(),
-                settings=deps.settings,
+                policies=deps.policies,
             )
         except AtTopLevel:
             return [CallbackAnswer(turn.msg.callback_id, "staff.escalate_at_top")]
@@ -162,7 +162,7 @@ async def on_escalate(turn: StaffTurn, deps: Deps) -> Sequence[Result]:
     card = []
     if customer is not None and turn.msg.message_id is not None:
         tier_name = tier.value if tier else None
-        updated = staff_card(ticket, customer, deps.settings, tier_name, turn.msg.chat_id)
+        updated = staff_card(ticket, customer, deps.policies, tier_name, turn.msg.chat_id)
         card = [replace(updated, edit_message_id=turn.msg.message_id)]
     notice = CallbackAnswer(
         turn.msg.callback_id,
@@ -185,7 +185,7 @@ def in_private(handler: StaffHandler, action: Action) -> Handler:
             await uow.commit()
         if member is None:
             return [CallbackAnswer(msg.callback_id, "staff.not_allowed")]
-        staff_locale = deps.settings.staff_locale
+        staff_locale = deps.policies.staff.locale
         results = await handler(StaffTurn(msg, staff_locale, member), deps)
         return [
             replace(r, locale=staff_locale)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.app.policies import policies
 from bot.app.settings import LOCALES, Framework
 from bot.core.importing import CUSTOMER_COLUMNS
 from bot.core.services.linking import link_url
@@ -78,7 +79,7 @@ async def test_contact_button_and_deep_link(
         async with services.uow() as uow:
             record = await uow.records.get_by_ref("C2")
             assert record is not None and record.id is not None
-        url = link_url(services.settings, record.id, datetime.now(UTC))
+        url = link_url(policies(services.settings).linking, record.id, datetime.now(UTC))
         bob = emulator.add_user("Bob", language_code="en")
         emulator.mark()
         await emulator.send_text(bob, "/start " + url.rsplit("=", 1)[1])

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from bot.app.bootstrap import Services
+from bot.app.policies import policies as policies_of
 from bot.app.settings import Framework
 from bot.core.dispatch import Dispatcher
 from bot.core.messages import Sender
@@ -26,7 +27,6 @@ from bot.core.roles import Role, StaffMember
 from bot.core.services.customers import upsert_customer
 from bot.core.services.desk import take_over
 from bot.core.services.tickets import Intake, open_ticket
-from bot.core.sla import policy_from_settings
 from bot.core.triage import Severity
 from sandbox import Emulator, SimUser
 from sandbox.emulator import RecordedRequest
@@ -63,8 +63,8 @@ async def taken_over_desk(
     people = [emu.add_user(f"Cust{i:03d}", last_name="Burst") for i in range(customers)]
     for agent in staff:
         await enroll_staff(services, agent, Role.AGENT)
-    settings = services.settings
-    policy = policy_from_settings(settings)
+    settings = policies_of(services.settings)
+    policy = settings.sla
     agent_of: dict[int, SimUser] = {}
     async with services.uow() as uow:
         roster: dict[int, StaffMember] = {}
@@ -82,7 +82,7 @@ async def taken_over_desk(
                 Intake(text=f"the kettle {i} arrived broken", severity=Severity.QUALITY),
                 now=now,
                 policy=policy,
-                settings=settings,
+                policies=settings,
                 tier=None,
             )
             assert outcome.ticket.id is not None
@@ -92,7 +92,7 @@ async def taken_over_desk(
                 outcome.ticket.id,
                 roster[agent.id],
                 now=now,
-                settings=settings,
+                policies=settings,
                 locales=services.renderer.locales,
             )
             agent_of[person.id] = agent

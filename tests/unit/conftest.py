@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
 from bot.app.bootstrap import build_language, build_triage
 from bot.app.i18n import Renderer
+from bot.app.policies import policies
 from bot.app.settings import Settings
 from bot.core.deps import Deps
 from bot.core.dispatch import Dispatcher
@@ -20,6 +22,7 @@ from bot.handlers.routes import select
 from tests.fakes import FixedFaq, FrozenClock, MemoryUnitOfWorkFactory, RecordingMessenger
 
 _LANGUAGE: dict[str, object] = {}
+BASE_SETTINGS: dict[str, Any] = {"default_timezone": "Europe/London"}
 
 
 def triage() -> Triage:
@@ -52,6 +55,14 @@ class FakeBot:
     faq: FixedFaq
     dispatcher: Dispatcher
     update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    settings: dict[str, Any] = field(default_factory=lambda: dict(BASE_SETTINGS))
+
+    def configure(self, **settings: Any) -> None:
+        """Restarts the bot as a deployment with these settings (on top of those given so
+        far) would run: new policies, a new dispatcher; the fakes and their data stay."""
+        self.settings.update(settings)
+        self.deps = replace(self.deps, policies=policies(Settings(**self.settings)))
+        self.dispatcher = Dispatcher(self.deps)
 
     def incoming(self, sender: Sender, **fields: object) -> Incoming:
         base: dict[str, object] = {
@@ -120,13 +131,12 @@ class FakeBot:
 
 @pytest.fixture
 def bot() -> FakeBot:
-    settings = Settings(default_timezone="Europe/London")
     uow = MemoryUnitOfWorkFactory()
     messenger = RecordingMessenger()
     clock = FrozenClock()
     faq = FixedFaq()
     deps = Deps(
-        settings=settings,
+        policies=policies(Settings(**BASE_SETTINGS)),
         uow=uow,
         renderer=language(),
         faq=faq,

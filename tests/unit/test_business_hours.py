@@ -4,14 +4,13 @@ weekday evening."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.core.messages import Sender
 from bot.core.models import Customer, RequestReason
 from bot.core.services.support import hand_off
-from bot.core.sla import policy_from_settings
 from tests.fakes import MemoryUnitOfWorkFactory
 from tests.unit.conftest import ALICE, CHAN, WANG, FakeBot
 
@@ -24,8 +23,7 @@ WEDNESDAY_LATE_AFTERNOON = datetime(2026, 11, 18, 17, 0, tzinfo=UTC)
 @pytest.fixture
 def office(bot: FakeBot) -> FakeBot:
     """Open Monday to Friday 09:00–18:00 London time (UTC+0 in November)."""
-    bot.deps.settings.business_hours = "mon-fri 09:00-18:00"
-    bot.deps.settings.business_timezone = "Europe/London"
+    bot.configure(business_hours="mon-fri 09:00-18:00", business_timezone="Europe/London")
     return bot
 
 
@@ -97,9 +95,9 @@ async def test_the_promise_rule_directly(office: FakeBot) -> None:
             "hello",
             RequestReason.FAQ_MISS,
             SATURDAY_NOON,
-            120,
+            timedelta(minutes=120),
             "UTC",
-            policy_from_settings(office.deps.settings),
+            office.deps.policies.sla,
         )
     assert promise.away and promise.due_at == datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
     assert promise.params()["due_local"] == "2026-11-23 19:00"  # in the customer's zone

@@ -23,8 +23,9 @@ SAM = Sender(id=9001, first_name="Sam")
 
 @pytest.fixture
 async def desk(bot: FakeBot) -> FakeBot:
-    s = bot.deps.settings
-    s.staff_chat_id, s.supervisor_chat_id, s.manager_chat_id = STAFF_GROUP, SUPERVISOR, MANAGER
+    bot.configure(
+        staff_chat_id=STAFF_GROUP, supervisor_chat_id=SUPERVISOR, manager_chat_id=MANAGER
+    )
     async with bot.deps.uow() as uow:
         await enroll(uow, SAM.id, "Sam", Role.SUPERVISOR, bot.clock.now())
         await uow.commit()

@@ -74,7 +74,7 @@ async def test_a_question_the_faq_cannot_answer_is_promised_to_a_person(bot: Fak
 
 
 async def test_the_promise_follows_the_configured_service_standard(bot: FakeBot) -> None:
-    bot.deps.settings.enquiry_first_response_minutes = 45
+    bot.configure(enquiry_first_response_minutes=45)
     await bot.say(WANG, "你们能刻字吗")
     promise = bot.messenger.assert_sent("handoff.promised")
     assert "45 分钟" in promise.text

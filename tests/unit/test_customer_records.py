@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.app.settings import LOCALES, Settings
+from bot.app.settings import LOCALES
 from bot.core.dispatch import Dispatcher
 from bot.core.importing import RowError, parse_amount, parse_customer, parse_order, parse_time
 from bot.core.messages import ContentKind, Reply, Sender
@@ -22,7 +22,7 @@ from bot.core.records import (
     normalise_phone,
     read_link_token,
 )
-from bot.core.services.linking import link_key, link_url
+from bot.core.services.linking import link_url
 from bot.handlers.routes import Contact, matches
 from storage.crypto import new_key
 from tests.fakes import FrozenClock
@@ -104,9 +104,9 @@ def test_rows_are_validated_with_reasons() -> None:
 
 def with_key(bot: FakeBot) -> FakeBot:
     """The shared fake bot, with an encryption key and a clock at NOW."""
-    settings = Settings(encryption_key=new_key(), bot_username="shop_bot")
+    bot.configure(encryption_key=new_key(), bot_username="shop_bot")
     bot.clock = FrozenClock(NOW)
-    bot.deps = replace(bot.deps, settings=settings, clock=bot.clock)
+    bot.deps = replace(bot.deps, clock=bot.clock)
     bot.dispatcher = Dispatcher(bot.deps)
     return bot
 
@@ -130,7 +130,7 @@ async def test_a_deep_link_links_the_telegram_user_once(bot: FakeBot) -> None:
     bot = with_key(bot)
     record = await imported(bot, "C1")
     assert record.id is not None
-    url = link_url(bot.deps.settings, record.id, NOW)
+    url = link_url(bot.deps.policies.linking, record.id, NOW)
     assert url.startswith("https://t.me/shop_bot?start=")
     token = url.rsplit("=", 1)[1]
     await bot.say(ADA, f"/start {token}")
@@ -149,7 +149,7 @@ async def test_a_deep_link_links_the_telegram_user_once(bot: FakeBot) -> None:
         "customers.link.invalid",
         "customers.link.invalid",
     ]
-    key = link_key(bot.deps.settings)
+    key = bot.deps.policies.linking.key
     assert key is not None
     old = make_link_token(record.id, NOW - timedelta(seconds=1), key)
     await bot.say(EVE, f"/start {old}")

@@ -20,7 +20,7 @@ SAM = Sender(id=9001, first_name="Sam", last_name="Lee")
 
 @pytest.fixture
 async def desk(bot: FakeBot) -> FakeBot:
-    bot.deps.settings.staff_chat_id = STAFF_GROUP
+    bot.configure(staff_chat_id=STAFF_GROUP)
     async with bot.deps.uow() as uow:
         await enroll(uow, SAM.id, "Sam Lee", Role.AGENT, bot.clock.now())
         await uow.commit()
@@ -89,7 +89,7 @@ async def test_the_conversation_runs_through_the_agents_private_chat(desk: FakeB
 
 
 async def test_replies_can_be_signed_with_the_agents_first_name(desk: FakeBot) -> None:
-    desk.deps.settings.desk_sign_replies = True
+    desk.configure(desk_sign_replies=True)
     await take_over(desk)
     await agent_says(desk, "A new kettle is on its way.")
     signed = desk.messenger.sent[-1]

@@ -28,11 +28,10 @@ MIA = Sender(id=9003, first_name="Mia")  # marketing: may not take chats over
 
 @pytest.fixture
 async def desk(bot: FakeBot) -> FakeBot:
-    s = bot.deps.settings
-    s.staff_chat_id, s.supervisor_chat_id, s.manager_chat_id = (
-        STAFF_GROUP,
-        SUPERVISOR_CHAT,
-        MANAGER_CHAT,
+    bot.configure(
+        staff_chat_id=STAFF_GROUP,
+        supervisor_chat_id=SUPERVISOR_CHAT,
+        manager_chat_id=MANAGER_CHAT,
     )
     async with bot.deps.uow() as uow:
         await enroll(uow, SAM.id, "Sam Lee", Role.AGENT, bot.clock.now())
@@ -266,8 +265,7 @@ async def test_only_someone_on_the_roster_can_be_an_advisor(desk: FakeBot) -> No
 
 
 async def test_a_high_tier_customers_ticket_goes_to_their_advisor_first(desk: FakeBot) -> None:
-    s = desk.deps.settings
-    s.quality_first_response_minutes, s.high_tier_first_response_minutes = 240, 60
+    desk.configure(quality_first_response_minutes=240, high_tier_first_response_minutes=60)
     customer_id = await a_customer(desk, ALICE, Tier.HIGH)
     async with desk.deps.uow() as uow:
         await assign(uow, customer_id, SAM.id)

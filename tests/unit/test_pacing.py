@@ -9,6 +9,7 @@ from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.app.policies import policies
 from bot.app.settings import Settings
 from bot.core.delivery import Delivery
 from bot.core.deps import Deps
@@ -135,7 +136,7 @@ def burst_delivery(**settings: Any) -> tuple[Delivery, VirtualClock, TelegramLik
     limits = FloodLimits(global_rate=settings.get("global_messages_per_second", 30.0))
     messenger = TelegramLike(clock, limits)
     deps = Deps(
-        settings=Settings(**settings),
+        policies=policies(Settings(**settings)),
         uow=MemoryUnitOfWorkFactory(),
         renderer=language(),
         faq=FixedFaq(),

@@ -31,8 +31,7 @@ WEEK = 7 * 24 * 3600
 
 @pytest.fixture
 async def desk(bot: FakeBot) -> FakeBot:
-    s = bot.deps.settings
-    s.staff_chat_id, s.supervisor_chat_id = STAFF_GROUP, SUPERVISOR
+    bot.configure(staff_chat_id=STAFF_GROUP, supervisor_chat_id=SUPERVISOR)
     async with bot.deps.uow() as uow:
         await enroll(uow, SAM.id, "Sam", Role.SUPERVISOR, bot.clock.now())
         await uow.commit()
@@ -166,7 +165,7 @@ async def test_a_foreign_an_open_or_an_old_ticket_is_refused_courteously(desk: F
     assert "跟进" in refused.text  # in Wang's language, with a way forward
     await desk.press(ALICE, "rate:999999:5")
     assert desk.messenger.sent[-1].template_key == "rating.refused"
-    desk.clock.advance((desk.deps.settings.rating_window_days + 1) * 24 * 3600)
+    desk.clock.advance((desk.deps.policies.ratings.window_days + 1) * 24 * 3600)
     await desk.press(ALICE, f"rate:{ticket.id}:5")
     assert desk.messenger.sent[-1].template_key == "rating.refused"
     assert desk.uow.store.ratings == {}
@@ -205,7 +204,7 @@ async def test_resolving_plans_the_revisit_and_asks_for_its_job(desk: FakeBot) -
             TicketState.INVESTIGATING,
             actor="staff:1",
             now=now,
-            settings=desk.deps.settings,
+            policies=desk.deps.policies,
             locales=desk.deps.renderer.locales,
         )
         outcome = await transition(
@@ -214,11 +213,11 @@ async def test_resolving_plans_the_revisit_and_asks_for_its_job(desk: FakeBot) -
             TicketState.RESOLVED,
             actor="staff:1",
             now=now,
-            settings=desk.deps.settings,
+            policies=desk.deps.policies,
             locales=desk.deps.renderer.locales,
         )
         await uow.commit()
-    due = now + timedelta(days=desk.deps.settings.revisit_after_days)
+    due = now + timedelta(days=desk.deps.policies.ratings.revisit_after_days)
     request = JobRequest(
         f"revisit-ticket-{ticket.id}", "bot.app.jobs.revisit:send", due, (ticket.id,)
     )

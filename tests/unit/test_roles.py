@@ -71,7 +71,7 @@ def test_every_staff_route_names_an_action() -> None:
 async def test_each_staff_action_for_each_role(
     bot: FakeBot, route: Route, role: Role | None
 ) -> None:
-    bot.deps.settings.staff_chat_id = STAFF_GROUP
+    bot.configure(staff_chat_id=STAFF_GROUP)
     who = Sender(id=8000 + (list(Role).index(role) if role else 99), first_name="Pat")
     if role is not None:
         async with bot.deps.uow() as uow:
@@ -100,7 +100,7 @@ async def test_each_staff_action_for_each_role(
 
 
 async def test_someone_taken_off_the_roster_can_no_longer_act(bot: FakeBot) -> None:
-    bot.deps.settings.staff_chat_id = STAFF_GROUP
+    bot.configure(staff_chat_id=STAFF_GROUP)
     sam = Sender(id=9001, first_name="Sam")
     async with bot.deps.uow() as uow:
         await enroll(uow, sam.id, "Sam", Role.AGENT, bot.clock.now())

@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.app.policies import sla_policy
 from bot.app.settings import Settings
-from bot.core.sla import BusinessHours, SlaAction, due_actions, policy_from_settings
+from bot.core.sla import BusinessHours, SlaAction, due_actions
 from bot.core.tickets import Level, Ticket, TicketKind, TicketState
 from bot.core.triage import Priority, Severity
 
@@ -20,7 +21,7 @@ def a_ticket(
     tier: str | None = None,
     settings: Settings | None = None,
 ) -> Ticket:
-    policy = policy_from_settings(settings or Settings())
+    policy = sla_policy(settings or Settings())
     first, resolution = policy.deadlines(T0, kind, severity, tier)
     return Ticket(
         customer_id=1,
@@ -69,7 +70,7 @@ def test_a_high_tier_customer_never_waits_longer_than_the_cap() -> None:
 
 
 def test_warning_at_80_percent_then_breach_each_once() -> None:
-    policy = policy_from_settings(Settings())
+    policy = sla_policy(Settings())
     ticket = a_ticket()
     assert due_actions(ticket, T0 + timedelta(minutes=95), policy) == []
     assert due_actions(ticket, T0 + timedelta(minutes=96), policy) == [
@@ -83,7 +84,7 @@ def test_warning_at_80_percent_then_breach_each_once() -> None:
 
 
 def test_a_long_outage_goes_straight_to_breach_for_both_targets() -> None:
-    policy = policy_from_settings(Settings())
+    policy = sla_policy(Settings())
     ticket = a_ticket()
     assert due_actions(ticket, T0 + timedelta(days=2), policy) == [
         SlaAction.BREACH_FIRST_RESPONSE,
@@ -92,7 +93,7 @@ def test_a_long_outage_goes_straight_to_breach_for_both_targets() -> None:
 
 
 def test_a_first_response_stops_its_clock_and_closed_tickets_need_nothing() -> None:
-    policy = policy_from_settings(Settings())
+    policy = sla_policy(Settings())
     ticket = a_ticket()
     ticket.first_response_at = T0 + timedelta(minutes=10)
     assert due_actions(ticket, T0 + timedelta(hours=3), policy) == []
@@ -113,7 +114,7 @@ def test_business_hours_stop_the_clock_overnight_and_at_weekends() -> None:
 
 def test_business_hours_from_settings_shift_deadlines_and_warnings() -> None:
     settings = Settings(business_hours="mon-fri 09:00-18:00", business_timezone="UTC")
-    policy = policy_from_settings(settings)
+    policy = sla_policy(settings)
     friday_5pm = datetime(2026, 11, 27, 17, 0, tzinfo=UTC)
     first, _ = policy.deadlines(friday_5pm, TicketKind.COMPLAINT, Severity.QUALITY, None)
     assert first == datetime(2026, 11, 30, 10, 0, tzinfo=UTC)

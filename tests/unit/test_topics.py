@@ -16,7 +16,7 @@ SAM = Sender(id=9001, first_name="Sam")
 
 @pytest.fixture
 async def forum(bot: FakeBot) -> FakeBot:
-    bot.deps.settings.staff_chat_id = STAFF_GROUP
+    bot.configure(staff_chat_id=STAFF_GROUP)
     async with bot.deps.uow() as uow:
         await enroll(uow, SAM.id, "Sam", Role.AGENT, bot.clock.now())
         await uow.commit()
@@ -35,7 +35,7 @@ async def test_each_ticket_gets_a_topic_named_and_coloured_for_it(forum: FakeBot
 
 
 async def test_a_deleted_topic_is_recreated_and_nothing_is_lost(forum: FakeBot) -> None:
-    forum.deps.settings.desk_mode = "topic"
+    forum.configure(desk_mode="topic")
     await complain(forum, ALICE, "the kettle arrived broken, I want a refund")
     [ticket] = forum.uow.store.tickets.values()
     first = forum.messenger.topics[0][1]
@@ -50,7 +50,7 @@ async def test_a_deleted_topic_is_recreated_and_nothing_is_lost(forum: FakeBot) 
 
 
 async def test_in_topic_mode_the_conversation_runs_in_the_tickets_topic(forum: FakeBot) -> None:
-    forum.deps.settings.desk_mode = "topic"
+    forum.configure(desk_mode="topic")
     await complain(forum, ALICE, "the kettle arrived broken, I want a refund")
     [ticket] = forum.uow.store.tickets.values()
     thread = forum.messenger.topics[0][1]

@@ -13,6 +13,7 @@ import typer
 
 from bot.app.cli.common import fail, load_settings
 from bot.app.cli.records_common import JsonOption, cipher, database
+from bot.app.policies import policies
 from bot.core.records import PersonalDataError
 from bot.core.services.advisors import AdvisorError, assign, unassign
 from bot.core.services.linking import link_url
@@ -140,7 +141,7 @@ def link(ref: RefArgument) -> None:
             return await _customer_id(uow_factory, ref)
 
     cid = asyncio.run(work())
-    typer.echo(link_url(settings, cid, datetime.now(UTC)))
+    typer.echo(link_url(policies(settings).linking, cid, datetime.now(UTC)))
 
 
 @app.command("advisor")

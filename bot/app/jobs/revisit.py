@@ -28,7 +28,7 @@ async def send(dispatcher: Dispatcher, ticket_id: int | str) -> None:
     deps = dispatcher.deps
     for reply in await run_revisit(deps, int(ticket_id)):
         await dispatcher.delivery.deliver(
-            [reply], reply.locale or deps.settings.default_locale, reply.chat_id or 0
+            [reply], reply.locale or deps.policies.locale.default_locale, reply.chat_id or 0
         )
 
 

@@ -16,9 +16,9 @@ JOB_ID = "sla-sweep"
 async def sweep(dispatcher: Dispatcher) -> None:
     deps = dispatcher.deps
     _report, notices = await sweep_tickets(deps)
-    if notices and deps.settings.staff_chat_id is None:
+    if notices and deps.policies.staff.group_chat_id is None:
         log.warning("SLA notices not sent: no staff chat configured (RAPPORT_STAFF_CHAT_ID)")
     for notice in notices:
         await dispatcher.delivery.deliver(
-            [notice], deps.settings.staff_locale, notice.chat_id or 0
+            [notice], deps.policies.staff.locale, notice.chat_id or 0
         )

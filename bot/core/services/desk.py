@@ -19,10 +19,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from bot.app.settings import Settings
 from bot.core.desk import Takeover
 from bot.core.messages import ContentKind, Incoming, Relay, Reply
 from bot.core.models import Customer
+from bot.core.policies import Policies
 from bot.core.ports import JobRequest, UnitOfWork
 from bot.core.roles import Action, StaffMember, can
 from bot.core.services.customers import customer_locale
@@ -42,7 +42,7 @@ async def take_over(
     agent: StaffMember,
     *,
     now: datetime,
-    settings: Settings,
+    policies: Policies,
     locales: Sequence[str],
 ) -> Outcome:
     """The agent owns the ticket's chat from now on; the customer and the agent are told."""
@@ -76,11 +76,11 @@ async def take_over(
             TicketState.INVESTIGATING,
             actor=f"staff:{agent.telegram_user_id}",
             now=now,
-            settings=settings,
+            policies=policies,
             locales=locales,
         )
         ticket = moved.ticket
-    locale = customer_locale(customer, settings.default_locale, locales)
+    locale = customer_locale(customer, policies.locale.default_locale, locales)
     replies.append(
         Reply(
             "desk.joined",
@@ -89,13 +89,13 @@ async def take_over(
             locale=locale,
         )
     )
-    in_topic = settings.desk_mode == "topic" and settings.staff_chat_id is not None
+    in_topic = policies.staff.desk_in_topics
     replies.append(
         Reply(
             "desk.taken",
             {"number": ticket.number, "customer": customer.display_name, "text": ticket.text},
-            chat_id=settings.staff_chat_id if in_topic else agent.telegram_user_id,
-            locale=settings.staff_locale,
+            chat_id=policies.staff.group_chat_id if in_topic else agent.telegram_user_id,
+            locale=policies.staff.locale,
             topic=ticket_topic(ticket, customer.display_name, None) if in_topic else None,
         )
     )
@@ -103,15 +103,16 @@ async def take_over(
 
 
 async def customer_to_agent(
-    uow: UnitOfWork, msg: Incoming, customer: Customer, takeover: Takeover, settings: Settings
+    uow: UnitOfWork, msg: Incoming, customer: Customer, takeover: Takeover, policies: Policies
 ) -> list[Result]:
     """Relays what the customer sent to the agent who has their chat."""
     ticket = await uow.tickets.get(takeover.ticket_id)
     number = ticket.number if ticket else ""
     params = {"customer": customer.display_name, "number": number}
     destination, topic = takeover.agent_user_id, None
-    if settings.desk_mode == "topic" and settings.staff_chat_id is not None and ticket:
-        destination = settings.staff_chat_id
+    group = policies.staff.group_chat_id
+    if policies.staff.desk_in_topics and group is not None and ticket:
+        destination = group
         topic = ticket_topic(ticket, customer.display_name, None)
     if msg.content is ContentKind.TEXT and msg.text is not None:
         return [
@@ -119,7 +120,7 @@ async def customer_to_agent(
                 "desk.from_customer_edited" if msg.edited else "desk.from_customer",
                 {**params, "text": msg.text},
                 chat_id=destination,
-                locale=settings.staff_locale,
+                locale=policies.staff.locale,
                 about_customer_id=customer.id,
                 topic=topic,
             )
@@ -133,7 +134,7 @@ async def customer_to_agent(
             topic=topic,
             caption_key="desk.from_customer_caption",
             params=params,
-            locale=settings.staff_locale,
+            locale=policies.staff.locale,
             about_customer_id=customer.id,
         )
     ]
@@ -171,7 +172,7 @@ async def agent_message(
     takeover: Takeover,
     *,
     now: datetime,
-    settings: Settings,
+    policies: Policies,
     locales: Sequence[str],
 ) -> list[Result]:
     """Carries out what the agent sent for the customer of `takeover`."""
@@ -179,10 +180,10 @@ async def agent_message(
     ticket = await uow.tickets.get(takeover.ticket_id)
     if customer is None or ticket is None or ticket.id is None or customer.chat_id is None:
         await uow.desk.end(takeover.customer_chat_id)
-        return [Reply("desk.gone", chat_id=msg.chat_id, locale=settings.staff_locale)]
+        return [Reply("desk.gone", chat_id=msg.chat_id, locale=policies.staff.locale)]
     actor = f"staff:{agent.telegram_user_id}"
-    locale = customer_locale(customer, settings.default_locale, locales)
-    staff_locale = settings.staff_locale
+    locale = customer_locale(customer, policies.locale.default_locale, locales)
+    staff_locale = policies.staff.locale
     number = ticket.number
     match msg.command:
         case "note":
@@ -227,7 +228,7 @@ async def agent_message(
                 TicketState.RESOLVED,
                 actor=actor,
                 now=now,
-                settings=settings,
+                policies=policies,
                 locales=locales,
                 note=msg.args or None,
             )
@@ -244,13 +245,13 @@ async def agent_message(
             ]
         case "transfer":
             return await transfer(
-                uow, msg, agent, customer, ticket, now=now, settings=settings, locale=locale
+                uow, msg, agent, customer, ticket, now=now, policies=policies, locale=locale
             )
     if ticket.first_response_at is None:
         ticket.first_response_at = now
         await uow.tickets.add_event(TicketEvent(ticket.id, now, actor, EventKind.FIRST_RESPONSE))
         await uow.tickets.update(ticket)
-    if msg.content is ContentKind.TEXT and msg.text is not None and settings.desk_sign_replies:
+    if msg.content is ContentKind.TEXT and msg.text is not None and policies.staff.sign_replies:
         return [
             Reply(
                 "desk.agent_says",
@@ -269,7 +270,7 @@ async def topic_message(
     agent: StaffMember,
     *,
     now: datetime,
-    settings: Settings,
+    policies: Policies,
     locales: Sequence[str],
 ) -> list[Result]:
     """A staff member wrote in a ticket's topic (topic mode): to the customer, or a desk
@@ -307,12 +308,12 @@ async def topic_message(
                     "desk.take_over_first",
                     {"number": ticket.number},
                     chat_id=msg.chat_id,
-                    locale=settings.staff_locale,
+                    locale=policies.staff.locale,
                     topic=topic,
                 )
             ]
     results = await agent_message(
-        uow, msg, agent, takeover, now=now, settings=settings, locales=locales
+        uow, msg, agent, takeover, now=now, policies=policies, locales=locales
     )
     return [
         replace(r, topic=topic) if isinstance(r, Reply | Relay) and r.chat_id == msg.chat_id else r
@@ -328,7 +329,7 @@ async def transfer(
     ticket: Ticket,
     *,
     now: datetime,
-    settings: Settings,
+    policies: Policies,
     locale: str,
 ) -> list[Result]:
     """``/transfer <telegram user id> [note for the colleague]``: the chat passes to another
@@ -336,7 +337,7 @@ async def transfer(
     now, both agents are told, and the ticket records it. Anything else (no such person, a
     role that may not, oneself) changes nothing and says why."""
     assert ticket.id is not None and customer.id is not None and customer.chat_id is not None
-    staff_locale = settings.staff_locale
+    staff_locale = policies.staff.locale
     raw, _, note = msg.args.strip().partition(" ")
 
     def notice(key: str, **params: object) -> list[Result]:

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.app.settings import Settings
 from bot.core.messages import Reply
+from bot.core.policies import Policies
 from bot.core.ports import UnitOfWork
-from bot.core.services.tickets import Outcome, level_chats
+from bot.core.services.tickets import Outcome
 from bot.core.tickets import EventKind, TicketError, TicketEvent, next_level
 
 
@@ -24,7 +24,7 @@ async def escalate(
     actor: str,
     by: str,
     now: datetime,
-    settings: Settings,
+    policies: Policies,
 ) -> Outcome:
     """Moves an open ticket one level up, records an ``ESCALATED`` event, and announces it
     (naming who, `by`) to the staff group and to the chats of the new level. Raises
@@ -49,8 +49,7 @@ async def escalate(
     ticket.level = higher
     ticket.updated_at = now
     await uow.tickets.update(ticket)
-    chats = [settings.staff_chat_id] if settings.staff_chat_id is not None else []
-    chats += [c for c in level_chats(settings, higher) if c not in chats]
+    chats = policies.staff.alerted_at(higher)
     notices = [
         Reply(
             "staff.escalated_by_staff",
@@ -61,7 +60,7 @@ async def escalate(
                 "agent": by,
             },
             chat_id=chat,
-            locale=settings.staff_locale,
+            locale=policies.staff.locale,
         )
         for chat in chats
     ]

@@ -14,15 +14,12 @@ import logging
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from bot.app.settings import Settings
 from bot.core.models import Customer
+from bot.core.policies import LinkingPolicy
 from bot.core.ports import UnitOfWork
 from bot.core.records import (
-    LINK_PURPOSE,
     LinkTokenError,
     PersonalDataError,
-    decode_master_key,
-    derive_key,
     make_link_token,
     normalise_phone,
     read_link_token,
@@ -42,21 +39,13 @@ class LinkOutcome(StrEnum):
     UNAVAILABLE = "unavailable"
 
 
-def link_key(settings: Settings) -> bytes | None:
-    """The key that signs deep links (derived from the encryption key), or None."""
-    if settings.encryption_key is None:
-        return None
-    return derive_key(decode_master_key(settings.encryption_key.get_secret_value()), LINK_PURPOSE)
-
-
-def link_url(settings: Settings, customer_id: int, now: datetime) -> str:
+def link_url(policy: LinkingPolicy, customer_id: int, now: datetime) -> str:
     """``https://t.me/<bot>?start=<token>`` for `customer_id`, valid for the configured days.
     Raises :class:`PersonalDataError` when no encryption key is configured."""
-    key = link_key(settings)
-    if key is None:
+    if policy.key is None:
         raise PersonalDataError("signing a link needs RAPPORT_ENCRYPTION_KEY")
-    token = make_link_token(customer_id, now + timedelta(days=settings.link_token_days), key)
-    return f"https://t.me/{settings.bot_username.lstrip('@')}?start={token}"
+    token = make_link_token(customer_id, now + timedelta(days=policy.token_days), policy.key)
+    return f"https://t.me/{policy.bot_username.lstrip('@')}?start={token}"
 
 
 async def link_by_token(

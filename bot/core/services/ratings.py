@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from bot.app.settings import Settings
 from bot.core.deps import Deps
 from bot.core.messages import Reply
 from bot.core.models import Customer, Reachability
+from bot.core.policies import Policies
 from bot.core.ports import JobRequest, UnitOfWork
 from bot.core.ratings import (
     RATEABLE_STATES,
@@ -52,20 +52,14 @@ class RatingOutcome:
     low: bool = False
 
 
-def supervisor_chats(settings: Settings) -> list[int]:
-    """Where a supervisor alert goes: the staff group and the supervisors' chat, if set."""
-    chats = [c for c in (settings.staff_chat_id, settings.supervisor_chat_id) if c is not None]
-    return list(dict.fromkeys(chats))
-
-
 def _name(customer: Customer) -> str:
     return customer.first_name or customer.display_name
 
 
-def _alerts(key: str, params: Mapping[str, object], settings: Settings) -> list[Reply]:
+def _alerts(key: str, params: Mapping[str, object], policies: Policies) -> list[Reply]:
     return [
-        Reply(key, params, chat_id=chat, locale=settings.staff_locale)
-        for chat in supervisor_chats(settings)
+        Reply(key, params, chat_id=chat, locale=policies.staff.locale)
+        for chat in policies.staff.supervisors()
     ]
 
 
@@ -76,7 +70,7 @@ async def rate(
     score: int,
     *,
     now: datetime,
-    settings: Settings,
+    policies: Policies,
     locales: Sequence[str],
 ) -> RatingOutcome:
     """Stores the customer's rating of a resolved ticket (once), as a rating and as a ticket
@@ -87,7 +81,7 @@ async def rate(
         return RatingOutcome(Status.REFUSED)
     if await uow.ratings.get(ticket_id) is not None:
         return RatingOutcome(Status.ALREADY, ticket=ticket)
-    if not may_rate(ticket, customer.id, now, settings.rating_window_days):
+    if not may_rate(ticket, customer.id, now, policies.ratings.window_days):
         return RatingOutcome(Status.REFUSED, ticket=ticket)
     if not await uow.ratings.add(Rating(ticket_id, customer.id, score, now)):
         return RatingOutcome(Status.ALREADY, ticket=ticket)
@@ -95,7 +89,7 @@ async def rate(
     await uow.tickets.add_event(
         TicketEvent(ticket_id, now, actor, EventKind.RATED, data={"score": score})
     )
-    low = is_low(score, settings.rating_reopen_at_most)
+    low = is_low(score, policies.ratings.reopen_at_most)
     params: dict[str, object] = {"name": _name(customer), "number": ticket.number, "score": score}
     if not low:
         return RatingOutcome(Status.DONE, [Reply("rating.thanks", params)], ticket)
@@ -105,7 +99,7 @@ async def rate(
         REOPEN_TO,
         actor=actor,
         now=now,
-        settings=settings,
+        policies=policies,
         locales=locales,
         note=None,
     )
@@ -115,7 +109,7 @@ async def rate(
         "customer": customer.display_name,
         "summary": ticket.summary or ticket.text,
     }
-    replies = [Reply("rating.sorry_low", params), *_alerts("rating.staff_alert", alert, settings)]
+    replies = [Reply("rating.sorry_low", params), *_alerts("rating.staff_alert", alert, policies)]
     return RatingOutcome(Status.DONE, replies, reopened.ticket, low=True)
 
 
@@ -126,12 +120,12 @@ async def add_comment(
     text: str,
     *,
     now: datetime,
-    settings: Settings,
+    policies: Policies,
 ) -> list[Reply]:
     """Keeps the optional comment on a rating (the first one only); after a low rating the
     supervisor sees it too."""
     assert customer.id is not None
-    comment = flow.clean_comment(text, settings.rating_comment_max_chars)
+    comment = flow.clean_comment(text, policies.ratings.comment_max_chars)
     ticket = await uow.tickets.get(pending.ticket_id)
     if comment is None or ticket is None or ticket.customer_id != customer.id:
         return []
@@ -149,9 +143,9 @@ async def add_comment(
         )
     )
     replies = [Reply("rating.comment_thanks", params)]
-    if is_low(pending.score, settings.rating_reopen_at_most):
+    if is_low(pending.score, policies.ratings.reopen_at_most):
         alert = {"number": ticket.number, "score": pending.score, "text": comment}
-        replies += _alerts("rating.staff_comment", alert, settings)
+        replies += _alerts("rating.staff_comment", alert, policies)
     return replies
 
 
@@ -160,7 +154,7 @@ async def send_revisit(
     ticket_id: int,
     *,
     now: datetime,
-    settings: Settings,
+    policies: Policies,
     locales: Sequence[str],
 ) -> list[Reply]:
     """Claims the ticket's revisit if it is due and unclaimed, and words it, unless the ticket
@@ -185,7 +179,7 @@ async def send_revisit(
     await uow.tickets.add_event(
         TicketEvent(ticket_id, now, "bot", EventKind.REVISIT, data={"sent": True})
     )
-    locale = customer_locale(customer, settings.default_locale, locales)
+    locale = customer_locale(customer, policies.locale.default_locale, locales)
     return [
         flow.revisit_question(ticket_id, ticket.number, _name(customer), ticket.chat_id, locale)
     ]
@@ -198,7 +192,7 @@ async def answer_revisit(
     answer: RevisitAnswer,
     *,
     now: datetime,
-    settings: Settings,
+    policies: Policies,
     locales: Sequence[str],
 ) -> RatingOutcome:
     """The customer's answer to the revisit, kept once. "Still a problem" reopens the ticket
@@ -220,7 +214,7 @@ async def answer_revisit(
     if ticket.state not in RATEABLE_STATES:
         return RatingOutcome(Status.DONE, [Reply("revisit.already_open", params)], ticket)
     reopened = await transition(
-        uow, ticket_id, REOPEN_TO, actor=actor, now=now, settings=settings, locales=locales
+        uow, ticket_id, REOPEN_TO, actor=actor, now=now, policies=policies, locales=locales
     )
     alert = {
         "number": ticket.number,
@@ -229,7 +223,7 @@ async def answer_revisit(
     }
     replies = [
         Reply("revisit.reopened", params),
-        *_alerts("revisit.staff_problem", alert, settings),
+        *_alerts("revisit.staff_problem", alert, policies),
     ]
     return RatingOutcome(Status.DONE, replies, reopened.ticket, low=True)
 
@@ -257,7 +251,7 @@ async def run_revisit(deps: Deps, ticket_id: int) -> list[Reply]:
             uow,
             ticket_id,
             now=deps.clock.now(),
-            settings=deps.settings,
+            policies=deps.policies,
             locales=deps.renderer.locales,
         )
         await uow.commit()

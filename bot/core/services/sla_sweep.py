@@ -16,9 +16,8 @@ from datetime import datetime
 
 from bot.core.deps import Deps
 from bot.core.messages import Reply
-from bot.core.services.tickets import level_chats
-from bot.core.sla import SlaAction, SlaPolicy, due_actions, policy_from_settings
-from bot.core.tickets import EventKind, Ticket, TicketEvent, next_level
+from bot.core.sla import SlaAction, SlaPolicy, due_actions
+from bot.core.tickets import EventKind, Level, Ticket, TicketEvent, next_level
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +51,12 @@ def _notice(deps: Deps, ticket: Ticket, action: SlaAction, chat_id: int) -> Repl
         "number": ticket.number,
         "target": target,
         "due": due.strftime("%Y-%m-%d %H:%M"),
-        "percent": round(deps.settings.sla_warn_fraction * 100),
+        "percent": round(deps.policies.sla.warn_fraction * 100),
         "level": ticket.level.name.lower(),
         "severity": ticket.severity.value,
     }
     key = "staff.sla_warning" if action.name.startswith("WARN") else "staff.escalated"
-    return Reply(key, params, chat_id=chat_id, locale=deps.settings.staff_locale)
+    return Reply(key, params, chat_id=chat_id, locale=deps.policies.staff.locale)
 
 
 async def _apply(deps: Deps, ticket: Ticket, action: SlaAction, now: datetime) -> list[Reply]:
@@ -93,9 +92,8 @@ async def _apply(deps: Deps, ticket: Ticket, action: SlaAction, now: datetime) -
             fresh.updated_at = now
             await uow.tickets.update(fresh)
         await uow.commit()
-    chats = [deps.settings.staff_chat_id] if deps.settings.staff_chat_id is not None else []
-    if breach:
-        chats += [c for c in level_chats(deps.settings, fresh.level) if c not in chats]
+    staff = deps.policies.staff
+    chats = staff.alerted_at(fresh.level) if breach else staff.alerted_at(Level.AGENT)
     return [_notice(deps, fresh, action, chat) for chat in chats]
 
 
@@ -104,7 +102,7 @@ async def sweep(
 ) -> tuple[SweepReport, list[Reply]]:
     """Checks every open ticket once; returns what it did and the notices to deliver."""
     now = now or deps.clock.now()
-    policy = policy or policy_from_settings(deps.settings)
+    policy = policy or deps.policies.sla
     report, notices = SweepReport(), []
     after = 0
     while True:

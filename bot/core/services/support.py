@@ -66,7 +66,7 @@ async def hand_off(
     text: str,
     reason: RequestReason,
     now: datetime,
-    first_response_minutes: int,
+    first_response: timedelta,
     default_zone: str,
     policy: SlaPolicy | None = None,
 ) -> Promise:
@@ -76,7 +76,7 @@ async def hand_off(
     only when the clock runs without a break until the answer is due."""
     assert customer.id is not None, "customer must be stored before a hand-off"
     assert customer.chat_id is not None, "a hand-off answers a customer who wrote from a chat"
-    duration = timedelta(minutes=first_response_minutes)
+    duration = first_response
     due_at = policy.after(now, duration) if policy else now + duration
     away = policy is not None and policy.after(now, timedelta()) != now
     request = await uow.requests.add(
@@ -91,7 +91,9 @@ async def hand_off(
     )
     assert request.id is not None
     zone = local_zone(customer, default_zone)
-    key, count = within(first_response_minutes) if due_at - now == duration else ("", 0)
+    key, count = (
+        within(round(duration.total_seconds() / 60)) if due_at - now == duration else ("", 0)
+    )
     return Promise(
         request_id=request.id,
         due_at=due_at,

@@ -10,18 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from bot.app.settings import Settings
 from bot.core.messages import Button, Reply, TopicRef
 from bot.core.models import Customer
+from bot.core.policies import Policies
 from bot.core.ports import JobRequest, UnitOfWork
 from bot.core.ratings import REVISIT_TARGET, revisit_due, revisit_job_id
 from bot.core.roles import StaffMember
 from bot.core.services.customers import customer_locale
 from bot.core.services.support import local_zone, within
-from bot.core.sla import SlaPolicy
+from bot.core.sla import Case, SlaPolicy
 from bot.core.tickets import (
     CUSTOMER_VISIBLE,
     REOPEN_TO,
@@ -78,9 +78,9 @@ class Outcome:
     jobs: list[JobRequest] = field(default_factory=list)
 
 
-def promise_params(ticket: Ticket, customer: Customer, settings: Settings) -> dict[str, Any]:
+def promise_params(ticket: Ticket, customer: Customer, policies: Policies) -> dict[str, Any]:
     """How to tell the customer when a person will respond, in their time zone."""
-    zone = local_zone(customer, settings.default_timezone)
+    zone = local_zone(customer, policies.locale.default_timezone)
     minutes = max(
         1, round((ticket.first_response_due_at - ticket.created_at).total_seconds() / 60)
     )
@@ -128,7 +128,7 @@ def ticket_topic(ticket: Ticket, customer_name: str, tier: str | None) -> TopicR
 
 
 def staff_card(
-    ticket: Ticket, customer: Customer, settings: Settings, tier: str | None, chat_id: int
+    ticket: Ticket, customer: Customer, policies: Policies, tier: str | None, chat_id: int
 ) -> Reply:
     return Reply(
         "staff.ticket_card",
@@ -150,27 +150,18 @@ def staff_card(
         },
         buttons=staff_buttons(ticket),
         chat_id=chat_id,
-        locale=settings.staff_locale,
+        locale=policies.staff.locale,
         topic=ticket_topic(ticket, customer.display_name, tier)
-        if settings.staff_topics and chat_id == settings.staff_chat_id
+        if policies.staff.topics and chat_id == policies.staff.group_chat_id
         else None,
     )
 
 
-def level_chats(settings: Settings, level: Level) -> list[int]:
-    """Where a ticket at `level` is announced besides the staff group."""
-    chats: list[int] = []
-    if level >= Level.SUPERVISOR and settings.supervisor_chat_id is not None:
-        chats.append(settings.supervisor_chat_id)
-    if level >= Level.MANAGER and settings.manager_chat_id is not None:
-        chats.append(settings.manager_chat_id)
-    return chats
-
-
-def staff_recipients(ticket: Ticket, settings: Settings) -> list[int]:
-    chats = [settings.staff_chat_id] if settings.staff_chat_id is not None else []
+def staff_recipients(ticket: Ticket, policies: Policies) -> list[int]:
+    """The staff group and the chats of the level that hears of `ticket` (a major one
+    reaches the manager at once)."""
     level_for_alert = Level.MANAGER if ticket.severity is Severity.MAJOR else ticket.level
-    return chats + [c for c in level_chats(settings, level_for_alert) if c not in chats]
+    return policies.staff.alerted_at(level_for_alert)
 
 
 async def open_ticket(
@@ -180,7 +171,7 @@ async def open_ticket(
     *,
     now: datetime,
     policy: SlaPolicy,
-    settings: Settings,
+    policies: Policies,
     tier: str | None,
     advisor: StaffMember | None = None,
 ) -> Outcome:
@@ -242,15 +233,15 @@ async def open_ticket(
             {
                 "name": customer.first_name or customer.display_name,
                 "advisor": advisor.name.split()[0] if advisor else None,
-                **promise_params(ticket, customer, settings),
+                **promise_params(ticket, customer, policies),
             },
             chat_id=customer.chat_id,
         )
     ]
     first = [advisor.telegram_user_id] if advisor else []
     replies += [
-        staff_card(ticket, customer, settings, tier, chat)
-        for chat in first + [c for c in staff_recipients(ticket, settings) if c not in first]
+        staff_card(ticket, customer, policies, tier, chat)
+        for chat in first + [c for c in staff_recipients(ticket, policies) if c not in first]
     ]
     return Outcome(ticket, replies)
 
@@ -262,7 +253,7 @@ async def add_contact(
     text: str,
     *,
     now: datetime,
-    settings: Settings,
+    policies: Policies,
     repeat_threshold: int,
     tier: str | None,
     severity: Severity | None = None,
@@ -294,7 +285,7 @@ async def add_contact(
         if ticket.severity is Severity.MAJOR:
             ticket.level = max(ticket.level, Level.SUPERVISOR)
             if ticket.first_response_at is None:  # the major clock applies from now on
-                major_due = now + timedelta(minutes=settings.major_first_response_minutes)
+                major_due = now + policies.sla.targets[Case.MAJOR].first_response
                 ticket.first_response_due_at = min(ticket.first_response_due_at, major_due)
         await uow.tickets.add_event(
             TicketEvent(
@@ -312,7 +303,7 @@ async def add_contact(
             {
                 "name": customer.first_name or customer.display_name,
                 "raised": raised,
-                **promise_params(ticket, customer, settings),
+                **promise_params(ticket, customer, policies),
             },
             chat_id=customer.chat_id,
         )
@@ -328,9 +319,9 @@ async def add_contact(
                     "text": text,
                 },
                 chat_id=chat,
-                locale=settings.staff_locale,
+                locale=policies.staff.locale,
             )
-            for chat in staff_recipients(ticket, settings)
+            for chat in staff_recipients(ticket, policies)
         ]
     return Outcome(ticket, replies)
 
@@ -353,7 +344,7 @@ async def transition(
     *,
     actor: str,
     now: datetime,
-    settings: Settings,
+    policies: Policies,
     locales: Sequence[str],
     note: str | None = None,
 ) -> Outcome:
@@ -400,7 +391,7 @@ async def transition(
     if to in CUSTOMER_VISIBLE and customer is not None:
         key = "ticket.update.reopened" if reopening else f"ticket.update.{to.value}"
         name = customer.first_name or customer.display_name
-        locale = customer_locale(customer, settings.default_locale, locales)
+        locale = customer_locale(customer, policies.locale.default_locale, locales)
         replies.append(
             Reply(
                 key,
@@ -414,7 +405,7 @@ async def transition(
                 replies.append(
                     rating_flow.question(ticket.id, ticket.number, name, ticket.chat_id, locale)
                 )
-            due = revisit_due(now, settings.revisit_after_days)
+            due = revisit_due(now, policies.ratings.revisit_after_days)
             await uow.ratings.plan_revisit(ticket.id, ticket.customer_id, due)
             jobs.append(JobRequest(revisit_job_id(ticket.id), REVISIT_TARGET, due, (ticket.id,)))
     return Outcome(ticket, replies, jobs)

@@ -1,0 +1,96 @@
+"""Builds the core's frozen :class:`~bot.core.policies.Policies` from the settings, once.
+
+This is the only place that translates configuration into rules: the core never sees
+:class:`~bot.app.settings.Settings`, and secrets stop here (the deep-link signing key is
+derived from the encryption key and handed on as bytes).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.app.settings import Settings
+from bot.core.pacing import PacingLimits
+from bot.core.policies import (
+    ComplaintPolicy,
+    DeliveryPolicy,
+    DeskMode,
+    LinkingPolicy,
+    Localisation,
+    Policies,
+    RatingPolicy,
+    StaffChannels,
+)
+from bot.core.records import LINK_PURPOSE, decode_master_key, derive_key
+from bot.core.sla import BusinessHours, Case, SlaPolicy, SlaTarget
+
+
+def sla_policy(settings: Settings) -> SlaPolicy:
+    """The deployment's SLA policy (SPEC §4 defaults live in :class:`Settings`)."""
+    s = settings
+
+    def target(first: int, resolution: int) -> SlaTarget:
+        return SlaTarget(timedelta(minutes=first), timedelta(minutes=resolution))
+
+    hours = (
+        BusinessHours.parse(s.business_hours, s.business_timezone) if s.business_hours else None
+    )
+    return SlaPolicy(
+        targets={
+            Case.ENQUIRY: target(s.enquiry_first_response_minutes, s.enquiry_resolution_minutes),
+            Case.GENERAL: target(s.general_first_response_minutes, s.general_resolution_minutes),
+            Case.QUALITY: target(s.quality_first_response_minutes, s.quality_resolution_minutes),
+            Case.MAJOR: target(s.major_first_response_minutes, s.major_resolution_minutes),
+        },
+        high_tier_first_response_cap=timedelta(minutes=s.high_tier_first_response_minutes),
+        warn_fraction=s.sla_warn_fraction,
+        hours=hours,
+    )
+
+
+def link_key(settings: Settings) -> bytes | None:
+    """The key that signs deep links, derived from the encryption key; None without one."""
+    if settings.encryption_key is None:
+        return None
+    master = decode_master_key(settings.encryption_key.get_secret_value())
+    return derive_key(master, LINK_PURPOSE)
+
+
+def policies(settings: Settings) -> Policies:
+    s = settings
+    return Policies(
+        locale=Localisation(default_locale=s.default_locale, default_timezone=s.default_timezone),
+        staff=StaffChannels(
+            group_chat_id=s.staff_chat_id,
+            supervisor_chat_id=s.supervisor_chat_id,
+            manager_chat_id=s.manager_chat_id,
+            topics=s.staff_topics,
+            desk_mode=DeskMode(s.desk_mode),
+            sign_replies=s.desk_sign_replies,
+            locale=s.staff_locale,
+        ),
+        sla=sla_policy(s),
+        ratings=RatingPolicy(
+            reopen_at_most=s.rating_reopen_at_most,
+            window_days=s.rating_window_days,
+            comment_max_chars=s.rating_comment_max_chars,
+            revisit_after_days=s.revisit_after_days,
+        ),
+        linking=LinkingPolicy(
+            key=link_key(s),
+            token_days=s.link_token_days,
+            bot_username=s.bot_username,
+            phone_country_code=s.phone_country_code,
+        ),
+        delivery=DeliveryPolicy(
+            limits=PacingLimits(
+                chat_per_second=s.chat_messages_per_second,
+                chat_burst=s.chat_burst,
+                global_per_second=s.global_messages_per_second,
+                group_per_minute=s.group_messages_per_minute,
+                margin_seconds=s.pacing_margin_seconds,
+            ),
+            max_send_attempts=s.max_send_attempts,
+        ),
+        complaints=ComplaintPolicy(repeat_contacts=s.triage_repeat_contacts),
+    )

@@ -1,0 +1,132 @@
+"""The deployment's rules as the core sees them: typed, frozen, built once at start-up.
+
+The composition root (:mod:`bot.app.policies`) reads the settings and builds one
+:class:`Policies`; the core never sees the settings object nor any secret (the link-signing
+key arrives already derived). Every default here is SPEC's, so ``Policies()`` is a complete,
+valid configuration for tests and tools.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+
+from bot.core.pacing import PacingLimits
+from bot.core.sla import SlaPolicy, default_sla
+from bot.core.tickets import Level
+
+
+class DeskMode(StrEnum):
+    """Where a taken-over conversation runs."""
+
+    DIRECT = "direct"
+    """In the agent's private chat with the bot (scales past a group's 20 messages/minute)."""
+    TOPIC = "topic"
+    """In the ticket's topic in the staff group."""
+
+
+@dataclass(frozen=True, slots=True)
+class Localisation:
+    default_locale: str = "en"
+    """Used when neither the customer nor Telegram names a locale."""
+    default_timezone: str = "UTC"
+    """Assumed for customers who have not given theirs."""
+
+
+@dataclass(frozen=True, slots=True)
+class StaffChannels:
+    """Where staff are reached and how the desk works."""
+
+    group_chat_id: int | None = None
+    """The staff group: ticket cards, warnings, escalations, and staff buttons."""
+    supervisor_chat_id: int | None = None
+    manager_chat_id: int | None = None
+    topics: bool = True
+    """One forum topic per ticket in the staff group."""
+    desk_mode: DeskMode = DeskMode.DIRECT
+    sign_replies: bool = False
+    """Send an agent's text signed with their first name instead of copying it."""
+    locale: str = "en"
+    """The language of every message to staff."""
+
+    def is_staff_group(self, chat_id: int) -> bool:
+        return self.group_chat_id is not None and chat_id == self.group_chat_id
+
+    def level_chats(self, level: Level) -> list[int]:
+        """The extra chats that hear of a ticket answerable at `level` (supervisor and
+        manager chats, when configured)."""
+        chats: list[int] = []
+        if level >= Level.SUPERVISOR and self.supervisor_chat_id is not None:
+            chats.append(self.supervisor_chat_id)
+        if level >= Level.MANAGER and self.manager_chat_id is not None:
+            chats.append(self.manager_chat_id)
+        return chats
+
+    def alerted_at(self, level: Level) -> list[int]:
+        """The staff group, then the level's chats, each once."""
+        chats = [self.group_chat_id] if self.group_chat_id is not None else []
+        return chats + [c for c in self.level_chats(level) if c not in chats]
+
+    def supervisors(self) -> list[int]:
+        """Where a supervisor hears of a low rating or a revisit problem."""
+        chats = (self.group_chat_id, self.supervisor_chat_id)
+        return list(dict.fromkeys(c for c in chats if c is not None))
+
+    @property
+    def desk_in_topics(self) -> bool:
+        return self.desk_mode is DeskMode.TOPIC and self.group_chat_id is not None
+
+
+@dataclass(frozen=True, slots=True)
+class RatingPolicy:
+    reopen_at_most: int = 2
+    """A rating (1–5) at or below this reopens the ticket and alerts a supervisor."""
+    window_days: int = 30
+    """Days after a resolution during which the rating buttons work."""
+    comment_max_chars: int = 1000
+    revisit_after_days: int = 7
+    """The after-sales revisit's delay after a resolution."""
+
+
+@dataclass(frozen=True, slots=True)
+class LinkingPolicy:
+    """Signed t.me deep links that tie a chat to the shop's customer record."""
+
+    key: bytes | None = field(default=None, repr=False)
+    """The signing key, derived from the encryption key at the root; None: linking is off."""
+    token_days: int = 14
+    bot_username: str = "rapport_bot"
+    phone_country_code: str = ""
+    """Calling code assumed for national numbers starting with 0 (empty: kept as written)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryPolicy:
+    limits: PacingLimits = field(default_factory=PacingLimits)
+    max_send_attempts: int = 5
+    """Attempts at one message after 429s and transient errors."""
+
+
+@dataclass(frozen=True, slots=True)
+class ComplaintPolicy:
+    repeat_contacts: int = 3
+    """The contact about the same open issue (this one included) from which severity rises
+    one step."""
+
+
+@dataclass(frozen=True, slots=True)
+class Policies:
+    """Everything the core needs to know about the deployment, in one frozen bundle."""
+
+    locale: Localisation = field(default_factory=Localisation)
+    staff: StaffChannels = field(default_factory=StaffChannels)
+    sla: SlaPolicy = field(default_factory=default_sla)
+    ratings: RatingPolicy = field(default_factory=RatingPolicy)
+    linking: LinkingPolicy = field(default_factory=LinkingPolicy)
+    delivery: DeliveryPolicy = field(default_factory=DeliveryPolicy)
+    complaints: ComplaintPolicy = field(default_factory=ComplaintPolicy)
+
+    @property
+    def enquiry_first_response(self) -> timedelta:
+        return self.sla.enquiry_first_response
