@@ -15,6 +15,7 @@ from bot.app.settings import Framework, Settings
 from bot.core.deps import Deps
 from bot.core.dispatch import Dispatcher
 from bot.core.ports import Messenger
+from bot.handlers import ROUTING
 from scheduler import Scheduler, SchedulerTimings
 
 log = logging.getLogger(__name__)
@@ -91,7 +92,7 @@ async def start_bot(services: Services, framework: Framework) -> RunningBot:
     app = make_app(framework, settings)
     scheduler = Scheduler(scheduler_timings(settings), services.engine)
     deps = make_deps(services, app.messenger, scheduler)
-    dispatcher = Dispatcher(deps)
+    dispatcher = Dispatcher(deps, ROUTING)
     await app.start(dispatcher)
     await publish_menus(deps)
     await scheduler.start(dispatcher)

@@ -146,7 +146,18 @@ class Delivery:
         return replace(message, thread_id=thread)
 
     async def send(self, message: Outgoing) -> Sent | None:
-        """Delivers one message; ``None`` when it could not or need not be delivered.
+        """Delivers one message and logs it; ``None`` when it could not or need not be
+        delivered."""
+        sent = await self._send(message)
+        if sent is not None:
+            async with self._deps.uow() as uow:
+                await self._log(uow, [(message, sent)])
+                await uow.commit()
+        return sent
+
+    async def _send(self, message: Outgoing) -> Sent | None:
+        """Delivers one message (the caller logs it); ``None`` when it could not or need not
+        be delivered.
 
         A 429 is Telegram saying *when* to try again, not a failure: the whole bot pauses for
         ``retry_after`` and the same message is retried, however often that takes (SPEC §11:
@@ -191,7 +202,6 @@ class Delivery:
                 )
                 return None
             else:
-                await self._log(message, sent)
                 return sent
         log.error(
             "gave up on %s to chat %s after %d attempts",
@@ -211,16 +221,45 @@ class Delivery:
             log.info("could not answer callback: %s", exc)
 
     async def deliver(
-        self, results: Sequence[Reply | Relay | CallbackAnswer], locale: str, chat_id: int
+        self,
+        results: Sequence[Reply | Relay | CallbackAnswer],
+        locale: str,
+        chat_id: int,
+        handled: int | None = None,
     ) -> list[Sent]:
         """Renders and sends a handler's results in order, in `locale`, to `chat_id` unless a
-        reply names another chat or locale."""
-        sent: list[Sent] = []
-        for item in results:
-            done = await self.deliver_one(item, locale, chat_id)
-            if done is not None:
-                sent.append(done)
+        reply names another chat or locale; then logs what was sent and marks the update
+        `handled` (its id) in one transaction."""
+        sent, _missed = await self.deliver_each(results, locale, chat_id, handled)
         return sent
+
+    async def deliver_each(
+        self,
+        results: Sequence[Reply | Relay | CallbackAnswer],
+        locale: str,
+        chat_id: int,
+        handled: int | None = None,
+    ) -> tuple[list[Sent], list[Reply | Relay]]:
+        """As :meth:`deliver`, also returning the messages that could not be delivered."""
+        done: list[tuple[Outgoing, Sent]] = []
+        missed: list[Reply | Relay] = []
+        for item in results:
+            if isinstance(item, CallbackAnswer):
+                await self.answer_callback(item, item.locale or locale)
+                continue
+            message = self._render(item, locale, chat_id)
+            sent = await self._send(message)
+            if sent is None:
+                missed.append(item)
+            else:
+                done.append((message, sent))
+        if done or handled is not None:
+            async with self._deps.uow() as uow:
+                await self._log(uow, done)
+                if handled is not None:
+                    await uow.messages.mark_handled(handled, self._deps.clock.now())
+                await uow.commit()
+        return [sent for _message, sent in done], missed
 
     async def deliver_one(
         self, item: Reply | Relay | CallbackAnswer, locale: str, chat_id: int
@@ -229,14 +268,15 @@ class Delivery:
         if isinstance(item, CallbackAnswer):
             await self.answer_callback(item, item.locale or locale)
             return None
-        if isinstance(item, Relay):
-            return await self.send(render_relay(self._deps.renderer, item, item.locale or locale))
-        return await self.send(
-            render_reply(self._deps.renderer, item, item.locale or locale, chat_id)
-        )
+        return await self.send(self._render(item, locale, chat_id))
 
-    async def _log(self, message: Outgoing, sent: Sent) -> None:
-        async with self._deps.uow() as uow:
+    def _render(self, item: Reply | Relay, locale: str, chat_id: int) -> Outgoing:
+        if isinstance(item, Relay):
+            return render_relay(self._deps.renderer, item, item.locale or locale)
+        return render_reply(self._deps.renderer, item, item.locale or locale, chat_id)
+
+    async def _log(self, uow: UnitOfWork, delivered: Sequence[tuple[Outgoing, Sent]]) -> None:
+        for message, sent in delivered:
             customer_id = message.about_customer_id
             if customer_id is None:
                 customer = await uow.customers.get_by_chat_id(message.chat_id)
@@ -252,7 +292,6 @@ class Delivery:
                     template_key=message.template_key,
                 )
             )
-            await uow.commit()
 
     async def _mark_unreachable(self, chat_id: int, exc: DeliveryError) -> None:
         state = Reachability.BLOCKED if isinstance(exc, ChatBlocked) else Reachability.CHAT_GONE

@@ -98,6 +98,10 @@ class TicketError(ValueError):
     """A requested change that the rules do not allow; the message says why."""
 
 
+class NeedsRemediationPlan(TicketError):
+    """A major complaint cannot be resolved before its written remediation plan is recorded."""
+
+
 @dataclass(slots=True)
 class Ticket:
     """A complaint or hand-off. Times are UTC; `*_due_at` are the SLA deadlines."""
@@ -168,7 +172,9 @@ def check_transition(ticket: Ticket, to: TicketState, note: str | None) -> None:
         and ticket.severity is Severity.MAJOR
         and not (note or ticket.remediation_plan)
     ):
-        raise TicketError("a major complaint is resolved only with a written remediation plan")
+        raise NeedsRemediationPlan(
+            "a major complaint is resolved only with a written remediation plan"
+        )
 
 
 def can_reopen(ticket: Ticket) -> bool:

@@ -14,6 +14,11 @@
 Everything the dialogue has gathered (the customer's words, the triage verdict, the order
 number, photo file ids) is in the conversation's data, so a restart or another worker picks
 it up where it stopped.
+
+The transitions are one pure function, :func:`step`: ``(step, draft, event) → Transition``
+(the next state, what to ask, whether to open the ticket). The handlers in
+:mod:`bot.handlers.complaints` turn an update into an event, store the new state, and word
+the prompt; they decide nothing about the dialogue themselves.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.core.models import Conversation
+from bot.core.triage import Severity, TriageDecision
 
 FLOW = "complaint"
 PREFIX = "cp:"
@@ -55,7 +61,7 @@ class Draft:
     """A complaint being taken down."""
 
     text: str = ""
-    severity: str = "general"
+    severity: Severity = Severity.GENERAL
     category: str | None = None
     summary: str | None = None
     negativity: float = 0.0
@@ -65,6 +71,7 @@ class Draft:
 
     def as_data(self) -> dict[str, Any]:
         data = asdict(self)
+        data["severity"] = self.severity.value
         data["signals"] = list(self.signals)
         data["attachments"] = list(self.attachments)
         return data
@@ -73,7 +80,7 @@ class Draft:
     def from_data(cls, data: dict[str, Any]) -> Draft:
         return cls(
             text=str(data.get("text", "")),
-            severity=str(data.get("severity", "general")),
+            severity=_severity(data.get("severity")),
             category=data.get("category"),
             summary=data.get("summary"),
             negativity=float(data.get("negativity", 0.0)),
@@ -81,6 +88,13 @@ class Draft:
             order_ref=data.get("order_ref"),
             attachments=tuple(str(a) for a in data.get("attachments", ())),
         )
+
+
+def _severity(value: object) -> Severity:
+    try:
+        return Severity(str(value))
+    except ValueError:
+        return Severity.GENERAL
 
 
 def at(chat_id: int, step: Step, draft: Draft, now: datetime) -> Conversation:
@@ -132,3 +146,126 @@ def parse_button(data: str) -> ButtonAction | None:
         return ButtonAction(data.removeprefix(PREFIX))
     except ValueError:
         return None
+
+
+def draft_from(decision: TriageDecision, text: str, earlier: Draft | None = None) -> Draft:
+    """A complaint draft from a triage verdict; something the customer chose to report is a
+    complaint of at least severity general, whatever the words."""
+    base = earlier or Draft()
+    return Draft(
+        text=with_text(base, text).text,
+        severity=decision.severity or Severity.GENERAL,
+        category=decision.category or base.category,
+        summary=decision.summary or base.summary,
+        negativity=decision.negativity,
+        signals=tuple(str(s.term) for s in decision.signals if s.kind != "negativity"),
+        order_ref=base.order_ref,
+        attachments=base.attachments,
+    )
+
+
+# --- events ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Said:
+    """The customer wrote `text`; `decision` is triage's reading of it."""
+
+    text: str
+    decision: TriageDecision
+
+
+@dataclass(frozen=True, slots=True)
+class Attached:
+    """The customer sent a photo or file (its file id, if any), perhaps with a caption."""
+
+    file_id: str | None
+    caption: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Pressed:
+    action: ButtonAction
+
+
+Event = Said | Attached | Pressed
+
+
+class Prompt(StrEnum):
+    """What the bot says next (the handler words it from templates)."""
+
+    CONFIRM = "confirm"
+    ASK_DESCRIPTION = "ask_description"
+    ASK_ORDER = "ask_order"
+    ORDER_INVALID = "order_invalid"
+    ASK_PHOTOS = "ask_photos"
+    NOTED = "noted"
+    PHOTO_RECEIVED = "photo_received"
+    OPENED = "opened"
+    """The ticket is opened; the ticket service words the answer."""
+    EXPIRED = "expired"
+    """A button that no longer fits the dialogue."""
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    step: Step | None
+    """Where the dialogue stands next; None: it is over (the ticket is opened)."""
+    draft: Draft
+    prompt: Prompt
+    close_buttons: bool = False
+    """The pressed message's buttons are spent: replace them with a short "done" note."""
+    changed: bool = True
+    """False when the stored state stays as it is (nothing to write)."""
+
+    @property
+    def opens_ticket(self) -> bool:
+        return self.prompt is Prompt.OPENED
+
+
+def begin(event: Said | None) -> Transition:
+    """A new complaint: from words triage read (confirm them), or from nothing (ask)."""
+    if event is None:
+        return Transition(Step.DESCRIBE, Draft(), Prompt.ASK_DESCRIPTION)
+    return Transition(Step.CONFIRM, draft_from(event.decision, event.text), Prompt.CONFIRM)
+
+
+def step(at_step: Step, draft: Draft, event: Event) -> Transition:
+    """The complaint dialogue's every move."""
+    match event:
+        case Said(text, decision):
+            return _said(at_step, draft, text.strip(), decision)
+        case Attached(file_id, caption):
+            if file_id:
+                draft = with_attachment(draft, file_id)
+            if caption:
+                draft = with_text(draft, caption)
+            if at_step in (Step.ORDER, Step.PHOTOS):
+                return Transition(Step.PHOTOS, draft, Prompt.PHOTO_RECEIVED)
+            return Transition(Step.CONFIRM, draft, Prompt.CONFIRM)
+        case Pressed(action):
+            return _pressed(at_step, draft, action)
+
+
+def _said(at_step: Step, draft: Draft, text: str, decision: TriageDecision) -> Transition:
+    if at_step in (Step.DESCRIBE, Step.CONFIRM):
+        return Transition(Step.CONFIRM, draft_from(decision, text, draft), Prompt.CONFIRM)
+    if at_step is Step.ORDER:
+        order_ref = parse_order_ref(text)
+        if order_ref is None:
+            return Transition(Step.ORDER, draft, Prompt.ORDER_INVALID, changed=False)
+        return Transition(Step.PHOTOS, replace(draft, order_ref=order_ref), Prompt.ASK_PHOTOS)
+    return Transition(Step.PHOTOS, with_text(draft, text), Prompt.NOTED)
+
+
+def _pressed(at_step: Step, draft: Draft, action: ButtonAction) -> Transition:
+    match at_step, action:
+        case Step.CONFIRM, ButtonAction.YES:
+            return Transition(Step.ORDER, draft, Prompt.ASK_ORDER, close_buttons=True)
+        case Step.CONFIRM, ButtonAction.NO:
+            return Transition(Step.DESCRIBE, draft, Prompt.ASK_DESCRIPTION, close_buttons=True)
+        case Step.ORDER, ButtonAction.SKIP:
+            return Transition(Step.PHOTOS, draft, Prompt.ASK_PHOTOS, close_buttons=True)
+        case Step.PHOTOS, ButtonAction.DONE | ButtonAction.SKIP:
+            return Transition(None, draft, Prompt.OPENED, close_buttons=True)
+    return Transition(at_step, draft, Prompt.EXPIRED, changed=False)

@@ -1,31 +1,11 @@
-"""Thin handlers, one module per intent, and ROUTES: the table both adapters register.
+"""Thin handlers, one module per intent, and ROUTING: the table every update goes through.
 
-A handler is ``async def on_x(turn, deps) -> Sequence[Reply | CallbackAnswer]``: it reads
-the update, calls one service, and says what to reply. Rules live in ``bot.core``.
+A handler is ``async def on_x(turn, deps) -> Sequence[Result]``: it reads the update, calls
+one use case (which owns its unit of work), and says what to reply. Rules live in
+``bot.core``; which handler runs is decided only by :data:`bot.handlers.routes.ROUTING`.
+Handlers never call one another.
 """
 
-from bot.handlers.routes import (
-    ROUTES,
-    AnyCommand,
-    AnyMessage,
-    AnyText,
-    Callback,
-    Command,
-    Contact,
-    EditedMessage,
-    Route,
-    TopicMessage,
-)
+from bot.handlers.routes import ROUTES, ROUTING
 
-__all__ = [
-    "ROUTES",
-    "AnyCommand",
-    "AnyMessage",
-    "AnyText",
-    "Callback",
-    "Command",
-    "Contact",
-    "EditedMessage",
-    "Route",
-    "TopicMessage",
-]
+__all__ = ["ROUTES", "ROUTING"]

@@ -8,7 +8,6 @@ update, move the dialogue one step, and say what to reply.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
 from bot.core.deps import Deps
 from bot.core.dispatch import Result, Turn
@@ -16,9 +15,9 @@ from bot.core.messages import Button, CallbackAnswer, Reply
 from bot.core.ports import UnitOfWork
 from bot.core.services.advisors import advisor_of
 from bot.core.services.tickets import Intake, add_contact, open_ticket, same_issue
-from bot.core.triage import Severity, TriageDecision
+from bot.core.triage import Severity
 from bot.flows import complaint as flow
-from bot.flows.complaint import ButtonAction, Draft, Step
+from bot.flows.complaint import ButtonAction, Draft, Prompt, Step
 
 YES_NO = (
     (
@@ -42,12 +41,6 @@ async def tier_of(uow: UnitOfWork, customer_id: int | None) -> str | None:
     return tier.value if tier is not None else None
 
 
-async def _save(deps: Deps, turn: Turn, step: Step, draft: Draft) -> None:
-    async with deps.uow() as uow:
-        await uow.conversations.save(flow.at(turn.msg.chat_id, step, draft, deps.clock.now()))
-        await uow.commit()
-
-
 def _describe(deps: Deps, draft: Draft, locale: str) -> dict[str, object]:
     """How the confirmation names the problem: the customer's own words when triage found a
     phrase, else the category's name."""
@@ -57,32 +50,60 @@ def _describe(deps: Deps, draft: Draft, locale: str) -> dict[str, object]:
     return {"summary": draft.summary, "category_key": key, "order_ref": draft.order_ref}
 
 
-def draft_from(decision: TriageDecision, text: str, earlier: Draft | None = None) -> Draft:
-    """A complaint draft from a triage verdict; something the customer chose to report is a
-    complaint of at least severity general, whatever the words."""
-    base = earlier or Draft()
-    return Draft(
-        text=flow.with_text(base, text).text,
-        severity=(decision.severity or Severity.GENERAL).value,
-        category=decision.category or base.category,
-        summary=decision.summary or base.summary,
-        negativity=decision.negativity,
-        signals=tuple(str(s.term) for s in decision.signals if s.kind != "negativity"),
-        order_ref=base.order_ref,
-        attachments=base.attachments,
-    )
+def _prompt(turn: Turn, deps: Deps, move: flow.Transition) -> list[Result]:
+    """The words for a move of the dialogue."""
+    name = {"name": turn.name}
+    draft = move.draft
+    match move.prompt:
+        case Prompt.CONFIRM:
+            params = {**name, **_describe(deps, draft, turn.locale)}
+            return [Reply("complaint.confirm", params, buttons=YES_NO)]
+        case Prompt.ASK_DESCRIPTION:
+            return [Reply("complaint.ask_description", name)]
+        case Prompt.ASK_ORDER:
+            return [Reply("complaint.ask_order", name, buttons=SKIP)]
+        case Prompt.ORDER_INVALID:
+            return [Reply("complaint.order_invalid", name, buttons=SKIP)]
+        case Prompt.ASK_PHOTOS:
+            return [Reply("complaint.ask_photos", name, buttons=DONE_SKIP)]
+        case Prompt.NOTED:
+            return [Reply("complaint.noted", {"count": len(draft.attachments)}, buttons=DONE_SKIP)]
+        case Prompt.PHOTO_RECEIVED:
+            count = {"count": len(draft.attachments)}
+            return [Reply("complaint.photo_received", count, buttons=DONE_SKIP)]
+    return []
 
 
-async def confirm(turn: Turn, deps: Deps, draft: Draft) -> Sequence[Result]:
-    """Apologise first, then check understanding (SPEC §7)."""
-    await _save(deps, turn, Step.CONFIRM, draft)
-    params = {"name": turn.name, **_describe(deps, draft, turn.locale)}
-    return [Reply("complaint.confirm", params, buttons=YES_NO)]
+async def _apply(turn: Turn, deps: Deps, move: flow.Transition) -> list[Result]:
+    """Stores the dialogue's new state — or opens the ticket and ends the dialogue — in one
+    unit of work, and says what comes next."""
+    if move.prompt is Prompt.EXPIRED:
+        assert turn.msg.callback_id is not None
+        return [CallbackAnswer(turn.msg.callback_id, "fallback.expired_button")]
+    replies: list[Result] = []
+    if move.changed:
+        async with deps.uow() as uow:
+            if move.opens_ticket:
+                replies += await _open(uow, turn, deps, move.draft)
+                await uow.conversations.clear(turn.msg.chat_id)
+            else:
+                assert move.step is not None
+                state = flow.at(turn.msg.chat_id, move.step, move.draft, deps.clock.now())
+                await uow.conversations.save(state)
+            await uow.commit()
+    pressed: list[Result] = []
+    if turn.msg.callback_id is not None:
+        pressed.append(CallbackAnswer(turn.msg.callback_id))
+        if move.close_buttons:
+            pressed.append(Reply("complaint.step_done", edit_message_id=turn.msg.message_id))
+    return [*pressed, *_prompt(turn, deps, move), *replies]
 
 
-async def start_from_text(turn: Turn, deps: Deps, decision: TriageDecision) -> Sequence[Result]:
-    """Triage heard a complaint in free text: add it to the open ticket it is about, or take
-    a new one down."""
+async def on_complaint_text(turn: Turn, deps: Deps) -> Sequence[Result]:
+    """Triage heard a complaint in free text (routing asked it): add it to the open ticket it
+    is about, or take a new one down."""
+    decision = turn.decision
+    assert decision is not None, "the complaint route runs on triaged text"
     text = turn.msg.text or ""
     assert turn.customer.id is not None
     async with deps.uow() as uow:
@@ -104,49 +125,30 @@ async def start_from_text(turn: Turn, deps: Deps, decision: TriageDecision) -> S
             )
             await uow.commit()
             return outcome.replies
-    return await confirm(turn, deps, draft_from(decision, text))
+    return await _apply(turn, deps, flow.begin(flow.Said(text, decision)))
 
 
 async def on_complaint_command(turn: Turn, deps: Deps) -> Sequence[Result]:
     """/complaint [what happened]."""
-    if turn.msg.args:
-        return await confirm(
-            turn, deps, draft_from(deps.triage.classify(turn.msg.args), turn.msg.args)
-        )
-    await _save(deps, turn, Step.DESCRIBE, Draft())
-    return [Reply("complaint.ask_description", {"name": turn.name})]
+    said = flow.Said(turn.msg.args, deps.triage.classify(turn.msg.args)) if turn.msg.args else None
+    return await _apply(turn, deps, flow.begin(said))
 
 
-async def continue_text(turn: Turn, deps: Deps, step: Step, draft: Draft) -> Sequence[Result]:
+async def on_text(turn: Turn, deps: Deps) -> Sequence[Result]:
     """Text while a complaint is being taken down."""
+    state = flow.current(turn.conversation)
+    if state is None:  # a stored step this version no longer knows: start the report again
+        return await _apply(turn, deps, flow.begin(None))
     text = (turn.msg.text or "").strip()
-    if step in (Step.DESCRIBE, Step.CONFIRM):
-        return await confirm(turn, deps, draft_from(deps.triage.classify(text), text, draft))
-    if step is Step.ORDER:
-        order_ref = flow.parse_order_ref(text)
-        if order_ref is None:
-            return [Reply("complaint.order_invalid", {"name": turn.name}, buttons=SKIP)]
-        await _save(deps, turn, Step.PHOTOS, replace(draft, order_ref=order_ref))
-        return [Reply("complaint.ask_photos", {"name": turn.name}, buttons=DONE_SKIP)]
-    await _save(deps, turn, Step.PHOTOS, flow.with_text(draft, text))
-    return [Reply("complaint.noted", {"count": len(draft.attachments)}, buttons=DONE_SKIP)]
+    event = flow.Said(text, deps.triage.classify(text))
+    return await _apply(turn, deps, flow.step(*state, event))
 
 
-async def on_complaint_attachment(
-    turn: Turn, deps: Deps, step: Step, draft: Draft
-) -> Sequence[Result]:
+async def on_attachment(turn: Turn, deps: Deps) -> Sequence[Result]:
     """A photo or file while a complaint is being taken down: keep its file id."""
-    if turn.msg.file_id:
-        draft = flow.with_attachment(draft, turn.msg.file_id)
-    if turn.msg.text:
-        draft = flow.with_text(draft, turn.msg.text)
-    next_step = Step.PHOTOS if step in (Step.ORDER, Step.PHOTOS) else step
-    await _save(deps, turn, next_step, draft)
-    if next_step is not Step.PHOTOS:
-        return await confirm(turn, deps, draft)
-    return [
-        Reply("complaint.photo_received", {"count": len(draft.attachments)}, buttons=DONE_SKIP)
-    ]
+    step, draft = flow.current(turn.conversation) or (Step.DESCRIBE, Draft())
+    event = flow.Attached(turn.msg.file_id, turn.msg.text)
+    return await _apply(turn, deps, flow.step(step, draft, event))
 
 
 async def on_complaint_button(turn: Turn, deps: Deps) -> Sequence[Result]:
@@ -155,31 +157,13 @@ async def on_complaint_button(turn: Turn, deps: Deps) -> Sequence[Result]:
     state = flow.current(turn.conversation)
     if action is None or state is None:
         return [CallbackAnswer(turn.msg.callback_id, "fallback.expired_button")]
-    step, draft = state
-    done = CallbackAnswer(turn.msg.callback_id)
-    closed = Reply("complaint.step_done", edit_message_id=turn.msg.message_id)
-    if step is Step.CONFIRM and action is ButtonAction.YES:
-        await _save(deps, turn, Step.ORDER, draft)
-        return [done, closed, Reply("complaint.ask_order", {"name": turn.name}, buttons=SKIP)]
-    if step is Step.CONFIRM and action is ButtonAction.NO:
-        await _save(deps, turn, Step.DESCRIBE, draft)
-        return [done, closed, Reply("complaint.ask_description", {"name": turn.name})]
-    if step is Step.ORDER and action is ButtonAction.SKIP:
-        await _save(deps, turn, Step.PHOTOS, draft)
-        return [
-            done,
-            closed,
-            Reply("complaint.ask_photos", {"name": turn.name}, buttons=DONE_SKIP),
-        ]
-    if step is Step.PHOTOS and action in (ButtonAction.DONE, ButtonAction.SKIP):
-        return [done, closed, *await _open(turn, deps, draft)]
-    return [CallbackAnswer(turn.msg.callback_id, "fallback.expired_button")]
+    return await _apply(turn, deps, flow.step(*state, flow.Pressed(action)))
 
 
-async def _open(turn: Turn, deps: Deps, draft: Draft) -> Sequence[Result]:
+async def _open(uow: UnitOfWork, turn: Turn, deps: Deps, draft: Draft) -> list[Result]:
     intake = Intake(
         text=draft.text,
-        severity=Severity(draft.severity),
+        severity=draft.severity,
         category=draft.category,
         summary=draft.summary,
         negativity=draft.negativity,
@@ -188,20 +172,17 @@ async def _open(turn: Turn, deps: Deps, draft: Draft) -> Sequence[Result]:
         attachments=draft.attachments,
     )
     assert turn.customer.id is not None
-    async with deps.uow() as uow:
-        outcome = await open_ticket(
-            uow,
-            turn.customer,
-            intake,
-            now=deps.clock.now(),
-            policy=deps.policies.sla,
-            policies=deps.policies,
-            tier=await tier_of(uow, turn.customer.id),
-            advisor=await advisor_of(uow, turn.customer.id),
-        )
-        await uow.conversations.clear(turn.msg.chat_id)
-        await uow.commit()
-    return outcome.replies
+    outcome = await open_ticket(
+        uow,
+        turn.customer,
+        intake,
+        now=deps.clock.now(),
+        policy=deps.policies.sla,
+        policies=deps.policies,
+        tier=await tier_of(uow, turn.customer.id),
+        advisor=await advisor_of(uow, turn.customer.id),
+    )
+    return [*outcome.replies]
 
 
 async def on_status(turn: Turn, deps: Deps) -> Sequence[Result]:

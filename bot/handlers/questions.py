@@ -32,14 +32,15 @@ async def promise_person(turn: Turn, deps: Deps, text: str, reason: RequestReaso
     )
 
 
-async def answer_question(turn: Turn, deps: Deps) -> Sequence[Result]:
+async def on_question(turn: Turn, deps: Deps) -> Sequence[Result]:
     """Answer from the FAQ, confirm a borderline match first, or promise a person."""
     text = turn.msg.text or ""
     found = deps.faq.match(text, turn.locale)
     if found.outcome == "answer" and found.entry_id:
-        async with deps.uow() as uow:
-            await uow.conversations.clear(turn.msg.chat_id)
-            await uow.commit()
+        if turn.conversation is not None:  # a question ends any dialogue left open
+            async with deps.uow() as uow:
+                await uow.conversations.clear(turn.msg.chat_id)
+                await uow.commit()
         return [Reply("faq.reply", {"faq_id": found.entry_id})]
     if found.outcome == "confirm" and found.entry_id:
         async with deps.uow() as uow:

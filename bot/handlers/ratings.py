@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.core import rating_prompts as prompts
 from bot.core.deps import Deps
 from bot.core.dispatch import Result, Turn
 from bot.core.messages import CallbackAnswer, Reply
@@ -24,7 +25,7 @@ async def on_rating_button(turn: Turn, deps: Deps) -> Sequence[Result]:
     """``rate:<ticket>:<score>`` under the rating question, ``rate:<ticket>:skip`` under the
     comment prompt."""
     assert turn.msg.callback_id is not None
-    parsed = flow.parse_rate(turn.msg.callback_data or "")
+    parsed = prompts.parse_rate(turn.msg.callback_data or "")
     if parsed is None:
         return [CallbackAnswer(turn.msg.callback_id, "fallback.expired_button")]
     ticket_id, score = parsed
@@ -45,7 +46,7 @@ async def on_rating_button(turn: Turn, deps: Deps) -> Sequence[Result]:
             turn.conversation is None or turn.conversation.flow in _REPLACEABLE
         )
         if ask:
-            pending = flow.Pending(ticket_id, score)
+            pending = prompts.Pending(ticket_id, score)
             await uow.conversations.save(
                 flow.awaiting_comment(turn.msg.chat_id, pending, deps.clock.now())
             )
@@ -72,9 +73,14 @@ async def _skip_comment(turn: Turn, deps: Deps, ticket_id: int) -> Sequence[Resu
     ]
 
 
-async def continue_comment(turn: Turn, deps: Deps, pending: flow.Pending) -> Sequence[Result]:
+async def on_comment(turn: Turn, deps: Deps) -> Sequence[Result]:
     """The customer's text after "Anything you'd like to add?": the rating's comment."""
+    pending = flow.current(turn.conversation)
     async with deps.uow() as uow:
+        if pending is None:  # nothing to attach it to any more
+            await uow.conversations.clear(turn.msg.chat_id)
+            await uow.commit()
+            return [Reply("rating.comment_skipped", {"name": turn.name})]
         replies = await add_comment(
             uow,
             turn.customer,
@@ -91,7 +97,7 @@ async def continue_comment(turn: Turn, deps: Deps, pending: flow.Pending) -> Seq
 async def on_revisit_button(turn: Turn, deps: Deps) -> Sequence[Result]:
     """``rv:<ticket>:ok`` or ``rv:<ticket>:problem`` under the after-sales revisit."""
     assert turn.msg.callback_id is not None
-    parsed = flow.parse_revisit(turn.msg.callback_data or "")
+    parsed = prompts.parse_revisit(turn.msg.callback_data or "")
     if parsed is None:
         return [CallbackAnswer(turn.msg.callback_id, "fallback.expired_button")]
     ticket_id, answer = parsed

@@ -1,163 +1,138 @@
-"""ROUTES: the ordered table of what triggers which handler, registered by both adapters.
+"""ROUTING: every update's way to its handler — the guards, then ``ROUTES``, first match wins.
 
-Each adapter translates a trigger into its framework's own filter (aiogram's ``Command`` and
-``F.data.startswith``; PTB's ``CommandHandler`` and ``CallbackQueryHandler(pattern=…)``) in
-this order, first match wins, fallbacks last. All routes serve private chats for now.
+The vocabulary (triggers, :class:`~bot.core.routing.Route`, :class:`~bot.core.routing.Guard`)
+and the selection are in :mod:`bot.core.routing`; this module is the table. The dispatcher
+applies it to every update of both frameworks; the adapters register nothing of their own.
+
+Read it top to bottom:
+
+* **Guards.** An agent at work (a roster member who uses a desk command, replies to a relayed
+  message, or has a customer's chat taken over) is routed to the desk routes, never to the
+  customer routes. A customer whose chat an agent has taken over is relayed to the agent,
+  except for button presses (a rating, say), which keep their ordinary routes.
+* **The staff group.** Ticket-card buttons, ``/plan``, and messages in a ticket's topic.
+* **Private chats.** Commands, buttons (including a ticket card's buttons in a dedicated
+  advisor's private chat, run as staff actions there too), then free text: the next step of
+  the dialogue the chat is in, else a complaint when triage hears one, else a question.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from typing import Any
 
-from bot.core.dispatch import Handler, StaffHandler
-from bot.core.messages import ChatKind, ContentKind, Incoming
+from bot.core import rating_prompts as prompts
+from bot.core.desk import DESK_COMMANDS
+from bot.core.messages import Incoming
 from bot.core.roles import Action
+from bot.core.routing import (
+    AnyCommand,
+    AnyMessage,
+    AnyText,
+    Audience,
+    Callback,
+    Command,
+    Contact,
+    EditedMessage,
+    Guard,
+    Place,
+    Route,
+    Routing,
+    Situation,
+    TopicMessage,
+)
+from bot.core.services import desk as desk_use
 from bot.core.services.tickets import ESCALATE_PREFIX, STAFF_PREFIX, TAKE_OVER_PREFIX
 from bot.flows import complaint as complaint_flow
 from bot.flows import faq_confirm
 from bot.flows import rating as rating_flow
-from bot.handlers import (
-    complaints,
-    language,
-    linking,
-    questions,
-    ratings,
-    staff,
-    start,
-    text,
+from bot.handlers import complaints, desk, language, linking, questions, ratings, staff, start
+
+STAFF = Audience.STAFF
+GROUP = Place.STAFF_GROUP
+PRIVATE = Place.PRIVATE
+
+
+def agent_at_work(msg: Incoming, situation: Situation) -> bool:
+    """A roster member writing privately about desk work: a desk command, a reply (to a
+    relayed customer message), or anything but a command or button while they have a chat
+    taken over. Otherwise staff may use the bot as customers do."""
+    if situation.place is not Place.PRIVATE or situation.member is None or msg.is_callback:
+        return False
+    if msg.command in DESK_COMMANDS or msg.reply_to_message_id is not None:
+        return True
+    return msg.command is None and situation.agent_chats > 0
+
+
+def chat_taken_over(msg: Incoming, situation: Situation) -> bool:
+    """A customer whose chat an agent has taken over (buttons keep their own routes)."""
+    return situation.place is Place.PRIVATE and situation.taken_over and not msg.is_callback
+
+
+def _desk(command: str, handler: Callable[..., Any], action: Action) -> Route:
+    return Route(Command(command), handler, audience=STAFF, action=action)
+
+
+DESK_ROUTES: tuple[Route, ...] = (
+    _desk("note", desk.in_private(desk_use.note), Action.NOTE),
+    _desk("release", desk.in_private(desk_use.release), Action.RELEASE),
+    _desk("resolve", desk.in_private(desk_use.resolve), Action.RESOLVE),
+    _desk("transfer", desk.in_private(desk_use.transfer), Action.TRANSFER),
+    Route(AnyMessage(), desk.in_private(desk_use.reply), audience=STAFF, action=Action.REPLY),
 )
 
-
-@dataclass(frozen=True, slots=True)
-class Command:
-    """``/name`` (also ``/name@botname``)."""
-
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
-class Callback:
-    """A button press whose payload starts with `prefix` (empty prefix: any button)."""
-
-    prefix: str
-
-
-@dataclass(frozen=True, slots=True)
-class AnyCommand:
-    """Any other ``/command``."""
-
-
-@dataclass(frozen=True, slots=True)
-class AnyText:
-    """Plain text that is not a command."""
-
-
-@dataclass(frozen=True, slots=True)
-class Contact:
-    """A shared contact (the phone-number button of a reply keyboard)."""
-
-
-@dataclass(frozen=True, slots=True)
-class EditedMessage:
-    """A customer edited a message they had sent."""
-
-
-@dataclass(frozen=True, slots=True)
-class TopicMessage:
-    """A message inside a forum topic (the staff group's ticket topics)."""
-
-
-@dataclass(frozen=True, slots=True)
-class AnyMessage:
-    """Any other message: photo, document, voice, sticker, location…"""
-
-
-Trigger = (
-    Command | Callback | AnyCommand | AnyText | Contact | TopicMessage | EditedMessage | AnyMessage
+TAKEN_OVER_ROUTES: tuple[Route, ...] = (
+    Route(AnyMessage(), desk.relay_to_agent),
+    Route(EditedMessage(), desk.relay_to_agent),
 )
 
-
-@dataclass(frozen=True, slots=True)
-class Route:
-    """A customer route (private chats) or, with `staff`, a staff route (the staff group)."""
-
-    trigger: Trigger
-    handler: Handler | StaffHandler
-    staff: bool = False
-    action: Action | None = None
-    """For a staff route: the action it performs, which the caller's role must allow. (A
-    customer route may name one too: a staff button in a private chat, checked by its
-    handler.)"""
-
-    def __post_init__(self) -> None:
-        if self.staff and self.action is None:
-            raise ValueError("a staff route must name the action it performs")
-
+GUARDS: tuple[Guard, ...] = (
+    Guard("agent at work", agent_at_work, DESK_ROUTES),
+    Guard("chat taken over", chat_taken_over, TAKEN_OVER_ROUTES),
+)
 
 ROUTES: tuple[Route, ...] = (
-    Route(Callback(STAFF_PREFIX), staff.on_ticket_action, staff=True, action=Action.MOVE_TICKET),
-    Route(Command("plan"), staff.on_plan, staff=True, action=Action.REMEDIATION_PLAN),
-    Route(Callback(TAKE_OVER_PREFIX), staff.on_take_over, staff=True, action=Action.TAKE_OVER),
-    Route(Callback(ESCALATE_PREFIX), staff.on_escalate, staff=True, action=Action.ESCALATE),
-    Route(TopicMessage(), staff.on_topic_message, staff=True, action=Action.REPLY),
+    # The staff group: ticket cards, the remediation plan, ticket topics.
+    Route(Callback(STAFF_PREFIX), staff.on_ticket_action, GROUP, STAFF, Action.MOVE_TICKET),
+    Route(Command("plan"), staff.on_plan, GROUP, STAFF, Action.REMEDIATION_PLAN),
+    Route(Callback(TAKE_OVER_PREFIX), staff.on_take_over, GROUP, STAFF, Action.TAKE_OVER),
+    Route(Callback(ESCALATE_PREFIX), staff.on_escalate, GROUP, STAFF, Action.ESCALATE),
+    Route(Command("note"), desk.in_topic(desk_use.note), GROUP, STAFF, Action.NOTE),
+    Route(Command("release"), desk.in_topic(desk_use.release), GROUP, STAFF, Action.RELEASE),
+    Route(Command("resolve"), desk.in_topic(desk_use.resolve), GROUP, STAFF, Action.RESOLVE),
+    Route(Command("transfer"), desk.in_topic(desk_use.transfer), GROUP, STAFF, Action.TRANSFER),
+    Route(TopicMessage(), desk.in_topic(desk_use.reply), GROUP, STAFF, Action.REPLY),
+    # Private chats: commands.
+    Route(Command("start", with_args=True), linking.on_start_token),
     Route(Command("start"), start.on_start),
     Route(Command("help"), start.on_help),
     Route(Command("language"), language.on_language),
     Route(Command("link"), linking.on_link),
     Route(Command("complaint"), complaints.on_complaint_command),
     Route(Command("status"), complaints.on_status),
+    # Private chats: buttons.
     Route(Callback(language.PREFIX), language.on_language_chosen),
     Route(Callback(faq_confirm.PREFIX), questions.on_faq_choice),
     Route(Callback(complaint_flow.PREFIX), complaints.on_complaint_button),
-    Route(Callback(rating_flow.PREFIX), ratings.on_rating_button),
-    Route(Callback(rating_flow.REVISIT_PREFIX), ratings.on_revisit_button),
-    # A ticket card's buttons in a dedicated advisor's private chat (the handlers check the
-    # roster and role themselves, as the dispatcher does for the staff group).
-    Route(Callback(STAFF_PREFIX), staff.on_ticket_action_in_private, action=Action.MOVE_TICKET),
-    Route(Callback(TAKE_OVER_PREFIX), staff.on_take_over_in_private, action=Action.TAKE_OVER),
-    Route(Callback(ESCALATE_PREFIX), staff.on_escalate_in_private, action=Action.ESCALATE),
+    Route(Callback(prompts.PREFIX), ratings.on_rating_button),
+    Route(Callback(prompts.REVISIT_PREFIX), ratings.on_revisit_button),
+    # A ticket card's buttons in a dedicated advisor's private chat: the same staff actions,
+    # for a roster member whose role allows them (checked and audited like in the group).
+    Route(Callback(STAFF_PREFIX), staff.on_ticket_action, PRIVATE, STAFF, Action.MOVE_TICKET),
+    Route(Callback(TAKE_OVER_PREFIX), staff.on_take_over, PRIVATE, STAFF, Action.TAKE_OVER),
+    Route(Callback(ESCALATE_PREFIX), staff.on_escalate, PRIVATE, STAFF, Action.ESCALATE),
     Route(Callback(""), questions.on_stale_button),
     Route(AnyCommand(), start.on_unknown_command),
-    Route(EditedMessage(), text.on_edit),
-    Route(AnyText(), text.on_text),
+    # Private chats: everything else.
+    Route(EditedMessage(), start.on_edit),
+    Route(AnyText(), complaints.on_text, flow=complaint_flow.FLOW),
+    Route(AnyText(), ratings.on_comment, flow=rating_flow.FLOW),
+    Route(AnyText(), complaints.on_complaint_text, complaint=True),
+    Route(AnyText(), questions.on_question, complaint=False),
     Route(Contact(), linking.on_contact),
-    Route(AnyMessage(), text.on_attachment),
+    Route(AnyMessage(), complaints.on_attachment, flow=complaint_flow.FLOW),
+    Route(AnyMessage(), questions.on_attachment),
 )
 
-
-def matches(trigger: Trigger, msg: Incoming) -> bool:
-    """The meaning of each trigger, as a plain function: the reference the adapters' filters
-    implement, and what tests and fake adapters route with."""
-    match trigger:
-        case Command(name):
-            return msg.command == name and not msg.edited
-        case Callback(prefix):
-            return msg.is_callback and (msg.callback_data or "").startswith(prefix)
-        case AnyCommand():
-            return msg.command is not None and not msg.edited
-        case AnyText():
-            return (
-                not msg.is_callback
-                and not msg.edited
-                and msg.command is None
-                and msg.content is ContentKind.TEXT
-            )
-        case Contact():
-            return not msg.is_callback and not msg.edited and msg.content is ContentKind.CONTACT
-        case EditedMessage():
-            return msg.edited
-        case TopicMessage():
-            return not msg.is_callback and not msg.edited and msg.is_topic_message
-        case AnyMessage():
-            return not msg.is_callback and not msg.edited
-    return False
-
-
-def select(msg: Incoming, routes: tuple[Route, ...] = ROUTES) -> Route | None:
-    """The first route whose trigger matches, as the adapters register them: customer routes
-    for private chats, staff routes for groups."""
-    private = msg.chat_kind is ChatKind.PRIVATE
-    for route in routes:
-        if route.staff == (not private) and matches(route.trigger, msg):
-            return route
-    return None
+ROUTING = Routing(GUARDS, ROUTES)
+"""The whole table, as the composition root hands it to the dispatcher."""

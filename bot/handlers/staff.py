@@ -1,8 +1,8 @@
-"""Staff actions from the staff group: the buttons on a ticket card.
+"""Staff actions on a ticket: the buttons on a ticket card, and ``/plan``.
 
-Only updates from the configured staff group reach these handlers as staff routes (the
-dispatcher checks the roster and role). A card sent to a dedicated advisor's private chat has
-the same buttons: :func:`in_private` runs them there with the same check and audit.
+These handlers serve staff routes only: the dispatcher has checked that the sender is on the
+roster and that their role allows the route's action (and audited the attempt), in the staff
+group and in a dedicated advisor's private chat alike.
 """
 
 from __future__ import annotations
@@ -11,12 +11,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from bot.core.deps import Deps
-from bot.core.dispatch import Handler, Result, StaffHandler, StaffTurn, Turn
+from bot.core.dispatch import Result, StaffTurn
 from bot.core.messages import CallbackAnswer, Reply
-from bot.core.roles import Action, can
-from bot.core.services.desk import desk_action, take_over, topic_message
+from bot.core.services.desk import take_over
 from bot.core.services.escalation import AtTopLevel, escalate
-from bot.core.services.staff import authorise
 from bot.core.services.tickets import (
     ESCALATE_PREFIX,
     STAFF_ACTIONS,
@@ -26,7 +24,7 @@ from bot.core.services.tickets import (
     staff_card,
     transition,
 )
-from bot.core.tickets import TicketError, TicketState
+from bot.core.tickets import NeedsRemediationPlan, TicketError, TicketState
 
 
 def parse_action(data: str) -> tuple[int, TicketState] | None:
@@ -54,13 +52,10 @@ async def on_ticket_action(turn: StaffTurn, deps: Deps) -> Sequence[Result]:
                 policies=deps.policies,
                 locales=deps.renderer.locales,
             )
-        except TicketError as exc:
-            key = (
-                "staff.refused_needs_plan"
-                if "remediation plan" in str(exc)
-                else "staff.refused_not_allowed"
-            )
-            return [CallbackAnswer(turn.msg.callback_id, key)]
+        except NeedsRemediationPlan:
+            return [CallbackAnswer(turn.msg.callback_id, "staff.refused_needs_plan")]
+        except TicketError:
+            return [CallbackAnswer(turn.msg.callback_id, "staff.refused_not_allowed")]
         customer = await uow.customers.get(outcome.ticket.customer_id)
         await uow.commit()
     card = []
@@ -115,25 +110,6 @@ async def on_take_over(turn: StaffTurn, deps: Deps) -> Sequence[Result]:
     return [notice, *outcome.replies]
 
 
-async def on_topic_message(turn: StaffTurn, deps: Deps) -> Sequence[Result]:
-    """Topic mode: what a staff member writes in a ticket's topic goes to the customer whose
-    chat is taken over; /note, /release and /resolve work there as in direct mode."""
-    action = desk_action(turn.msg)
-    if not can(turn.member.role, action):
-        return [Reply("staff.not_allowed", chat_id=turn.msg.chat_id)]
-    async with deps.uow() as uow:
-        results = await topic_message(
-            uow,
-            turn.msg,
-            turn.member,
-            now=deps.clock.now(),
-            policies=deps.policies,
-            locales=deps.renderer.locales,
-        )
-        await uow.commit()
-    return results
-
-
 async def on_escalate(turn: StaffTurn, deps: Deps) -> Sequence[Result]:
     """The Escalate button on a ticket card: one level up the chain, announced to the staff
     group and the new level's chat; at the top (a manager has it) a short notice, no change."""
@@ -170,35 +146,3 @@ async def on_escalate(turn: StaffTurn, deps: Deps) -> Sequence[Result]:
         {"number": ticket.number, "level": ticket.level.name.lower()},
     )
     return [notice, *card, *outcome.replies]
-
-
-def in_private(handler: StaffHandler, action: Action) -> Handler:
-    """The customer-side route for a staff button pressed in a private chat (the card a
-    dedicated advisor gets): it runs `handler` as in the staff group, for a roster member
-    whose role allows `action`; every press is audited and a refusal logged."""
-
-    async def run(turn: Turn, deps: Deps) -> Sequence[Result]:
-        msg = turn.msg
-        assert msg.callback_id is not None
-        async with deps.uow() as uow:
-            member = await authorise(uow, msg, action, deps.clock.now())
-            await uow.commit()
-        if member is None:
-            return [CallbackAnswer(msg.callback_id, "staff.not_allowed")]
-        staff_locale = deps.policies.staff.locale
-        results = await handler(StaffTurn(msg, staff_locale, member), deps)
-        return [
-            replace(r, locale=staff_locale)
-            if isinstance(r, Reply | CallbackAnswer) and r.locale is None
-            else r
-            for r in results
-        ]
-
-    name = getattr(handler, "__name__", "handler")
-    run.__name__ = run.__qualname__ = f"{name}_in_private"
-    return run
-
-
-on_ticket_action_in_private = in_private(on_ticket_action, Action.MOVE_TICKET)
-on_take_over_in_private = in_private(on_take_over, Action.TAKE_OVER)
-on_escalate_in_private = in_private(on_escalate, Action.ESCALATE)

@@ -18,7 +18,7 @@ from bot.core.dispatch import Dispatcher
 from bot.core.messages import ChatKind, ContentKind, Incoming, Sender, Sent
 from bot.core.ports import FaqMatch
 from bot.core.triage import Triage
-from bot.handlers.routes import select
+from bot.handlers.routes import ROUTING
 from tests.fakes import FixedFaq, FrozenClock, MemoryUnitOfWorkFactory, RecordingMessenger
 
 _LANGUAGE: dict[str, object] = {}
@@ -62,7 +62,7 @@ class FakeBot:
         far) would run: new policies, a new dispatcher; the fakes and their data stay."""
         self.settings.update(settings)
         self.deps = replace(self.deps, policies=policies(Settings(**self.settings)))
-        self.dispatcher = Dispatcher(self.deps)
+        self.dispatcher = Dispatcher(self.deps, ROUTING)
 
     def incoming(self, sender: Sender, **fields: object) -> Incoming:
         base: dict[str, object] = {
@@ -77,16 +77,8 @@ class FakeBot:
         return Incoming(**base)  # type: ignore[arg-type]
 
     async def feed(self, msg: Incoming) -> list[Sent]:
-        route = select(msg)
-        assert route is not None, f"no route for {msg}"
-        if route.staff:
-            assert route.action is not None
-            return await self.dispatcher.handle_staff(
-                msg,
-                route.handler,  # type: ignore[arg-type]
-                route.action,
-            )
-        return await self.dispatcher.handle(msg, route.handler)  # type: ignore[arg-type]
+        """Hands `msg` to the dispatcher, as both adapters do."""
+        return await self.dispatcher.dispatch(msg)
 
     async def say(self, sender: Sender, text: str) -> list[Sent]:
         from bot.core.commands import parse_command
@@ -144,7 +136,7 @@ def bot() -> FakeBot:
         clock=clock,
         messenger=messenger,
     )
-    return FakeBot(deps, uow, messenger, clock, faq, Dispatcher(deps))
+    return FakeBot(deps, uow, messenger, clock, faq, Dispatcher(deps, ROUTING))
 
 
 ALICE = Sender(id=501, first_name="Alice", last_name="Smith", username="alice", language_code="en")

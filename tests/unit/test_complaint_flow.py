@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.core.triage import Kind, Severity, TriageDecision
 from bot.flows import complaint as flow
 from bot.flows.complaint import ButtonAction, Draft, Step
 
@@ -32,7 +33,7 @@ def test_order_numbers_as_customers_type_them(text: str, expected: str | None) -
 def test_the_draft_survives_a_round_trip_through_stored_state() -> None:
     draft = Draft(
         text="kettle broken",
-        severity="quality",
+        severity=Severity.QUALITY,
         category="damaged",
         summary="broken kettle",
         negativity=0.6,
@@ -58,3 +59,84 @@ def test_other_dialogues_and_bad_buttons_are_not_ours() -> None:
     assert flow.current(Conversation(1, "faq_confirm", "awaiting_choice", NOW)) is None
     assert flow.parse_button("cp:maybe") is None
     assert flow.parse_button(flow.button_data(ButtonAction.DONE)) is ButtonAction.DONE
+
+
+# --- the transitions, as a pure function ---------------------------------------------------
+
+BROKEN = TriageDecision(
+    kind=Kind.COMPLAINT,
+    severity=Severity.QUALITY,
+    negativity=0.6,
+    locale="en",
+    signals=(),
+    category="damaged",
+    summary="broken kettle",
+)
+UNSURE = TriageDecision(Kind.ENQUIRY, None, 0.0, "en", (), None, None)
+
+
+def test_a_complaint_in_words_is_confirmed_first_and_one_without_is_asked_for() -> None:
+    said = flow.begin(flow.Said("the kettle is broken", BROKEN))
+    assert (said.step, said.prompt) == (Step.CONFIRM, flow.Prompt.CONFIRM)
+    assert said.draft.summary == "broken kettle" and said.draft.severity == "quality"
+    empty = flow.begin(None)
+    assert (empty.step, empty.prompt, empty.draft) == (
+        Step.DESCRIBE,
+        flow.Prompt.ASK_DESCRIPTION,
+        Draft(),
+    )
+
+
+def test_a_whole_report_from_confirmation_to_ticket() -> None:
+    move = flow.begin(flow.Said("the kettle is broken", BROKEN))
+    move = flow.step(Step.CONFIRM, move.draft, flow.Pressed(ButtonAction.YES))
+    assert (move.step, move.prompt, move.close_buttons) == (
+        Step.ORDER,
+        flow.Prompt.ASK_ORDER,
+        True,
+    )
+    wrong = flow.step(Step.ORDER, move.draft, flow.Said("no idea", UNSURE))
+    assert (wrong.step, wrong.prompt, wrong.changed) == (
+        Step.ORDER,
+        flow.Prompt.ORDER_INVALID,
+        False,
+    )
+    move = flow.step(Step.ORDER, move.draft, flow.Said("order 10234", UNSURE))
+    assert (move.step, move.draft.order_ref) == (Step.PHOTOS, "10234")
+    move = flow.step(Step.PHOTOS, move.draft, flow.Attached("photo-1", "dented lid"))
+    assert move.prompt is flow.Prompt.PHOTO_RECEIVED and move.draft.attachments == ("photo-1",)
+    assert "dented lid" in move.draft.text
+    done = flow.step(Step.PHOTOS, move.draft, flow.Pressed(ButtonAction.DONE))
+    assert done.step is None and done.opens_ticket and done.close_buttons
+    assert done.draft.order_ref == "10234" and done.draft.attachments == ("photo-1",)
+
+
+def test_no_lets_the_customer_explain_again() -> None:
+    move = flow.begin(flow.Said("the kettle is broken", BROKEN))
+    again = flow.step(Step.CONFIRM, move.draft, flow.Pressed(ButtonAction.NO))
+    assert (again.step, again.prompt) == (Step.DESCRIBE, flow.Prompt.ASK_DESCRIPTION)
+    retold = flow.step(Step.DESCRIBE, again.draft, flow.Said("the lid is dented", BROKEN))
+    assert retold.step is Step.CONFIRM and "the lid is dented" in retold.draft.text
+
+
+def test_a_photo_before_the_photo_step_is_kept_and_confirmed() -> None:
+    move = flow.step(Step.DESCRIBE, Draft(), flow.Attached("photo-1"))
+    assert (move.step, move.prompt, move.draft.attachments) == (
+        Step.CONFIRM,
+        flow.Prompt.CONFIRM,
+        ("photo-1",),
+    )
+
+
+@pytest.mark.parametrize(
+    ("step", "action"),
+    [
+        (Step.DESCRIBE, ButtonAction.YES),
+        (Step.CONFIRM, ButtonAction.DONE),
+        (Step.ORDER, ButtonAction.YES),
+        (Step.PHOTOS, ButtonAction.NO),
+    ],
+)
+def test_a_button_that_no_longer_fits_changes_nothing(step: Step, action: ButtonAction) -> None:
+    move = flow.step(step, Draft(text="x"), flow.Pressed(action))
+    assert (move.step, move.prompt, move.changed) == (step, flow.Prompt.EXPIRED, False)

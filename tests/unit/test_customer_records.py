@@ -22,8 +22,9 @@ from bot.core.records import (
     normalise_phone,
     read_link_token,
 )
+from bot.core.routing import Contact, matches
 from bot.core.services.linking import link_url
-from bot.handlers.routes import Contact, matches
+from bot.handlers.routes import ROUTING
 from storage.crypto import new_key
 from tests.fakes import FrozenClock
 from tests.unit.conftest import FakeBot
@@ -107,7 +108,7 @@ def with_key(bot: FakeBot) -> FakeBot:
     bot.configure(encryption_key=new_key(), bot_username="shop_bot")
     bot.clock = FrozenClock(NOW)
     bot.deps = replace(bot.deps, clock=bot.clock)
-    bot.dispatcher = Dispatcher(bot.deps)
+    bot.dispatcher = Dispatcher(bot.deps, ROUTING)
     return bot
 
 

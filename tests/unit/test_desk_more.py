@@ -11,12 +11,13 @@ from bot.core.messages import ChatKind, ContentKind, Sender
 from bot.core.models import Customer
 from bot.core.records import TierInfo
 from bot.core.roles import Role, can
+from bot.core.routing import Audience, Callback, Place, Route
 from bot.core.services.advisors import AdvisorError, advisor_of, assign, unassign
 from bot.core.services.staff import enroll, withdraw
 from bot.core.tickets import EventKind, Level, Ticket
 from bot.core.tiers import Lifecycle, Tier
 from bot.core.triage import Priority
-from bot.handlers.routes import ROUTES, Callback, Route
+from bot.handlers.routes import ROUTES
 from tests.unit.conftest import ALICE, WANG, FakeBot
 from tests.unit.test_complaints import STAFF_GROUP, complain
 from tests.unit.test_desk import SAM, agent_says, relayed_to_agent, take_over
@@ -327,13 +328,19 @@ async def test_the_advisor_works_the_card_from_their_private_chat(desk: FakeBot)
 
 
 PRIVATE_STAFF_BUTTONS = [
-    r for r in ROUTES if not r.staff and r.action is not None and isinstance(r.trigger, Callback)
+    r
+    for r in ROUTES
+    if r.audience is Audience.STAFF
+    and r.place is Place.PRIVATE
+    and isinstance(r.trigger, Callback)
 ]
 
 
 def test_every_staff_button_also_works_in_a_private_chat() -> None:
     staff_prefixes = {
-        r.trigger.prefix for r in ROUTES if r.staff and isinstance(r.trigger, Callback)
+        r.trigger.prefix
+        for r in ROUTES
+        if r.place is Place.STAFF_GROUP and isinstance(r.trigger, Callback)
     }
     assert {r.trigger.prefix for r in PRIVATE_STAFF_BUTTONS} == staff_prefixes  # type: ignore[union-attr]
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.app.jobs import revisit
+from bot.core import rating_prompts as prompts
 from bot.core.dispatch import Dispatcher
 from bot.core.messages import ChatKind, ContentKind, Sender
 from bot.core.models import Reachability
@@ -20,6 +21,7 @@ from bot.core.services.staff import enroll
 from bot.core.services.tickets import transition
 from bot.core.tickets import EventKind, Ticket, TicketState
 from bot.flows import rating as flow
+from bot.handlers.routes import ROUTING
 from tests.fakes import RecordingScheduler
 from tests.unit.conftest import ALICE, WANG, FakeBot
 
@@ -83,13 +85,13 @@ async def test_a_resolution_is_followed_by_the_rating_question(desk: FakeBot) ->
 
 def test_rating_buttons_fit_telegrams_64_bytes_and_parse_back() -> None:
     big = 9_223_372_036_854_775_807
-    assert len(flow.score_data(big, 5).encode()) <= 64
-    assert flow.parse_rate(flow.score_data(big, 5)) == (big, 5)
-    assert flow.parse_rate(flow.skip_data(42)) == (42, None)
+    assert len(prompts.score_data(big, 5).encode()) <= 64
+    assert prompts.parse_rate(prompts.score_data(big, 5)) == (big, 5)
+    assert prompts.parse_rate(prompts.skip_data(42)) == (42, None)
     for bad in ("rate:42:6", "rate:42:0", "rate:x:3", "rate:42", "tk:42:3", "rate:42:3:1"):
-        assert flow.parse_rate(bad) is None, bad
-    assert flow.parse_revisit("rv:42:problem") == (42, RevisitAnswer.PROBLEM)
-    assert flow.parse_revisit("rv:42:maybe") is None
+        assert prompts.parse_rate(bad) is None, bad
+    assert prompts.parse_revisit("rv:42:problem") == (42, RevisitAnswer.PROBLEM)
+    assert prompts.parse_revisit("rv:42:maybe") is None
 
 
 async def test_a_five_thanks_then_keeps_the_optional_comment(desk: FakeBot) -> None:
@@ -304,7 +306,7 @@ async def test_all_good_is_thanked_and_kept(desk: FakeBot) -> None:
 async def test_runtime_jobs_see_the_scheduler_in_deps(desk: FakeBot) -> None:
     """What `start_bot` does: the dispatcher's Deps carries the scheduler."""
     scheduler = RecordingScheduler()
-    dispatcher = Dispatcher(replace(desk.deps, scheduler=scheduler))
+    dispatcher = Dispatcher(replace(desk.deps, scheduler=scheduler), ROUTING)
     assert dispatcher.deps.scheduler is scheduler
 
 

@@ -36,7 +36,8 @@ class AiogramApp:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self, dispatcher: Dispatcher) -> None:
-        self._dp.include_router(build_router(dispatcher))
+        me = await self.bot.me()  # its username tells our commands from other bots'
+        self._dp.include_router(build_router(dispatcher, me.username))
         self._task = asyncio.create_task(
             self._dp.start_polling(
                 self.bot,

@@ -51,8 +51,9 @@ class PtbApp:
         self.messenger = PtbMessenger(self.application.bot)
 
     async def start(self, dispatcher: Dispatcher) -> None:
-        self.application.add_handlers(build_handlers(dispatcher))
-        await self.application.initialize()
+        await self.application.initialize()  # calls getMe: its username tells our commands
+        username = self.application.bot.username  # from other bots'
+        self.application.add_handlers(build_handlers(dispatcher, username))
         await self.application.start()
         assert self.application.updater is not None
         await self.application.updater.start_polling(

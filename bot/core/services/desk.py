@@ -15,12 +15,12 @@ Everything the desk does is recorded on the ticket as events.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot.core.desk import Takeover
-from bot.core.messages import ContentKind, Incoming, Relay, Reply
+from bot.core.messages import CallbackAnswer, ContentKind, Incoming, Relay, Reply, TopicRef
 from bot.core.models import Customer
 from bot.core.policies import Policies
 from bot.core.ports import JobRequest, UnitOfWork
@@ -155,17 +155,33 @@ async def target_of(uow: UnitOfWork, msg: Incoming, agent: StaffMember) -> Takeo
     return mine[0] if len(mine) == 1 else None
 
 
-def desk_action(msg: Incoming) -> Action:
-    """The staff action an agent's private message performs."""
-    return {
-        "note": Action.NOTE,
-        "release": Action.RELEASE,
-        "resolve": Action.RESOLVE,
-        "transfer": Action.TRANSFER,
-    }.get(msg.command or "", Action.REPLY)
+@dataclass(frozen=True, slots=True)
+class DeskWork:
+    """What every desk use case starts from: the agent's message, the agent, and the taken-over
+    chat it is about, with the customer and ticket already loaded."""
+
+    msg: Incoming
+    agent: StaffMember
+    customer: Customer
+    ticket: Ticket
+    now: datetime
+    policies: Policies
+    locale: str
+    """The customer's locale."""
+
+    @property
+    def actor(self) -> str:
+        return f"staff:{self.agent.telegram_user_id}"
+
+    def to_agent(self, key: str, **params: object) -> Reply:
+        return Reply(key, params, chat_id=self.msg.chat_id, locale=self.policies.staff.locale)
 
 
-async def agent_message(
+DeskUseCase = Callable[[UnitOfWork, DeskWork, Sequence[str]], Awaitable[Sequence[Result]]]
+"""One desk command, run inside the caller's unit of work."""
+
+
+async def desk_work(
     uow: UnitOfWork,
     msg: Incoming,
     agent: StaffMember,
@@ -174,114 +190,121 @@ async def agent_message(
     now: datetime,
     policies: Policies,
     locales: Sequence[str],
-) -> list[Result]:
-    """Carries out what the agent sent for the customer of `takeover`."""
+) -> DeskWork | None:
+    """Loads the customer and ticket of `takeover`; None (and the take-over ended) when
+    either is gone."""
     customer = await uow.customers.get(takeover.customer_id)
     ticket = await uow.tickets.get(takeover.ticket_id)
     if customer is None or ticket is None or ticket.id is None or customer.chat_id is None:
         await uow.desk.end(takeover.customer_chat_id)
-        return [Reply("desk.gone", chat_id=msg.chat_id, locale=policies.staff.locale)]
-    actor = f"staff:{agent.telegram_user_id}"
+        return None
     locale = customer_locale(customer, policies.locale.default_locale, locales)
-    staff_locale = policies.staff.locale
-    number = ticket.number
-    match msg.command:
-        case "note":
-            await uow.tickets.add_event(
-                TicketEvent(ticket.id, now, actor, EventKind.NOTE, note=msg.args or None)
-            )
-            return [
-                Reply(
-                    "desk.note_saved", {"number": number}, chat_id=msg.chat_id, locale=staff_locale
-                )
-            ]
-        case "release":
-            await uow.desk.end(customer.chat_id)
-            await uow.tickets.add_event(
-                TicketEvent(
-                    ticket.id,
-                    now,
-                    actor,
-                    EventKind.NOTE,
-                    note="released the chat",
-                    data={"takeover": False},
-                )
-            )
-            return [
-                Reply(
-                    "desk.released",
-                    {"name": _name(customer)},
-                    chat_id=customer.chat_id,
-                    locale=locale,
-                ),
-                Reply(
-                    "desk.released_agent",
-                    {"number": number},
-                    chat_id=msg.chat_id,
-                    locale=staff_locale,
-                ),
-            ]
-        case "resolve":
-            outcome = await transition(
-                uow,
-                ticket.id,
-                TicketState.RESOLVED,
-                actor=actor,
-                now=now,
-                policies=policies,
-                locales=locales,
-                note=msg.args or None,
-            )
-            await uow.desk.end(customer.chat_id)
-            return [
-                *outcome.replies,
-                *outcome.jobs,
-                Reply(
-                    "desk.resolved_agent",
-                    {"number": number},
-                    chat_id=msg.chat_id,
-                    locale=staff_locale,
-                ),
-            ]
-        case "transfer":
-            return await transfer(
-                uow, msg, agent, customer, ticket, now=now, policies=policies, locale=locale
-            )
+    return DeskWork(msg, agent, customer, ticket, now, policies, locale)
+
+
+async def note(uow: UnitOfWork, work: DeskWork, locales: Sequence[str]) -> list[Result]:
+    """``/note <text>``: an internal note on the ticket; the customer sees nothing."""
+    assert work.ticket.id is not None
+    await uow.tickets.add_event(
+        TicketEvent(
+            work.ticket.id, work.now, work.actor, EventKind.NOTE, note=work.msg.args or None
+        )
+    )
+    return [work.to_agent("desk.note_saved", number=work.ticket.number)]
+
+
+async def release(uow: UnitOfWork, work: DeskWork, locales: Sequence[str]) -> list[Result]:
+    """``/release``: the bot answers the customer by itself again."""
+    assert work.ticket.id is not None and work.customer.chat_id is not None
+    await uow.desk.end(work.customer.chat_id)
+    await uow.tickets.add_event(
+        TicketEvent(
+            work.ticket.id,
+            work.now,
+            work.actor,
+            EventKind.NOTE,
+            note="released the chat",
+            data={"takeover": False},
+        )
+    )
+    return [
+        Reply(
+            "desk.released",
+            {"name": _name(work.customer)},
+            chat_id=work.customer.chat_id,
+            locale=work.locale,
+        ),
+        work.to_agent("desk.released_agent", number=work.ticket.number),
+    ]
+
+
+async def resolve(uow: UnitOfWork, work: DeskWork, locales: Sequence[str]) -> list[Result]:
+    """``/resolve [note]``: the ticket is resolved and the chat handed back to the bot."""
+    assert work.ticket.id is not None and work.customer.chat_id is not None
+    outcome = await transition(
+        uow,
+        work.ticket.id,
+        TicketState.RESOLVED,
+        actor=work.actor,
+        now=work.now,
+        policies=work.policies,
+        locales=locales,
+        note=work.msg.args or None,
+    )
+    await uow.desk.end(work.customer.chat_id)
+    return [
+        *outcome.replies,
+        *outcome.jobs,
+        work.to_agent("desk.resolved_agent", number=work.ticket.number),
+    ]
+
+
+async def reply(uow: UnitOfWork, work: DeskWork, locales: Sequence[str]) -> list[Result]:
+    """Anything else the agent sends goes to the customer (the first answer is the ticket's
+    first human response)."""
+    ticket, customer, msg = work.ticket, work.customer, work.msg
+    assert ticket.id is not None and customer.chat_id is not None
     if ticket.first_response_at is None:
-        ticket.first_response_at = now
-        await uow.tickets.add_event(TicketEvent(ticket.id, now, actor, EventKind.FIRST_RESPONSE))
+        ticket.first_response_at = work.now
+        await uow.tickets.add_event(
+            TicketEvent(ticket.id, work.now, work.actor, EventKind.FIRST_RESPONSE)
+        )
         await uow.tickets.update(ticket)
-    if msg.content is ContentKind.TEXT and msg.text is not None and policies.staff.sign_replies:
+    if (
+        msg.content is ContentKind.TEXT
+        and msg.text is not None
+        and work.policies.staff.sign_replies
+    ):
         return [
             Reply(
                 "desk.agent_says",
-                {"text": msg.text, "agent": agent.name.split()[0]},
+                {"text": msg.text, "agent": work.agent.name.split()[0]},
                 chat_id=customer.chat_id,
-                locale=locale,
+                locale=work.locale,
             )
         ]
     assert msg.message_id is not None
     return [Relay(msg.chat_id, msg.message_id, customer.chat_id, about_customer_id=customer.id)]
 
 
-async def topic_message(
+async def topic_target(
     uow: UnitOfWork,
     msg: Incoming,
     agent: StaffMember,
     *,
     now: datetime,
     policies: Policies,
-    locales: Sequence[str],
-) -> list[Result]:
-    """A staff member wrote in a ticket's topic (topic mode): to the customer, or a desk
-    command; notices answer in the same topic. Chatter in topics that are not a ticket's,
-    or about a chat nobody has taken over, gets a pointer rather than silence."""
+    allow_without_takeover: bool = False,
+) -> tuple[Takeover, TopicRef] | Reply | None:
+    """The taken-over chat a message in a ticket's topic is about (topic mode), with the
+    topic to answer in; a pointer to take the chat over first when nobody has; None for a
+    topic that is not a ticket's. A note (`allow_without_takeover`) needs no take-over."""
     if msg.thread_id is None:
-        return []
+        return None
     ticket_id = await uow.topics.ticket_of(msg.chat_id, msg.thread_id)
     ticket = await uow.tickets.get(ticket_id) if ticket_id is not None else None
-    if ticket is None:
-        return []
+    if ticket is None or ticket.id is None:
+        return None
     customer = await uow.customers.get(ticket.customer_id)
     topic = ticket_topic(ticket, customer.display_name if customer else "", None)
     takeover = (
@@ -289,55 +312,42 @@ async def topic_message(
         if customer is not None and customer.chat_id is not None
         else None
     )
-    if takeover is None or takeover.ticket_id != ticket.id:
-        if msg.command == "note":  # a note needs no take-over
-            takeover = (
-                Takeover(
-                    customer.chat_id or 0,
-                    ticket.customer_id,
-                    ticket.id or 0,
-                    agent.telegram_user_id,
-                    now,
-                )
-                if customer
-                else None
-            )
-        if takeover is None:
-            return [
-                Reply(
-                    "desk.take_over_first",
-                    {"number": ticket.number},
-                    chat_id=msg.chat_id,
-                    locale=policies.staff.locale,
-                    topic=topic,
-                )
-            ]
-    results = await agent_message(
-        uow, msg, agent, takeover, now=now, policies=policies, locales=locales
+    if takeover is not None and takeover.ticket_id == ticket.id:
+        return takeover, topic
+    if allow_without_takeover and customer is not None:
+        return (
+            Takeover(
+                customer.chat_id or 0, ticket.customer_id, ticket.id, agent.telegram_user_id, now
+            ),
+            topic,
+        )
+    return Reply(
+        "desk.take_over_first",
+        {"number": ticket.number},
+        chat_id=msg.chat_id,
+        locale=policies.staff.locale,
+        topic=topic,
     )
+
+
+def into_topic(
+    results: Sequence[Reply | Relay | CallbackAnswer | JobRequest], chat_id: int, topic: TopicRef
+) -> list[Reply | Relay | CallbackAnswer | JobRequest]:
+    """Notices to the staff group answer in the ticket's topic."""
     return [
-        replace(r, topic=topic) if isinstance(r, Reply | Relay) and r.chat_id == msg.chat_id else r
+        replace(r, topic=topic) if isinstance(r, Reply | Relay) and r.chat_id == chat_id else r
         for r in results
     ]
 
 
-async def transfer(
-    uow: UnitOfWork,
-    msg: Incoming,
-    agent: StaffMember,
-    customer: Customer,
-    ticket: Ticket,
-    *,
-    now: datetime,
-    policies: Policies,
-    locale: str,
-) -> list[Result]:
+async def transfer(uow: UnitOfWork, work: DeskWork, locales: Sequence[str]) -> list[Result]:
     """``/transfer <telegram user id> [note for the colleague]``: the chat passes to another
     active roster member whose role may take chats over. The customer hears who is helping
     now, both agents are told, and the ticket records it. Anything else (no such person, a
     role that may not, oneself) changes nothing and says why."""
+    msg, agent, customer, ticket, now = work.msg, work.agent, work.customer, work.ticket, work.now
+    locale, staff_locale = work.locale, work.policies.staff.locale
     assert ticket.id is not None and customer.id is not None and customer.chat_id is not None
-    staff_locale = policies.staff.locale
     raw, _, note = msg.args.strip().partition(" ")
 
     def notice(key: str, **params: object) -> list[Result]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from bot.core import rating_prompts as prompts
 from bot.core.deps import Deps
 from bot.core.messages import Reply
 from bot.core.models import Customer, Reachability
@@ -31,7 +32,6 @@ from bot.core.ratings import (
 from bot.core.services.customers import customer_locale
 from bot.core.services.tickets import transition
 from bot.core.tickets import REOPEN_TO, EventKind, Ticket, TicketEvent
-from bot.flows import rating as flow
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ async def rate(
 async def add_comment(
     uow: UnitOfWork,
     customer: Customer,
-    pending: flow.Pending,
+    pending: prompts.Pending,
     text: str,
     *,
     now: datetime,
@@ -125,7 +125,7 @@ async def add_comment(
     """Keeps the optional comment on a rating (the first one only); after a low rating the
     supervisor sees it too."""
     assert customer.id is not None
-    comment = flow.clean_comment(text, policies.ratings.comment_max_chars)
+    comment = prompts.clean_comment(text, policies.ratings.comment_max_chars)
     ticket = await uow.tickets.get(pending.ticket_id)
     if comment is None or ticket is None or ticket.customer_id != customer.id:
         return []
@@ -181,7 +181,7 @@ async def send_revisit(
     )
     locale = customer_locale(customer, policies.locale.default_locale, locales)
     return [
-        flow.revisit_question(ticket_id, ticket.number, _name(customer), ticket.chat_id, locale)
+        prompts.revisit_question(ticket_id, ticket.number, _name(customer), ticket.chat_id, locale)
     ]
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.core import rating_prompts as prompts
 from bot.core.messages import Button, Reply, TopicRef
 from bot.core.models import Customer
 from bot.core.policies import Policies
@@ -40,7 +41,6 @@ from bot.core.tickets import (
     starting_level,
 )
 from bot.core.triage import Severity, priority
-from bot.flows import rating as rating_flow
 
 STAFF_PREFIX = "tk:"
 TAKE_OVER_PREFIX = "tko:"
@@ -403,7 +403,7 @@ async def transition(
         if to is TicketState.RESOLVED:  # SPEC §6 rating, once per ticket; §4 revisit
             if await uow.ratings.get(ticket.id) is None:
                 replies.append(
-                    rating_flow.question(ticket.id, ticket.number, name, ticket.chat_id, locale)
+                    prompts.question(ticket.id, ticket.number, name, ticket.chat_id, locale)
                 )
             due = revisit_due(now, policies.ratings.revisit_after_days)
             await uow.ratings.plan_revisit(ticket.id, ticket.customer_id, due)
