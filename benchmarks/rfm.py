@@ -42,12 +42,8 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
-from bot.core.tiers import (
-    TIERS_BY_CODE,
-    TierPolicy,
-    aggregate_order_arrays,
-    assign_tiers_arrays,
-)
+from benchmarks.order_aggregates import aggregate_order_arrays
+from bot.core.tiers import TIERS_BY_CODE, Tier, TierPolicy, assign_tiers_arrays
 
 T = TypeVar("T")
 
@@ -172,12 +168,12 @@ def pandas_score(rfm: pd.DataFrame, customer_ids: np.ndarray, policy: TierPolicy
     )
     n = len(ranked)
     k_high, k_base = round(policy.high_share * n), round(policy.base_share * n)
-    tier = np.full(n, "mid", dtype=object)
-    tier[:k_high] = "high"
-    tier[n - k_base :] = "base"
+    tier = np.full(n, Tier.MID.value, dtype=object)
+    tier[:k_high] = Tier.HIGH.value
+    tier[n - k_base :] = Tier.BASE.value
     ranked["tier"] = tier
     result = ranked.set_index("customer_id").reindex(customer_ids)
-    result["tier"] = result["tier"].fillna("prospect")
+    result["tier"] = result["tier"].fillna(Tier.PROSPECT.value)
     return result
 
 

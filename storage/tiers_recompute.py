@@ -22,7 +22,7 @@ One transaction does, in order (see :mod:`bot.core.tiers` for the contract):
    million upserts) and one ``customer_tier_history`` row per change of tier (the first
    standing of a customer counts as a change from nothing), as driver-level ``executemany`` of
    tuples built from the arrays one chunk at a time
-   (:class:`storage.customers_import.BulkDriver`).
+   (:class:`storage.bulk.BulkDriver`).
 
 Memory is proportional to the number of customers while the job runs (ranking needs all of
 them at once: ~40 bytes per customer); the bot process never holds it.
@@ -54,7 +54,7 @@ from bot.core.tiers import (
     expired_days,
     window_start,
 )
-from storage.customers_import import AS_DRIVER, BulkDriver, BulkStatement
+from storage.bulk import AS_DRIVER, BulkDriver, BulkStatement
 from storage.tables import metadata
 
 logger = logging.getLogger(__name__)

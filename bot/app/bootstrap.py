@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.app.faq_data import load_faq
+from bot.app.faq_data import load_faq, load_faq_words
 from bot.app.i18n import SCRIPTS_DIR, Renderer, build_renderer
 from bot.app.policies import policies
 from bot.app.settings import LOCALES, Settings
@@ -63,6 +63,7 @@ def build_language(settings: Settings, scripts: Path = SCRIPTS_DIR) -> tuple[Ren
         entries,
         answer_threshold=settings.faq_answer_threshold,
         confirm_threshold=settings.faq_confirm_threshold,
+        words=load_faq_words(scripts, LOCALES),
     )
     return renderer, index
 

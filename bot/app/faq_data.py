@@ -1,9 +1,11 @@
-"""Loading and validating the FAQ files in ``scripts_i18n/<locale>/faq.yaml``.
+"""Loading and validating the FAQ files: ``scripts_i18n/<locale>/faq.yaml`` (the entries) and
+``scripts_i18n/<locale>/faq_words.yaml`` (the words the matcher sets aside or folds).
 
 This module sits outside the framework-free core because it reads YAML; it turns the files into
-:class:`bot.core.faq.FaqEntry` values that :class:`bot.core.faq.FaqIndex` matches against.
+:class:`bot.core.faq.FaqEntry` and :class:`bot.core.faq.FaqWords` values that
+:class:`bot.core.faq.FaqIndex` is built from.
 
-Each file is one YAML list of mappings with the keys ``id``, ``topic``, ``question``,
+Each ``faq.yaml`` is one YAML list of mappings with the keys ``id``, ``topic``, ``question``,
 ``phrasings`` (a non-empty list of strings) and ``answer``. Every locale must define the same
 set of ids. Problems raise :class:`FaqFileError`, whose message names the file, the entry id
 (when there is one) and the line, so that whoever edits the content can fix it quickly.
@@ -17,9 +19,9 @@ from pathlib import Path
 
 import yaml
 
-from bot.core.faq import FaqEntry
+from bot.core.faq import FaqEntry, FaqWords
 
-__all__ = ["TOPICS", "FaqFileError", "load_faq"]
+__all__ = ["TOPICS", "FaqFileError", "load_faq", "load_faq_words"]
 
 TOPICS = frozenset(
     {
@@ -59,18 +61,23 @@ def _scalar(node: yaml.Node | None) -> str | None:
     return None
 
 
-def _load_file(path: Path, locale: str) -> list[tuple[FaqEntry, int]]:
-    """Parses one locale's file into entries paired with their line numbers."""
+def _compose(path: Path, what: str) -> yaml.Node | None:
+    """The YAML node tree of `path`; unreadable files and invalid YAML raise with the line."""
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise FaqFileError(f"{path}: cannot read FAQ file: {exc}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FaqFileError(f"{path}: cannot read {what}: {exc}") from exc
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        return yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = None if mark is None else mark.line + 1
         raise FaqFileError(f"{_where(path, line, None)}: invalid YAML: {exc}") from exc
+
+
+def _load_file(path: Path, locale: str) -> list[tuple[FaqEntry, int]]:
+    """Parses one locale's file into entries paired with their line numbers."""
+    root = _compose(path, "FAQ file")
     if not isinstance(root, yaml.SequenceNode):
         line = None if root is None else _line(root)
         raise FaqFileError(f"{_where(path, line, None)}: expected a list of FAQ entries")
@@ -177,3 +184,94 @@ def load_faq(root: Path, locales: Sequence[str]) -> list[FaqEntry]:
                     )
         entries.extend(entry for entry, _ in loaded)
     return entries
+
+
+# --- word lists -------------------------------------------------------------------------------
+
+_WORD_LISTS = ("small_talk", "stop_words", "particles", "not_words", "not_contractions")
+_WORD_KEYS = frozenset({*_WORD_LISTS, "synonyms"})
+
+
+def _word(path: Path, node: yaml.Node, what: str) -> str:
+    value = _scalar(node)
+    if value is None or not value.strip():
+        raise FaqFileError(
+            f"{_where(path, _line(node), None)}: each entry of {what} must be non-empty text "
+            '(quote words YAML reads otherwise: "yes", "no", "on")'
+        )
+    return value.strip()
+
+
+def _word_list(path: Path, key: str, node: yaml.Node) -> tuple[str, ...]:
+    if not isinstance(node, yaml.SequenceNode):
+        raise FaqFileError(f"{_where(path, _line(node), None)}: {key!r} must be a list")
+    words: list[str] = []
+    seen: dict[str, int] = {}
+    for item in node.value:
+        word = _word(path, item, repr(key))
+        if word in seen:
+            raise FaqFileError(
+                f"{_where(path, _line(item), None)}: {word!r} is already listed in {key!r} at "
+                f"line {seen[word]}"
+            )
+        if key == "particles" and len(word) != 1:
+            raise FaqFileError(
+                f"{_where(path, _line(item), None)}: particle {word!r} must be one character"
+            )
+        seen[word] = _line(item)
+        words.append(word)
+    return tuple(words)
+
+
+def _synonyms(path: Path, node: yaml.Node) -> dict[str, str]:
+    if not isinstance(node, yaml.MappingNode):
+        raise FaqFileError(f"{_where(path, _line(node), None)}: 'synonyms' must be a mapping")
+    table: dict[str, str] = {}
+    for key_node, value_node in node.value:
+        key = _word(path, key_node, "'synonyms'")
+        if key in table:
+            raise FaqFileError(f"{_where(path, _line(key_node), None)}: duplicate synonym {key!r}")
+        table[key] = _word(path, value_node, "'synonyms'")
+    return table
+
+
+def _load_words(path: Path, locale: str) -> FaqWords:
+    root = _compose(path, "FAQ word lists")
+    if not isinstance(root, yaml.MappingNode):
+        line = None if root is None else _line(root)
+        raise FaqFileError(f"{_where(path, line, None)}: expected a mapping of word lists")
+    lists: dict[str, tuple[str, ...]] = {}
+    synonyms: dict[str, str] = {}
+    seen: set[str] = set()
+    for key_node, value_node in root.value:
+        key = _scalar(key_node)
+        if key is None or key not in _WORD_KEYS:
+            raise FaqFileError(
+                f"{_where(path, _line(key_node), None)}: unknown key {key!r} (expected "
+                f"{', '.join(sorted(_WORD_KEYS))})"
+            )
+        if key in seen:
+            raise FaqFileError(f"{_where(path, _line(key_node), None)}: duplicate key {key!r}")
+        seen.add(key)
+        if key == "synonyms":
+            synonyms = _synonyms(path, value_node)
+        else:
+            lists[key] = _word_list(path, key, value_node)
+    return FaqWords(
+        locale=locale,
+        small_talk=lists.get("small_talk", ()),
+        stop_words=lists.get("stop_words", ()),
+        particles=lists.get("particles", ()),
+        not_words=lists.get("not_words", ()),
+        not_contractions=lists.get("not_contractions", ()),
+        synonyms=synonyms,
+    )
+
+
+def load_faq_words(root: Path, locales: Sequence[str]) -> dict[str, FaqWords]:
+    """Reads ``<root>/<locale>/faq_words.yaml`` for every locale; raises :class:`FaqFileError`
+    naming the file and line of the first problem (unknown keys included: a misspelt key would
+    otherwise be ignored)."""
+    if not locales:
+        raise FaqFileError("no locales given to load the FAQ word lists for")
+    return {locale: _load_words(root / locale / "faq_words.yaml", locale) for locale in locales}

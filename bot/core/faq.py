@@ -6,15 +6,18 @@ Jinja2 and any framework.
 
 How a question is matched
 -------------------------
-1. :func:`normalise` folds the text: NFKC, casefold, punctuation and symbols removed, whitespace
-   collapsed, Traditional Chinese folded to Simplified (so zh-Hant and zh-Hans phrasings match
-   each other's customers).
+1. :func:`bot.core.text.normalise` folds the text: NFKC, casefold, punctuation and symbols
+   removed, whitespace collapsed, Traditional Chinese folded to Simplified (so zh-Hant and
+   zh-Hans phrasings match each other's customers).
 2. The query's *script family* is decided: CJK if it contains any Han/kana/hangul character,
    otherwise Latin. A query is compared only with choices (canonical questions and phrasings)
    of the same family, from every locale; the matched phrasing's locale is reported.
 3. Words that carry no meaning for the FAQ are dropped (English stop-words such as "how", "my",
    "the"; Chinese particles such as 吗/呢/了/请问), together with greetings and small talk
    ("hi", "thanks", 你好, 谢谢). A query with nothing left is small talk: outcome ``"none"``.
+   These word lists are data, ``scripts_i18n/<locale>/faq_words.yaml``, loaded by
+   :mod:`bot.app.faq_data` into :class:`FaqWords` and handed to :class:`FaqIndex`; every
+   locale's words serve the script they are written in.
 4. Scoring. Every feature — a content word (Latin, lightly stemmed, typos mapped onto the FAQ's
    vocabulary with rapidfuzz ``extractOne``, a few customer-care synonyms folded: parcel/package,
    ship/deliver…) or a character and character bigram (CJK) — is weighted by its inverse entry
@@ -38,19 +41,16 @@ With ~300 choices a query takes well under a millisecond.
 from __future__ import annotations
 
 import math
-import re
 import statistics
-import unicodedata
-from collections.abc import Iterable
-from dataclasses import dataclass
-from functools import lru_cache
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
-import opencc
 from rapidfuzz import fuzz, process
 
 from bot.core.ports import FaqMatch
+from bot.core.text import closest_spelling, has_cjk, normalise
 
-__all__ = ["FaqEntry", "FaqIndex", "normalise"]
+__all__ = ["FaqEntry", "FaqIndex", "FaqWords", "normalise"]
 
 
 @dataclass(frozen=True)
@@ -65,78 +65,67 @@ class FaqEntry:
     answer: str
 
 
-# --- normalisation ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FaqWords:
+    """One locale's words that the matcher sets aside or folds, as written in
+    ``scripts_i18n/<locale>/faq_words.yaml`` (loaded by :mod:`bot.app.faq_data`).
 
-# Simplified variants that opencc's t2s leaves different from common Simplified usage
-# (帳號 → 帐号, while Simplified writers use 账号). Matching only.
-_VARIANTS = str.maketrans({"帐": "账"})
-
-
-@lru_cache(maxsize=1)
-def _t2s() -> opencc.OpenCC:
-    """The Traditional→Simplified converter, created once on first use."""
-    return opencc.OpenCC("t2s")
-
-
-def normalise(text: str) -> str:
-    """Folds ``text`` for matching (never for display).
-
-    NFKC, casefold, every punctuation (P*) and symbol (S*) character replaced by a space,
-    whitespace collapsed, Traditional Chinese converted to Simplified.
+    ``small_talk``: greetings, thanks and chit-chat, removed (a message of nothing else is small
+    talk). ``stop_words``: words with no meaning for the FAQ, removed (Latin: whole words;
+    Chinese: phrases, wherever they appear). ``particles``: single characters removed wherever
+    they appear. ``not_words``: read as "not". ``not_contractions``: read as "not" when split at
+    the apostrophe ("isn t") or written without it ("isnt"). ``synonyms``: stem → the stem it
+    is folded onto (looked up after :func:`_stem`).
     """
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    cleaned = "".join(" " if unicodedata.category(ch)[0] in "PSC" else ch for ch in folded)
-    collapsed = " ".join(cleaned.split())
-    if not collapsed.isascii():
-        collapsed = _t2s().convert(collapsed).translate(_VARIANTS)
-    return collapsed
+
+    locale: str
+    small_talk: tuple[str, ...] = ()
+    stop_words: tuple[str, ...] = ()
+    particles: tuple[str, ...] = ()
+    not_words: tuple[str, ...] = ()
+    not_contractions: tuple[str, ...] = ()
+    synonyms: Mapping[str, str] = field(default_factory=dict)
 
 
-_CJK_RE = re.compile(
-    "[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f]"
-)
+def _by_length(phrases: Iterable[str]) -> tuple[str, ...]:
+    """Distinct phrases, longest first (so 你好呀 is removed before 你好)."""
+    return tuple(sorted(set(phrases), key=lambda p: (-len(p), p)))
 
 
-def _is_cjk(normalised: str) -> bool:
-    return _CJK_RE.search(normalised) is not None
+class _WordLists:
+    """Every locale's :class:`FaqWords` pooled and folded like the text they are compared with
+    (:func:`normalise`); each word serves the script it is written in."""
 
-
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-def _phrases(text: str) -> tuple[str, ...]:
-    """Whitespace-separated phrases, longest first (so 你好呀 is removed before 你好)."""
-    return tuple(sorted(set(text.split()), key=lambda p: (-len(p), p)))
+    def __init__(self, words: Iterable[FaqWords]) -> None:
+        latin_drop: set[str] = set()
+        cjk_small_talk: set[str] = set()
+        cjk_stop: set[str] = set()
+        particles: set[str] = set()
+        not_words: set[str] = set()
+        contractions: set[str] = set()
+        synonyms: dict[str, str] = {}
+        for lists in words:
+            for source, cjk in ((lists.small_talk, cjk_small_talk), (lists.stop_words, cjk_stop)):
+                for word in source:
+                    folded = normalise(word)
+                    if has_cjk(folded):
+                        cjk.add("".join(folded.split()))
+                    else:
+                        latin_drop.update(folded.split())
+            particles.update(normalise(p) for p in lists.particles)
+            not_words.update(normalise(w) for w in lists.not_words)
+            contractions.update(normalise(w) for w in lists.not_contractions)
+            synonyms.update({normalise(k): normalise(v) for k, v in lists.synonyms.items()})
+        self.latin_drop = frozenset(latin_drop)
+        self.not_words = frozenset(not_words)
+        self.not_contractions = frozenset(contractions)
+        self.synonyms = synonyms
+        self.cjk_small_talk = _by_length(cjk_small_talk)
+        self.cjk_stop = _by_length(cjk_stop)
+        self.particles = str.maketrans(dict.fromkeys("".join(sorted(particles)), " "))
 
 
 # --- Latin script -----------------------------------------------------------------------------
-
-_EN_STOP = _words(
-    """
-    a an the and or but if so of to in on at by for from with about into as than then
-    i me my mine myself we us our you your yours he him his she her it its they them their
-    this that these those there here
-    is am are was were be been being do does did done doing have has had having
-    can could will would shall should may might must
-    how what which who whom why
-    please pls plz just still also too very really any some anything something
-    get got want wanted like need know let tell ask much many lot lots ever even
-    possible able way thing things one someone
-    im ive id ill
-    s t d ll m re ve
-    """
-)
-_EN_SMALL_TALK = _words(
-    """
-    hi hello hey hiya heya yo morning evening afternoon night good day nice great
-    thanks thank thx ty cheers welcome
-    ok okay k kk alright sure fine yes yeah yep no nope nah
-    bye goodbye see soon later
-    lol haha hahaha hmm hm oh ah wow cool
-    there sir madam team guys everyone love nice
-    """
-)
 
 
 def _stem(token: str) -> str:
@@ -159,46 +148,7 @@ def _stem(token: str) -> str:
     return token
 
 
-# Customer-care synonyms, folded onto one word after stemming (queries and choices alike).
-_EN_SYNONYMS = {
-    "package": "parcel",
-    "packag": "parcel",
-    "shipment": "parcel",
-    "deliver": "ship",
-    "delivery": "ship",
-    "postag": "ship",
-    "post": "ship",
-    "send": "ship",
-    "sent": "ship",
-    "voucher": "coupon",
-    "promo": "coupon",
-    "fee": "cost",
-    "charg": "cost",
-    "colour": "color",
-    "cancellation": "cancel",
-    "broken": "damag",
-    "crack": "damag",
-    "smash": "damag",
-    "defectiv": "damag",
-    "human": "person",
-    "agent": "person",
-    "operator": "person",
-    "representativ": "person",
-    "staff": "person",
-    "somebody": "person",
-    "anyone": "person",
-    "guarante": "warranty",
-    "shop": "store",
-}
-
-
-_EN_NEGATIONS = _words(
-    "isn doesn don didn can won wasn aren haven hasn couldn wouldn shouldn"
-    " isnt doesnt dont didnt cant wont wasnt arent havent hasnt"
-)
-
-
-def _latin_content(normalised: str) -> list[str]:
+def _latin_content(normalised: str, lists: _WordLists) -> list[str]:
     """Content words of a normalised Latin-script text, without stop-words and small talk.
 
     Negated contractions, which :func:`normalise` splits at the apostrophe ("isn t"), become
@@ -207,49 +157,31 @@ def _latin_content(normalised: str) -> list[str]:
     words: list[str] = []
     for i, token in enumerate(tokens):
         following = tokens[i + 1] if i + 1 < len(tokens) else ""
-        negated = token in _EN_NEGATIONS and (following == "t" or token.endswith("t"))
-        if negated or token == "never":
+        negated = token in lists.not_contractions and (following == "t" or token.endswith("t"))
+        if negated or token in lists.not_words:
             words.append("not")
-        elif token not in _EN_STOP and token not in _EN_SMALL_TALK:
+        elif token not in lists.latin_drop:
             words.append(token)
     return words
 
 
-def _latin_word(word: str) -> str:
+def _latin_word(word: str, lists: _WordLists) -> str:
     stem = _stem(word)
-    return _EN_SYNONYMS.get(stem, stem)
+    return lists.synonyms.get(stem, stem)
 
 
 # --- CJK --------------------------------------------------------------------------------------
 
-# Greetings and small talk, removed before matching (Simplified: queries are folded first).
-_ZH_SMALL_TALK = _phrases(
-    """
-    你好呀 你好 您好 哈喽 哈啰 嗨 早上好 早安 午安 晚上好 晚安
-    谢谢你 谢谢 多谢 感谢 唔该 麻烦你 麻烦了 辛苦了 不好意思
-    好的 好吧 收到 没问题 再见 拜拜 在吗 在不在 有人吗
-    哈哈 呵呵 嘻嘻 嗯嗯 嗯 哦 噢 喔
-    """
-)
-# Question frames and particles that appear in almost every phrasing.
-_ZH_STOP = _phrases(
-    """
-    请问 想问 问一下 一下 怎么样 怎么 怎样 如何 可以 可不可以
-    能不能 有没有 是不是 为什么 什么 你们 我们 我的 亲
-    """
-)
-_ZH_STOP_CHARS = str.maketrans(
-    dict.fromkeys("吗呢吧啊呀嘛啦哦了的我你您们是个这那就都也很么要", " ")
-)
 
-
-def _cjk_content(normalised: str) -> str:
+def _cjk_content(normalised: str, lists: _WordLists) -> str:
+    """The content characters of a normalised CJK text: small talk, then stop phrases (each
+    longest first), then particles removed."""
     text = normalised
-    for phrase in _ZH_SMALL_TALK:
+    for phrase in lists.cjk_small_talk:
         text = text.replace(phrase, " ")
-    for phrase in _ZH_STOP:
+    for phrase in lists.cjk_stop:
         text = text.replace(phrase, " ")
-    text = text.translate(_ZH_STOP_CHARS)
+    text = text.translate(lists.particles)
     return "".join(text.split())
 
 
@@ -386,13 +318,18 @@ class FaqIndex:
         entries: Iterable[FaqEntry],
         answer_threshold: float,
         confirm_threshold: float,
+        *,
+        words: Mapping[str, FaqWords],
     ) -> None:
+        """``words``: every locale's word lists by locale (see :class:`FaqWords`); required, as
+        without them greetings would match FAQ entries."""
         if not 0 <= confirm_threshold <= answer_threshold <= 100:
             raise ValueError("need 0 <= confirm_threshold <= answer_threshold <= 100")
         self.answer_threshold = float(answer_threshold)
         self.confirm_threshold = float(confirm_threshold)
         # Short queries may confirm but never answer: cap them half-way between thresholds.
         self._short_cap = (self.answer_threshold + self.confirm_threshold) / 2
+        self._words = _WordLists(words.values())
         self._latin = _Family(typo_tolerant=True)
         self._cjk = _Family(typo_tolerant=False, gamma=_CJK_GAMMA)
         ids: dict[str, None] = {}
@@ -401,14 +338,18 @@ class FaqIndex:
             for text in (entry.question, *entry.phrasings):
                 norm = normalise(text)
                 choice = _Choice(entry.id, entry.locale, text)
-                if _is_cjk(norm):
-                    content = _cjk_content(norm)
+                if has_cjk(norm):
+                    content = _cjk_content(norm, self._words)
                     if content:
                         self._cjk.add(choice, content, _cjk_features(content))
                 else:
-                    words = [_latin_word(w) for w in _latin_content(norm)]
-                    if words:
-                        self._latin.add(choice, " ".join(words), _latin_features(words))
+                    content_words = [
+                        _latin_word(w, self._words) for w in _latin_content(norm, self._words)
+                    ]
+                    if content_words:
+                        self._latin.add(
+                            choice, " ".join(content_words), _latin_features(content_words)
+                        )
         self._latin.freeze()
         self._cjk.freeze()
         self.entry_ids: tuple[str, ...] = tuple(ids)
@@ -443,16 +384,16 @@ class FaqIndex:
 
     def _ranked(self, text: str, locale: str) -> list[tuple[float, _Choice]]:
         norm = normalise(text)
-        if _is_cjk(norm):
+        if has_cjk(norm):
             family = self._cjk
-            query_text = _cjk_content(norm)
+            query_text = _cjk_content(norm, self._words)
             if len(query_text) < 2:
                 return []
             features = _cjk_features(query_text)
             short = len(query_text) <= 2
         else:
             family = self._latin
-            words = [self._spell(w) for w in _latin_content(norm)]
+            words = [self._spell(w) for w in _latin_content(norm, self._words)]
             query_text = " ".join(words)
             if len(query_text) < 3:
                 return []
@@ -469,11 +410,7 @@ class FaqIndex:
 
     def _spell(self, word: str) -> str:
         """Stems a Latin word and maps a likely typo onto the FAQ's vocabulary."""
-        stem = _latin_word(word)
-        vocabulary = self._latin.weights
-        if stem in vocabulary or len(stem) < 4:
+        stem = _latin_word(word, self._words)
+        if stem in self._latin.weights or len(stem) < 4:
             return stem
-        found = process.extractOne(
-            stem, self._latin.vocabulary, scorer=fuzz.ratio, processor=None, score_cutoff=80
-        )
-        return stem if found is None else found[0]
+        return closest_spelling(stem, self._latin.vocabulary, cutoff=80) or stem

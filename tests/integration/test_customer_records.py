@@ -12,17 +12,12 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from benchmarks.order_aggregates import aggregate_order_arrays
 from bot.app.settings import LOCALES
 from bot.core.importing import CUSTOMER_COLUMNS, ORDER_COLUMNS
 from bot.core.models import Customer, Direction, LoggedMessage
 from bot.core.records import OrderStatus, PersonalDataError, normalise_phone
-from bot.core.tiers import (
-    TIERS_BY_CODE,
-    Tier,
-    TierPolicy,
-    aggregate_order_arrays,
-    assign_tiers_arrays,
-)
+from bot.core.tiers import TIERS_BY_CODE, Tier, TierPolicy, assign_tiers_arrays
 from storage.crypto import PersonalDataCipher, new_key
 from storage.customers_import import ImportReport, import_customers, import_orders, read_rows
 from storage.engine import make_engine

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.app.faq_data import TOPICS, FaqFileError, load_faq
-from bot.core.faq import FaqEntry, FaqIndex, normalise
+from bot.app.faq_data import TOPICS, FaqFileError, load_faq, load_faq_words
+from bot.core.faq import FaqEntry, FaqIndex, FaqWords, normalise
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = ROOT / "scripts_i18n"
@@ -34,8 +34,13 @@ def entries() -> list[FaqEntry]:
 
 
 @pytest.fixture(scope="module")
-def index(entries: list[FaqEntry]) -> FaqIndex:
-    return FaqIndex(entries, answer_threshold=ANSWER, confirm_threshold=CONFIRM)
+def words() -> dict[str, FaqWords]:
+    return load_faq_words(SCRIPTS, LOCALES)
+
+
+@pytest.fixture(scope="module")
+def index(entries: list[FaqEntry], words: dict[str, FaqWords]) -> FaqIndex:
+    return FaqIndex(entries, answer_threshold=ANSWER, confirm_threshold=CONFIRM, words=words)
 
 
 def _by_locale(entries: list[FaqEntry], locale: str) -> list[FaqEntry]:
@@ -235,9 +240,75 @@ def test_best_entries_lists_distinct_entries_best_first(index: FaqIndex) -> None
     assert index.best_entries("hi", "en") == []
 
 
-def test_thresholds_are_validated(entries: list[FaqEntry]) -> None:
+def test_thresholds_are_validated(entries: list[FaqEntry], words: dict[str, FaqWords]) -> None:
     with pytest.raises(ValueError):
-        FaqIndex(entries, answer_threshold=50, confirm_threshold=60)
+        FaqIndex(entries, answer_threshold=50, confirm_threshold=60, words=words)
+
+
+# --- word lists -------------------------------------------------------------------------------
+
+
+def test_every_locale_has_the_word_lists_with_the_same_keys() -> None:
+    keys = {
+        locale: set(yaml.safe_load((SCRIPTS / locale / "faq_words.yaml").read_text("utf-8")))
+        for locale in LOCALES
+    }
+    assert all(found == keys["en"] for found in keys.values()), keys
+
+
+def test_word_lists_come_from_the_data_files(entries: list[FaqEntry], index: FaqIndex) -> None:
+    """A word set aside in any locale's file is set aside wherever its script appears:
+    Traditional words are folded, so a zh-Hant word serves Simplified text too."""
+    assert index.match("invoice", "en").outcome != "none"
+    assert index.match("运费", "zh-Hans").outcome != "none"
+    lists = {
+        "en": FaqWords("en", stop_words=("invoice",)),
+        "zh-Hant": FaqWords("zh-Hant", stop_words=("運費",)),
+    }
+    silenced = FaqIndex(entries, answer_threshold=ANSWER, confirm_threshold=CONFIRM, words=lists)
+    assert silenced.match("invoice", "en").outcome == "none"
+    assert silenced.match("运费", "zh-Hans").outcome == "none"
+
+
+def _write_words(root: Path, text: str) -> Path:
+    path = root / "en" / "faq_words.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_word_loader_reads_every_key(tmp_path: Path) -> None:
+    _write_words(
+        tmp_path,
+        "small_talk: [hi]\nstop_words: [the]\nparticles: [吗]\nnot_words: [never]\n"
+        "not_contractions: [isn]\nsynonyms: {packag: parcel}\n",
+    )
+    assert load_faq_words(tmp_path, ["en"]) == {
+        "en": FaqWords(
+            "en", ("hi",), ("the",), ("吗",), ("never",), ("isn",), {"packag": "parcel"}
+        )
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "reason"),
+    [
+        ("small_talk: [hi]\nsmalltalk: [hey]\n", 2, "unknown key"),
+        ("small_talk: [hi]\nstop_words:\n  - the\n  - the\n", 4, "already listed"),
+        ("small_talk: [hi, yes]\n", 1, "non-empty text"),
+        ("particles: [吗呢]\n", 1, "one character"),
+        ("synonyms: [a, b]\n", 1, "must be a mapping"),
+        ("stop_words: the\n", 1, "must be a list"),
+        ("small_talk: [hi\n", 2, "invalid YAML"),
+    ],
+)
+def test_word_loader_names_file_and_line(
+    tmp_path: Path, text: str, line: int, reason: str
+) -> None:
+    path = _write_words(tmp_path, text)
+    with pytest.raises(FaqFileError) as caught:
+        load_faq_words(tmp_path, ["en"])
+    assert f"{path}:{line}" in str(caught.value) and reason in str(caught.value)
 
 
 # --- loader errors ----------------------------------------------------------------------------

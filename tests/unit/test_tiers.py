@@ -1,4 +1,5 @@
-"""The RFM engine (SPEC §3): hand-computed cases, then the two paths against each other."""
+"""The RFM engine (SPEC §3): hand-computed cases on the reference (tests/tiers_reference.py),
+then the production engine against it."""
 
 from __future__ import annotations
 
@@ -10,25 +11,28 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
-import bot.core.tiers as tiers_module
+import bot.core.tiers.engine as engine_module
+from benchmarks.order_aggregates import aggregate_order_arrays
 from bot.core.tiers import (
     RF_SEGMENT_RULES,
-    CustomerAggregate,
     Lifecycle,
     Segment,
     Tier,
     TierPolicy,
-    aggregate_order_arrays,
-    aggregate_paid_orders,
-    assign_tiers,
     assign_tiers_arrays,
-    assign_tiers_fast,
-    days_since,
     expired_days,
-    lifecycle_stage,
-    quintile,
     rf_segment,
     window_start,
+)
+from tests.tiers_reference import (
+    CustomerAggregate,
+    aggregate_paid_orders,
+    assign_tiers,
+    assign_tiers_fast,
+    days_since,
+    lifecycle_stage,
+    quintile,
+    to_assignments,
 )
 
 AS_OF = datetime(2025, 6, 30, 12, 0, tzinfo=UTC)
@@ -359,7 +363,7 @@ def test_reference_and_vectorised_paths_agree(policy: TierPolicy) -> None:
 def test_lexsort_fallback_gives_the_same_tiers(monkeypatch: pytest.MonkeyPatch) -> None:
     population = random_population(seed=7, n=2000)
     packed = assign_tiers_fast(population, AS_OF)
-    monkeypatch.setattr(tiers_module, "_PACKED_KEY_BITS", 0)
+    monkeypatch.setattr(engine_module, "_PACKED_KEY_BITS", 0)
     assert assign_tiers_fast(population, AS_OF) == packed == assign_tiers(population, AS_OF)
 
 
@@ -382,13 +386,15 @@ def test_reference_and_vectorised_aggregation_agree() -> None:
     assert [a.customer_id for a in reference] == arrays.customer_ids.tolist()
     assert [a.paid_orders_in_window for a in reference] == arrays.frequency.tolist()
     assert np.allclose([float(a.paid_amount_in_window) for a in reference], arrays.monetary)
-    fast = assign_tiers_arrays(
-        arrays.customer_ids,
-        arrays.recency_days,
-        arrays.frequency,
-        arrays.monetary,
-        first_paid_days=arrays.first_paid_days,
-    ).to_assignments()
+    fast = to_assignments(
+        assign_tiers_arrays(
+            arrays.customer_ids,
+            arrays.recency_days,
+            arrays.frequency,
+            arrays.monetary,
+            first_paid_days=arrays.first_paid_days,
+        )
+    )
     slow = assign_tiers(reference, AS_OF)
     assert [(a.tier, a.segment, a.lifecycle, a.recency_days) for a in fast] == [
         (a.tier, a.segment, a.lifecycle, a.recency_days) for a in slow

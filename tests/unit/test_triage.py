@@ -10,6 +10,7 @@ import pytest
 from benchmarks.triage_eval import evaluate, format_evaluation, load_cases
 from bot.app.settings import LOCALES, Settings
 from bot.app.triage_data import DEFAULT_ROOT, TriageFileError, load_lexicon, load_lexicons
+from bot.core.tiers import Tier
 from bot.core.triage import (
     Kind,
     Lexicon,
@@ -18,10 +19,8 @@ from bot.core.triage import (
     Signal,
     Term,
     Triage,
-    TriageDecision,
     detect_locale,
     priority,
-    raise_for_repeat,
 )
 
 
@@ -217,32 +216,9 @@ def test_detect_locale(text: str, locale: str) -> None:
     assert detect_locale(text) == locale
 
 
-# --- follow-up rules ---------------------------------------------------------------------------
-
-
-def _decision(severity: Severity | None) -> TriageDecision:
-    kind = Kind.ENQUIRY if severity is None else Kind.COMPLAINT
-    return TriageDecision(kind, severity, 0.1, "en", (), None, None)
-
-
-@pytest.mark.parametrize(
-    ("before", "after"),
-    [
-        (None, Severity.GENERAL),
-        (Severity.GENERAL, Severity.QUALITY),
-        (Severity.QUALITY, Severity.MAJOR),
-        (Severity.MAJOR, Severity.MAJOR),
-    ],
-)
-def test_the_third_contact_raises_severity_one_step(
-    before: Severity | None, after: Severity
-) -> None:
-    assert raise_for_repeat(_decision(before), 2) == _decision(before)
-    raised = raise_for_repeat(_decision(before), 3)
-    assert raised.severity is after
-    assert raised.kind is Kind.COMPLAINT
-    assert raised.signals[-1].kind == "repeat"
-    assert raise_for_repeat(_decision(before), 5, threshold=5).severity is after
+# --- severity and priority ---------------------------------------------------------------------
+# (A third contact raising severity one step is the ticket's rule, not the message's: see
+# tests/unit/test_complaints.py and bot.core.tickets.raise_severity in tests/unit/test_tickets.py.)
 
 
 def test_severity_is_ordered_by_rank_not_alphabet() -> None:
@@ -266,6 +242,8 @@ def test_severity_is_ordered_by_rank_not_alphabet() -> None:
         (Severity.QUALITY, "high", Priority.HIGH),
         (Severity.MAJOR, None, Priority.URGENT),
         (Severity.MAJOR, "high", Priority.URGENT),
+        (Severity.GENERAL, Tier.HIGH, Priority.HIGH),  # the enum and its stored text alike
+        (Severity.QUALITY, Tier.BASE, Priority.NORMAL),
     ],
 )
 def test_priority_table(severity: Severity | None, tier: str | None, expected: Priority) -> None:

@@ -1,0 +1,200 @@
+"""The decision: enquiry or complaint, how severe, and why (SPEC §5).
+
+:class:`Triage` compiles the lexicons once (:mod:`bot.core.triage.matching`) and classifies a
+message in a few tens of microseconds: find the terms, decide for each whether it counts
+(:mod:`bot.core.triage.context`), score the negativity, pick the severity and category, name the
+item (:mod:`bot.core.triage.summary`). The steps are described in :mod:`bot.core.triage`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+from bot.core.text import (
+    LATIN_WORD,
+    detect_locale,
+    fold_chinese,
+    latin_units,
+    nfkc,
+    one_typo_correction,
+)
+from bot.core.triage.context import Context, TermHit
+from bot.core.triage.matching import BREAK, HYPO, NEG, QUESTION, Family, Hit, build_family
+from bot.core.triage.model import (
+    Kind,
+    Lexicon,
+    Severity,
+    Signal,
+    Term,
+    TriageDecision,
+    category_rank,
+)
+from bot.core.triage.summary import item_summary
+
+__all__ = ["Triage"]
+
+
+class Triage:
+    """Classifies messages with the lexicons of every locale; build once, call often."""
+
+    def __init__(
+        self,
+        lexicons: Mapping[str, Lexicon],
+        *,
+        complaint_negativity: float = 0.7,
+        negativity_scale: float = 1.5,
+        positive_discount: float = 0.5,
+    ) -> None:
+        if not 0 < complaint_negativity <= 1:
+            raise ValueError("complaint_negativity must be in (0, 1]")
+        if negativity_scale <= 0:
+            raise ValueError("negativity_scale must be positive")
+        self.complaint_negativity = complaint_negativity
+        self.negativity_scale = negativity_scale
+        self.positive_discount = positive_discount
+        chinese = [lex for code, lex in lexicons.items() if code.startswith("zh")]
+        latin = [lex for code, lex in lexicons.items() if not code.startswith("zh")]
+        self._latin = build_family(latin, cjk=False)
+        self._cjk = build_family(chinese, cjk=True)
+        self._corrections: dict[str, str] = {}
+
+    # -- public --------------------------------------------------------------------------
+
+    def classify(self, text: str) -> TriageDecision:
+        locale = detect_locale(text)
+        family = self._cjk if locale.startswith("zh") else self._latin
+        if family.cjk:
+            units: list[str] = list(fold_chinese(text))
+            shown = nfkc(text)  # the customer's own characters, position for position
+            display: Sequence[str] = shown if len(shown) == len(units) else units
+        else:
+            units = [self._correct(u) for u in latin_units(text)]
+            display = units
+        cues = family.cues.scan(units)
+        term_hits = family.terms.scan(units)
+        sentiment_hits = family.sentiment.scan(units)
+        breaks = sorted(
+            [h.start for h in cues if h.payload == BREAK]
+            + [i for i, u in enumerate(units) if u in family.breaks]
+        )
+        ctx = Context(
+            units=units,
+            display=display,
+            family=family,
+            negations=[h for h in cues if h.payload == NEG],
+            hypotheticals=[h for h in cues if h.payload == HYPO],
+            intensifiers=[h for h in cues if isinstance(h.payload, tuple)],
+            breaks=breaks,
+            covers=[(h.start, h.end) for h in (*term_hits, *sentiment_hits)],
+        )
+        question = self._is_question(text, cues, family)
+        hits = self._terms(ctx, term_hits, question)
+        negativity, words = self._negativity(text, ctx, sentiment_hits)
+
+        # weak terms (refund, 退款) decide only when nothing stronger was said: "still waiting
+        # for my refund" is about the wait, not the product
+        counted = [h for h in hits if h.counted and not h.term.weak] or [
+            h for h in hits if h.counted
+        ]
+        signals = [h.signal for h in hits]
+        signals.append(Signal("negativity", f"{negativity:.2f}", ", ".join(words)))
+        if counted:
+            severity = max(h.term.severity for h in counted)
+            top = [h for h in counted if h.term.severity == severity]
+            category = min((h.term.category for h in top), key=category_rank)
+            lead = next(h for h in top if h.term.category == category)
+            summary = item_summary(ctx, lead, locale, counted)
+            return TriageDecision(
+                Kind.COMPLAINT, severity, negativity, locale, tuple(signals), category, summary
+            )
+        if negativity >= self.complaint_negativity:
+            signals.append(Signal("early_warning", f"{negativity:.2f}", "negative sentiment"))
+            return TriageDecision(
+                Kind.COMPLAINT, Severity.GENERAL, negativity, locale, tuple(signals), None, None
+            )
+        return TriageDecision(Kind.ENQUIRY, None, negativity, locale, tuple(signals), None, None)
+
+    # -- steps ---------------------------------------------------------------------------
+
+    def _correct(self, token: str) -> str:
+        """A Latin word, or the lexicon word it is one typo of ("brokn" → "broken"): words of
+        five letters or more that are not lexicon words and not listed as ``not_typos``."""
+        known = self._corrections.get(token)
+        if known is not None:
+            return known
+        fixed = token
+        if (
+            len(token) >= 5
+            and token.isalpha()
+            and token not in self._latin.not_typos
+            and token not in self._latin.terms.by_first
+            and token not in self._latin.known
+        ):
+            fixed = one_typo_correction(token, self._latin.vocabulary) or token
+        if len(self._corrections) < 100_000:
+            self._corrections[token] = fixed
+        return fixed
+
+    @staticmethod
+    def _is_question(text: str, cues: Sequence[Hit], family: Family) -> bool:
+        if text.rstrip().endswith(("?", "？")):
+            return True
+        if family.cjk:
+            return any(h.payload == QUESTION for h in cues)
+        return any(h.payload == QUESTION and h.start == 0 for h in cues)
+
+    def _terms(self, ctx: Context, term_hits: Sequence[Hit], question: bool) -> list[TermHit]:
+        joiner = "" if ctx.family.cjk else " "
+        result: list[TermHit] = []
+        for hit in term_hits:
+            term = hit.payload
+            assert isinstance(term, Term)
+            written = joiner.join(ctx.display[hit.start : hit.end])
+            multi = len(written) > 2 if ctx.family.cjk else " " in written
+            detail = f"{term.category}/{term.severity.value}"
+            neg = ctx.negation_before(hit.start)
+            if neg is not None:
+                cue = joiner.join(ctx.display[neg.start : neg.end])
+                signal = Signal("negated", written, f"{detail}, negated by {cue!r}")
+            elif term.severity is not Severity.MAJOR and ctx.hypothetical(hit.start, hit.end):
+                signal = Signal("hypothetical", written, detail)
+            elif term.weak and question:
+                signal = Signal("question", written, f"{detail}, weak term in a question")
+            else:
+                signal = Signal("phrase" if multi else "keyword", written, detail)
+                result.append(TermHit(term, hit.start, hit.end, written, True, signal))
+                continue
+            result.append(TermHit(term, hit.start, hit.end, written, False, signal))
+        return result
+
+    def _negativity(
+        self, text: str, ctx: Context, sentiment_hits: Sequence[Hit]
+    ) -> tuple[float, list[str]]:
+        negative = positive = 0.0
+        words: list[str] = []
+        for hit in sentiment_hits:
+            payload = hit.payload
+            assert isinstance(payload, tuple)
+            weight, word = float(payload[0]), str(payload[1])
+            factor = 1.0
+            for cue in ctx.intensifiers:
+                if cue.end <= hit.start and hit.start - cue.end <= 1:
+                    assert isinstance(cue.payload, tuple)
+                    factor *= float(cue.payload[1])
+            if ctx.negation_before(hit.start) is not None:
+                weight = -weight if weight > 0 else -weight * 0.5
+                word = f"不{word}" if ctx.family.cjk else f"not {word}"
+            value = weight * factor
+            if value < 0:
+                negative -= value
+                words.append(word)
+            else:
+                positive += value
+        if negative > 0:
+            negative += min(text.count("!") + text.count("！"), 3) * 0.2
+            if not ctx.family.cjk:
+                shouted = sum(1 for w in LATIN_WORD.findall(text) if len(w) >= 3 and w.isupper())
+                negative += min(shouted, 3) * 0.2
+        raw = max(negative - self.positive_discount * positive, 0.0)
+        return round(1.0 - math.exp(-raw / self.negativity_scale), 3), words
