@@ -3,12 +3,16 @@
 Usage (the composition root builds one per process; see :class:`Scheduler`)::
 
     scheduler = Scheduler(timings, engine)
-    await scheduler.start(runtime)
-    await scheduler.schedule_every("sla:sweep", "bot.app.jobs.sla:sweep", 30)
-    await scheduler.schedule_at(f"ticket:{ticket.id}:remind", "bot.app.jobs.tickets:remind",
+    await scheduler.start(dispatcher)  # the runtime: every job receives it first
+    await scheduler.schedule_every("sla-sweep", "bot.app.jobs.sla:sweep", 30)
+    await scheduler.schedule_at(f"revisit-ticket-{ticket.id}", "bot.app.jobs.revisit:send",
                                 due_at, ticket.id)
     ...
     await scheduler.stop()
+
+(:mod:`bot.app.runner` starts it so; the core asks for timed jobs through the
+:class:`bot.core.ports.JobScheduler` port, and ``tests/integration/test_job_references.py``
+resolves every job reference written in code and docs.)
 
 Rules for jobs
 --------------
@@ -16,7 +20,7 @@ Rules for jobs
   plain ``int``/``str`` ids. Never objects: the job store pickles the arguments, and a job
   must load current state from the database when it runs. Ids appear in logs: never use a
   name, phone number or message text as one.
-* A job has a stable id of your choosing (``"ticket:42:first-response"``): scheduling it again
+* A job has a stable id of your choosing (``"revisit-ticket-42"``): scheduling it again
   replaces it, cancelling it by id needs no lookup.
 * **Jobs must be idempotent.** A job may run twice: the leader can crash after a job did its
   work but before the job store recorded the run, and a process frozen for longer than the

@@ -8,8 +8,9 @@ objects. So the job store holds nothing that a refactoring of the domain classes
 and nothing personal beyond ids.
 
 At run time :func:`run` imports the target and awaits ``target(runtime, *ids)``, where
-``runtime`` is the object the process handed to its :class:`scheduler.Scheduler` (usually
-the bot's ``Deps``): services, unit of work, messenger, clock.
+``runtime`` is the object the process handed to its :class:`scheduler.Scheduler` (the bot's
+:class:`bot.core.dispatch.Dispatcher`: its ``deps`` — services, unit of work, messenger,
+clock — and its ``delivery``).
 
 The runtime travels in a :class:`contextvars.ContextVar`. This is the one deliberate piece of
 ambient state in the scheduler, and it cannot be avoided: APScheduler persists only references,
@@ -22,9 +23,10 @@ A job's exceptions are caught and logged here with the target, the job's ids and
 exception's type and traceback frames, but not the exception's message: messages of database
 or HTTP errors quote parameters, which may be personal data. The scheduler carries on.
 
-Targets look like::
+Targets look like these two (``bot.app.jobs.sla:sweep``, ``bot.app.jobs.revisit:send``)::
 
-    async def sweep(deps: Deps, *ids: int | str) -> None: ...
+    async def sweep(dispatcher: Dispatcher) -> None: ...
+    async def send(dispatcher: Dispatcher, ticket_id: int | str) -> None: ...
 
 and must be idempotent (see :mod:`scheduler`).
 """

@@ -1,11 +1,7 @@
-"""Recomputing value tiers from the database (SPEC §3): ``rapport tiers recompute`` and the
-nightly scheduler job.
+"""Recomputing value tiers from the database (SPEC §3): ``rapport tiers recompute``.
 
-For the scheduler (a job by dotted path, id-only arguments)::
-
-    storage.tiers_recompute:recompute      # async def recompute(engine, as_of=None, policy=None)
-
-It needs only the application's `AsyncEngine` and returns a :class:`RecomputeReport`.
+:func:`recompute` needs only the application's `AsyncEngine` and returns a
+:class:`RecomputeReport`. It is not a scheduler job (a job takes the runtime and ids only).
 
 One transaction does, in order (see :mod:`bot.core.tiers` for the contract):
 

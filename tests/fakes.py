@@ -11,15 +11,22 @@ import copy
 import itertools
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from bot.core.desk import Takeover
 from bot.core.errors import DeliveryError, ThreadNotFound
 from bot.core.messages import Outgoing, Sent
-from bot.core.models import Conversation, Customer, Direction, LoggedMessage, SupportRequest
+from bot.core.models import (
+    Conversation,
+    Customer,
+    Direction,
+    LoggedMessage,
+    RequestStatus,
+    SupportRequest,
+)
 from bot.core.ports import (
     SLA_MARKS,
     ConversationRepository,
@@ -116,6 +123,10 @@ class MemoryStore:
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
 
+def _by_time_and_id(message: LoggedMessage) -> tuple[datetime, int]:
+    return message.at, message.id or 0
+
+
 class _Customers:
     def __init__(self, data: dict[int, Customer], ids: itertools.count[int]) -> None:
         self._data, self._ids = data, ids
@@ -143,7 +154,10 @@ class _Customers:
         return copy.deepcopy(stored)
 
     async def update(self, customer: Customer) -> None:
-        assert customer.id is not None and customer.id in self._data
+        if customer.id is None:
+            raise ValueError("cannot update a customer that has no id; add it first")
+        if customer.id not in self._data:
+            raise LookupError(f"no customer with id {customer.id}")
         self._data[customer.id] = copy.deepcopy(customer)
 
 
@@ -155,15 +169,12 @@ class _Messages:
         return any(m.update_id == update_id for m in self._data)
 
     async def add(self, entry: LoggedMessage) -> LoggedMessage:
-        if (
-            entry.direction is Direction.IN
-            and entry.update_id is not None
-            and await self.has_update(entry.update_id)
-        ):
+        # The update id is unique whatever the direction (a unique column in SQL).
+        if entry.update_id is not None and await self.has_update(entry.update_id):
             raise DuplicateUpdate(entry.update_id)
         stored = replace(entry, id=next(self._ids))
         self._data.append(stored)
-        return stored
+        return copy.deepcopy(stored)
 
     async def mark_handled(self, update_id: int, at: datetime) -> None:
         for m in self._data:
@@ -171,7 +182,8 @@ class _Messages:
                 m.handled_at = at
 
     async def for_chat(self, chat_id: int, limit: int = 100) -> list[LoggedMessage]:
-        return [m for m in self._data if m.chat_id == chat_id][-limit:]
+        found = sorted((m for m in self._data if m.chat_id == chat_id), key=_by_time_and_id)
+        return copy.deepcopy(found[-limit:]) if limit > 0 else []
 
     async def find_sent(self, chat_id: int, telegram_message_id: int) -> LoggedMessage | None:
         for m in reversed(self._data):
@@ -180,7 +192,7 @@ class _Messages:
                 and m.chat_id == chat_id
                 and m.telegram_message_id == telegram_message_id
             ):
-                return m
+                return copy.deepcopy(m)
         return None
 
 
@@ -206,10 +218,15 @@ class _Requests:
     async def add(self, request: SupportRequest) -> SupportRequest:
         stored = replace(request, id=next(self._ids))
         self._data.append(stored)
-        return stored
+        return copy.deepcopy(stored)
 
     async def open_for_customer(self, customer_id: int) -> list[SupportRequest]:
-        return [r for r in self._data if r.customer_id == customer_id and r.status == "open"]
+        found = [
+            r
+            for r in self._data
+            if r.customer_id == customer_id and r.status == RequestStatus.OPEN
+        ]
+        return copy.deepcopy(sorted(found, key=lambda r: (r.created_at, r.id or 0)))
 
 
 class _Tickets:
@@ -235,7 +252,10 @@ class _Tickets:
         return None
 
     async def update(self, ticket: Ticket) -> None:
-        assert ticket.id is not None and ticket.id in self._data
+        if ticket.id is None:
+            raise ValueError("cannot update a ticket that has no id; add it first")
+        if ticket.id not in self._data:
+            raise LookupError(f"no ticket with id {ticket.id}")
         self._data[ticket.id] = copy.deepcopy(ticket)
 
     async def open_for_customer(self, customer_id: int) -> list[Ticket]:
@@ -254,9 +274,10 @@ class _Tickets:
         return [copy.deepcopy(t) for t in sorted(found, key=lambda t: t.id or 0)]
 
     async def mark_once(self, ticket_id: int, field: str, at: datetime) -> bool:
-        assert field in SLA_MARKS
-        ticket = self._data[ticket_id]
-        if getattr(ticket, field) is not None:
+        if field not in SLA_MARKS:
+            raise ValueError(f"{field!r} is not an SLA mark")
+        ticket = self._data.get(ticket_id)
+        if ticket is None or getattr(ticket, field) is not None:
             return False
         setattr(ticket, field, at)
         return True
@@ -264,10 +285,10 @@ class _Tickets:
     async def add_event(self, event: TicketEvent) -> TicketEvent:
         stored = replace(event, id=next(self._ids))
         self._events.append(stored)
-        return stored
+        return copy.deepcopy(stored)
 
     async def events(self, ticket_id: int) -> list[TicketEvent]:
-        return [e for e in self._events if e.ticket_id == ticket_id]
+        return copy.deepcopy([e for e in self._events if e.ticket_id == ticket_id])
 
 
 class _Staff:
@@ -280,7 +301,10 @@ class _Staff:
 
     async def save(self, member: StaffMember) -> StaffMember:
         known = self._store.staff.get(member.telegram_user_id)
-        stored = replace(member, id=known.id if known else next(self._store.ids))
+        if known is None:
+            stored = replace(member, id=next(self._store.ids))
+        else:  # only name, role and the active flag change; id and time of joining stay
+            stored = replace(known, name=member.name, role=member.role, active=member.active)
         self._store.staff[member.telegram_user_id] = stored
         return copy.deepcopy(stored)
 
@@ -299,7 +323,8 @@ class _Staff:
         return self._store.advisors.get(customer_id)
 
     async def audit(self, entry: AuditEntry) -> None:
-        self._store.audits.append(entry)
+        # The detail column holds 255 characters; an empty detail is none.
+        self._store.audits.append(replace(entry, detail=(entry.detail or "")[:255] or None))
 
     async def audit_trail(self, telegram_user_id: int, limit: int = 100) -> list[AuditEntry]:
         return [a for a in self._store.audits if a.telegram_user_id == telegram_user_id][-limit:]
@@ -374,13 +399,13 @@ class _Desk:
         return copy.deepcopy(found) if found else None
 
     async def for_agent(self, agent_user_id: int) -> list[Takeover]:
-        return [
-            copy.deepcopy(t)
-            for t in self._store.takeovers.values()
-            if t.agent_user_id == agent_user_id
-        ]
+        found = [t for t in self._store.takeovers.values() if t.agent_user_id == agent_user_id]
+        return copy.deepcopy(sorted(found, key=lambda t: t.started_at))
 
     async def start(self, takeover: Takeover) -> None:
+        known = self._store.takeovers.get(takeover.customer_chat_id)
+        if known is not None:  # the chat stays the customer's it was: only the take-over moves
+            takeover = replace(takeover, customer_id=known.customer_id)
         self._store.takeovers[takeover.customer_chat_id] = copy.deepcopy(takeover)
 
     async def end(self, customer_chat_id: int) -> bool:
@@ -404,9 +429,37 @@ class _Topics:
         return None
 
 
+_TABLES = tuple(f.name for f in fields(MemoryStore) if f.name != "ids")
+
+
+def _snapshot(store: MemoryStore) -> MemoryStore:
+    """A private deep copy of every table; the id sequence stays shared, as in a database."""
+    tables: dict[str, Any] = {name: copy.deepcopy(getattr(store, name)) for name in _TABLES}
+    return MemoryStore(**tables, ids=store.ids)
+
+
+def _publish(shared: Any, before: Any, after: Any) -> None:
+    """Writes into the `shared` table what changed between `before` and `after`, row by row,
+    so a commit never undoes what another unit of work committed meanwhile. Dict tables are
+    keyed rows; list tables are only ever appended to (rows may change in place)."""
+    if isinstance(shared, dict):
+        for key in before.keys() - after.keys():
+            shared.pop(key, None)
+        for key, row in after.items():
+            if key not in before or before[key] != row:
+                shared[key] = copy.deepcopy(row)
+        return
+    assert len(after) >= len(before), "list tables are append-only"
+    for position, (old, new) in enumerate(zip(before, after, strict=False)):
+        if old != new:
+            shared[position] = copy.deepcopy(new)
+    shared.extend(copy.deepcopy(after[len(before) :]))
+
+
 class MemoryUnitOfWork:
-    """Works on a private copy of the store; `commit` publishes it, exit without commit
-    discards it — the same all-or-nothing a database transaction gives."""
+    """Works on a private copy of the store; `commit` publishes the rows it changed, exit
+    without commit discards them — the all-or-nothing a database transaction gives. Kept to
+    the SQL unit of work by ``tests/integration/test_repository_contract.py``."""
 
     customers: CustomerRepository
     messages: MessageLogRepository
@@ -425,25 +478,8 @@ class MemoryUnitOfWork:
         self.committed = False
 
     async def __aenter__(self) -> Self:
-        self._work = MemoryStore(
-            customers=copy.deepcopy(self._store.customers),
-            messages=copy.deepcopy(self._store.messages),
-            conversations=copy.deepcopy(self._store.conversations),
-            requests=copy.deepcopy(self._store.requests),
-            tickets=copy.deepcopy(self._store.tickets),
-            staff=copy.deepcopy(self._store.staff),
-            advisors=copy.deepcopy(self._store.advisors),
-            audits=copy.deepcopy(self._store.audits),
-            takeovers=copy.deepcopy(self._store.takeovers),
-            topics=copy.deepcopy(self._store.topics),
-            ratings=copy.deepcopy(self._store.ratings),
-            revisits=copy.deepcopy(self._store.revisits),
-            events=copy.deepcopy(self._store.events),
-            profiles=copy.deepcopy(self._store.profiles),
-            standings=copy.deepcopy(self._store.standings),
-            tier_history=copy.deepcopy(self._store.tier_history),
-            ids=self._store.ids,
-        )
+        self._base = _snapshot(self._store)
+        self._work = _snapshot(self._store)
         self.customers = _Customers(self._work.customers, self._store.ids)
         self.messages = _Messages(self._work.messages, self._store.ids)
         self.conversations = _Conversations(self._work.conversations)
@@ -466,22 +502,12 @@ class MemoryUnitOfWork:
         return None
 
     async def commit(self) -> None:
-        self._store.customers = self._work.customers
-        self._store.messages = self._work.messages
-        self._store.conversations = self._work.conversations
-        self._store.requests = self._work.requests
-        self._store.tickets = self._work.tickets
-        self._store.staff = self._work.staff
-        self._store.advisors = self._work.advisors
-        self._store.audits = self._work.audits
-        self._store.takeovers = self._work.takeovers
-        self._store.topics = self._work.topics
-        self._store.ratings = self._work.ratings
-        self._store.revisits = self._work.revisits
-        self._store.events = self._work.events
-        self._store.profiles = self._work.profiles
-        self._store.standings = self._work.standings
-        self._store.tier_history = self._work.tier_history
+        for name in _TABLES:
+            _publish(
+                getattr(self._store, name), getattr(self._base, name), getattr(self._work, name)
+            )
+        # Work after the commit is a new transaction: uncommitted until the next commit.
+        self._base = _snapshot(self._work)
         self.committed = True
 
     async def rollback(self) -> None:

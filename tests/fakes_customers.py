@@ -7,8 +7,9 @@ implementation's encryption is covered by the integration tests.
 from __future__ import annotations
 
 import copy
-from dataclasses import replace
-from typing import TYPE_CHECKING
+from dataclasses import fields, replace
+from enum import Enum
+from typing import TYPE_CHECKING, Any
 
 from bot.core.models import Customer
 from bot.core.records import CustomerExport, CustomerProfile, TierChange, TierInfo
@@ -16,6 +17,20 @@ from bot.core.tiers import Tier
 
 if TYPE_CHECKING:
     from tests.fakes import MemoryStore
+
+
+def plain(record: Any, *exclude: str) -> dict[str, object]:
+    """A dataclass as an export holds a row: JSON-friendly values (enums as their values,
+    dates and times as ISO 8601) by field name — the fields are named as the columns."""
+    out: dict[str, object] = {}
+    for f in fields(record):
+        if f.name in exclude:
+            continue
+        value = getattr(record, f.name)
+        if isinstance(value, Enum):
+            value = value.value
+        out[f.name] = value.isoformat() if hasattr(value, "isoformat") else value
+    return out
 
 
 class MemoryCustomerRecords:
@@ -39,9 +54,17 @@ class MemoryCustomerRecords:
         ids = sorted(cid for cid, p in self._work.profiles.items() if p.phone == phone)
         return [copy.deepcopy(self._work.customers[cid]) for cid in ids]
 
+    def _customer(self, customer_id: int) -> Customer:
+        found = self._work.customers.get(customer_id)
+        if found is None:
+            raise LookupError(f"no customer {customer_id}")
+        return found
+
     async def absorb(self, source_id: int, target_id: int) -> None:
-        source = self._work.customers.pop(source_id)
-        target = self._work.customers[target_id]
+        source, target = self._customer(source_id), self._customer(target_id)
+        del self._work.customers[source_id]
+        # The Telegram customer has no orders of its own; its prospect standing gives way.
+        self._work.standings.pop(target_id, None)
         target.customer_ref = source.customer_ref
         target.language = target.language or source.language
         target.timezone = target.timezone or source.timezone
@@ -59,26 +82,40 @@ class MemoryCustomerRecords:
         ]
 
     async def export(self, customer_id: int) -> CustomerExport:
-        customer = self._work.customers[customer_id]
-        profile = self._work.profiles.get(customer_id)
+        """What the SQL export holds, but orders: the fake has none."""
+        work = self._work
+        customer = self._customer(customer_id)
+        profile = work.profiles.get(customer_id)
+        standing = work.standings.get(customer_id)
         return CustomerExport(
-            customer={"id": customer.id, "customer_ref": customer.customer_ref},
-            profile=None if profile is None else {"phone": profile.phone, "email": profile.email},
-            standing=None,
+            customer=plain(customer),
+            profile=None
+            if profile is None
+            else {**plain(profile, "customer_id"), "tags": list(profile.tags)},
+            standing=None if standing is None else plain(standing, "customer_id"),
+            tier_history=[
+                plain(h, "customer_id") for h in work.tier_history if h.customer_id == customer_id
+            ],
             messages=[
-                {"text": m.text} for m in self._work.messages if m.customer_id == customer_id
+                plain(m, "customer_id") for m in work.messages if m.customer_id == customer_id
+            ],
+            requests=[
+                plain(r, "customer_id") for r in work.requests if r.customer_id == customer_id
             ],
         )
 
     async def forget(self, customer_id: int) -> None:
-        customer = self._work.customers[customer_id]
+        customer = self._customer(customer_id)
         customer.telegram_user_id = customer.chat_id = customer.customer_ref = None
         customer.display_name = customer.first_name = ""
         customer.username = None
         self._work.profiles.pop(customer_id, None)
         for m in self._work.messages:
             if m.customer_id == customer_id:
-                m.text = None
+                m.text, m.chat_id = None, 0
+        for r in self._work.requests:
+            if r.customer_id == customer_id:
+                r.text, r.chat_id = "", 0
 
 
 class MemoryCustomerTiers:

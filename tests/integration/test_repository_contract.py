@@ -1,0 +1,875 @@
+"""The contract that keeps the fakes honest: every scenario runs against the in-memory unit of
+work of :mod:`tests.fakes` *and* a migrated SQLite file, with the same calls and the same
+expected results. SQL is the truth: where the two disagree, the fake is wrong.
+
+Each repository of :class:`bot.core.ports.UnitOfWork` has its section, and every method of its
+Protocol is called at least once (``test_every_port_method_is_exercised`` checks that against
+this file's source). The only thing done differently per backend is seeding value tiers, which
+the core only reads (the SQL rows come from ``rapport tiers recompute``).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, fields, replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.core import ports
+from bot.core.desk import Takeover
+from bot.core.models import (
+    Conversation,
+    Customer,
+    Direction,
+    LoggedMessage,
+    RequestReason,
+    RequestStatus,
+    SupportRequest,
+)
+from bot.core.ports import DuplicateUpdate, UnitOfWork, UnitOfWorkFactory
+from bot.core.ratings import Rating, RevisitAnswer
+from bot.core.records import CustomerExport, CustomerProfile, TierChange, TierInfo
+from bot.core.roles import AuditEntry, Role, StaffMember
+from bot.core.tickets import (
+    EventKind,
+    Level,
+    Ticket,
+    TicketEvent,
+    TicketKind,
+    TicketState,
+    ticket_number,
+)
+from bot.core.tiers import Lifecycle, Segment, Tier
+from bot.core.triage import Priority, Severity
+from storage.crypto import PersonalDataCipher, new_key
+from storage.engine import make_engine
+from storage.migrate import upgrade
+from storage.tables import CustomerTierHistoryRow, CustomerTierRow
+from storage.uow import SqlUnitOfWorkFactory
+from tests.fakes import MemoryUnitOfWorkFactory
+from tests.fakes_customers import plain
+
+T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
+BIG = 7_000_000_000  # Telegram ids exceed 2**31
+
+
+def minutes(n: float) -> datetime:
+    return T0 + timedelta(minutes=n)
+
+
+Seed = Callable[[TierInfo, list[TierChange]], Awaitable[None]]
+
+
+@dataclass
+class Backend:
+    name: str
+    uow: UnitOfWorkFactory
+    seed_tiers: Seed
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    if request.param == "memory":
+        memory = MemoryUnitOfWorkFactory()
+
+        async def seed_memory(info: TierInfo, history: list[TierChange]) -> None:
+            memory.store.standings[info.customer_id] = info
+            memory.store.tier_history.extend(history)
+
+        yield Backend("memory", memory, seed_memory)
+        return
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'contract.db'}"
+    engine = make_engine(url)
+    await upgrade(url, engine=engine)
+    sql = SqlUnitOfWorkFactory.from_engine(engine, PersonalDataCipher(new_key()))
+
+    async def seed_sql(info: TierInfo, history: list[TierChange]) -> None:
+        async with sql() as work:
+            values = {f.name: getattr(info, f.name) for f in fields(info)}
+            for name in ("tier", "lifecycle", "segment"):
+                values[name] = values[name].value if values[name] else None
+            work.session.add(CustomerTierRow(**values))
+            for change in history:
+                work.session.add(
+                    CustomerTierHistoryRow(
+                        customer_id=change.customer_id,
+                        as_of=change.as_of,
+                        old_tier=change.old_tier.value if change.old_tier else None,
+                        new_tier=change.new_tier.value,
+                    )
+                )
+            await work.commit()
+
+    try:
+        yield Backend("sqlite", sql, seed_sql)
+    finally:
+        await engine.dispose()
+
+
+# --- builders (through the ports only, so both backends get the same rows) -------------------
+
+
+def a_customer(n: int = 1, **overrides: Any) -> Customer:
+    values: dict[str, Any] = {
+        "telegram_user_id": BIG + n,
+        "chat_id": BIG + n,
+        "display_name": f"Ann Lee {n}",
+        "first_name": "Ann",
+        "created_at": T0,
+        "updated_at": T0,
+    }
+    values.update(overrides)
+    return Customer(**values)
+
+
+async def add_customer(factory: UnitOfWorkFactory, n: int = 1, **overrides: Any) -> Customer:
+    async with factory() as work:
+        customer = await work.customers.add(a_customer(n, **overrides))
+        await work.commit()
+    return customer
+
+
+def a_ticket(customer: Customer, **overrides: Any) -> Ticket:
+    assert customer.id is not None and customer.chat_id is not None
+    values: dict[str, Any] = {
+        "customer_id": customer.id,
+        "chat_id": customer.chat_id,
+        "kind": TicketKind.COMPLAINT,
+        "severity": Severity.QUALITY,
+        "priority": Priority.NORMAL,
+        "state": TicketState.ACKNOWLEDGED,
+        "level": Level.AGENT,
+        "text": "kettle broken 水壺壞了",
+        "created_at": T0,
+        "updated_at": T0,
+        "first_response_due_at": minutes(120),
+        "resolution_due_at": minutes(24 * 60),
+        "category": "damaged",
+        "signals": ["broken"],
+        "attachments": ["PHOTO-1"],
+        "order_ref": "10234",
+    }
+    values.update(overrides)
+    return Ticket(**values)
+
+
+async def add_ticket(factory: UnitOfWorkFactory, customer: Customer, **overrides: Any) -> Ticket:
+    async with factory() as work:
+        ticket = await work.tickets.add(a_ticket(customer, **overrides))
+        await work.commit()
+    return ticket
+
+
+def logged(
+    direction: Direction, update_id: int | None, chat_id: int = BIG + 1, **overrides: Any
+) -> LoggedMessage:
+    values: dict[str, Any] = {"text": "hello", "at": T0, "update_id": update_id}
+    values.update(overrides)
+    return LoggedMessage(direction, chat_id, **values)
+
+
+# --- the unit of work ------------------------------------------------------------------------
+
+
+async def test_only_committed_work_is_kept(backend: Backend) -> None:
+    async with backend.uow() as work:
+        await work.customers.add(a_customer(1))
+        # Seen inside the unit of work before it commits...
+        assert await work.customers.get_by_telegram_id(BIG + 1) is not None
+    async with backend.uow() as work:  # ...and gone once it closed without committing.
+        assert await work.customers.get_by_telegram_id(BIG + 1) is None
+        await work.customers.add(a_customer(2))
+        await work.rollback()
+        assert await work.customers.get_by_telegram_id(BIG + 2) is None
+        await work.customers.add(a_customer(3))  # still usable after a rollback
+        await work.commit()
+        await work.customers.add(a_customer(4))  # after the commit, and never committed
+    async with backend.uow() as work:
+        assert await work.customers.get_by_telegram_id(BIG + 3) is not None
+        assert await work.customers.get_by_telegram_id(BIG + 4) is None
+
+
+async def test_a_unit_of_work_keeps_what_another_committed_meanwhile(backend: Backend) -> None:
+    first = backend.uow()
+    async with first:
+        async with backend.uow() as second:
+            customer = await second.customers.add(a_customer(1))
+            await second.conversations.save(Conversation(BIG + 1, "complaint", "ask", T0))
+            await second.commit()
+        await first.customers.add(a_customer(2))
+        await first.messages.add(logged(Direction.IN, 10))
+        await first.commit()
+    async with backend.uow() as work:
+        assert await work.customers.get(customer.id or 0) == customer
+        assert await work.conversations.get(BIG + 1) is not None
+        assert await work.customers.get_by_telegram_id(BIG + 2) is not None
+        assert await work.messages.has_update(10)
+
+
+# --- customers -------------------------------------------------------------------------------
+
+
+async def test_customers(backend: Backend) -> None:
+    ann = await add_customer(backend.uow, 1, username="ann", language_code="zh-hk")
+    assert ann.id is not None
+    # A second customer in the same chat (an old record): the oldest one is the chat's.
+    await add_customer(backend.uow, 2, chat_id=BIG + 1)
+    async with backend.uow() as work:
+        assert await work.customers.get(ann.id) == ann
+        assert await work.customers.get_by_telegram_id(BIG + 1) == ann
+        assert await work.customers.get_by_chat_id(BIG + 1) == ann
+        assert await work.customers.get(ann.id + 1000) is None
+        assert await work.customers.get_by_telegram_id(42) is None
+        assert await work.customers.get_by_chat_id(42) is None
+
+        got = await work.customers.get(ann.id)
+        assert got is not None
+        got.language = "zh-Hant"  # a returned customer is a copy until it is updated
+        assert (await work.customers.get(ann.id)) == ann
+        got.updated_at = minutes(5)
+        await work.customers.update(got)
+        await work.commit()
+    async with backend.uow() as work:
+        assert await work.customers.get(ann.id) == replace(
+            ann, language="zh-Hant", updated_at=minutes(5)
+        )
+        with pytest.raises(ValueError):
+            await work.customers.update(a_customer(3))
+        with pytest.raises(LookupError):
+            await work.customers.update(a_customer(3, id=ann.id + 1000))
+
+
+# --- message log -----------------------------------------------------------------------------
+
+
+async def test_a_redelivered_update_is_a_duplicate(backend: Backend) -> None:
+    ann = await add_customer(backend.uow)
+    async with backend.uow() as work:
+        first = await work.messages.add(logged(Direction.IN, 500, customer_id=ann.id))
+        assert first.id is not None
+        assert first == replace(logged(Direction.IN, 500, customer_id=ann.id), id=first.id)
+        assert await work.messages.has_update(500)
+        assert not await work.messages.has_update(501)
+        with pytest.raises(DuplicateUpdate):  # within the same unit of work
+            await work.messages.add(logged(Direction.IN, 500, text="again"))
+        await work.commit()
+    async with backend.uow() as work:
+        with pytest.raises(DuplicateUpdate):
+            await work.messages.add(logged(Direction.IN, 500, text="again"))
+        with pytest.raises(DuplicateUpdate):  # the update id is unique whatever the direction
+            await work.messages.add(logged(Direction.OUT, 500))
+        # The unit of work survives the duplicates: more work and a commit still succeed.
+        await work.messages.add(logged(Direction.IN, 501))
+        for _ in range(2):  # outbound entries carry no update id, as many as there are
+            await work.messages.add(logged(Direction.OUT, None, template_key="faq.answer"))
+        await work.commit()
+    async with backend.uow() as work:
+        log = await work.messages.for_chat(BIG + 1)
+    assert [(m.direction, m.update_id, m.text) for m in log] == [
+        (Direction.IN, 500, "hello"),
+        (Direction.IN, 501, "hello"),
+        (Direction.OUT, None, "hello"),
+        (Direction.OUT, None, "hello"),
+    ]
+
+
+async def test_mark_handled_and_find_sent(backend: Backend) -> None:
+    async with backend.uow() as work:
+        await work.messages.add(logged(Direction.IN, 900, telegram_message_id=7))
+        await work.messages.add(logged(Direction.IN, 901))
+        await work.messages.add(logged(Direction.OUT, None, telegram_message_id=7, text="a"))
+        await work.messages.add(logged(Direction.OUT, None, telegram_message_id=7, text="b"))
+        await work.messages.add(logged(Direction.OUT, None, BIG + 2, telegram_message_id=8))
+        await work.commit()
+    async with backend.uow() as work:
+        await work.messages.mark_handled(900, minutes(1))
+        await work.messages.mark_handled(12345, minutes(1))  # unknown: no effect, no error
+        sent = await work.messages.find_sent(BIG + 1, 7)
+        assert sent is not None and (sent.direction, sent.text) == (Direction.OUT, "b")
+        assert await work.messages.find_sent(BIG + 1, 8) is None
+        assert await work.messages.find_sent(BIG + 2, 7) is None
+        await work.commit()
+    async with backend.uow() as work:
+        by_update = {m.update_id: m for m in await work.messages.for_chat(BIG + 1)}
+    assert by_update[900].handled_at == minutes(1)
+    assert by_update[901].handled_at is None
+
+
+async def test_for_chat_is_the_most_recent_oldest_first(backend: Backend) -> None:
+    async with backend.uow() as work:
+        # Added out of time order; two share a time (then the order of adding decides).
+        for minute, update_id in [(3, 3), (1, 1), (4, 4), (2, 2), (4, 5)]:
+            await work.messages.add(logged(Direction.IN, update_id, at=minutes(minute)))
+        await work.messages.add(logged(Direction.IN, 100, BIG + 99))
+        await work.commit()
+    async with backend.uow() as work:
+        everything = await work.messages.for_chat(BIG + 1)
+        last_three = await work.messages.for_chat(BIG + 1, limit=3)
+        other = await work.messages.for_chat(BIG + 99)
+        assert await work.messages.for_chat(12345) == []
+        everything[0].text = "changed"  # a copy: the log does not change
+        assert (await work.messages.for_chat(BIG + 1))[0].text == "hello"
+    assert [m.update_id for m in everything] == [1, 2, 3, 4, 5]
+    assert [m.update_id for m in last_three] == [3, 4, 5]
+    assert [m.update_id for m in other] == [100]
+
+
+# --- conversations ---------------------------------------------------------------------------
+
+
+async def test_conversations(backend: Backend) -> None:
+    data: dict[str, Any] = {"order": "A-17", "items": [1, 2], "note": "退貨", "x": {"y": None}}
+    async with backend.uow() as work:
+        assert await work.conversations.get(BIG) is None
+        await work.conversations.save(Conversation(BIG, "complaint", "describe", T0, data))
+        await work.commit()
+    async with backend.uow() as work:
+        got = await work.conversations.get(BIG)
+        assert got == Conversation(BIG, "complaint", "describe", T0, data)
+        assert got is not None
+        got.data["confirmed"] = True  # the stored copy does not change by this alone
+        assert await work.conversations.get(BIG) == Conversation(
+            BIG, "complaint", "describe", T0, data
+        )
+        await work.conversations.save(Conversation(BIG, "complaint", "confirm", T0, got.data))
+        await work.commit()
+    async with backend.uow() as work:
+        again = await work.conversations.get(BIG)
+        assert again is not None and again.step == "confirm"
+        assert again.data == {**data, "confirmed": True}
+        await work.conversations.clear(BIG)
+        await work.conversations.clear(BIG + 1)  # nothing there: no error
+        await work.commit()
+    async with backend.uow() as work:
+        assert await work.conversations.get(BIG) is None
+
+
+# --- support requests ------------------------------------------------------------------------
+
+
+async def test_support_requests(backend: Backend) -> None:
+    ann = await add_customer(backend.uow, 1)
+    bob = await add_customer(backend.uow, 2)
+    assert ann.id is not None and bob.id is not None
+
+    def request(customer_id: int, minute: int, **overrides: Any) -> SupportRequest:
+        values: dict[str, Any] = {"status": RequestStatus.OPEN}
+        values.update(overrides)
+        return SupportRequest(
+            customer_id,
+            BIG,
+            f"help {minute}",
+            RequestReason.FAQ_MISS,
+            minutes(minute),
+            minutes(minute + 120),
+            **values,
+        )
+
+    async with backend.uow() as work:
+        later = await work.requests.add(request(ann.id, 20))
+        earlier = await work.requests.add(request(ann.id, 10))
+        await work.requests.add(request(ann.id, 5, status=RequestStatus.ANSWERED))
+        await work.requests.add(request(bob.id, 1))
+        await work.commit()
+    assert later.id is not None and earlier.id is not None and later.id != earlier.id
+    assert later == replace(request(ann.id, 20), id=later.id)
+    async with backend.uow() as work:
+        assert await work.requests.open_for_customer(ann.id) == [earlier, later]
+        assert [r.text for r in await work.requests.open_for_customer(bob.id)] == ["help 1"]
+        assert await work.requests.open_for_customer(bob.id + 1000) == []
+
+
+# --- tickets and their events ----------------------------------------------------------------
+
+
+async def test_tickets(backend: Backend) -> None:
+    ann = await add_customer(backend.uow, 1)
+    bob = await add_customer(backend.uow, 2)
+    first = await add_ticket(backend.uow, ann)
+    assert first.id is not None and first.number == ticket_number(first.id)
+    assert first == replace(a_ticket(ann), id=first.id, number=first.number)
+    second = await add_ticket(backend.uow, ann, created_at=minutes(60))
+    closed = await add_ticket(backend.uow, ann, state=TicketState.CLOSED)
+    bobs = await add_ticket(backend.uow, bob, created_at=minutes(-1))
+    assert second.id and closed.id and bobs.id
+    async with backend.uow() as work:
+        assert await work.tickets.get(first.id) == first
+        assert await work.tickets.get(first.id + 1000) is None
+        assert await work.tickets.get_by_number(f"  {first.number.lower()} ") == first
+        assert await work.tickets.get_by_number("T-999999") is None
+        assert [t.id for t in await work.tickets.open_for_customer(ann.id or 0)] == [
+            second.id,
+            first.id,
+        ]
+        assert [t.id for t in await work.tickets.open_tickets()] == [first.id, second.id, bobs.id]
+        assert [t.id for t in await work.tickets.open_tickets(after_id=first.id, limit=1)] == [
+            second.id
+        ]
+        assert [t.id for t in await work.tickets.created_between(T0, minutes(60))] == [
+            first.id,
+            closed.id,
+        ]
+
+        changed = await work.tickets.get(first.id)
+        assert changed is not None
+        changed.state, changed.resolved_at = TicketState.RESOLVED, minutes(30)
+        changed.signals.append("refund")
+        assert await work.tickets.get(first.id) == first  # a copy until updated
+        await work.tickets.update(changed)
+        await work.commit()
+    async with backend.uow() as work:
+        assert await work.tickets.get(first.id) == changed
+        assert [t.id for t in await work.tickets.open_for_customer(ann.id or 0)] == [second.id]
+        with pytest.raises(ValueError):
+            await work.tickets.update(a_ticket(ann))
+        with pytest.raises(LookupError):
+            await work.tickets.update(a_ticket(ann, id=first.id + 1000))
+
+
+async def test_sla_marks_are_set_once(backend: Backend) -> None:
+    ann = await add_customer(backend.uow)
+    ticket = await add_ticket(backend.uow, ann)
+    other = await add_ticket(backend.uow, ann)
+    assert ticket.id is not None and other.id is not None
+    async with backend.uow() as work:
+        assert await work.tickets.mark_once(ticket.id, "first_response_warned_at", minutes(1))
+        assert not await work.tickets.mark_once(ticket.id, "first_response_warned_at", minutes(2))
+        assert await work.tickets.mark_once(ticket.id, "resolution_breached_at", minutes(3))
+        assert not await work.tickets.mark_once(ticket.id + 1000, "resolution_warned_at", T0)
+        with pytest.raises(ValueError):
+            await work.tickets.mark_once(ticket.id, "resolved_at", T0)
+        marked = await work.tickets.get(ticket.id)  # seen at once in the same unit of work
+        assert marked is not None and marked.first_response_warned_at == minutes(1)
+        await work.commit()
+    async with backend.uow() as work:
+        assert await work.tickets.get(ticket.id) == replace(
+            ticket, first_response_warned_at=minutes(1), resolution_breached_at=minutes(3)
+        )
+        assert await work.tickets.get(other.id) == other
+
+
+async def test_ticket_events(backend: Backend) -> None:
+    ann = await add_customer(backend.uow)
+    ticket = await add_ticket(backend.uow, ann)
+    other = await add_ticket(backend.uow, ann)
+    assert ticket.id is not None and other.id is not None
+    opened = TicketEvent(ticket.id, T0, "bot", EventKind.OPENED, None, TicketState.RECEIVED)
+    moved = TicketEvent(
+        ticket.id,
+        minutes(1),
+        "staff:1",
+        EventKind.TRANSITION,
+        TicketState.RECEIVED,
+        TicketState.INVESTIGATING,
+        "looking 查看",
+        {"level": 2, "tags": ["a"]},
+    )
+    async with backend.uow() as work:
+        stored = await work.tickets.add_event(opened)
+        assert stored.id is not None and stored == replace(opened, id=stored.id)
+        await work.tickets.add_event(TicketEvent(other.id, T0, "system", EventKind.NOTE))
+        await work.tickets.add_event(moved)
+        await work.commit()
+    async with backend.uow() as work:
+        history = await work.tickets.events(ticket.id)
+        assert await work.tickets.events(ticket.id + 1000) == []
+    assert [replace(e, id=None) for e in history] == [opened, moved]
+    assert history[0].id is not None and history[1].id is not None
+    assert history[0].id < history[1].id
+
+
+# --- staff -----------------------------------------------------------------------------------
+
+
+async def test_staff_roster(backend: Backend) -> None:
+    async with backend.uow() as work:
+        sam = await work.staff.save(StaffMember(BIG + 10, "Sam", Role.AGENT, T0))
+        kim = await work.staff.save(StaffMember(BIG + 11, "Kim", Role.SUPERVISOR, T0))
+        assert sam.id is not None and kim.id is not None and sam.id != kim.id
+        assert sam == StaffMember(BIG + 10, "Sam", Role.AGENT, T0, id=sam.id)
+        # Saving again changes name, role and active flag; id and time of joining stay.
+        again = await work.staff.save(
+            StaffMember(BIG + 10, "Samuel", Role.MANAGER, minutes(9), active=False)
+        )
+        assert again == StaffMember(BIG + 10, "Samuel", Role.MANAGER, T0, False, sam.id)
+        await work.commit()
+    async with backend.uow() as work:
+        assert await work.staff.get(BIG + 10) is None  # inactive
+        assert await work.staff.get(BIG + 11) == kim
+        assert await work.staff.get(42) is None
+        assert await work.staff.members() == [kim]
+        assert await work.staff.members(include_inactive=True) == [again, kim]
+
+
+async def test_advisors_and_audit_trail(backend: Backend) -> None:
+    ann = await add_customer(backend.uow)
+    assert ann.id is not None
+    async with backend.uow() as work:
+        assert await work.staff.advisor_of(ann.id) is None
+        await work.staff.set_advisor(ann.id, BIG + 10)
+        await work.staff.set_advisor(ann.id, BIG + 11)
+        await work.commit()
+    async with backend.uow() as work:
+        assert await work.staff.advisor_of(ann.id) == BIG + 11
+        await work.staff.set_advisor(ann.id, None)
+        assert await work.staff.advisor_of(ann.id) is None
+
+        entries = [
+            AuditEntry(minutes(1), BIG + 10, "take_over", True, BIG + 1, "ticket T-000001"),
+            AuditEntry(minutes(2), BIG + 11, "close", False),
+            AuditEntry(minutes(3), BIG + 10, "note", True, None, "x" * 300),
+            AuditEntry(minutes(4), BIG + 10, "note", True, None, ""),
+        ]
+        for entry in entries:
+            await work.staff.audit(entry)
+        await work.commit()
+    async with backend.uow() as work:
+        trail = await work.staff.audit_trail(BIG + 10)
+        assert await work.staff.audit_trail(BIG + 10, limit=1) == trail[-1:]
+        assert await work.staff.audit_trail(BIG + 11) == [entries[1]]
+        assert await work.staff.audit_trail(42) == []
+    # The detail is kept to 255 characters; an empty one is no detail.
+    assert trail == [
+        entries[0],
+        replace(entries[2], detail="x" * 255),
+        replace(entries[3], detail=None),
+    ]
+
+
+# --- ratings and revisits --------------------------------------------------------------------
+
+
+async def test_ratings(backend: Backend) -> None:
+    ann = await add_customer(backend.uow)
+    early = await add_ticket(backend.uow, ann)
+    late = await add_ticket(backend.uow, ann, created_at=minutes(24 * 60))
+    unrated = await add_ticket(backend.uow, ann)
+    assert ann.id and early.id and late.id and unrated.id
+    async with backend.uow() as work:
+        assert await work.ratings.add(Rating(late.id, ann.id, 2, minutes(1)))
+        assert await work.ratings.add(Rating(early.id, ann.id, 4, minutes(1)))
+        assert not await work.ratings.add(Rating(early.id, ann.id, 1, minutes(2)))
+        assert await work.ratings.set_comment(early.id, "quick and kind 谢谢")
+        assert not await work.ratings.set_comment(early.id, "changed my mind")
+        assert not await work.ratings.set_comment(unrated.id, "no rating to comment on")
+        await work.commit()
+    async with backend.uow() as work:
+        stored = await work.ratings.get(early.id)
+        assert await work.ratings.get(unrated.id) is None
+        day_one = await work.ratings.for_tickets_created_between(T0, minutes(24 * 60))
+        both = await work.ratings.for_tickets_created_between(T0, minutes(48 * 60))
+        assert await work.ratings.for_tickets_created_between(minutes(-60), T0) == []
+    assert stored is not None and stored.id is not None
+    assert stored == Rating(early.id, ann.id, 4, minutes(1), "quick and kind 谢谢", stored.id)
+    assert day_one == [stored]
+    assert [r.ticket_id for r in both] == [early.id, late.id]
+
+
+async def test_revisits(backend: Backend) -> None:
+    ann = await add_customer(backend.uow)
+    first = await add_ticket(backend.uow, ann)
+    second = await add_ticket(backend.uow, ann)
+    third = await add_ticket(backend.uow, ann)
+    assert ann.id and first.id and second.id and third.id
+    async with backend.uow() as work:
+        assert await work.ratings.get_revisit(first.id) is None
+        await work.ratings.plan_revisit(third.id, ann.id, minutes(60))
+        await work.ratings.plan_revisit(second.id, ann.id, minutes(30))
+        await work.ratings.plan_revisit(first.id, ann.id, minutes(60))
+        await work.commit()
+    async with backend.uow() as work:
+        planned = await work.ratings.get_revisit(first.id)
+        assert planned is not None and (planned.due_at, planned.sent_at) == (minutes(60), None)
+        assert await work.ratings.due_revisits(minutes(59)) == [second.id]
+        # Oldest due first, then by ticket.
+        assert await work.ratings.due_revisits(minutes(60)) == [second.id, first.id, third.id]
+        assert await work.ratings.due_revisits(minutes(60), limit=2) == [second.id, first.id]
+        assert not await work.ratings.claim_revisit(first.id, minutes(59))  # not yet due
+        assert not await work.ratings.answer_revisit(first.id, RevisitAnswer.ALL_GOOD, T0)
+        assert await work.ratings.claim_revisit(first.id, minutes(61))
+        assert not await work.ratings.claim_revisit(first.id, minutes(62))
+        assert await work.ratings.claim_revisit(second.id, minutes(61))
+        await work.ratings.skip_revisit(second.id, "reopened")
+        await work.ratings.skip_revisit(first.id + 1000, "unknown: nothing happens")
+        assert await work.ratings.answer_revisit(first.id, RevisitAnswer.PROBLEM, minutes(70))
+        assert not await work.ratings.answer_revisit(first.id, RevisitAnswer.ALL_GOOD, T0)
+        assert await work.ratings.due_revisits(minutes(90)) == [third.id]
+        await work.commit()
+    async with backend.uow() as work:
+        answered = await work.ratings.get_revisit(first.id)
+        skipped = await work.ratings.get_revisit(second.id)
+        assert answered is not None and skipped is not None
+        assert (answered.sent_at, answered.answer, answered.answered_at) == (
+            minutes(61),
+            RevisitAnswer.PROBLEM,
+            minutes(70),
+        )
+        assert (skipped.sent_at, skipped.skipped) == (minutes(61), "reopened")
+        # A new resolution plans the revisit afresh.
+        await work.ratings.plan_revisit(first.id, ann.id, minutes(600))
+        await work.commit()
+    async with backend.uow() as work:
+        again = await work.ratings.get_revisit(first.id)
+    assert again is not None
+    assert (again.due_at, again.sent_at, again.skipped, again.answer, again.answered_at) == (
+        minutes(600),
+        None,
+        None,
+        None,
+        None,
+    )
+
+
+# --- desk take-overs and forum topics --------------------------------------------------------
+
+
+async def test_desk_takeovers(backend: Backend) -> None:
+    ann = await add_customer(backend.uow, 1)
+    bob = await add_customer(backend.uow, 2)
+    ann_ticket = await add_ticket(backend.uow, ann)
+    bob_ticket = await add_ticket(backend.uow, bob)
+    assert ann.id and bob.id and ann_ticket.id and bob_ticket.id
+    # Bob's chat is taken over first but started later: the agent's list goes by start time.
+    bobs = Takeover(BIG + 2, bob.id, bob_ticket.id, BIG + 10, minutes(5))
+    anns = Takeover(BIG + 1, ann.id, ann_ticket.id, BIG + 10, minutes(1))
+    async with backend.uow() as work:
+        assert await work.desk.active(BIG + 1) is None
+        await work.desk.start(bobs)
+        await work.desk.start(anns)
+        await work.commit()
+    async with backend.uow() as work:
+        assert await work.desk.active(BIG + 1) == anns
+        assert await work.desk.for_agent(BIG + 10) == [anns, bobs]
+        assert await work.desk.for_agent(BIG + 11) == []
+        # Another agent takes Ann's chat over: it is theirs now, from now.
+        moved = replace(anns, agent_user_id=BIG + 11, started_at=minutes(9))
+        await work.desk.start(moved)
+        await work.commit()
+    async with backend.uow() as work:
+        assert await work.desk.active(BIG + 1) == moved
+        assert await work.desk.for_agent(BIG + 10) == [bobs]
+        assert await work.desk.end(BIG + 1)
+        assert not await work.desk.end(BIG + 1)
+        await work.commit()
+    async with backend.uow() as work:
+        assert await work.desk.active(BIG + 1) is None
+        assert await work.desk.for_agent(BIG + 11) == []
+
+
+async def test_forum_topics(backend: Backend) -> None:
+    ann = await add_customer(backend.uow)
+    ticket = await add_ticket(backend.uow, ann)
+    other = await add_ticket(backend.uow, ann)
+    assert ticket.id is not None and other.id is not None
+    group = -1_001_234_567_890
+    async with backend.uow() as work:
+        assert await work.topics.thread_of(ticket.id, group) is None
+        await work.topics.save(ticket.id, group, 41)
+        await work.topics.save(other.id, group, 42)
+        await work.commit()
+    async with backend.uow() as work:
+        assert await work.topics.thread_of(ticket.id, group) == 41
+        assert await work.topics.thread_of(ticket.id, group + 1) is None
+        assert await work.topics.ticket_of(group, 42) == other.id
+        await work.topics.save(ticket.id, group, 43)  # the topic was recreated
+        await work.commit()
+    async with backend.uow() as work:
+        assert await work.topics.thread_of(ticket.id, group) == 43
+        assert await work.topics.ticket_of(group, 41) is None
+        assert await work.topics.ticket_of(group, 43) == ticket.id
+
+
+# --- customer records and tiers --------------------------------------------------------------
+
+
+def a_profile(customer_id: int, **overrides: Any) -> CustomerProfile:
+    values: dict[str, Any] = {
+        "phone": "+85291234567",
+        "email": "ann@example.com",
+        "birthday": date(1990, 2, 3),
+        "tags": ("vip", "茶"),
+        "marketing_consent": True,
+        "marketing_consent_at": T0,
+    }
+    values.update(overrides)
+    return CustomerProfile(customer_id, **values)
+
+
+def a_standing(customer_id: int, tier: Tier = Tier.HIGH) -> TierInfo:
+    return TierInfo(
+        customer_id, tier, Lifecycle.ACTIVE, Segment.CHAMPIONS, 3, 7, 12_300, 5, 5, 4, T0.date()
+    )
+
+
+async def test_profiles_and_phone_lookup(backend: Backend) -> None:
+    ann = await add_customer(backend.uow, 1, customer_ref="C00001")
+    bob = await add_customer(backend.uow, 2)
+    assert ann.id is not None and bob.id is not None
+    async with backend.uow() as work:
+        assert await work.records.get_by_ref("C00001") == ann
+        assert await work.records.get_by_ref("C99999") is None
+        assert await work.records.profile(ann.id) is None
+        await work.records.save_profile(a_profile(ann.id))
+        await work.records.save_profile(a_profile(bob.id, email=None, tags=()))
+        await work.commit()
+    async with backend.uow() as work:
+        assert await work.records.profile(ann.id) == a_profile(ann.id)
+        assert await work.records.find_by_phone("+85291234567") == [ann, bob]
+        assert await work.records.find_by_phone("+85200000000") == []
+        await work.records.save_profile(a_profile(ann.id, phone=None, marketing_consent=False))
+        await work.commit()
+    async with backend.uow() as work:
+        assert await work.records.profile(ann.id) == a_profile(
+            ann.id, phone=None, marketing_consent=False
+        )
+        assert await work.records.find_by_phone("+85291234567") == [bob]
+
+
+async def test_tiers(backend: Backend) -> None:
+    ann = await add_customer(backend.uow)
+    assert ann.id is not None
+    history = [
+        TierChange(ann.id, date(2026, 1, 1), None, Tier.BASE),
+        TierChange(ann.id, date(2026, 2, 1), Tier.BASE, Tier.HIGH),
+    ]
+    async with backend.uow() as work:
+        assert await work.tiers.tier_of(ann.id) is None
+        assert await work.tiers.standing(ann.id) is None
+        assert await work.tiers.history(ann.id) == []
+    await backend.seed_tiers(a_standing(ann.id), history)
+    async with backend.uow() as work:
+        assert await work.tiers.tier_of(ann.id) is Tier.HIGH
+        assert await work.tiers.standing(ann.id) == a_standing(ann.id)
+        assert await work.tiers.history(ann.id) == history
+
+
+async def test_absorbing_an_imported_record(backend: Backend) -> None:
+    imported = await add_customer(
+        backend.uow,
+        1,
+        telegram_user_id=None,
+        chat_id=None,
+        customer_ref="C00007",
+        language="zh-Hans",
+        timezone="Asia/Shanghai",
+    )
+    telegram = await add_customer(backend.uow, 2, timezone="Asia/Hong_Kong")
+    assert imported.id is not None and telegram.id is not None
+    change = TierChange(imported.id, date(2026, 1, 1), None, Tier.MID)
+    await backend.seed_tiers(a_standing(imported.id, Tier.MID), [change])
+    async with backend.uow() as work:
+        await work.records.save_profile(a_profile(imported.id))
+        await work.records.save_profile(a_profile(telegram.id, phone="+85200000000"))
+        await work.commit()
+    async with backend.uow() as work:
+        await work.records.absorb(imported.id, telegram.id)
+        await work.commit()
+    async with backend.uow() as work:
+        assert await work.customers.get(imported.id) is None
+        linked = await work.customers.get(telegram.id)
+        assert linked == replace(
+            telegram, customer_ref="C00007", language="zh-Hans", timezone="Asia/Hong_Kong"
+        )
+        assert await work.records.get_by_ref("C00007") == linked
+        assert await work.records.profile(telegram.id) == a_profile(telegram.id)
+        assert await work.tiers.standing(telegram.id) == a_standing(telegram.id, Tier.MID)
+        assert await work.tiers.history(telegram.id) == [replace(change, customer_id=telegram.id)]
+        with pytest.raises(LookupError):
+            await work.records.absorb(imported.id, telegram.id)
+
+
+async def test_absorbing_a_record_without_standing_drops_the_prospect_standing(
+    backend: Backend,
+) -> None:
+    imported = await add_customer(backend.uow, 1, telegram_user_id=None, customer_ref="C1")
+    telegram = await add_customer(backend.uow, 2)
+    assert imported.id is not None and telegram.id is not None
+    await backend.seed_tiers(a_standing(telegram.id, Tier.PROSPECT), [])
+    async with backend.uow() as work:
+        await work.records.save_profile(a_profile(telegram.id))
+        await work.records.absorb(imported.id, telegram.id)
+        await work.commit()
+    async with backend.uow() as work:
+        assert await work.tiers.standing(telegram.id) is None  # until the next recompute
+        assert await work.records.profile(telegram.id) == a_profile(telegram.id)
+
+
+async def test_export_and_forget(backend: Backend) -> None:
+    ann = await add_customer(backend.uow, 1, customer_ref="C00001", username="ann")
+    assert ann.id is not None
+    async with backend.uow() as work:
+        said = await work.messages.add(logged(Direction.IN, 1, customer_id=ann.id, text="hi"))
+        asked = await work.requests.add(
+            SupportRequest(ann.id, BIG + 1, "help", RequestReason.FAQ_MISS, T0, minutes(60))
+        )
+        await work.records.save_profile(a_profile(ann.id))
+        await work.commit()
+    await backend.seed_tiers(
+        a_standing(ann.id), [TierChange(ann.id, date(2026, 1, 1), None, Tier.HIGH)]
+    )
+    async with backend.uow() as work:
+        export = await work.records.export(ann.id)
+        with pytest.raises(LookupError):
+            await work.records.export(ann.id + 1000)
+    assert export == CustomerExport(
+        customer=plain(ann),
+        profile={
+            "phone": "+85291234567",
+            "email": "ann@example.com",
+            "birthday": "1990-02-03",
+            "tags": ["vip", "茶"],
+            "marketing_consent": True,
+            "marketing_consent_at": T0.isoformat(),
+        },
+        standing=plain(a_standing(ann.id), "customer_id"),
+        tier_history=[{"as_of": "2026-01-01", "old_tier": None, "new_tier": "high"}],
+        orders=[],
+        messages=[plain(said, "customer_id")],
+        requests=[plain(asked, "customer_id")],
+    )
+
+    async with backend.uow() as work:
+        await work.records.forget(ann.id)
+        with pytest.raises(LookupError):
+            await work.records.forget(ann.id + 1000)
+        await work.commit()
+    async with backend.uow() as work:
+        forgotten = await work.customers.get(ann.id)
+        assert forgotten == replace(
+            ann,
+            telegram_user_id=None,
+            chat_id=None,
+            customer_ref=None,
+            display_name="",
+            first_name="",
+            username=None,
+        )
+        assert await work.records.profile(ann.id) is None
+        assert await work.messages.for_chat(BIG + 1) == []
+        assert [(m.text, m.update_id) for m in await work.messages.for_chat(0)] == [(None, 1)]
+        assert [(r.text, r.chat_id) for r in await work.requests.open_for_customer(ann.id)] == [
+            ("", 0)
+        ]
+        after = await work.records.export(ann.id)
+    assert after.profile is None and after.customer["display_name"] == ""
+    assert [m["text"] for m in after.messages] == [None]
+
+
+# --- coverage of the ports -------------------------------------------------------------------
+
+
+def test_every_port_method_is_exercised() -> None:
+    """Each method of each repository of the unit of work is called somewhere above."""
+    source = Path(__file__).read_text(encoding="utf-8")
+    missing = []
+    for attribute, protocol_name in UnitOfWork.__annotations__.items():
+        protocol = getattr(ports, protocol_name)
+        for name, _member in inspect.getmembers(protocol, inspect.isfunction):
+            if not name.startswith("_") and f"work.{attribute}.{name}(" not in source:
+                missing.append(f"{attribute}.{name}")
+    assert missing == []
