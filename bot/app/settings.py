@@ -125,7 +125,7 @@ class Settings(BaseSettings):
         30, gt=0, description="How often the scheduler checks open tickets against their SLA."
     )
 
-    # --- Staff (until the agent desk's roster) ---------------------------------------------
+    # --- Staff chats and the agent desk ---------------------------------------------------
     staff_chat_id: int | None = Field(
         None, description="Staff group that receives ticket cards, warnings and escalations."
     )
