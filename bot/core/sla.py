@@ -14,6 +14,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from bot.core.tickets import Ticket, TicketKind
+from bot.core.tiers import Tier
 from bot.core.triage import Severity
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -125,10 +126,10 @@ class SlaPolicy:
         """The promised first human answer to a question handed to a person."""
         return self.targets[Case.ENQUIRY].first_response
 
-    def target(self, kind: TicketKind, severity: Severity, tier: str | None) -> SlaTarget:
+    def target(self, kind: TicketKind, severity: Severity, tier: Tier | None) -> SlaTarget:
         case = Case.ENQUIRY if kind is TicketKind.ENQUIRY else Case(severity.value)
         target = self.targets[case]
-        if tier == "high" and target.first_response > self.high_tier_first_response_cap:
+        if tier is Tier.HIGH and target.first_response > self.high_tier_first_response_cap:
             target = SlaTarget(self.high_tier_first_response_cap, target.resolution)
         return target
 
@@ -136,7 +137,7 @@ class SlaPolicy:
         return self.hours.add(start, duration) if self.hours else start + duration
 
     def deadlines(
-        self, opened_at: datetime, kind: TicketKind, severity: Severity, tier: str | None
+        self, opened_at: datetime, kind: TicketKind, severity: Severity, tier: Tier | None
     ) -> tuple[datetime, datetime]:
         """(first response due, resolution due)."""
         target = self.target(kind, severity, tier)

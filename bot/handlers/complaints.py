@@ -12,10 +12,13 @@ from collections.abc import Sequence
 from bot.core.deps import Deps
 from bot.core.dispatch import Result, Turn
 from bot.core.messages import Button, CallbackAnswer, Reply
-from bot.core.ports import UnitOfWork
-from bot.core.services.advisors import advisor_of
-from bot.core.services.tickets import Intake, add_contact, open_ticket, same_issue
-from bot.core.triage import Severity
+from bot.core.services.complaints import (
+    add_to_open_ticket,
+    keep_step,
+    open_complaint,
+    open_tickets,
+)
+from bot.core.services.tickets import Intake
 from bot.flows import complaint as flow
 from bot.flows.complaint import ButtonAction, Draft, Prompt, Step
 
@@ -32,13 +35,6 @@ DONE_SKIP = (
         Button("complaint.button.skip", flow.button_data(ButtonAction.SKIP)),
     ),
 )
-
-
-async def tier_of(uow: UnitOfWork, customer_id: int | None) -> str | None:
-    """The customer's value tier as the ticket rules take it ("high" raises priority and caps
-    the first-response time), None before their first tier recompute."""
-    tier = await uow.tiers.tier_of(customer_id) if customer_id is not None else None
-    return tier.value if tier is not None else None
 
 
 def _describe(deps: Deps, draft: Draft, locale: str) -> dict[str, object]:
@@ -75,28 +71,36 @@ def _prompt(turn: Turn, deps: Deps, move: flow.Transition) -> list[Result]:
 
 
 async def _apply(turn: Turn, deps: Deps, move: flow.Transition) -> list[Result]:
-    """Stores the dialogue's new state — or opens the ticket and ends the dialogue — in one
-    unit of work, and says what comes next."""
+    """Stores the dialogue's new state — or opens the ticket, which ends the dialogue — and
+    says what comes next."""
     if move.prompt is Prompt.EXPIRED:
         assert turn.msg.callback_id is not None
         return [CallbackAnswer(turn.msg.callback_id, "fallback.expired_button")]
-    replies: list[Result] = []
-    if move.changed:
-        async with deps.uow() as uow:
-            if move.opens_ticket:
-                replies += await _open(uow, turn, deps, move.draft)
-                await uow.conversations.clear(turn.msg.chat_id)
-            else:
-                assert move.step is not None
-                state = flow.at(turn.msg.chat_id, move.step, move.draft, deps.clock.now())
-                await uow.conversations.save(state)
-            await uow.commit()
+    opened: list[Reply] = []
+    if move.opens_ticket:
+        opened = await open_complaint(deps, turn.customer, _intake(move.draft))
+    elif move.changed:
+        assert move.step is not None
+        await keep_step(deps, flow.at(turn.msg.chat_id, move.step, move.draft, deps.clock.now()))
     pressed: list[Result] = []
     if turn.msg.callback_id is not None:
         pressed.append(CallbackAnswer(turn.msg.callback_id))
         if move.close_buttons:
             pressed.append(Reply("complaint.step_done", edit_message_id=turn.msg.message_id))
-    return [*pressed, *_prompt(turn, deps, move), *replies]
+    return [*pressed, *_prompt(turn, deps, move), *opened]
+
+
+def _intake(draft: Draft) -> Intake:
+    return Intake(
+        text=draft.text,
+        severity=draft.severity,
+        category=draft.category,
+        summary=draft.summary,
+        negativity=draft.negativity,
+        signals=draft.signals,
+        order_ref=draft.order_ref,
+        attachments=draft.attachments,
+    )
 
 
 async def on_complaint_text(turn: Turn, deps: Deps) -> Sequence[Result]:
@@ -105,26 +109,9 @@ async def on_complaint_text(turn: Turn, deps: Deps) -> Sequence[Result]:
     decision = turn.decision
     assert decision is not None, "the complaint route runs on triaged text"
     text = turn.msg.text or ""
-    assert turn.customer.id is not None
-    async with deps.uow() as uow:
-        open_tickets = await uow.tickets.open_for_customer(turn.customer.id)
-        ticket = same_issue(open_tickets, decision.category)
-        if ticket is None and decision.severity is Severity.MAJOR:
-            ticket = same_issue(open_tickets, None)  # escalating an open complaint
-        if ticket is not None:
-            outcome = await add_contact(
-                uow,
-                turn.customer,
-                ticket,
-                text,
-                now=deps.clock.now(),
-                policies=deps.policies,
-                repeat_threshold=deps.policies.complaints.repeat_contacts,
-                tier=await tier_of(uow, turn.customer.id),
-                severity=decision.severity,
-            )
-            await uow.commit()
-            return outcome.replies
+    added = await add_to_open_ticket(deps, turn.customer, text, decision)
+    if added is not None:
+        return added
     return await _apply(turn, deps, flow.begin(flow.Said(text, decision)))
 
 
@@ -160,36 +147,10 @@ async def on_complaint_button(turn: Turn, deps: Deps) -> Sequence[Result]:
     return await _apply(turn, deps, flow.step(*state, flow.Pressed(action)))
 
 
-async def _open(uow: UnitOfWork, turn: Turn, deps: Deps, draft: Draft) -> list[Result]:
-    intake = Intake(
-        text=draft.text,
-        severity=draft.severity,
-        category=draft.category,
-        summary=draft.summary,
-        negativity=draft.negativity,
-        signals=draft.signals,
-        order_ref=draft.order_ref,
-        attachments=draft.attachments,
-    )
-    assert turn.customer.id is not None
-    outcome = await open_ticket(
-        uow,
-        turn.customer,
-        intake,
-        now=deps.clock.now(),
-        policy=deps.policies.sla,
-        policies=deps.policies,
-        tier=await tier_of(uow, turn.customer.id),
-        advisor=await advisor_of(uow, turn.customer.id),
-    )
-    return [*outcome.replies]
-
-
 async def on_status(turn: Turn, deps: Deps) -> Sequence[Result]:
     """/status: the customer's open tickets and where each stands."""
     assert turn.customer.id is not None
-    async with deps.uow() as uow:
-        tickets = await uow.tickets.open_for_customer(turn.customer.id)
+    tickets = await open_tickets(deps, turn.customer.id)
     if not tickets:
         return [Reply("complaint.status_none", {"name": turn.name})]
     items = [

@@ -25,9 +25,7 @@ async def on_language_chosen(turn: Turn, deps: Deps) -> Sequence[Result]:
     locale = turn.msg.callback_data.removeprefix(PREFIX)
     if locale not in deps.renderer.locales:
         return [CallbackAnswer(turn.msg.callback_id, "fallback.expired_button")]
-    async with deps.uow() as uow:
-        await choose_language(uow, turn.customer, locale, deps.clock.now())
-        await uow.commit()
+    await choose_language(deps, turn.customer, locale)
     return [
         CallbackAnswer(turn.msg.callback_id, "language.saved_notice", locale=locale),
         Reply(

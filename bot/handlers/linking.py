@@ -8,18 +8,12 @@ from collections.abc import Sequence
 from bot.core.deps import Deps
 from bot.core.dispatch import Result, Turn
 from bot.core.messages import Reply
-from bot.core.services.linking import link_by_contact, link_by_token
+from bot.core.services.linking import link_with_contact, link_with_token
 
 
 async def on_start_token(turn: Turn, deps: Deps) -> Sequence[Result]:
-    """``/start <token>``: a deep link from the shop (t.me/<bot>?start=<token>). Like any
-    /start, it abandons a half-finished dialogue."""
-    async with deps.uow() as uow:
-        outcome = await link_by_token(
-            uow, turn.customer, turn.msg.args, deps.clock.now(), deps.policies.linking.key
-        )
-        await uow.conversations.clear(turn.msg.chat_id)
-        await uow.commit()
+    """``/start <token>``: a deep link from the shop (t.me/<bot>?start=<token>)."""
+    outcome = await link_with_token(deps, turn.customer, turn.msg.args)
     return [Reply(f"customers.link.{outcome.value}", {"name": turn.name})]
 
 
@@ -34,12 +28,7 @@ async def on_link(turn: Turn, deps: Deps) -> Sequence[Result]:
 
 
 async def on_contact(turn: Turn, deps: Deps) -> Sequence[Result]:
-    async with deps.uow() as uow:
-        outcome = await link_by_contact(
-            uow,
-            turn.customer,
-            turn.msg.contact_phone,
-            turn.msg.contact_user_id,
-            deps.policies.linking.phone_country_code,
-        )
+    outcome = await link_with_contact(
+        deps, turn.customer, turn.msg.contact_phone, turn.msg.contact_user_id
+    )
     return [Reply(f"customers.link.{outcome.value}", {"name": turn.name}, remove_keyboard=True)]

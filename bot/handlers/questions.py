@@ -8,25 +8,14 @@ from bot.core.deps import Deps
 from bot.core.dispatch import Result, Turn
 from bot.core.messages import Button, CallbackAnswer, Reply
 from bot.core.models import RequestReason
-from bot.core.services.support import hand_off
+from bot.core.services.dialogues import end_dialogue, save_dialogue
+from bot.core.services.support import promise_person
 from bot.flows import faq_confirm
 
 
-async def promise_person(turn: Turn, deps: Deps, text: str, reason: RequestReason) -> Reply:
+async def _promise(turn: Turn, deps: Deps, text: str, reason: RequestReason) -> Reply:
     """Records a request for a person and words the promise of when they will answer."""
-    async with deps.uow() as uow:
-        promise = await hand_off(
-            uow,
-            turn.customer,
-            text,
-            reason,
-            deps.clock.now(),
-            deps.policies.sla.enquiry_first_response,
-            deps.policies.locale.default_timezone,
-            deps.policies.sla,
-        )
-        await uow.conversations.clear(turn.msg.chat_id)
-        await uow.commit()
+    promise = await promise_person(deps, turn.customer, text, reason)
     return Reply(
         "handoff.promised", {"name": turn.name, "reason": reason.value, **promise.params()}
     )
@@ -38,17 +27,12 @@ async def on_question(turn: Turn, deps: Deps) -> Sequence[Result]:
     found = deps.faq.match(text, turn.locale)
     if found.outcome == "answer" and found.entry_id:
         if turn.conversation is not None:  # a question ends any dialogue left open
-            async with deps.uow() as uow:
-                await uow.conversations.clear(turn.msg.chat_id)
-                await uow.commit()
+            await end_dialogue(deps, turn.msg.chat_id)
         return [Reply("faq.reply", {"faq_id": found.entry_id})]
     if found.outcome == "confirm" and found.entry_id:
-        async with deps.uow() as uow:
-            conversation = faq_confirm.begin(
-                turn.msg.chat_id, found.entry_id, text, deps.clock.now()
-            )
-            await uow.conversations.save(conversation)
-            await uow.commit()
+        await save_dialogue(
+            deps, faq_confirm.begin(turn.msg.chat_id, found.entry_id, text, deps.clock.now())
+        )
         buttons = (
             (
                 Button("common.yes", faq_confirm.button_data("yes", found.entry_id)),
@@ -56,7 +40,7 @@ async def on_question(turn: Turn, deps: Deps) -> Sequence[Result]:
             ),
         )
         return [Reply("faq.confirm", {"faq_id": found.entry_id}, buttons=buttons)]
-    return [await promise_person(turn, deps, text, RequestReason.FAQ_MISS)]
+    return [await _promise(turn, deps, text, RequestReason.FAQ_MISS)]
 
 
 async def on_faq_choice(turn: Turn, deps: Deps) -> Sequence[Result]:
@@ -70,9 +54,7 @@ async def on_faq_choice(turn: Turn, deps: Deps) -> Sequence[Result]:
         "faq.confirm_answered", {"faq_id": entry_id}, edit_message_id=turn.msg.message_id
     )
     if choice == "yes":
-        async with deps.uow() as uow:
-            await uow.conversations.clear(turn.msg.chat_id)
-            await uow.commit()
+        await end_dialogue(deps, turn.msg.chat_id)
         return [
             CallbackAnswer(turn.msg.callback_id),
             closed,
@@ -80,7 +62,7 @@ async def on_faq_choice(turn: Turn, deps: Deps) -> Sequence[Result]:
         ]
     pending = faq_confirm.pending(turn.conversation)
     question = pending.question if pending and pending.entry_id == entry_id else ""
-    promise = await promise_person(
+    promise = await _promise(
         turn,
         deps,
         question or f"(declined FAQ suggestion {entry_id})",
@@ -92,7 +74,7 @@ async def on_faq_choice(turn: Turn, deps: Deps) -> Sequence[Result]:
 async def on_attachment(turn: Turn, deps: Deps) -> Sequence[Result]:
     """A photo, file, voice note or anything but text: keep it and promise a person."""
     note = turn.msg.text or f"[{turn.msg.content.value}]"
-    return [await promise_person(turn, deps, note, RequestReason.ATTACHMENT)]
+    return [await _promise(turn, deps, note, RequestReason.ATTACHMENT)]
 
 
 async def on_stale_button(turn: Turn, deps: Deps) -> Sequence[Result]:

@@ -13,7 +13,13 @@ from bot.core import rating_prompts as prompts
 from bot.core.deps import Deps
 from bot.core.dispatch import Result, Turn
 from bot.core.messages import CallbackAnswer, Reply
-from bot.core.services.ratings import Status, add_comment, answer_revisit, rate
+from bot.core.services.dialogues import end_dialogue
+from bot.core.services.ratings import (
+    Status,
+    answer_revisit_question,
+    comment_on_rating,
+    rate_ticket,
+)
 from bot.flows import faq_confirm
 from bot.flows import rating as flow
 
@@ -32,25 +38,13 @@ async def on_rating_button(turn: Turn, deps: Deps) -> Sequence[Result]:
     done = CallbackAnswer(turn.msg.callback_id)
     if score is None:
         return [done, *await _skip_comment(turn, deps, ticket_id)]
-    async with deps.uow() as uow:
-        outcome = await rate(
-            uow,
-            turn.customer,
-            ticket_id,
-            score,
-            now=deps.clock.now(),
-            policies=deps.policies,
-            locales=deps.renderer.locales,
-        )
-        ask = outcome.status is Status.DONE and (
-            turn.conversation is None or turn.conversation.flow in _REPLACEABLE
-        )
-        if ask:
-            pending = prompts.Pending(ticket_id, score)
-            await uow.conversations.save(
-                flow.awaiting_comment(turn.msg.chat_id, pending, deps.clock.now())
-            )
-        await uow.commit()
+    ask = turn.conversation is None or turn.conversation.flow in _REPLACEABLE
+    comment_step = flow.awaiting_comment(
+        turn.msg.chat_id, prompts.Pending(ticket_id, score), deps.clock.now()
+    )
+    outcome = await rate_ticket(
+        deps, turn.customer, ticket_id, score, then=comment_step if ask else None
+    )
     if outcome.status is Status.REFUSED:
         return [done, Reply("rating.refused", {"name": turn.name})]
     if outcome.status is Status.ALREADY:
@@ -65,9 +59,7 @@ async def on_rating_button(turn: Turn, deps: Deps) -> Sequence[Result]:
 async def _skip_comment(turn: Turn, deps: Deps, ticket_id: int) -> Sequence[Result]:
     pending = flow.current(turn.conversation)
     if pending is not None and pending.ticket_id == ticket_id:
-        async with deps.uow() as uow:
-            await uow.conversations.clear(turn.msg.chat_id)
-            await uow.commit()
+        await end_dialogue(deps, turn.msg.chat_id)
     return [
         Reply("rating.comment_skipped", {"name": turn.name}, edit_message_id=turn.msg.message_id)
     ]
@@ -76,21 +68,7 @@ async def _skip_comment(turn: Turn, deps: Deps, ticket_id: int) -> Sequence[Resu
 async def on_comment(turn: Turn, deps: Deps) -> Sequence[Result]:
     """The customer's text after "Anything you'd like to add?": the rating's comment."""
     pending = flow.current(turn.conversation)
-    async with deps.uow() as uow:
-        if pending is None:  # nothing to attach it to any more
-            await uow.conversations.clear(turn.msg.chat_id)
-            await uow.commit()
-            return [Reply("rating.comment_skipped", {"name": turn.name})]
-        replies = await add_comment(
-            uow,
-            turn.customer,
-            pending,
-            turn.msg.text or "",
-            now=deps.clock.now(),
-            policies=deps.policies,
-        )
-        await uow.conversations.clear(turn.msg.chat_id)
-        await uow.commit()
+    replies = await comment_on_rating(deps, turn.customer, pending, turn.msg.text or "")
     return replies or [Reply("rating.comment_skipped", {"name": turn.name})]
 
 
@@ -101,17 +79,7 @@ async def on_revisit_button(turn: Turn, deps: Deps) -> Sequence[Result]:
     if parsed is None:
         return [CallbackAnswer(turn.msg.callback_id, "fallback.expired_button")]
     ticket_id, answer = parsed
-    async with deps.uow() as uow:
-        outcome = await answer_revisit(
-            uow,
-            turn.customer,
-            ticket_id,
-            answer,
-            now=deps.clock.now(),
-            policies=deps.policies,
-            locales=deps.renderer.locales,
-        )
-        await uow.commit()
+    outcome = await answer_revisit_question(deps, turn.customer, ticket_id, answer)
     done = CallbackAnswer(turn.msg.callback_id)
     if outcome.status is Status.REFUSED:
         return [done, Reply("rating.refused", {"name": turn.name})]

@@ -13,16 +13,20 @@ from dataclasses import replace
 from bot.core.deps import Deps
 from bot.core.dispatch import Result, StaffTurn
 from bot.core.messages import CallbackAnswer, Reply
-from bot.core.services.desk import take_over
-from bot.core.services.escalation import AtTopLevel, escalate
+from bot.core.services.escalation import AtTopLevel
+from bot.core.services.staff_actions import (
+    CardOutcome,
+    escalate_ticket,
+    move_ticket,
+    plan_for,
+    take_over_chat,
+)
 from bot.core.services.tickets import (
     ESCALATE_PREFIX,
     STAFF_ACTIONS,
     STAFF_PREFIX,
     TAKE_OVER_PREFIX,
-    record_plan,
     staff_card,
-    transition,
 )
 from bot.core.tickets import NeedsRemediationPlan, TicketError, TicketState
 
@@ -35,37 +39,32 @@ def parse_action(data: str) -> tuple[int, TicketState] | None:
     return int(parts[0]), STAFF_ACTIONS[parts[1]]
 
 
+def _card(turn: StaffTurn, deps: Deps, done: CardOutcome) -> list[Result]:
+    """The pressed card, brought up to date (it is edited in place)."""
+    if done.customer is None or turn.msg.message_id is None:
+        return []
+    ticket, customer = done.outcome.ticket, done.customer
+    card = staff_card(ticket, customer, deps.policies, done.tier, turn.msg.chat_id)
+    return [replace(card, edit_message_id=turn.msg.message_id)]
+
+
 async def on_ticket_action(turn: StaffTurn, deps: Deps) -> Sequence[Result]:
     assert turn.msg.callback_id is not None
     parsed = parse_action(turn.msg.callback_data or "")
     if parsed is None:
         return [CallbackAnswer(turn.msg.callback_id, "fallback.expired_button")]
     ticket_id, to = parsed
-    async with deps.uow() as uow:
-        try:
-            outcome = await transition(
-                uow,
-                ticket_id,
-                to,
-                actor=turn.actor,
-                now=deps.clock.now(),
-                policies=deps.policies,
-                locales=deps.renderer.locales,
-            )
-        except NeedsRemediationPlan:
-            return [CallbackAnswer(turn.msg.callback_id, "staff.refused_needs_plan")]
-        except TicketError:
-            return [CallbackAnswer(turn.msg.callback_id, "staff.refused_not_allowed")]
-        customer = await uow.customers.get(outcome.ticket.customer_id)
-        await uow.commit()
-    card = []
-    if customer is not None and turn.msg.message_id is not None:
-        updated = staff_card(outcome.ticket, customer, deps.policies, None, turn.msg.chat_id)
-        card = [replace(updated, edit_message_id=turn.msg.message_id)]
+    try:
+        done = await move_ticket(deps, ticket_id, to, actor=turn.actor)
+    except NeedsRemediationPlan:
+        return [CallbackAnswer(turn.msg.callback_id, "staff.refused_needs_plan")]
+    except TicketError:
+        return [CallbackAnswer(turn.msg.callback_id, "staff.refused_not_allowed")]
+    ticket = done.outcome.ticket
     notice = CallbackAnswer(
-        turn.msg.callback_id, "staff.done", {"number": outcome.ticket.number, "state": to.value}
+        turn.msg.callback_id, "staff.done", {"number": ticket.number, "state": to.value}
     )
-    return [notice, *card, *outcome.replies, *outcome.jobs]
+    return [notice, *_card(turn, deps, done), *done.outcome.replies, *done.outcome.jobs]
 
 
 async def on_plan(turn: StaffTurn, deps: Deps) -> Sequence[Result]:
@@ -75,12 +74,9 @@ async def on_plan(turn: StaffTurn, deps: Deps) -> Sequence[Result]:
     plan = plan.strip()
     if not number or not plan:
         return [Reply("staff.plan_usage")]
-    async with deps.uow() as uow:
-        ticket = await uow.tickets.get_by_number(number)
-        if ticket is None or ticket.id is None:
-            return [Reply("staff.unknown_ticket", {"number": number})]
-        outcome = await record_plan(uow, ticket, plan, actor=turn.actor, now=deps.clock.now())
-        await uow.commit()
+    outcome = await plan_for(deps, number, plan, actor=turn.actor)
+    if outcome is None:
+        return [Reply("staff.unknown_ticket", {"number": number})]
     return [Reply("staff.plan_recorded", {"number": outcome.ticket.number})]
 
 
@@ -91,19 +87,10 @@ async def on_take_over(turn: StaffTurn, deps: Deps) -> Sequence[Result]:
     raw = (turn.msg.callback_data or "").removeprefix(TAKE_OVER_PREFIX)
     if not raw.isdigit():
         return [CallbackAnswer(turn.msg.callback_id, "fallback.expired_button")]
-    async with deps.uow() as uow:
-        try:
-            outcome = await take_over(
-                uow,
-                int(raw),
-                turn.member,
-                now=deps.clock.now(),
-                policies=deps.policies,
-                locales=deps.renderer.locales,
-            )
-        except TicketError:
-            return [CallbackAnswer(turn.msg.callback_id, "staff.take_over_refused")]
-        await uow.commit()
+    try:
+        outcome = await take_over_chat(deps, int(raw), turn.member)
+    except TicketError:
+        return [CallbackAnswer(turn.msg.callback_id, "staff.take_over_refused")]
     notice = CallbackAnswer(
         turn.msg.callback_id, "staff.taken_over", {"number": outcome.ticket.number}
     )
@@ -117,32 +104,17 @@ async def on_escalate(turn: StaffTurn, deps: Deps) -> Sequence[Result]:
     raw = (turn.msg.callback_data or "").removeprefix(ESCALATE_PREFIX)
     if not raw.isdigit():
         return [CallbackAnswer(turn.msg.callback_id, "fallback.expired_button")]
-    async with deps.uow() as uow:
-        try:
-            outcome = await escalate(
-                uow,
-                int(raw),
-                actor=turn.actor,
-                by=turn.member.name.split()[0],
-                now=deps.clock.now(),
-                policies=deps.policies,
-            )
-        except AtTopLevel:
-            return [CallbackAnswer(turn.msg.callback_id, "staff.escalate_at_top")]
-        except TicketError:
-            return [CallbackAnswer(turn.msg.callback_id, "staff.refused_not_allowed")]
-        customer = await uow.customers.get(outcome.ticket.customer_id)
-        tier = await uow.tiers.tier_of(outcome.ticket.customer_id)
-        await uow.commit()
-    ticket = outcome.ticket
-    card = []
-    if customer is not None and turn.msg.message_id is not None:
-        tier_name = tier.value if tier else None
-        updated = staff_card(ticket, customer, deps.policies, tier_name, turn.msg.chat_id)
-        card = [replace(updated, edit_message_id=turn.msg.message_id)]
+    by = turn.member.name.split()[0]
+    try:
+        done = await escalate_ticket(deps, int(raw), actor=turn.actor, by=by)
+    except AtTopLevel:
+        return [CallbackAnswer(turn.msg.callback_id, "staff.escalate_at_top")]
+    except TicketError:
+        return [CallbackAnswer(turn.msg.callback_id, "staff.refused_not_allowed")]
+    ticket = done.outcome.ticket
     notice = CallbackAnswer(
         turn.msg.callback_id,
         "staff.escalated_done",
         {"number": ticket.number, "level": ticket.level.name.lower()},
     )
-    return [notice, *card, *outcome.replies]
+    return [notice, *_card(turn, deps, done), *done.outcome.replies]

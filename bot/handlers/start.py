@@ -7,13 +7,12 @@ from collections.abc import Sequence
 from bot.core.deps import Deps
 from bot.core.dispatch import Result, Turn
 from bot.core.messages import Reply
+from bot.core.services.dialogues import end_dialogue
 
 
 async def on_start(turn: Turn, deps: Deps) -> Sequence[Result]:
     if turn.conversation is not None:  # a fresh start abandons any half-finished dialogue
-        async with deps.uow() as uow:
-            await uow.conversations.clear(turn.msg.chat_id)
-            await uow.commit()
+        await end_dialogue(deps, turn.msg.chat_id)
     return [Reply("start.greeting", {"name": turn.name})]
 
 

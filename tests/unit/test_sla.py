@@ -10,6 +10,7 @@ from bot.app.policies import sla_policy
 from bot.app.settings import Settings
 from bot.core.sla import BusinessHours, SlaAction, due_actions
 from bot.core.tickets import Level, Ticket, TicketKind, TicketState
+from bot.core.tiers import Tier
 from bot.core.triage import Priority, Severity
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
@@ -18,7 +19,7 @@ T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
 def a_ticket(
     severity: Severity = Severity.QUALITY,
     kind: TicketKind = TicketKind.COMPLAINT,
-    tier: str | None = None,
+    tier: Tier | None = None,
     settings: Settings | None = None,
 ) -> Ticket:
     policy = sla_policy(settings or Settings())
@@ -48,11 +49,11 @@ def a_ticket(
         (Severity.QUALITY, TicketKind.COMPLAINT, None, 120, 1440),
         (Severity.MAJOR, TicketKind.COMPLAINT, None, 15, 1440),
         (Severity.GENERAL, TicketKind.ENQUIRY, None, 120, 1440),
-        (Severity.MAJOR, TicketKind.COMPLAINT, "high", 15, 1440),
+        (Severity.MAJOR, TicketKind.COMPLAINT, Tier.HIGH, 15, 1440),
     ],
 )
 def test_spec_defaults(
-    severity: Severity, kind: TicketKind, tier: str | None, first: int, resolution: int
+    severity: Severity, kind: TicketKind, tier: Tier | None, first: int, resolution: int
 ) -> None:
     ticket = a_ticket(severity, kind, tier)
     assert ticket.first_response_due_at - T0 == timedelta(minutes=first)
@@ -61,10 +62,10 @@ def test_spec_defaults(
 
 def test_a_high_tier_customer_never_waits_longer_than_the_cap() -> None:
     settings = Settings(quality_first_response_minutes=240, high_tier_first_response_minutes=60)
-    assert a_ticket(tier="high", settings=settings).first_response_due_at - T0 == timedelta(
+    assert a_ticket(tier=Tier.HIGH, settings=settings).first_response_due_at - T0 == timedelta(
         minutes=60
     )
-    assert a_ticket(tier="mid", settings=settings).first_response_due_at - T0 == timedelta(
+    assert a_ticket(tier=Tier.MID, settings=settings).first_response_due_at - T0 == timedelta(
         minutes=240
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from bot.core.deps import Deps
 from bot.core.locale import resolve_locale
 from bot.core.messages import Sender
 from bot.core.models import Customer, Reachability
@@ -66,8 +67,10 @@ def customer_locale(customer: Customer, default: str, supported: Sequence[str]) 
     return resolve_locale(customer.language, customer.language_code, default, supported)
 
 
-async def choose_language(uow: UnitOfWork, customer: Customer, locale: str, now: datetime) -> None:
-    """Records the customer's own choice of locale, which outranks Telegram's."""
-    customer.language = locale
-    customer.updated_at = now
-    await uow.customers.update(customer)
+async def choose_language(deps: Deps, customer: Customer, locale: str) -> None:
+    """Use case: records the customer's own choice of locale, which outranks Telegram's."""
+    async with deps.uow() as uow:
+        customer.language = locale
+        customer.updated_at = deps.clock.now()
+        await uow.customers.update(customer)
+        await uow.commit()

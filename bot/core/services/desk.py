@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from bot.core.deps import Deps
 from bot.core.desk import Takeover
 from bot.core.messages import CallbackAnswer, ContentKind, Incoming, Relay, Reply, TopicRef
 from bot.core.models import Customer
@@ -404,3 +405,77 @@ async def transfer(uow: UnitOfWork, work: DeskWork, locales: Sequence[str]) -> l
             locale=staff_locale,
         ),
     ]
+
+
+# --- use cases: each opens, decides and commits its own unit of work -------------------------
+
+
+async def _run(
+    uow: UnitOfWork,
+    deps: Deps,
+    msg: Incoming,
+    agent: StaffMember,
+    use_case: DeskUseCase,
+    takeover: Takeover,
+) -> Sequence[Result]:
+    work = await desk_work(
+        uow,
+        msg,
+        agent,
+        takeover,
+        now=deps.clock.now(),
+        policies=deps.policies,
+        locales=deps.renderer.locales,
+    )
+    if work is None:
+        return [Reply("desk.gone", chat_id=msg.chat_id, locale=deps.policies.staff.locale)]
+    return await use_case(uow, work, deps.renderer.locales)
+
+
+async def in_private_chat(
+    deps: Deps, msg: Incoming, agent: StaffMember, use_case: DeskUseCase
+) -> Sequence[Result]:
+    """Direct mode: runs `use_case` on the chat the agent means — the one whose relayed
+    message they reply to, else their only one; otherwise they are asked which."""
+    async with deps.uow() as uow:
+        target = await target_of(uow, msg, agent)
+        if target is None:
+            working = await uow.desk.for_agent(agent.telegram_user_id)
+            key = "desk.which_customer" if working else "desk.no_chat"
+            return [Reply(key, chat_id=msg.chat_id, locale=deps.policies.staff.locale)]
+        results = await _run(uow, deps, msg, agent, use_case, target)
+        await uow.commit()
+    return results
+
+
+async def in_ticket_topic(
+    deps: Deps, msg: Incoming, agent: StaffMember, use_case: DeskUseCase
+) -> Sequence[Reply | Relay | CallbackAnswer | JobRequest]:
+    """Topic mode: runs `use_case` on the chat of the ticket whose topic the message is in;
+    notices answer in that topic. Chatter in topics that are not a ticket's is left alone; a
+    ticket whose chat nobody has taken over gets a pointer (a note needs no take-over)."""
+    if not msg.is_topic_message:
+        return []
+    async with deps.uow() as uow:
+        target = await topic_target(
+            uow,
+            msg,
+            agent,
+            now=deps.clock.now(),
+            policies=deps.policies,
+            allow_without_takeover=use_case is note,
+        )
+        if target is None or isinstance(target, Reply):
+            return [target] if target is not None else []
+        takeover, topic = target
+        results = await _run(uow, deps, msg, agent, use_case, takeover)
+        await uow.commit()
+    return into_topic(results, msg.chat_id, topic)
+
+
+async def relay_customer(
+    deps: Deps, msg: Incoming, customer: Customer, takeover: Takeover
+) -> list[Result]:
+    """A customer whose chat an agent has taken over: what they sent goes to the agent."""
+    async with deps.uow() as uow:
+        return await customer_to_agent(uow, msg, customer, takeover, deps.policies)

@@ -14,6 +14,7 @@ import logging
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from bot.core.deps import Deps
 from bot.core.models import Customer
 from bot.core.policies import LinkingPolicy
 from bot.core.ports import UnitOfWork
@@ -46,6 +47,32 @@ def link_url(policy: LinkingPolicy, customer_id: int, now: datetime) -> str:
         raise PersonalDataError("signing a link needs RAPPORT_ENCRYPTION_KEY")
     token = make_link_token(customer_id, now + timedelta(days=policy.token_days), policy.key)
     return f"https://t.me/{policy.bot_username.lstrip('@')}?start={token}"
+
+
+async def link_with_token(deps: Deps, customer: Customer, token: str) -> LinkOutcome:
+    """Use case: ``/start <token>`` from a shop's deep link. Like any /start, it also ends a
+    half-finished dialogue."""
+    async with deps.uow() as uow:
+        outcome = await link_by_token(
+            uow, customer, token, deps.clock.now(), deps.policies.linking.key
+        )
+        if customer.chat_id is not None:
+            await uow.conversations.clear(customer.chat_id)
+        await uow.commit()
+    return outcome
+
+
+async def link_with_contact(
+    deps: Deps, customer: Customer, phone: str | None, contact_user_id: int | None
+) -> LinkOutcome:
+    """Use case: the customer shared a contact; it links them if it is their own number and it
+    matches exactly one imported record."""
+    async with deps.uow() as uow:
+        outcome = await link_by_contact(
+            uow, customer, phone, contact_user_id, deps.policies.linking.phone_country_code
+        )
+        await uow.commit()
+    return outcome
 
 
 async def link_by_token(

@@ -18,7 +18,7 @@ from enum import StrEnum
 from bot.core import rating_prompts as prompts
 from bot.core.deps import Deps
 from bot.core.messages import Reply
-from bot.core.models import Customer, Reachability
+from bot.core.models import Conversation, Customer, Reachability
 from bot.core.policies import Policies
 from bot.core.ports import JobRequest, UnitOfWork
 from bot.core.ratings import (
@@ -261,3 +261,68 @@ async def run_revisit(deps: Deps, ticket_id: int) -> list[Reply]:
 async def due_revisits(deps: Deps, limit: int = 500) -> list[int]:
     async with deps.uow() as uow:
         return await uow.ratings.due_revisits(deps.clock.now(), limit)
+
+
+# --- use cases: each opens, decides and commits its own unit of work -------------------------
+
+
+async def rate_ticket(
+    deps: Deps,
+    customer: Customer,
+    ticket_id: int,
+    score: int,
+    *,
+    then: Conversation | None = None,
+) -> RatingOutcome:
+    """The customer's 1–5 for a resolved ticket. When the rating is kept, the dialogue state
+    `then` (the comment step) is saved in the same unit of work."""
+    async with deps.uow() as uow:
+        outcome = await rate(
+            uow,
+            customer,
+            ticket_id,
+            score,
+            now=deps.clock.now(),
+            policies=deps.policies,
+            locales=deps.renderer.locales,
+        )
+        if then is not None and outcome.status is Status.DONE:
+            await uow.conversations.save(then)
+        await uow.commit()
+    return outcome
+
+
+async def comment_on_rating(
+    deps: Deps, customer: Customer, pending: prompts.Pending | None, text: str
+) -> list[Reply]:
+    """The customer's text after "Anything you'd like to add?"; the comment step ends."""
+    async with deps.uow() as uow:
+        replies = (
+            await add_comment(
+                uow, customer, pending, text, now=deps.clock.now(), policies=deps.policies
+            )
+            if pending is not None
+            else []
+        )
+        if customer.chat_id is not None:
+            await uow.conversations.clear(customer.chat_id)
+        await uow.commit()
+    return replies
+
+
+async def answer_revisit_question(
+    deps: Deps, customer: Customer, ticket_id: int, answer: RevisitAnswer
+) -> RatingOutcome:
+    """The customer's answer to the after-sales revisit, kept once."""
+    async with deps.uow() as uow:
+        outcome = await answer_revisit(
+            uow,
+            customer,
+            ticket_id,
+            answer,
+            now=deps.clock.now(),
+            policies=deps.policies,
+            locales=deps.renderer.locales,
+        )
+        await uow.commit()
+    return outcome

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.core.deps import Deps
 from bot.core.models import Customer, RequestReason, SupportRequest
 from bot.core.ports import UnitOfWork
 from bot.core.sla import SlaPolicy
@@ -103,3 +104,26 @@ async def hand_off(
         within_count=count,
         away=away,
     )
+
+
+async def promise_person(
+    deps: Deps, customer: Customer, text: str, reason: RequestReason
+) -> Promise:
+    """Use case: hand what the customer said to a person, end any dialogue they were in, and
+    return the promise of when a person will answer (one unit of work)."""
+    policies = deps.policies
+    assert customer.chat_id is not None
+    async with deps.uow() as uow:
+        promise = await hand_off(
+            uow,
+            customer,
+            text,
+            reason,
+            deps.clock.now(),
+            policies.sla.enquiry_first_response,
+            policies.locale.default_timezone,
+            policies.sla,
+        )
+        await uow.conversations.clear(customer.chat_id)
+        await uow.commit()
+    return promise

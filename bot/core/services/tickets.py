@@ -40,6 +40,7 @@ from bot.core.tickets import (
     raise_severity,
     starting_level,
 )
+from bot.core.tiers import Tier
 from bot.core.triage import Severity, priority
 
 STAFF_PREFIX = "tk:"
@@ -120,15 +121,15 @@ SEVERITY_COLOURS: dict[Severity, int] = {
 """Topic icon colours by severity (blue, yellow, red: the colours Telegram allows)."""
 
 
-def ticket_topic(ticket: Ticket, customer_name: str, tier: str | None) -> TopicRef:
+def ticket_topic(ticket: Ticket, customer_name: str, tier: Tier | None) -> TopicRef:
     """The ticket's topic in the staff forum: number, severity, customer and tier."""
     assert ticket.id is not None
-    parts = [ticket.number, ticket.severity.value, customer_name, *([tier] if tier else [])]
+    parts = [ticket.number, ticket.severity.value, customer_name, *([tier.value] if tier else [])]
     return TopicRef(ticket.id, " · ".join(parts), SEVERITY_COLOURS[ticket.severity])
 
 
 def staff_card(
-    ticket: Ticket, customer: Customer, policies: Policies, tier: str | None, chat_id: int
+    ticket: Ticket, customer: Customer, policies: Policies, tier: Tier | None, chat_id: int
 ) -> Reply:
     return Reply(
         "staff.ticket_card",
@@ -137,7 +138,7 @@ def staff_card(
             "severity": ticket.severity.value,
             "priority": ticket.priority.value,
             "customer": customer.display_name,
-            "tier": tier,
+            "tier": tier.value if tier else None,
             "order_ref": ticket.order_ref,
             "photos": len(ticket.attachments),
             "text": ticket.text,
@@ -172,7 +173,7 @@ async def open_ticket(
     now: datetime,
     policy: SlaPolicy,
     policies: Policies,
-    tier: str | None,
+    tier: Tier | None,
     advisor: StaffMember | None = None,
 ) -> Outcome:
     """Opens and acknowledges a ticket; the customer gets the number and the promised time,
@@ -255,7 +256,7 @@ async def add_contact(
     now: datetime,
     policies: Policies,
     repeat_threshold: int,
-    tier: str | None,
+    tier: Tier | None,
     severity: Severity | None = None,
 ) -> Outcome:
     """The customer complains again about an open ticket: record it. The ticket takes the new
