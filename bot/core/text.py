@@ -12,12 +12,18 @@ what a reply or an agent shows.
 * **Token boundaries.** :func:`latin_units` cuts Latin text into words ("doesn't" = "doesnt");
   :func:`is_bounded` keeps a match from starting or ending inside a Latin word or a number
   ("sb" inside "usb", 315 inside 1315) when the units are single characters.
+* **Chinese words.** :func:`cjk_word_edges`: where jieba's segmentation puts word boundaries,
+  so a short term is not found inside a longer word (妈的 in 妈妈的, 媒体 in 多媒体播放器).
+* **Common words.** :func:`is_common_word` (wordfreq, data shipped in its wheel): a real, common
+  English word ("using", "parks") is never read as a typo of a lexicon word.
 * **Typo tolerance** (rapidfuzz), two strengths for two jobs: :func:`one_typo_correction`, the
   strict reading triage uses (one letter dropped, added or two neighbours swapped, never a
   substituted letter: that is how real words such as "tracked" and "cracked" differ), and
   :func:`closest_spelling`, the looser FAQ reading (whole-word similarity ≥ a cutoff).
 
-Pure functions over strings; opencc converters are created once, on first use.
+Pure functions over strings; opencc converters, the jieba dictionary and the wordfreq list are
+loaded once, on first use (jieba and wordfreq only when a message needs them, so start-up stays
+fast).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import Any
 
 import opencc
 from rapidfuzz import fuzz, process
@@ -36,11 +43,13 @@ __all__ = [
     "HAN",
     "LATIN_WORD",
     "VARIANTS",
+    "cjk_word_edges",
     "closest_spelling",
     "detect_locale",
     "fold_chinese",
     "has_cjk",
     "is_bounded",
+    "is_common_word",
     "is_one_typo",
     "latin_units",
     "nfkc",
@@ -200,3 +209,45 @@ def closest_spelling(word: str, vocabulary: Sequence[str], cutoff: float = 80.0)
         word, vocabulary, scorer=fuzz.ratio, processor=None, score_cutoff=cutoff
     )
     return None if found is None else str(found[0])
+
+
+# --- Chinese word boundaries and common words -------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _jieba() -> Any:
+    """jieba's tokenizer, built on first use (≈ 0.5–1.5 s: it reads the dictionary shipped in the
+    package; no network)."""
+    import logging
+
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    return tokenizer
+
+
+@lru_cache(maxsize=4096)
+def cjk_word_edges(text: str) -> frozenset[int]:
+    """The positions in ``text`` where jieba (HMM off, so only dictionary words) puts a word
+    boundary, 0 and ``len(text)`` included."""
+    edges = {0}
+    pos = 0
+    for word in _jieba().cut(text, HMM=False):
+        pos += len(word)
+        edges.add(pos)
+    return frozenset(edges)
+
+
+#: Zipf frequency (log10 per billion words) from which a word counts as common: "using" 5.5,
+#: "parks" 3.9, "expire" 3.3; typos such as "brokn" or "defectve" are below 1.
+COMMON_ZIPF = 3.0
+
+
+@lru_cache(maxsize=65536)
+def is_common_word(word: str, lang: str = "en") -> bool:
+    """Whether ``word`` is a common word of ``lang`` (wordfreq, :data:`COMMON_ZIPF`)."""
+    from wordfreq import zipf_frequency
+
+    return bool(zipf_frequency(word, lang) >= COMMON_ZIPF)

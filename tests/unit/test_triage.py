@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.triage_eval import evaluate, format_evaluation, load_cases
+from benchmarks.understanding_eval import NAMED_FALSE_ALARMS
 from bot.app.settings import LOCALES, Settings
 from bot.app.triage_data import DEFAULT_ROOT, TriageFileError, load_lexicon, load_lexicons
 from bot.core.tiers import Tier
@@ -362,3 +363,28 @@ def test_accuracy_on_the_labelled_set(triage: Triage) -> None:
 def test_signal_is_hashable_and_frozen() -> None:
     signal = Signal("keyword", "broken", "damaged/quality")
     assert {signal} == {Signal("keyword", "broken", "damaged/quality")}
+
+
+# --- issue #12: the named false alarms, and what must still be caught -------------------------
+
+
+@pytest.mark.parametrize("text", NAMED_FALSE_ALARMS)
+def test_named_false_alarms_are_enquiries(triage: Triage, text: str) -> None:
+    assert triage.classify(text).kind is Kind.ENQUIRY
+
+
+@pytest.mark.parametrize(
+    ("text", "severity"),
+    [
+        ("If you don't fix this I'll sue", Severity.MAJOR),
+        ("I will be suing you", Severity.MAJOR),
+        ("他妈的，又把我的订单弄丢了", Severity.MAJOR),
+        ("我要找媒体曝光", Severity.MAJOR),
+        ("服务态度很差", Severity.GENERAL),
+        ("第三次找你们了，还是没解决", Severity.MAJOR),
+        ("the kettle arrived brokn", Severity.QUALITY),
+        ("退货！质量太差了", Severity.QUALITY),
+    ],
+)
+def test_the_fixes_keep_real_complaints(triage: Triage, text: str, severity: Severity) -> None:
+    assert triage.classify(text).severity is severity

@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from bot.app.cli import customers, imports, report, staff, tiers
+from bot.app.cli import faq as faq_cli
 from bot.app.cli import triage as triage_cli
 from bot.app.cli.common import FrameworkOption, fail, load_settings, setup_logging
 from bot.app.settings import Settings
@@ -83,4 +84,5 @@ app.add_typer(customers.app, name="customer")
 app.add_typer(imports.app, name="import")
 app.add_typer(tiers.app, name="tiers")
 app.command("triage")(triage_cli.triage)
+app.command("faq")(faq_cli.faq)
 app.add_typer(staff.app, name="staff")

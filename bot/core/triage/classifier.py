@@ -13,8 +13,10 @@ from collections.abc import Mapping, Sequence
 
 from bot.core.text import (
     LATIN_WORD,
+    cjk_word_edges,
     detect_locale,
     fold_chinese,
+    is_common_word,
     latin_units,
     nfkc,
     one_typo_correction,
@@ -88,9 +90,10 @@ class Triage:
             breaks=breaks,
             covers=[(h.start, h.end) for h in (*term_hits, *sentiment_hits)],
         )
-        question = self._is_question(text, cues, family)
+        question = self._is_question(text, units, cues, family)
         hits = self._terms(ctx, term_hits, question)
         negativity, words = self._negativity(text, ctx, sentiment_hits)
+        hits = self._in_context(ctx, hits, sentiment_hits, words)
 
         # weak terms (refund, 退款) decide only when nothing stronger was said: "still waiting
         # for my refund" is about the wait, not the product
@@ -131,18 +134,33 @@ class Triage:
             and token not in self._latin.terms.by_first
             and token not in self._latin.known
         ):
-            fixed = one_typo_correction(token, self._latin.vocabulary) or token
+            found = one_typo_correction(token, self._latin.vocabulary)
+            # never toward a word only major terms use ("suing" from "using", "sparks" from
+            # "parks": a false alarm there goes to a manager), and never when the token is
+            # itself a common English word (wordfreq), whatever it is one letter away from
+            if (
+                found is not None
+                and found not in self._latin.major_only
+                and not is_common_word(token)
+            ):
+                fixed = found
         if len(self._corrections) < 100_000:
             self._corrections[token] = fixed
         return fixed
 
     @staticmethod
-    def _is_question(text: str, cues: Sequence[Hit], family: Family) -> bool:
-        if text.rstrip().endswith(("?", "？")):
+    def _is_question(text: str, units: Sequence[str], cues: Sequence[Hit], family: Family) -> bool:
+        """A question mark anywhere ("hi, how long do refunds take? thanks"); in Chinese a
+        question cue anywhere; in English a question word opening any clause ("hi, how long
+        …", "thanks. when …")."""
+        if "?" in text or "？" in text:
             return True
         if family.cjk:
             return any(h.payload == QUESTION for h in cues)
-        return any(h.payload == QUESTION and h.start == 0 for h in cues)
+        return any(
+            h.payload == QUESTION and (h.start == 0 or units[h.start - 1] in family.breaks)
+            for h in cues
+        )
 
     def _terms(self, ctx: Context, term_hits: Sequence[Hit], question: bool) -> list[TermHit]:
         joiner = "" if ctx.family.cjk else " "
@@ -154,6 +172,15 @@ class Triage:
             multi = len(written) > 2 if ctx.family.cjk else " " in written
             detail = f"{term.category}/{term.severity.value}"
             neg = ctx.negation_before(hit.start)
+            if (
+                neg is not None
+                and term.severity is Severity.MAJOR
+                and any(c.end <= neg.start for c in ctx.hypotheticals)
+                and ctx.hypothetical(neg.start, neg.end)
+            ):
+                # a conditional threat: the negation belongs to the condition, not the threat
+                # ("if you don't fix this I'll sue")
+                neg = None
             if neg is not None:
                 cue = joiner.join(ctx.display[neg.start : neg.end])
                 signal = Signal("negated", written, f"{detail}, negated by {cue!r}")
@@ -167,6 +194,91 @@ class Triage:
                 continue
             result.append(TermHit(term, hit.start, hit.end, written, False, signal))
         return result
+
+    def _in_context(
+        self,
+        ctx: Context,
+        hits: list[TermHit],
+        sentiment_hits: Sequence[Hit],
+        negative_words: Sequence[str],
+    ) -> list[TermHit]:
+        """Second look at each counted term, now that the whole message is known.
+
+        * *Inside a longer word* (Chinese two-character major terms): 妈的 in 妈妈的, 媒体 in
+          多媒体 — the term must start and end on a jieba word boundary. Only short major terms
+          are checked: they send a message to a manager and are the ones that hide inside
+          longer words; quality terms such as 坏了 sit in verb compounds (摔坏了) that jieba
+          glues, and longer terms are specific but jieba may glue their edge to a neighbour
+          (这件事发到网上 → 事发).
+        * Positive words inside a term (好 in 说好…发货) are not praise; negative words are the
+          ones the negativity score counted (a negated positive, "not impressed", is negative).
+        * *A-not-A question* (发不发货, 能不能): a term opening with 不 between two equal
+          characters is a question form, not a refusal.
+        * *Praise* (服务态度很好, 第三次买了，很满意, "third time buying, love it"): a general
+          term or a ``repeat`` term in a message with positive and no negative sentiment is
+          not counted.
+        * *A bare request* (退货，不合适; "exchange it for a bigger size"): weak terms alone
+          count only when something negative is said besides the request itself (退货 is
+          also a sentiment word; it does not make its own request a complaint).
+        """
+        spans = [(h.start, h.end) for h in hits]
+        outside = [
+            h for h in sentiment_hits if not any(s < h.end and h.start < e for s, e in spans)
+        ]
+        praise = not negative_words and any(
+            isinstance(h.payload, tuple) and float(h.payload[0]) > 0 for h in outside
+        )
+        result: list[TermHit] = []
+        for hit in hits:
+            reason = ""
+            if hit.counted and ctx.family.cjk:
+                units = ctx.units
+                if hit.term.severity is Severity.MAJOR and hit.end - hit.start <= 2:
+                    edges = cjk_word_edges("".join(units))
+                    if hit.start not in edges or hit.end not in edges:
+                        reason = "inside a longer word"
+                if (
+                    units[hit.start] == "不"
+                    and 0 < hit.start < len(units) - 1
+                    and units[hit.start - 1] == units[hit.start + 1]
+                ):
+                    reason = "A-not-A question"
+            if (
+                hit.counted
+                and not reason
+                and praise
+                and (hit.term.severity is Severity.GENERAL or hit.term.category == "repeat")
+            ):
+                reason = "said in praise"
+            if reason:
+                detail = f"{hit.signal.detail}, {reason}"
+                signal = Signal("context", hit.written, detail)
+                result.append(TermHit(hit.term, hit.start, hit.end, hit.written, False, signal))
+            else:
+                result.append(hit)
+        strong = any(h.counted and not h.term.weak for h in result)
+        weak_spans = [(h.start, h.end) for h in result if h.counted and h.term.weak]
+        negative_elsewhere = any(
+            isinstance(h.payload, tuple)
+            and float(h.payload[0]) < 0
+            and not any(s <= h.start and h.end <= e for s, e in weak_spans)
+            for h in sentiment_hits
+        )
+        if strong or negative_elsewhere:
+            return result
+        return [
+            TermHit(
+                h.term,
+                h.start,
+                h.end,
+                h.written,
+                False,
+                Signal("context", h.written, f"{h.signal.detail}, a request with nothing wrong"),
+            )
+            if h.counted
+            else h
+            for h in result
+        ]
 
     def _negativity(
         self, text: str, ctx: Context, sentiment_hits: Sequence[Hit]

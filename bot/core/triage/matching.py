@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.core.text import fold_chinese, is_bounded, latin_units
-from bot.core.triage.model import Lexicon
+from bot.core.triage.model import Lexicon, Severity
 
 __all__ = [
     "BREAK",
@@ -137,6 +137,7 @@ class Family:
     known: frozenset[str]  # every unit in the lexicon: never a typo
     not_typos: frozenset[str]
     breaks: frozenset[str]
+    major_only: frozenset[str] = frozenset()  # words found only in major terms: no typo target
 
 
 def build_family(lexicons: Sequence[Lexicon], cjk: bool) -> Family:
@@ -161,6 +162,8 @@ def build_family(lexicons: Sequence[Lexicon], cjk: bool) -> Family:
     determiners: set[str] = set()
     stop: set[str] = set()
     not_typos: set[str] = set()
+    major_words: set[str] = set()
+    other_words: set[str] = set()
     for lex in lexicons:
         scope = max(scope, lex.negation_scope)
         for term in lex.terms:
@@ -170,6 +173,9 @@ def build_family(lexicons: Sequence[Lexicon], cjk: bool) -> Family:
             seen.add(parts)
             terms.add(parts, term)
             words.update(u for part in parts for u in part)
+            (major_words if term.severity is Severity.MAJOR else other_words).update(
+                u for part in parts for u in part
+            )
         for kind, cue_list in (
             (NEG, lex.negation_cues),
             (PSEUDO, lex.negation_pseudo),
@@ -204,4 +210,5 @@ def build_family(lexicons: Sequence[Lexicon], cjk: bool) -> Family:
         known=frozenset(words),
         not_typos=frozenset(not_typos),
         breaks=frozen_breaks,
+        major_only=frozenset(major_words - other_words),
     )

@@ -1,0 +1,293 @@
+"""How well the bot understands customers in their own words (issue #12): FAQ and triage figures
+on labelled sets that were written before any run and split into development and held-out.
+
+    python -m benchmarks.understanding_eval                    # held-out (the reported figures)
+    python -m benchmarks.understanding_eval --set dev          # the half you may tune on
+    python -m benchmarks.understanding_eval --set all --json   # machine-readable
+    python -m benchmarks.understanding_eval --errors           # list every miss of the set
+    python -m benchmarks.understanding_eval --speed            # also messages/s and start-up
+
+Sets: ``benchmarks/data/faq_eval.yaml`` and ``benchmarks/data/triage_eval.yaml``; their headers
+say how they were written. The split is fixed: within each locale × label list the item at
+0-based position k is *dev* when k is even and *heldout* when k is odd. Tune on dev only.
+
+FAQ, per set and locale (in-scope questions have an entry id, out-of-scope ones ``none``):
+
+* ``right_or_confirm`` — the right entry answered directly, or offered in one "Do you mean"
+  (outcome ``confirm`` with the right entry);
+* ``direct`` — the right entry answered directly;
+* ``wrong_direct`` — a direct answer with a wrong entry (share of in-scope questions);
+* ``oos_not_answered`` — out-of-scope questions not answered directly (``none`` or ``confirm``).
+
+Triage, per set and locale: ``accuracy`` of enquiry vs complaint, precision and recall of each
+class (enquiry, general, quality, major; a complaint's class is its severity), and whether each
+false alarm named in the issue is flagged as a complaint (it must not be).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from bot.app.faq_data import load_faq, load_faq_words
+from bot.app.settings import LOCALES, Settings
+from bot.app.triage_data import DEFAULT_ROOT, load_lexicons
+from bot.core.faq import FaqIndex
+from bot.core.triage import Triage
+
+DATA = Path(__file__).resolve().parent / "data"
+FAQ_SET = DATA / "faq_eval.yaml"
+TRIAGE_SET = DATA / "triage_eval.yaml"
+CLASSES = ("enquiry", "general", "quality", "major")
+
+#: The false alarms issue #12 names: none of them may be read as a complaint.
+NAMED_FALSE_ALARMS: tuple[str, ...] = (
+    "Can I pay using Apple Pay?",
+    "the parks nearby",
+    "when does my voucher expire",
+    "妈妈的生日礼物",
+    "多媒体播放器",
+    "你们发不发货到香港？",
+    "服务态度很好",
+    "第三次买了，很满意",
+    "hi, how long do refunds take? thanks",
+    "I want to exchange it for a bigger size",
+    "退货，不合适",
+)
+
+
+@dataclass(frozen=True)
+class Item:
+    locale: str
+    text: str
+    label: str  # FAQ: entry id or "none"; triage: "enquiry" or a severity
+    split: str  # "dev" or "heldout"
+
+
+def load_set(path: Path) -> list[Item]:
+    """Every item of a set with its split (even position in its locale × label list: dev)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    items: list[Item] = []
+    for locale, groups in data.items():
+        for label, texts in groups.items():
+            for k, text in enumerate(texts):
+                items.append(
+                    Item(locale, str(text), str(label), "dev" if k % 2 == 0 else "heldout")
+                )
+    return items
+
+
+def build_faq(settings: Settings) -> FaqIndex:
+    return FaqIndex(
+        load_faq(DEFAULT_ROOT, LOCALES),
+        answer_threshold=settings.faq_answer_threshold,
+        confirm_threshold=settings.faq_confirm_threshold,
+        words=load_faq_words(DEFAULT_ROOT, LOCALES),
+    )
+
+
+def build_triage(settings: Settings) -> Triage:
+    return Triage(
+        load_lexicons(DEFAULT_ROOT, LOCALES),
+        complaint_negativity=settings.triage_complaint_negativity,
+    )
+
+
+def _share(hits: int, total: int) -> float | None:
+    return round(hits / total, 3) if total else None
+
+
+def faq_figures(index: FaqIndex, items: Sequence[Item]) -> tuple[dict[str, object], list[str]]:
+    inscope = [i for i in items if i.label != "none"]
+    oos = [i for i in items if i.label == "none"]
+    right = direct = wrong = 0
+    errors: list[str] = []
+    for item in inscope:
+        found = index.match(item.text, item.locale)
+        if found.entry_id == item.label and found.outcome in ("answer", "confirm"):
+            right += 1
+            direct += found.outcome == "answer"
+            if found.outcome == "answer":
+                continue
+        if found.outcome == "answer" and found.entry_id != item.label:
+            wrong += 1
+        errors.append(
+            f"{item.locale}\t{item.label}\t{found.outcome}:{found.entry_id}:{found.score}"
+            f"\t{item.text}"
+        )
+    not_answered = 0
+    for item in oos:
+        found = index.match(item.text, item.locale)
+        if found.outcome != "answer":
+            not_answered += 1
+        else:
+            errors.append(
+                f"{item.locale}\tnone\tanswer:{found.entry_id}:{found.score}\t{item.text}"
+            )
+    return {
+        "in_scope": len(inscope),
+        "out_of_scope": len(oos),
+        "right_or_confirm": _share(right, len(inscope)),
+        "direct": _share(direct, len(inscope)),
+        "wrong_direct": _share(wrong, len(inscope)),
+        "oos_not_answered": _share(not_answered, len(oos)),
+    }, errors
+
+
+def _class(triage: Triage, text: str) -> str:
+    decision = triage.classify(text)
+    return "enquiry" if decision.severity is None else decision.severity.value
+
+
+def triage_figures(triage: Triage, items: Sequence[Item]) -> tuple[dict[str, object], list[str]]:
+    predicted = [_class(triage, i.text) for i in items]
+    errors = [
+        f"{i.locale}\t{i.label}\t{p}\t{i.text}"
+        for i, p in zip(items, predicted, strict=True)
+        if p != i.label
+    ]
+    kind_right = sum(
+        (p == "enquiry") == (i.label == "enquiry") for i, p in zip(items, predicted, strict=True)
+    )
+    classes: dict[str, dict[str, object]] = {}
+    for cls in CLASSES:
+        tp = sum(p == cls == i.label for i, p in zip(items, predicted, strict=True))
+        said = sum(p == cls for p in predicted)
+        support = sum(i.label == cls for i in items)
+        classes[cls] = {
+            "support": support,
+            "precision": _share(tp, said),
+            "recall": _share(tp, support),
+        }
+    exact = sum(p == i.label for i, p in zip(items, predicted, strict=True))
+    return {
+        "n": len(items),
+        "accuracy": _share(kind_right, len(items)),
+        "class_accuracy": _share(exact, len(items)),
+        "classes": classes,
+    }, errors
+
+
+def false_alarms(triage: Triage) -> dict[str, bool]:
+    """Each named false alarm → whether it is (wrongly) flagged as a complaint."""
+    return {t: triage.classify(t).severity is not None for t in NAMED_FALSE_ALARMS}
+
+
+def speed(
+    index: FaqIndex, triage: Triage, faq_items: Sequence[Item], tri: Sequence[Item]
+) -> dict[str, float]:
+    """Questions/s and messages/s in-process (best of 3 over ≥ 5,000 texts), and the start-up
+    of ``rapport triage`` as a subprocess (best of 3, interpreter included)."""
+    questions = [(i.text, i.locale) for i in faq_items] * (5000 // len(faq_items) + 1)
+    messages = [i.text for i in tri] * (5000 // len(tri) + 1)
+    best_faq = best_tri = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        for text, locale in questions:
+            index.match(text, locale)
+        best_faq = min(best_faq, time.perf_counter() - start)
+        start = time.perf_counter()
+        for text in messages:
+            triage.classify(text)
+        best_tri = min(best_tri, time.perf_counter() - start)
+    startup = float("inf")
+    code = "from bot.app.cli import app; app(['triage', '--json', 'hello'])"
+    for _ in range(3):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+        startup = min(startup, time.perf_counter() - start)
+    return {
+        "faq_questions_per_s": round(len(questions) / best_faq),
+        "triage_messages_per_s": round(len(messages) / best_tri),
+        "triage_cli_startup_s": round(startup, 2),
+    }
+
+
+def evaluate(which: str, with_speed: bool = False) -> tuple[dict[str, object], list[str]]:
+    settings = Settings()
+    index = build_faq(settings)
+    triage = build_triage(settings)
+    faq_items = [i for i in load_set(FAQ_SET) if which == "all" or i.split == which]
+    tri_items = [i for i in load_set(TRIAGE_SET) if which == "all" or i.split == which]
+    report: dict[str, object] = {"set": which}
+    errors: list[str] = []
+    faq: dict[str, object] = {}
+    tri: dict[str, object] = {}
+    for locale in ("all", *LOCALES):
+        fi = [i for i in faq_items if locale == "all" or i.locale == locale]
+        ti = [i for i in tri_items if locale == "all" or i.locale == locale]
+        faq[locale], faq_errors = faq_figures(index, fi)
+        tri[locale], tri_errors = triage_figures(triage, ti)
+        if locale == "all":
+            errors += [f"faq\t{e}" for e in faq_errors] + [f"triage\t{e}" for e in tri_errors]
+    report["faq"] = faq
+    report["triage"] = tri
+    report["named_false_alarms_flagged"] = false_alarms(triage)
+    if with_speed:
+        report["speed"] = speed(index, triage, faq_items, tri_items)
+    return report, errors
+
+
+def _pct(value: object) -> str:
+    return "-" if value is None else f"{100 * float(str(value)):.1f} %"
+
+
+def render(report: dict[str, object]) -> str:
+    lines = [f"set: {report['set']}", "", "FAQ"]
+    lines.append(
+        f"{'locale':<8} {'n':>4} {'oos':>4} {'right/conf':>11} {'direct':>9} {'wrong':>8} "
+        f"{'oos ok':>8}"
+    )
+    faq = report["faq"]
+    assert isinstance(faq, dict)
+    for locale, f in faq.items():
+        lines.append(
+            f"{locale:<8} {f['in_scope']:>4} {f['out_of_scope']:>4} "
+            f"{_pct(f['right_or_confirm']):>11} {_pct(f['direct']):>9} "
+            f"{_pct(f['wrong_direct']):>8} {_pct(f['oos_not_answered']):>8}"
+        )
+    lines += ["", "Triage (accuracy = enquiry vs complaint; P/R per class)"]
+    tri = report["triage"]
+    assert isinstance(tri, dict)
+    for locale, t in tri.items():
+        parts = [f"{locale:<8} n={t['n']:<4} acc={t['accuracy']}  class-acc={t['class_accuracy']}"]
+        for cls, c in t["classes"].items():
+            parts.append(f"{cls} {c['precision']}/{c['recall']}")
+        lines.append("  ".join(parts))
+    lines += ["", "Named false alarms (flagged = wrongly read as a complaint)"]
+    alarms = report["named_false_alarms_flagged"]
+    assert isinstance(alarms, dict)
+    for text, flagged in alarms.items():
+        lines.append(f"  {'FLAGGED' if flagged else 'ok     '}  {text}")
+    if "speed" in report:
+        lines += ["", f"Speed: {report['speed']}"]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--set", choices=("dev", "heldout", "all"), default="heldout")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--errors", action="store_true", help="list every miss")
+    parser.add_argument("--speed", action="store_true", help="also time FAQ, triage, start-up")
+    args = parser.parse_args(argv)
+    report, errors = evaluate(args.set, with_speed=args.speed)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=1))
+    else:
+        print(render(report))
+    if args.errors:
+        print("\nMisses:")
+        print("\n".join(errors))
+
+
+if __name__ == "__main__":
+    main()
