@@ -62,7 +62,11 @@ async def run(customers: int, agents: int, framework: Framework, virtual: bool =
     limits = FloodLimits()  # Telegram's defaults
     with tempfile.TemporaryDirectory(prefix="rapport-burst-") as folder:
         async with contextlib.AsyncExitStack() as stack:
-            clock = await stack.enter_async_context(VirtualClock()) if virtual else None
+            clock = (
+                await stack.enter_async_context(VirtualClock(follow_real_time=True))
+                if virtual
+                else None
+            )
             emu = await stack.enter_async_context(
                 Emulator(token=TOKEN, limits=limits, clock=clock)
             )

@@ -123,7 +123,7 @@ async def test_a_burst_keeps_order_per_chat_wakes_each_waiter_rarely_and_starves
     # limit of 5/s that binds before the chats' own 1/s does.
     chats, per_chat = 10, 10
     late_chat, late_sent_at = 777, []
-    async with VirtualClock(START, follow_real_time=False) as clock:
+    async with VirtualClock(START) as clock:
         delivery, messenger = burst_delivery(clock, global_messages_per_second=5.0)
 
         async def one(chat_id: int, n: int) -> None:
@@ -155,7 +155,7 @@ async def test_a_delivery_that_waits_too_little_is_refused_on_the_same_clock() -
     """The virtual clock cannot hide broken pacing: with the bot's pacing switched off
     (Telegram's limits set a hundred times looser on the bot's side only), Telegram's flood
     control on the shared clock refuses the burst, and every refusal costs a bot-wide pause."""
-    async with VirtualClock(START, follow_real_time=False) as clock:
+    async with VirtualClock(START) as clock:
         delivery, messenger = burst_delivery(clock, chat_messages_per_second=100.0, chat_burst=100)
         await asyncio.gather(*(delivery.send(Outgoing(chat_id=42, text=str(n))) for n in range(6)))
     assert messenger.refused > 0
@@ -164,7 +164,7 @@ async def test_a_delivery_that_waits_too_little_is_refused_on_the_same_clock() -
 
 async def test_a_virtual_clock_moves_only_as_far_as_the_earliest_sleeper() -> None:
     woke: list[tuple[str, float]] = []
-    async with VirtualClock(START, follow_real_time=False) as clock:
+    async with VirtualClock(START) as clock:
 
         async def nap(name: str, seconds: float) -> None:
             await clock.sleep(seconds)
