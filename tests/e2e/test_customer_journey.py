@@ -14,7 +14,6 @@ at once, and any request the bot sends too early is refused with 429, which the 
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +25,7 @@ from bot.app.settings import Framework
 from bot.core.models import Direction, RequestReason
 from sandbox import VirtualClock
 from sandbox.emulator import Emulator, RecordedRequest
-from sandbox.scenario import OUTPUT_METHODS, Persona, Press, Say, Transcript, play
+from sandbox.scenario import OUTPUT_METHODS, Persona, Press, Say, Transcript, play, settle
 from tests.e2e.conftest import FRAMEWORKS, TOKEN, running_bot
 
 JOURNEY: tuple[Persona, ...] = (
@@ -217,9 +216,13 @@ async def test_an_update_delivered_again_after_a_restart_is_answered_once(
         update = await emulator.send_text(user, "/start")
         await emulator.wait_for("sendMessage", chat_id=user.id, timeout=10)
     await emulator.redeliver(update)
-    async with running_bot(emulator, database, second):
+    async with running_bot(emulator, database, second) as (app, _services):
         await emulator.send_text(user, "/help")
         await emulator.wait_for("sendMessage", chat_id=user.id, count=2, timeout=10)
-        await asyncio.sleep(0.3)
+        # The redelivered update comes first in the batch; once every update has been taken
+        # and handled, nothing more can be said.
+        await settle(
+            emulator, 0, quiet=0.03, timeout=10, idle=lambda: app.dispatcher.in_flight == 0
+        )
     texts = [m["text"] for m in emulator.bot_messages(user.id)]
     assert len(texts) == 2 and texts[0].startswith("Hello Cy") and "/language" in texts[1]
