@@ -18,6 +18,8 @@ import asyncio
 import contextlib
 import heapq
 import itertools
+import os
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -31,6 +33,32 @@ on the CPU (in any thread: the bot's database calls run in threads the loop cann
 _MAX_BUSY_LOOKS = 500
 """Time moves on after this many busy looks in a row anyway, so that a thread spinning
 forever cannot stop it."""
+
+
+def _threads_at_work() -> bool:
+    """Whether another thread of this process is running, waiting for a CPU, or in disk I/O
+    (Linux only; elsewhere False, and the CPU share measured alone decides).
+
+    The CPU share misses a thread that the machine is too busy to run: on a loaded machine the
+    bot's database thread may get no CPU for a while, and time must not leap meanwhile.
+    """
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return False
+    me = str(threading.get_native_id())
+    for task in tasks:
+        if task == me:
+            continue
+        try:
+            with open(f"/proc/self/task/{task}/stat", "rb") as stat:
+                line = stat.read()
+        except OSError:  # the thread has just ended
+            continue
+        state = line[line.rfind(b")") + 2 : line.rfind(b")") + 3]
+        if state in (b"R", b"D"):
+            return True
+    return False
 
 
 class Clock(Protocol):
@@ -68,8 +96,9 @@ class VirtualClock:
 
     Tasks that :meth:`sleep` register their wake-up time. While the clock runs (``async with
     clock:``), a driver task waits until the program is only waiting — no task ready to run,
-    and no CPU spent for `idle` real seconds, so real I/O on 127.0.0.1 (the bot's HTTP requests
-    to the emulator) and work in threads (its database) have finished — then moves time forward
+    no thread at work or waiting for a CPU, and no CPU spent for `idle` real seconds, so real
+    I/O on 127.0.0.1 (the bot's HTTP requests to the emulator) and work in threads (its
+    database) have finished — then moves time forward
     to the *earliest* pending wake-up, never further, wakes whoever is due then, and repeats.
     Because time jumps only as far as the next sleeper, a request is stamped no earlier than
     the bot decided to send it: a pacer that waits too little still makes the emulator see two
@@ -161,7 +190,8 @@ class VirtualClock:
 
     async def _waiting(self) -> None:
         """Returns once the program has been only waiting for `idle` real seconds: no task
-        ready to run, and next to no CPU spent meanwhile (threads included)."""
+        ready to run, next to no CPU spent meanwhile (threads included), and no other thread
+        at work or waiting for a CPU."""
         # asyncio's queue of callbacks ready to run (private, so only if the loop has one).
         ready = getattr(asyncio.get_running_loop(), "_ready", None)
         for _ in range(_MAX_BUSY_LOOKS):
@@ -170,7 +200,7 @@ class VirtualClock:
             cpu, started = time.process_time(), time.perf_counter()
             await asyncio.sleep(self.idle)
             spent, passed = time.process_time() - cpu, time.perf_counter() - started
-            if not ready and spent <= _BUSY_SHARE * passed:
+            if not ready and spent <= _BUSY_SHARE * passed and not _threads_at_work():
                 return
 
     async def _drive(self) -> None:
