@@ -1,6 +1,7 @@
 """Benchmark: the agent desk under a burst, with Telegram's real limits (issue #4).
 
     .venv/bin/python -m benchmarks.desk_burst --customers 100 --agents 4 --framework aiogram
+    .venv/bin/python -m benchmarks.desk_burst --virtual   # the same, on virtual time
 
 The scenario of ``tests/e2e/test_desk_burst.py`` outside pytest: the real bot on the chosen
 framework polls the emulator with its default flood control (1 message/s per chat with a burst
@@ -14,12 +15,17 @@ the 429 answers, the agent's answer latency, and, as the baseline, the least tim
 limits allow for the same messages: per agent chat ``(messages - burst) / per-chat rate``
 (the first `burst` go at once), and bot-wide ``(messages - global burst) / global rate``;
 the larger of the two. The ratio measured / minimum shows how close pacing gets to the limit.
+
+With ``--virtual`` the emulator and the bot share a :class:`~sandbox.VirtualClock`: the waits
+Telegram's limits impose pass at once, and the figures are in virtual seconds (the time the
+limits cost a real bot), so the benchmark runs in a fraction of the time.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import math
 import tempfile
 import time
@@ -27,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.app.settings import Framework
-from sandbox import Emulator, FloodLimits
+from sandbox import Emulator, FloodLimits, VirtualClock
 from tests.e2e.conftest import FRAMEWORKS, TOKEN, running_bot
 from tests.e2e.test_desk_burst import answer_first_relay, marker, sends, settled, taken_over_desk
 
@@ -52,10 +58,19 @@ def least_time(per_agent: list[int], total: int, limits: FloodLimits) -> float:
     return max(chat, overall)
 
 
-async def run(customers: int, agents: int, framework: Framework) -> None:
+async def run(customers: int, agents: int, framework: Framework, virtual: bool = False) -> None:
     limits = FloodLimits()  # Telegram's defaults
     with tempfile.TemporaryDirectory(prefix="rapport-burst-") as folder:
-        async with Emulator(token=TOKEN, limits=limits) as emu:
+        async with contextlib.AsyncExitStack() as stack:
+            clock = (
+                await stack.enter_async_context(VirtualClock(follow_real_time=True))
+                if virtual
+                else None
+            )
+            emu = await stack.enter_async_context(
+                Emulator(token=TOKEN, limits=limits, clock=clock)
+            )
+            now = emu.clock.monotonic  # the clock the limits (and the bot) go by
             group = emu.add_forum_group("Care desk")
             database = Path(folder) / "bot.db"
             async with running_bot(emu, database, framework, staff_chat_id=group.id) as (
@@ -67,16 +82,16 @@ async def run(customers: int, agents: int, framework: Framework) -> None:
                 set_up = time.monotonic() - set_up
                 since = len(emu.requests)
                 emu.mark()
-                started = time.monotonic()
+                started = now()
                 for i, person in enumerate(desk.customers):
                     await emu.send_text(person, f"{marker(i)} the lid still does not close")
 
                 first_agent = desk.agents[0]
                 found = await emu.wait_for("sendMessage", chat_id=first_agent.id, ok=True)
                 first = found[0]
-                asked = time.monotonic()
+                asked = now()
                 await answer_first_relay(emu, services, desk, first, first_agent, 60)
-                answer_latency = time.monotonic() - asked
+                answer_latency = now() - asked
 
                 share = {a.id: 0 for a in desk.agents}
                 for person in desk.customers:
@@ -101,7 +116,10 @@ async def run(customers: int, agents: int, framework: Framework) -> None:
     relaying = last - min(f.first_at for f in figures)
     minimum = least_time([f.messages for f in figures], customers, limits)
 
-    print(f"framework {framework}: {customers} customers, {agents} agents (direct mode)")
+    print(
+        f"framework {framework}: {customers} customers, {agents} agents (direct mode)"
+        + (", virtual time" if virtual else "")
+    )
     print(
         f"limits: {limits.per_chat_rate:g}/s per chat (burst {limits.per_chat_burst}), "
         f"{limits.global_rate:g}/s bot-wide, {limits.group_per_minute:g}/min per group"
@@ -126,8 +144,11 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=100)
     parser.add_argument("--agents", type=int, default=4)
     parser.add_argument("--framework", choices=FRAMEWORKS, default="aiogram")
+    parser.add_argument(
+        "--virtual", action="store_true", help="virtual time shared by emulator and bot"
+    )
     args = parser.parse_args()
-    asyncio.run(run(args.customers, args.agents, args.framework))
+    asyncio.run(run(args.customers, args.agents, args.framework, args.virtual))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The :class:`Emulator`: a local Telegram Bot API server plus a Python API to act as users.
+"""The :class:`Emulator`: a local Telegram Bot API server, and what a test sees of it.
 
 Typical use in a test::
 
@@ -11,7 +11,12 @@ Typical use in a test::
 
 Every request is answered by the pipeline in :meth:`Emulator.handle_call` — token, method,
 decoding, validation, faults, flood control, handler — and recorded in
-:attr:`Emulator.requests`.
+:attr:`Emulator.requests`. Acting as users (``add_user``, ``send_text``, ``press_button`` …)
+is the other half, :class:`~sandbox.users.SimulatedUsers`, which the emulator inherits.
+
+Give the emulator a :class:`~sandbox.clock.VirtualClock` (and the bot the same one) and flood
+control, message dates, injected delays and webhook retries all run on it: limits are proven
+without waiting them out.
 """
 
 from __future__ import annotations
@@ -19,10 +24,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-import hashlib
 import json
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
@@ -30,17 +33,18 @@ from typing import Any, Self
 
 from aiohttp import web
 
+from .clock import Clock, RealClock
 from .errors import ApiError, too_many_requests
 from .faults import Fault, FaultBook
-from .formatting import command_entities
 from .limits import SENDING_METHODS, FloodControl, FloodLimits
 from .methods import CONTENT_KEYS, BotApi, Call
 from .server import build_app
 from .spec import load_spec
-from .state import ChatState, SimChat, SimUser, Topic, now_ts
+from .state import SimUser
+from .users import SimulatedUsers
 from .validation import check_known_method, decode_params, validate_params
 from .webhook import WebhookSender
-from .world import CallbackRecord, World
+from .world import World
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +57,9 @@ class RecordedRequest:
     """One request the bot made, with the emulator's answer.
 
     ``params`` are decoded (``"true"`` → ``True``, ``reply_markup`` → dict); an uploaded file
-    shows as ``{"upload": <filename>, "size": <bytes>}``. ``at`` is ``time.monotonic()``.
+    shows as ``{"upload": <filename>, "size": <bytes>}``. ``at`` is when the request was
+    admitted, in seconds on the emulator's clock (``time.monotonic()`` unless a test gave the
+    emulator a virtual clock).
     """
 
     method: str
@@ -86,11 +92,12 @@ class RecordedRequest:
         return self.response.get("result")
 
 
-class Emulator:
+class Emulator(SimulatedUsers):
     """A Telegram Bot API emulator for one bot token, served on 127.0.0.1.
 
     ``limits`` sets flood control (``FloodLimits(enabled=False)`` turns it off); with
     ``validate=False`` parameters are decoded but not checked (faster, for benchmarks).
+    ``clock`` is the time flood control and message dates go by (the real one by default).
     The bot's user id is the number before the token's colon, as in Telegram.
     """
 
@@ -102,18 +109,20 @@ class Emulator:
         *,
         bot_username: str = "rapport_bot",
         bot_first_name: str = "Rapport",
+        clock: Clock | None = None,
     ) -> None:
         self.token = token
+        self.clock: Clock = clock if clock is not None else RealClock()
         self.validate = validate
         self.limits = limits if limits is not None else FloodLimits()
         prefix = token.split(":", 1)[0]
         bot_id = int(prefix) if prefix.isdigit() else 100_000_001
         self.bot = SimUser(bot_id, bot_first_name, username=bot_username, is_bot=True)
-        self.world = World(self.bot)
+        super().__init__(World(self.bot, self.clock))
         self.spec = load_spec()
-        self.flood = FloodControl(self.limits)
+        self.flood = FloodControl(self.limits, clock=self.clock.monotonic)
         self.faults = FaultBook()
-        self.webhook = WebhookSender(self.world.updates, self._run_webhook_reply)
+        self.webhook = WebhookSender(self.world.updates, self._run_webhook_reply, clock=self.clock)
         self.api = BotApi(self.world, self.webhook)
         self.requests: list[RecordedRequest] = []
         self.base_url = ""
@@ -166,6 +175,7 @@ class Emulator:
         """Answer one Bot API call: returns ``(http_status, body)`` and records it."""
         params: dict[str, Any] = {}
         name = method
+        at = self.clock.monotonic()
         try:
             if token != self.token:
                 raise ApiError(401, "Unauthorized")
@@ -178,6 +188,7 @@ class Emulator:
             if self.validate:
                 validate_params(self.spec, name, params)
             await self._apply_faults(name, params)
+            at = self.clock.monotonic()
             self._apply_flood(name, params)
             result = await handler(Call(name, params, uploads))
             status, body = 200, {"ok": True, "result": result}
@@ -185,14 +196,14 @@ class Emulator:
             status, body = err.code, err.payload()
         if status >= 400:
             logger.debug("%s -> %s %s", name, status, body.get("description"))
-        self._record(RecordedRequest(name, params, status, copy.deepcopy(body), time.monotonic()))
+        self._record(RecordedRequest(name, params, status, copy.deepcopy(body), at))
         return status, body
 
     async def _apply_faults(self, method: str, params: dict[str, Any]) -> None:
         hits = self.faults.take(method, params.get("chat_id"))
         for fault in hits:
             if fault.kind == "delay" and fault.delay > 0:
-                await asyncio.sleep(fault.delay)
+                await self.clock.sleep(fault.delay)
         for fault in hits:
             error = fault.error()
             if error is not None:
@@ -226,209 +237,7 @@ class Emulator:
         stored = self.world.files_by_path.get(path)
         return stored.data if stored is not None else None
 
-    # ================================================================== world set-up
-    def add_user(
-        self,
-        first_name: str,
-        last_name: str | None = None,
-        username: str | None = None,
-        language_code: str | None = "en",
-        user_id: int | None = None,
-    ) -> SimUser:
-        """A new user and their private chat with the bot (chat id == user id)."""
-        return self.world.add_user(first_name, last_name, username, language_code, user_id)
-
-    def add_forum_group(self, title: str) -> SimChat:
-        """A forum supergroup (id ``-100…``) where the bot is an admin who manages topics."""
-        return self.world.add_group(title, forum=True)
-
-    def add_group(self, title: str, *, supergroup: bool = True) -> SimChat:
-        """A plain (super)group without topics."""
-        return self.world.add_group(title, forum=False, supergroup=supergroup)
-
-    def add_member(self, chat: SimChat, user: SimUser) -> None:
-        """Record ``user`` as a member of ``chat`` (bookkeeping for ``getChatMember``)."""
-        self.world.chat(chat.id).members.add(user.id)
-
-    def topic(self, chat_id: int, thread_id: int) -> Topic | None:
-        """The forum topic ``thread_id`` of a chat, deleted or not, if it ever existed."""
-        state = self.world.chats.get(chat_id)
-        return state.topics.get(thread_id) if state is not None else None
-
-    def topics(self, chat_id: int) -> list[Topic]:
-        """Live (not deleted) topics of a forum, in creation order."""
-        state = self.world.chats.get(chat_id)
-        if state is None:
-            return []
-        return [t for _, t in sorted(state.topics.items()) if not t.deleted]
-
-    def delete_forum_topic(self, chat: SimChat | int, thread_id: int) -> None:
-        """Delete a topic as a human admin would: later sends get "message thread not found"."""
-        state = self._state(chat)
-        topic = state.topics.get(thread_id)
-        if topic is None:
-            raise LookupError(f"no topic {thread_id} in chat {state.chat.id}")
-        topic.deleted = True
-
-    # ================================================================== acting as users
-    def _state(self, chat: SimChat | int) -> ChatState:
-        chat_id = chat.id if isinstance(chat, SimChat) else chat
-        state = self.world.chats.get(chat_id)
-        if state is None:
-            raise LookupError(f"unknown chat {chat_id}")
-        return state
-
-    def _user_chat(self, user: SimUser, chat: SimChat | int | None) -> ChatState:
-        return self._state(chat if chat is not None else user.id)
-
-    async def send_text(
-        self,
-        user: SimUser,
-        text: str,
-        chat: SimChat | int | None = None,
-        thread_id: int | None = None,
-    ) -> dict[str, Any]:
-        """``user`` writes ``text`` (private chat by default); returns the queued update."""
-        return await self.send_message(user, chat=chat, thread_id=thread_id, text=text)
-
-    async def send_message(
-        self,
-        user: SimUser,
-        chat: SimChat | int | None = None,
-        thread_id: int | None = None,
-        text: str | None = None,
-        photo: bool = False,
-        document: bool = False,
-        voice: bool = False,
-        contact: tuple[str, str] | None = None,
-        location: tuple[float, float] | None = None,
-        caption: str | None = None,
-        reply_to_message_id: int | None = None,
-    ) -> dict[str, Any]:
-        """``user`` sends a message of any supported kind; returns the ``message`` update.
-
-        ``contact`` is ``(phone_number, first_name)``, ``location`` ``(latitude, longitude)``.
-        Media get plausible ``file_id``/``file_unique_id`` values that ``getFile`` knows.
-        """
-        state = self._user_chat(user, chat)
-        content = self._user_content(user, text, photo, document, voice, contact, location)
-        if caption and any(k in content for k in ("photo", "document", "voice")):
-            content["caption"] = caption
-        try:
-            message = self.world.new_message(
-                state, user, content, thread_id=thread_id, reply_to=reply_to_message_id
-            )
-        except ApiError as err:
-            raise LookupError(err.description) from err
-        return self.world.updates.push("message", message)
-
-    def _user_content(
-        self,
-        user: SimUser,
-        text: str | None,
-        photo: bool,
-        document: bool,
-        voice: bool,
-        contact: tuple[str, str] | None,
-        location: tuple[float, float] | None,
-    ) -> dict[str, Any]:
-        content: dict[str, Any] = {}
-        if text is not None:
-            content["text"] = text
-            entities = command_entities(text)
-            if entities:
-                content["entities"] = entities
-        if photo:
-            stored = self.world.store_file("photos", b"\xff\xd8\xff\xe0fake-jpeg" * 64, "jpg")
-            content["photo"] = [
-                {
-                    "file_id": stored.file_id + (f"_{w}" if w < 1280 else ""),
-                    "file_unique_id": stored.file_unique_id + (f"_{w}" if w < 1280 else ""),
-                    "file_size": len(stored.data) * (i + 1) // 3,
-                    "width": w,
-                    "height": w * 3 // 4,
-                }
-                for i, w in enumerate((90, 320, 1280))
-            ]
-        if document:
-            stored = self.world.store_file("documents", b"%PDF-1.4 fake" * 64, "pdf")
-            content["document"] = {
-                "file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
-                "file_name": "document.pdf", "mime_type": "application/pdf",
-                "file_size": len(stored.data),
-            }  # fmt: skip
-        if voice:
-            stored = self.world.store_file("voice", b"OggS fake-opus" * 64, "oga")
-            content["voice"] = {
-                "file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
-                "duration": 3, "mime_type": "audio/ogg", "file_size": len(stored.data),
-            }  # fmt: skip
-        if contact is not None:
-            phone, first_name = contact
-            content["contact"] = {
-                "phone_number": phone, "first_name": first_name, "user_id": user.id,
-            }  # fmt: skip
-        if location is not None:
-            content["location"] = {"latitude": location[0], "longitude": location[1]}
-        if not content:
-            raise ValueError("send_message needs text or some content")
-        return content
-
-    async def press_button(
-        self, user: SimUser, message_id: int, data: str, chat: SimChat | int | None = None
-    ) -> dict[str, Any]:
-        """``user`` presses the inline button with ``callback_data == data``.
-
-        Raises :class:`LookupError` if the message or the button does not exist (a real
-        user cannot press it either).
-        """
-        state = self._user_chat(user, chat)
-        message = state.messages.get(message_id)
-        if message is None:
-            raise LookupError(f"no message {message_id} in chat {state.chat.id}")
-        buttons = [
-            button.get("callback_data")
-            for row in (message.get("reply_markup") or {}).get("inline_keyboard", [])
-            for button in row
-        ]
-        if data not in buttons:
-            raise LookupError(
-                f"message {message_id} has no button with callback_data {data!r}: {buttons}"
-            )
-        instance = hashlib.sha1(f"{state.chat.id}:{self.bot.id}".encode()).hexdigest()
-        query: dict[str, Any] = {
-            "id": self.world.new_callback_id(),
-            "from": user.to_dict(),
-            "message": copy.deepcopy(message),
-            "chat_instance": str(int(instance[:15], 16)),
-            "data": data,
-        }
-        self.world.callbacks[query["id"]] = CallbackRecord(query)
-        return self.world.updates.push("callback_query", query)
-
-    async def edit_user_message(
-        self, user: SimUser, message_id: int, new_text: str, chat: SimChat | int | None = None
-    ) -> dict[str, Any]:
-        """``user`` edits their text message; returns the ``edited_message`` update."""
-        state = self._user_chat(user, chat)
-        message = state.messages.get(message_id)
-        if message is None or message.get("from", {}).get("id") != user.id:
-            raise LookupError(f"user {user.id} has no message {message_id} in {state.chat.id}")
-        message["text"] = new_text
-        entities = command_entities(new_text)
-        if entities:
-            message["entities"] = entities
-        else:
-            message.pop("entities", None)
-        message["edit_date"] = now_ts()
-        return self.world.updates.push("edited_message", copy.deepcopy(message))
-
     # ================================================================== inspection
-    async def redeliver(self, update: dict[str, Any]) -> None:
-        """Delivers `update` once more with its original ``update_id``, as Telegram does when
-        a bot's confirmation was lost (a crash before the next ``getUpdates``)."""
-        self.world.updates.requeue(update)
-
     def mark(self) -> None:
         """From now on, :meth:`wait_for` only looks at newer requests."""
         self._mark = len(self.requests)
@@ -534,12 +343,10 @@ class Emulator:
 
     async def wait_until_polling(self, timeout: float = 10.0) -> None:
         """Wait until a ``getUpdates`` long poll is being held (the bot is listening)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while not self.api.polling:
-            if loop.time() >= deadline:
-                raise TimeoutError(f"no getUpdates long poll arrived within {timeout}s")
-            await asyncio.sleep(0.01)
+        try:
+            await self.api.wait_until_polling(timeout)
+        except TimeoutError:
+            raise TimeoutError(f"no getUpdates long poll arrived within {timeout}s") from None
 
     def pending_updates(self) -> int:
         """Updates not yet confirmed by ``getUpdates`` offset or delivered by webhook."""

@@ -17,9 +17,9 @@ from typing import Any, Protocol
 
 from .errors import ApiError, bad_request
 from .formatting import format_text
-from .state import DEFAULT_UPDATE_KINDS, TOPIC_COLORS, ChatState, Topic, now_ts
+from .state import DEFAULT_UPDATE_KINDS, TOPIC_COLORS, ChatState, Topic
 from .validation import MAX_CALLBACK_ANSWER, UploadedFile
-from .world import World
+from .world import World, as_returned
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +73,7 @@ class BotApi:
         self.webhook = webhook
         self.stopping = False
         self._active_poll: _PollTicket | None = None
+        self._poll_waiters: set[asyncio.Future[None]] = set()
         self.handlers: dict[str, Handler] = {
             "getMe": self.get_me,
             "getUpdates": self.get_updates,
@@ -108,6 +109,17 @@ class BotApi:
     def polling(self) -> bool:
         """Whether a ``getUpdates`` request is being held right now."""
         return self._active_poll is not None
+
+    async def wait_until_polling(self, timeout: float) -> None:
+        """Returns as soon as a ``getUpdates`` request is held (at once if one is)."""
+        if self._active_poll is not None:
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._poll_waiters.add(waiter)
+        try:
+            await asyncio.wait_for(waiter, timeout)
+        finally:
+            self._poll_waiters.discard(waiter)
 
     # ------------------------------------------------------------------ helpers
     async def true(self, call: Call) -> bool:
@@ -194,6 +206,10 @@ class BotApi:
             self._active_poll.terminated = True
             queue.wake()
         self._active_poll = ticket
+        for waiter in self._poll_waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        self._poll_waiters.clear()
         try:
             offset = call.params.get("offset")
             if isinstance(offset, int) and offset != 0:
@@ -335,8 +351,8 @@ class BotApi:
         message["text"] = text
         self._set(message, "entities", entities)
         self._set(message, "reply_markup", markup)
-        message["edit_date"] = now_ts()
-        return copy.deepcopy(message)
+        message["edit_date"] = self.world.now_ts()
+        return as_returned(message)
 
     async def edit_message_reply_markup(self, call: Call) -> dict[str, Any]:
         """Replace or remove a bot message's inline keyboard."""
@@ -347,8 +363,8 @@ class BotApi:
         if message.get("reply_markup") == markup:
             raise bad_request(NOT_MODIFIED)
         self._set(message, "reply_markup", markup)
-        message["edit_date"] = now_ts()
-        return copy.deepcopy(message)
+        message["edit_date"] = self.world.now_ts()
+        return as_returned(message)
 
     @staticmethod
     def _set(message: dict[str, Any], key: str, value: Any) -> None:
@@ -441,7 +457,7 @@ class BotApi:
             "is_topic_message": True,
             "from": self.world.bot.to_dict(),
             "chat": state.chat.to_dict(),
-            "date": now_ts(),
+            "date": self.world.now_ts(),
             "forum_topic_created": created,
         }
         return topic.to_dict()

@@ -17,6 +17,9 @@ from typing import Any
 
 from sandbox import Emulator, SimChat, SimUser
 
+_LOOK_EVERY = 0.005
+"""Seconds between two looks at whether the bot has finished a step."""
+
 # Requests that are the bot speaking (as opposed to polling or housekeeping).
 OUTPUT_METHODS = frozenset(
     {
@@ -147,7 +150,8 @@ async def settle(
 ) -> None:
     """Waits until the bot has answered what was sent after request index `since`: it has made
     an output request since, no update is waiting for it, `idle()` (the bot's own "nothing in
-    hand") holds, and no further output came for `quiet` seconds."""
+    hand") holds, and no further output came for `quiet` seconds (real ones: the bot's work
+    between requests takes real time, whatever clock it goes by)."""
     deadline = time.monotonic() + timeout
     outputs, last_output = 0, time.monotonic()
     while time.monotonic() < deadline:
@@ -157,7 +161,7 @@ async def settle(
         calm = emu.pending_updates() == 0 and (idle is None or idle())
         if outputs and calm and time.monotonic() - last_output >= quiet:
             return
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(_LOOK_EVERY)
     raise TimeoutError(f"the bot did not answer within {timeout}s")
 
 
@@ -208,12 +212,19 @@ async def play(
     on_line: Callable[[Line], None] | None = None,
     idle: Callable[[], bool] | None = None,
     staff: Staff | None = None,
-    quiet: float = 0.15,
+    quiet: float | None = None,
     timeout: float = 15.0,
 ) -> Transcript:
     """Plays every persona's steps in turn and returns the whole transcript. Pass
     `idle` (e.g. ``lambda: app.dispatcher.in_flight == 0``) so a step is only over when the
-    bot has finished with it, even if it had to wait out a flood limit."""
+    bot has finished with it, even if it had to wait out a flood limit.
+
+    A step is over once the bot has gone `quiet` seconds without output. Without `idle` that
+    silence is the only sign the bot has finished, so it lasts a while (0.15 s); with `idle`
+    the bot says so itself, and the silence only covers the moment between the framework
+    receiving an update and handing it to the bot (0.03 s)."""
+    if quiet is None:
+        quiet = 0.15 if idle is None else 0.03
     transcript = Transcript()
 
     def emit(line: Line) -> None:

@@ -11,7 +11,6 @@ import copy
 import hashlib
 import itertools
 import logging
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,11 +29,6 @@ DEFAULT_UPDATE_KINDS: frozenset[str] = frozenset(
         "deleted_business_messages", "purchased_paid_media",
     }
 )  # fmt: skip
-
-
-def now_ts() -> int:
-    """Unix time in whole seconds, as in ``Message.date``."""
-    return int(time.time())
 
 
 def unique_id(*parts: object) -> str:

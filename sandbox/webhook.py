@@ -11,13 +11,13 @@ import asyncio
 import contextlib
 import json
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
 import aiohttp
 
+from .clock import Clock, RealClock
 from .state import UpdateQueue
 
 logger = logging.getLogger(__name__)
@@ -38,8 +38,10 @@ class WebhookSender:
         retry_delay: float = 0.1,
         max_retry_delay: float = 2.0,
         request_timeout: float = 10.0,
+        clock: Clock | None = None,
     ) -> None:
         self.queue = queue
+        self.clock: Clock = clock if clock is not None else RealClock()
         self.run_reply = run_reply
         self.url = ""
         self.secret_token: str | None = None
@@ -97,7 +99,7 @@ class WebhookSender:
                     attempts = 0
                     continue
                 delay = min(self.max_retry_delay, self.retry_delay * 2 ** (attempts - 1))
-                await asyncio.sleep(delay)
+                await self.clock.sleep(delay)
 
     async def _deliver(self, session: aiohttp.ClientSession, update: dict[str, Any]) -> bool:
         headers = {"Content-Type": "application/json"}
@@ -125,7 +127,7 @@ class WebhookSender:
 
     def _error(self, message: str) -> None:
         logger.info("webhook %s: %s", self.url, message)
-        self.last_error_date = int(time.time())
+        self.last_error_date = int(self.clock.now().timestamp())
         self.last_error_message = message
 
     @staticmethod

@@ -8,8 +8,9 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from .clock import Clock, RealClock
 from .errors import CHAT_NOT_FOUND, THREAD_NOT_FOUND, bad_request
-from .state import ChatState, SimChat, SimUser, Topic, UpdateQueue, file_id, now_ts, unique_id
+from .state import ChatState, SimChat, SimUser, Topic, UpdateQueue, file_id, unique_id
 
 logger = logging.getLogger(__name__)
 
@@ -42,11 +43,27 @@ class CallbackRecord:
     answer: dict[str, Any] | None = None
 
 
+def as_returned(message: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a stored message as Telegram returns it to the bot.
+
+    The emulator keeps whatever keyboard the bot sent, as the user sees it; but a ``Message``
+    carries only an inline keyboard. A reply keyboard or its removal (``keyboard``,
+    ``remove_keyboard``, ``force_reply``) is never echoed back, and aiogram refuses a message
+    that has one.
+    """
+    returned = copy.deepcopy(message)
+    markup = returned.get("reply_markup")
+    if markup is not None and not (isinstance(markup, dict) and "inline_keyboard" in markup):
+        del returned["reply_markup"]
+    return returned
+
+
 class World:
     """Users, chats, files and pending updates of one emulated bot."""
 
-    def __init__(self, bot: SimUser) -> None:
+    def __init__(self, bot: SimUser, clock: Clock | None = None) -> None:
         self.bot = bot
+        self.clock: Clock = clock if clock is not None else RealClock()
         self.users: dict[int, SimUser] = {bot.id: bot}
         self.chats: dict[int, ChatState] = {}
         self.updates = UpdateQueue()
@@ -58,6 +75,10 @@ class World:
         self._group_ids = itertools.count(1_000_000_001)
         self._callback_ids = itertools.count(4_000_000_000_001)
         self._file_seq = itertools.count(1)
+
+    def now_ts(self) -> int:
+        """Unix time in whole seconds on the emulator's clock, as in ``Message.date``."""
+        return int(self.clock.now().timestamp())
 
     # ----------------------------------------------------------------- users and chats
     def add_user(
@@ -164,19 +185,19 @@ class World:
             "message_id": state.allocate_id(),
             "from": sender.to_dict(),
             "chat": state.chat.to_dict(),
-            "date": now_ts(),
+            "date": self.now_ts(),
             **thread,
         }
         if replied is not None:
             message["reply_to_message"] = {
-                k: copy.deepcopy(v) for k, v in replied.items() if k != "reply_to_message"
+                k: v for k, v in as_returned(replied).items() if k != "reply_to_message"
             }
         message.update(copy.deepcopy(content))
         if reply_markup:
             message["reply_markup"] = copy.deepcopy(reply_markup)
         state.messages[message["message_id"]] = message
         state.members.add(sender.id)
-        return copy.deepcopy(message)
+        return as_returned(message)
 
     def topic(self, state: ChatState, thread_id: int) -> Topic:
         """A live topic or 400 ``TOPIC_ID_INVALID``."""

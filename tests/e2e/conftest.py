@@ -2,6 +2,11 @@
 
 Both frameworks are imported once per test session (aiogram takes seconds to import). Each
 test gets a fresh emulator and a fresh SQLite file, so tests cannot leak into each other.
+
+The ``emulator`` fixture keeps Telegram's real limits and runs on a :class:`VirtualClock`
+that :func:`running_bot` hands to the bot as well: the bot's pacing sleeps on the very clock
+the emulator's flood control reads, so a second's wait passes at once, and a bot that waited
+too little is still refused with 429.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from bot.app.settings import Framework
 from bot.core.ports import Clock
 from bot.core.roles import Role
 from bot.core.services.staff import enroll
-from sandbox import Emulator, FloodLimits, SimUser
+from sandbox import Emulator, FloodLimits, SimUser, VirtualClock
 
 TOKEN = "123456:TEST"
 FRAMEWORKS: tuple[Framework, ...] = ("aiogram", "ptb")
@@ -35,11 +40,12 @@ def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
 async def running_bot(
     emu: Emulator, database: Path, framework: Framework, clock: Clock | None = None, **extra: Any
 ) -> AsyncIterator[tuple[RunningBot, Services]]:
-    """Starts the bot on `framework` against `emu`; stops it cleanly afterwards."""
+    """Starts the bot on `framework` against `emu`; stops it cleanly afterwards. The bot goes
+    by the emulator's clock unless the test gives it another."""
     settings = demo_settings(
         framework, emu.base_url, database, token=TOKEN, default_timezone="UTC", **extra
     )
-    services = await build_services(settings, clock=clock)
+    services = await build_services(settings, clock=clock if clock is not None else emu.clock)
     bot = await start_bot(services, framework)
     try:
         yield bot, services
@@ -49,8 +55,16 @@ async def running_bot(
 
 
 @pytest.fixture
-async def emulator() -> AsyncIterator[Emulator]:
-    async with Emulator(token=TOKEN) as emu:
+async def virtual_clock() -> AsyncIterator[VirtualClock]:
+    """Virtual time, running (see :class:`sandbox.clock.VirtualClock`)."""
+    async with VirtualClock() as clock:
+        yield clock
+
+
+@pytest.fixture
+async def emulator(virtual_clock: VirtualClock) -> AsyncIterator[Emulator]:
+    """Telegram's real flood limits, on virtual time shared with the bot."""
+    async with Emulator(token=TOKEN, clock=virtual_clock) as emu:
         yield emu
 
 

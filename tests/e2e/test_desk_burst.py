@@ -6,6 +6,12 @@ of 3, 30/s bot-wide, 20/min per group) and the bot's default pacing.
 once. Every message must reach its agent's private chat exactly once, the customers get no
 bot reply (a person has their chat), an agent's answer during the burst gets through, and any
 429 the emulator answers is rare and followed by a successful retry of the same message.
+
+Both sides go by one virtual clock (the ``emulator`` fixture's), so the minute or so the
+limits impose passes at once; the emulator still judges every request by the time the bot
+paced it on, so a bot that sends too early collects 429s and fails the test. The test also
+checks that the limits really did set the pace: the relay took at least the virtual time
+Telegram's limits require.
 """
 
 from __future__ import annotations
@@ -138,7 +144,7 @@ async def logged(services: Services, chat_id: int, message_id: int, timeout: flo
         async with services.uow() as uow:
             if await uow.messages.find_sent(chat_id, message_id) is not None:
                 return
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.01)
     raise TimeoutError(f"message {message_id} in chat {chat_id} was never logged")
 
 
@@ -149,7 +155,7 @@ async def settled(dispatcher: Dispatcher, timeout: float) -> None:
     while dispatcher.in_flight:
         if time.monotonic() > deadline:
             raise TimeoutError(f"{dispatcher.in_flight} updates still in flight: a stuck chat?")
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.01)
 
 
 async def answer_first_relay(
@@ -191,7 +197,7 @@ async def test_a_burst_of_100_customers_reaches_their_agents_completely(
         desk = await taken_over_desk(emu, services)
         emu.mark()
         since = len(emu.requests)
-        started = time.monotonic()
+        started, virtual_start = time.monotonic(), emu.clock.monotonic()
         for i, person in enumerate(desk.customers):
             await emu.send_text(person, f"{marker(i)} the lid still does not close, please help")
 
@@ -205,13 +211,15 @@ async def test_a_burst_of_100_customers_reaches_their_agents_completely(
                 "sendMessage", chat_id=agent.id, count=CUSTOMERS // AGENTS, ok=True, timeout=120
             )
         relayed_in = time.monotonic() - started
+        virtual_span = emu.clock.monotonic() - virtual_start
         # Every update has reached the dispatcher; once none is in flight, nothing more (a
         # duplicate, a stray reply) can still be sent.
         await settled(app.dispatcher, timeout=30)
     requests = sends(emu.requests[since:])
     refused = [r for r in requests if r.status == 429]
     print(
-        f"\n{framework}: {CUSTOMERS} customers → {AGENTS} agents relayed in {relayed_in:.1f} s, "
+        f"\n{framework}: {CUSTOMERS} customers → {AGENTS} agents relayed in {relayed_in:.1f} s "
+        f"({virtual_span:.1f} s on the clock), "
         f"{len(refused)} × 429, {len(requests)} send requests"
     )
 
@@ -229,6 +237,11 @@ async def test_a_burst_of_100_customers_reaches_their_agents_completely(
     agent_ids = {a.id for a in desk.agents}
     to_customers = [r for r in requests if r.ok and r.chat_id not in agent_ids]
     assert [(r.method, r.chat_id) for r in to_customers] == [("copyMessage", answered.id)]
+
+    # The limits set the pace: 25 messages into one agent's chat at 1/s after a burst of 3
+    # take at least 22 s, however fast the clock runs for the test.
+    least = (CUSTOMERS // AGENTS - 3) / 1.0
+    assert virtual_span >= least, f"{virtual_span:.1f} s < {least:.0f} s: limits not kept"
 
     # 429s are rare, and each was absorbed by a successful retry of the same message.
     assert len(refused) <= MAX_429, [(r.method, r.chat_id) for r in refused]

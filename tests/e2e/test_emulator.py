@@ -18,7 +18,7 @@ import httpx
 import pytest
 from aiohttp import web
 
-from sandbox import Emulator, Fault, FloodLimits, RecordedRequest, SimChat, SimUser
+from sandbox import Emulator, Fault, FloodLimits, RecordedRequest, SimChat, SimUser, VirtualClock
 
 pytestmark = pytest.mark.e2e
 
@@ -483,6 +483,97 @@ async def test_flood_group_limit_twenty_per_minute() -> None:
         assert status == 429  # edits count too
         alice = emu.add_user("Alice")
         assert (await call(http, "sendMessage", chat_id=alice.id, text="dm"))[0] == 200
+
+
+async def test_telegrams_default_limits_hold_on_virtual_time() -> None:
+    """On a virtual clock the default limits are proven to the hundredth of a second, and
+    nobody waits: 1/s per chat after a burst of 3, 30/s bot-wide, 20/min per group."""
+    clock = VirtualClock()  # not running: moved by hand below
+    async with (
+        Emulator(clock=clock) as emu,
+        httpx.AsyncClient(base_url=f"{emu.base_url}/bot{TOKEN}/", trust_env=False) as http,
+    ):
+
+        async def send(chat: int) -> int:
+            return (await call(http, "sendMessage", chat_id=chat, text="x"))[0]
+
+        alice = emu.add_user("Alice").id
+        assert [await send(alice) for _ in range(4)] == [200, 200, 200, 429]
+        assert emu.requests[-1].response["parameters"] == {"retry_after": 1}
+        clock.advance(0.99)
+        assert await send(alice) == 429  # not quite a second yet
+        clock.advance(0.01)
+        assert await send(alice) == 200
+        assert emu.requests[-1].at - emu.requests[0].at == pytest.approx(1.0)
+
+        clock.advance(60)
+        others = [emu.add_user(f"U{i}").id for i in range(31)]
+        assert [await send(u) for u in others] == [200] * 30 + [429]
+        clock.advance(0.03)
+        assert await send(others[-1]) == 429  # a thirtieth of a second has not passed
+        clock.advance(0.004)
+        assert await send(others[-1]) == 200
+
+        clock.advance(60)
+        desk = emu.add_forum_group("Desk").id
+        # At one message a second a group's bucket (20, refilled by one every 3 s) empties
+        # after 29 messages; the 30th is refused though the per-chat limit would allow it.
+        statuses = []
+        for _ in range(30):
+            statuses.append(await send(desk))
+            clock.advance(1.0)
+        assert statuses == [200] * 29 + [429]
+        assert emu.requests[-1].response["parameters"]["retry_after"] == 1
+        clock.advance(1.0)
+        assert await send(desk) == 200
+
+
+async def test_a_reply_keyboard_is_not_echoed_in_the_returned_message(
+    emu: Emulator, http: httpx.AsyncClient
+) -> None:
+    """Telegram returns only an inline keyboard in a Message; the user still sees the reply
+    keyboard. aiogram refuses a Message that carries one (it logged an error on every send)."""
+    from aiogram import Bot
+    from aiogram.client.session.aiohttp import AiohttpSession
+    from aiogram.client.telegram import TelegramAPIServer
+    from aiogram.types import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove
+
+    alice = emu.add_user("Alice")
+    contact = {
+        "keyboard": [[{"text": "Share", "request_contact": True}]],
+        "one_time_keyboard": True,
+    }
+    status, body = await call(
+        http, "sendMessage", chat_id=alice.id, text="Your phone?", reply_markup=contact
+    )
+    assert status == 200 and "reply_markup" not in body["result"]
+    assert emu.bot_messages(alice.id)[0]["reply_markup"] == contact  # what the user sees
+    status, body = await call(
+        http,
+        "sendMessage",
+        chat_id=alice.id,
+        text="Thanks",
+        reply_markup={"remove_keyboard": True},
+    )
+    assert status == 200 and "reply_markup" not in body["result"]
+    status, body = await call(
+        http, "sendMessage", chat_id=alice.id, text="?", reply_markup=keyboard("y")
+    )
+    assert body["result"]["reply_markup"] == keyboard("y")  # an inline keyboard is returned
+    update = await emu.send_text(alice, "+44 7700 900123")
+    assert "reply_markup" not in update["message"].get("reply_to_message", {})
+
+    bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(emu.base_url)))
+    try:
+        share = ReplyKeyboardMarkup(
+            keyboard=[[KeyboardButton(text="Share", request_contact=True)]], one_time_keyboard=True
+        )
+        sent = await bot.send_message(alice.id, "Your phone?", reply_markup=share)
+        assert sent.reply_markup is None
+        removed = await bot.send_message(alice.id, "Thanks", reply_markup=ReplyKeyboardRemove())
+        assert removed.reply_markup is None
+    finally:
+        await bot.session.close()
 
 
 async def test_flood_limits_can_be_disabled(emu: Emulator, http: httpx.AsyncClient) -> None:

@@ -1,11 +1,10 @@
-"""Pacing is pure bookkeeping over given times, so it is tested without sleeping."""
+"""Pacing is pure bookkeeping over given times, so it is tested without sleeping; delivery,
+which does the waiting, is tested on a virtual clock shared with the emulator's flood control."""
 
 from __future__ import annotations
 
 import asyncio
-import heapq
 import itertools
-from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,6 +16,7 @@ from bot.core.errors import RateLimited
 from bot.core.locks import ChatLocks
 from bot.core.messages import Outgoing, Sent
 from bot.core.pacing import Pacer, PacingLimits
+from sandbox import VirtualClock
 from sandbox.limits import FloodControl, FloodLimits
 from tests.fakes import FixedFaq, MemoryUnitOfWorkFactory, RecordingMessenger
 from tests.unit.conftest import language, triage
@@ -76,39 +76,12 @@ def test_idle_chats_are_forgotten_so_memory_stays_flat() -> None:
 
 
 # --- Delivery under a burst: many messages waiting at once, on a virtual clock ----------------
+#
+# The messenger below refuses what the emulator's own flood control would refuse, on the same
+# virtual clock the delivery sleeps on: a second passes at once, and a delivery that waits too
+# little is answered with 429 just as Telegram would.
 
-
-class VirtualClock:
-    """Time moves only when every task is asleep; it then jumps to the earliest wake-up."""
-
-    def __init__(self) -> None:
-        self.start = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
-        self.t = 0.0
-        self.sleeps = 0
-        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
-        self._order = itertools.count()
-
-    def now(self) -> datetime:
-        return self.start + timedelta(seconds=self.t)
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps += 1
-        future = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._sleepers, (self.t + max(0.0, seconds), next(self._order), future))
-        await future
-
-    async def run(self, *jobs: Coroutine[Any, Any, None]) -> None:
-        """Runs `jobs` to completion, moving time forward whenever all of them wait."""
-        tasks = [asyncio.ensure_future(job) for job in jobs]
-        while not all(task.done() for task in tasks):
-            for _ in range(50):  # let every runnable task go as far as it can
-                await asyncio.sleep(0)
-            if self._sleepers:
-                wake_at, _, future = heapq.heappop(self._sleepers)
-                self.t = max(self.t, wake_at)
-                future.set_result(None)
-        for task in tasks:
-            task.result()
+START = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
 
 class TelegramLike(RecordingMessenger):
@@ -117,7 +90,7 @@ class TelegramLike(RecordingMessenger):
 
     def __init__(self, clock: VirtualClock, limits: FloodLimits) -> None:
         super().__init__()
-        self.flood = FloodControl(limits, clock=lambda: clock.t)
+        self.flood = FloodControl(limits, clock=clock.monotonic)
         self.at: list[float] = []
         self.clock = clock
         self.refused = 0
@@ -127,12 +100,11 @@ class TelegramLike(RecordingMessenger):
         if retry_after:
             self.refused += 1
             raise RateLimited(retry_after)
-        self.at.append(self.clock.t)
+        self.at.append(self.clock.elapsed())
         return await super().send(message)
 
 
-def burst_delivery(**settings: Any) -> tuple[Delivery, VirtualClock, TelegramLike]:
-    clock = VirtualClock()
+def burst_delivery(clock: VirtualClock, **settings: Any) -> tuple[Delivery, TelegramLike]:
     limits = FloodLimits(global_rate=settings.get("global_messages_per_second", 30.0))
     messenger = TelegramLike(clock, limits)
     deps = Deps(
@@ -144,28 +116,33 @@ def burst_delivery(**settings: Any) -> tuple[Delivery, VirtualClock, TelegramLik
         clock=clock,
         messenger=messenger,
     )
-    return Delivery(deps), clock, messenger
+    return Delivery(deps), messenger
 
 
 async def test_a_burst_keeps_order_per_chat_wakes_each_waiter_rarely_and_starves_nobody() -> None:
     # 10 busy chats (an agent's inbox each) with 10 messages queued for each, and a bot-wide
     # limit of 5/s that binds before the chats' own 1/s does.
-    delivery, clock, messenger = burst_delivery(global_messages_per_second=5.0)
     chats, per_chat = 10, 10
     late_chat, late_sent_at = 777, []
+    async with VirtualClock(START) as clock:
+        delivery, messenger = burst_delivery(clock, global_messages_per_second=5.0)
 
-    async def one(chat_id: int, n: int) -> None:
-        await delivery.send(Outgoing(chat_id=chat_id, text=f"{chat_id}:{n}"))
+        async def one(chat_id: int, n: int) -> None:
+            await delivery.send(Outgoing(chat_id=chat_id, text=f"{chat_id}:{n}"))
 
-    async def late() -> None:  # an agent's answer to a customer, arriving mid-burst
-        await clock.sleep(5.0)
-        asked = clock.t
-        await delivery.send(Outgoing(chat_id=late_chat, text="late"))
-        late_sent_at.append(clock.t - asked)
+        async def late() -> None:  # an agent's answer to a customer, arriving mid-burst
+            await clock.sleep(5.0)
+            asked = clock.elapsed()
+            await delivery.send(Outgoing(chat_id=late_chat, text="late"))
+            late_sent_at.append(clock.elapsed() - asked)
 
-    await clock.run(*(one(c, n) for n in range(per_chat) for c in range(1, chats + 1)), late())
+        await asyncio.gather(
+            *(one(c, n) for n in range(per_chat) for c in range(1, chats + 1)), late()
+        )
     assert messenger.refused == 0
     assert len(messenger.sent) == chats * per_chat + 1
+    # The limit was kept by waiting, not by luck: 101 messages at 5/s take 20 virtual seconds.
+    assert messenger.at[-1] >= (chats * per_chat + 1 - 5) / 5.0
     for chat in range(1, chats + 1):  # each chat's messages go out in the order they came
         assert messenger.texts(chat) == [f"{chat}:{n}" for n in range(per_chat)]
     # The late message waits behind at most one message per busy chat (10 at 5/s), not
@@ -173,6 +150,31 @@ async def test_a_burst_keeps_order_per_chat_wakes_each_waiter_rarely_and_starves
     assert late_sent_at[0] <= (chats + 1) / 5.0 + 0.5
     # Every waiter wakes about once per turn it waits for, not once per message sent.
     assert clock.sleeps <= 3 * len(messenger.sent)
+
+
+async def test_a_delivery_that_waits_too_little_is_refused_on_the_same_clock() -> None:
+    """The virtual clock cannot hide broken pacing: with the bot's pacing switched off
+    (Telegram's limits set a hundred times looser on the bot's side only), Telegram's flood
+    control on the shared clock refuses the burst, and every refusal costs a bot-wide pause."""
+    async with VirtualClock(START) as clock:
+        delivery, messenger = burst_delivery(clock, chat_messages_per_second=100.0, chat_burst=100)
+        await asyncio.gather(*(delivery.send(Outgoing(chat_id=42, text=str(n))) for n in range(6)))
+    assert messenger.refused > 0
+    assert sorted(messenger.texts(42)) == [str(n) for n in range(6)]  # all retried, none lost
+
+
+async def test_a_virtual_clock_moves_only_as_far_as_the_earliest_sleeper() -> None:
+    woke: list[tuple[str, float]] = []
+    async with VirtualClock(START) as clock:
+
+        async def nap(name: str, seconds: float) -> None:
+            await clock.sleep(seconds)
+            woke.append((name, clock.elapsed()))
+
+        await asyncio.gather(nap("long", 3600.0), nap("short", 1.5), nap("same", 1.5))
+    assert woke == [("short", 1.5), ("same", 1.5), ("long", 3600.0)]
+    assert clock.now() == START + timedelta(hours=1)
+    assert clock.jumps == 2
 
 
 async def test_turns_are_forgotten_once_nobody_waits() -> None:
