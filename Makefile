@@ -21,7 +21,8 @@ demo: $(STAMP)
 	$(BIN)/rapport demo
 
 test: $(STAMP) lint typecheck
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -m "not packaging"
+	$(BIN)/pytest -q -m packaging
 
 lint: $(STAMP)
 	$(BIN)/lint-imports
