@@ -64,6 +64,8 @@ FUTURE_SLACK = timedelta(days=1)
 CUSTOMER_REQUIRED = ("customer_ref",)
 ORDER_REQUIRED = ("order_id", "customer_ref", "amount", "status", "created_at")
 _REF = re.compile(r"^[^\s]{1,64}$")
+#: The shape of an IANA zone name ("Asia/Shanghai", "America/Argentina/Buenos_Aires", "UTC").
+_ZONE = re.compile(r"[A-Za-z][A-Za-z0-9_+\-]{0,29}(/[A-Za-z0-9_+\-]{1,30}){0,2}")
 _TAG = re.compile(r"^[\w][\w\-.:/ ]{0,39}$")
 
 
@@ -309,8 +311,10 @@ def parse_customer(
     timezone = None
     if raw_zone := _text(row, "timezone"):
         try:
+            if not _ZONE.fullmatch(raw_zone):  # before ZoneInfo, which opens a file by name
+                raise ValueError(raw_zone)
             ZoneInfo(raw_zone)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             raise RowError(f"timezone {_shown(raw_zone)} is not an IANA time zone") from None
         timezone = raw_zone
     tags: list[str] = []

@@ -148,6 +148,7 @@ async def test_deep_nesting_and_wrong_json_types_are_rejected(
         "[1, 2]",
         '{"customer_ref": "C8", "name": "Fine", "tags": ["a", "b"]}',
         '{"customer_ref": 12345}',
+        '{"customer_ref": "C9", "timezone": "' + "9" * 5000 + '"}',
     ]
     path = write(tmp_path, "types.jsonl", "\n".join(lines) + "\n")
     report = await customers(engine, path)
@@ -162,6 +163,7 @@ async def test_deep_nesting_and_wrong_json_types_are_rejected(
         7: "name is not valid Unicode (a lone surrogate)",
         8: "not valid JSON (a number too long to read)",
         9: "not a JSON object",
+        12: "timezone '9999999999999999999999999999999999999999'… is not an IANA time zone",
     }
     assert report.created == 2 and await count(engine, "customer") == 2
 
