@@ -1,9 +1,14 @@
 """Importing the shop's customers and orders, in batches, idempotently (issue #5).
 
-Files are streamed: rows are read, validated (:mod:`bot.core.importing`) and written one batch
-at a time, each batch in its own transaction, so memory does not grow with the file and an
-interrupted import can simply be run again. A bad row is reported with its line and reason and
-nothing of it is written; the rest of its batch goes in.
+A file is imported in two streamed passes (:func:`import_customers_file`,
+:func:`import_orders_file`, what ``rapport import`` runs): the validation pass
+(:mod:`storage.import_check`) reads the whole file and judges every row, writing nothing, so a
+file that cannot be read (another encoding, broken quoting) leaves the database untouched; then
+the rows it accepted are re-read and written one batch at a time, each batch in its own
+transaction, so memory does not grow with the file. Every bad row is reported with its line and
+reason and nothing of it is written. The report counts only batches whose transaction
+committed; if writing fails part-way, :class:`ImportInterrupted` carries that report, and
+running the import again is safe.
 
 Idempotent: customers and orders are matched by the shop's keys (``customer_ref``,
 ``order_id``); a row equal to what is stored changes nothing (contact data is compared after
@@ -27,20 +32,39 @@ writes customers and orders.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, select, type_coerce, update
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.core.importing import CustomerIn, OrderIn, RowError, parse_customer, parse_order
+from bot.core.importing import (
+    CUSTOMER_COLUMNS,
+    CUSTOMER_REQUIRED,
+    ORDER_COLUMNS,
+    ORDER_REQUIRED,
+    CustomerIn,
+    OrderIn,
+    RowError,
+    parse_customer,
+    parse_order,
+)
 from bot.core.models import Reachability
 from bot.core.records import CustomerProfile, OrderStatus, PersonalDataError
 from bot.core.tiers import TierPolicy, window_start
 from storage.bulk import AS_DRIVER, BulkDriver, BulkStatement, binds, chunks, dialect_insert
 from storage.crypto import PersonalDataCipher
 from storage.customers import NO_KEY, profile_from_row, profile_values
+from storage.import_check import (
+    Checked,
+    FileChangedError,
+    accepted_rows,
+    check_rows,
+    fingerprint,
+)
 from storage.import_files import (
     FileFormatError,
     ImportReport,
@@ -54,10 +78,13 @@ from storage.tables import metadata
 
 __all__ = [
     "FileFormatError",
+    "ImportInterrupted",
     "ImportReport",
     "count_rows",
     "import_customers",
+    "import_customers_file",
     "import_orders",
+    "import_orders_file",
     "read_rows",
 ]
 
@@ -120,21 +147,24 @@ async def import_customers(
     phone_country_code: str = "",
     batch_size: int = 10_000,
     progress: Progress | None = None,
+    report: ImportReport | None = None,
 ) -> ImportReport:
-    """Imports customer rows; see the module docstring. Raises
+    """Writes customer rows in batched transactions (the write pass: give it checked rows, see
+    :func:`import_customers_file`); counts go into `report` as each batch commits. Raises
     :class:`bot.core.records.PersonalDataError` without a cipher when a row has contact data."""
-    report = ImportReport()
+    report = report if report is not None else ImportReport()
 
     def parse(row: Mapping[str, Any]) -> CustomerIn:
-        return parse_customer(row, locales, phone_country_code)
+        return parse_customer(row, locales, phone_country_code, today=now.astimezone(UTC).date())
 
     for batch in batches(rows, parse, batch_size, report):
+        done = ImportReport()
         latest = {c.customer_ref: c for _, c in batch}  # a later row for a ref wins
-        report.unchanged += len(batch) - len(latest)
+        done.unchanged += len(batch) - len(latest)
         if cipher is None and any(c.phone or c.email or c.birthday for c in latest.values()):
             raise PersonalDataError(NO_KEY)
         async with engine.begin() as conn:
-            ids, created = await _customer_ids(conn, latest, now, report)
+            ids, created = await _customer_ids(conn, latest, now, done)
             stored = await _stored_customers(conn, list(ids.values()), cipher)
             changed_customers: list[dict[str, Any]] = []
             profiles: list[dict[str, Any]] = []
@@ -148,11 +178,11 @@ async def import_customers(
                 if merged is not None:
                     profiles.append(profile_values(merged, cipher))
                 if ref in created:
-                    report.created += 1
+                    done.created += 1
                 elif changes or merged is not None:
-                    report.updated += 1
+                    done.updated += 1
                 else:
-                    report.unchanged += 1
+                    done.unchanged += 1
             if changed_customers:
                 keys = sorted({k for change in changed_customers for k in change} - {"b_id"})
                 for change in changed_customers:  # executemany needs the same keys in every row
@@ -171,9 +201,10 @@ async def import_customers(
                     upsert.on_conflict_do_update(index_elements=["customer_id"], set_=columns),
                     profiles,
                 )
+        report.add(done)
+        report.customers_created = report.created
         if progress:
             progress(len(batch))
-    report.customers_created = report.created
     return report
 
 
@@ -263,26 +294,30 @@ async def import_orders(
     policy: TierPolicy | None = None,
     batch_size: int = 10_000,
     progress: Progress | None = None,
+    report: ImportReport | None = None,
 ) -> ImportReport:
-    """Imports order rows and keeps the RFM buckets and running totals current.
+    """Writes order rows in batched transactions and keeps the RFM buckets and running totals
+    current (the write pass: give it checked rows, see :func:`import_orders_file`); counts go
+    into `report` as each batch commits.
 
     The hot statements (reading the stored orders, inserting and updating orders, the bucket
     and running-total upserts) run as driver-level ``executemany`` of prepared tuples
     (:class:`BulkDriver`): an unchanged order is recognised by comparing its tuple with the stored
     one, and no value passes through SQLAlchemy's per-value type processing."""
-    report = ImportReport()
+    report = report if report is not None else ImportReport()
 
     def parse(row: Mapping[str, Any]) -> OrderIn:
-        return parse_order(row, shop_currency)
+        return parse_order(row, shop_currency, now=now)
 
     for batch in batches(rows, parse, batch_size, report):
+        done = ImportReport()
         latest = {o.order_id: o for _, o in batch}
-        report.unchanged += len(batch) - len(latest)
+        done.unchanged += len(batch) - len(latest)
         async with engine.begin() as conn:
             driver = BulkDriver.of(conn)
             stored_time = driver.time
             refs = (o.customer_ref for o in latest.values())
-            ids, _created = await _customer_ids(conn, refs, now, report)
+            ids, _created = await _customer_ids(conn, refs, now, done)
             stored = await _stored_orders(conn, list(latest))
             new: list[tuple[Any, ...]] = []
             changed: list[tuple[Any, ...]] = []
@@ -301,14 +336,14 @@ async def import_orders(
                 )
                 old = stored.get(order_id)
                 if old == values:
-                    report.unchanged += 1
+                    done.unchanged += 1
                     continue
                 if old is None:
                     new.append((order_id, *values))
-                    report.created += 1
+                    done.created += 1
                 else:
                     changed.append((*values, order_id))
-                    report.updated += 1
+                    done.updated += 1
                     if old[3] in _COUNTS:
                         old_day = driver.day_of(old[5] if old[5] is not None else old[4])
                         add_delta(deltas, (old[0], old_day), -1, -old[1])
@@ -322,6 +357,7 @@ async def import_orders(
             if deltas:
                 through = await window_through(conn, now.astimezone(UTC).date())
                 await apply_deltas(conn, deltas, window_start(through, policy or TierPolicy()))
+        report.add(done)
         if progress:
             progress(len(batch))
     return report
@@ -350,3 +386,145 @@ _UPDATE_ORDER = BulkStatement(
     ),
     (*_ORDER_FIELDS, "order_id"),
 )
+
+
+# --------------------------------------------------------------------------------------------
+# Whole files: validate, then write
+# --------------------------------------------------------------------------------------------
+
+
+class ImportInterrupted(Exception):
+    """Writing failed part-way (the database, the disk, the file changed). `report` counts
+    exactly the rows of the transactions that committed before; `reason` says what failed,
+    without any row's data."""
+
+    def __init__(self, report: ImportReport, reason: str) -> None:
+        super().__init__(reason)
+        self.report = report
+        self.reason = reason
+
+
+def _reason(exc: Exception) -> str:
+    """What went wrong, never the statement's parameters (they may be personal data)."""
+    if isinstance(exc, FileFormatError):
+        return str(exc)
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        return f"the database refused a write ({type(exc.orig).__name__}: {exc.orig.args[0]})"
+    return f"the database refused a write ({type(exc).__name__})"
+
+
+Rows = Iterable[tuple[int, Mapping[str, Any] | RowError]]
+
+
+async def import_customers_file(
+    engine: AsyncEngine,
+    path: Path,
+    *,
+    cipher: PersonalDataCipher | None,
+    locales: Sequence[str],
+    now: datetime,
+    phone_country_code: str = "",
+    batch_size: int = 10_000,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Validates the whole customer file, then writes the rows it accepted.
+
+    Raises :class:`FileFormatError` (the file cannot be read; nothing was written),
+    :class:`~bot.core.records.PersonalDataError` (contact data but no cipher; nothing was
+    written) or :class:`ImportInterrupted` (writing failed part-way)."""
+    today = now.astimezone(UTC).date()
+
+    def needs_no_key(customer: CustomerIn) -> None:
+        if cipher is None and (customer.phone or customer.email or customer.birthday):
+            raise PersonalDataError(NO_KEY)
+
+    async def write(rows: Rows, report: ImportReport) -> None:
+        await import_customers(
+            engine,
+            rows,
+            cipher=cipher,
+            locales=locales,
+            now=now,
+            phone_country_code=phone_country_code,
+            batch_size=batch_size,
+            progress=progress,
+            report=report,
+        )
+
+    def read() -> Rows:
+        return read_rows(path, CUSTOMER_COLUMNS, CUSTOMER_REQUIRED)
+
+    stamp = fingerprint(path)
+    checked = check_rows(
+        read(),
+        lambda row: parse_customer(row, locales, phone_country_code, today=today),
+        lambda c: c.customer_ref,
+        "customer_ref",
+        inspect=needs_no_key,
+        progress=progress,
+    )
+    return await _write_checked(path, stamp, checked, read, write)
+
+
+async def import_orders_file(
+    engine: AsyncEngine,
+    path: Path,
+    *,
+    shop_currency: str,
+    now: datetime,
+    policy: TierPolicy | None = None,
+    batch_size: int = 10_000,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Validates the whole order file, then writes the rows it accepted (and the customers
+    their references name, when new). Raises :class:`FileFormatError` (the file cannot be
+    read; nothing was written) or :class:`ImportInterrupted` (writing failed part-way)."""
+
+    async def write(rows: Rows, report: ImportReport) -> None:
+        await import_orders(
+            engine,
+            rows,
+            shop_currency=shop_currency,
+            now=now,
+            policy=policy,
+            batch_size=batch_size,
+            progress=progress,
+            report=report,
+        )
+
+    def read() -> Rows:
+        return read_rows(path, ORDER_COLUMNS, ORDER_REQUIRED)
+
+    stamp = fingerprint(path)
+    checked = check_rows(
+        read(),
+        lambda row: parse_order(row, shop_currency, now=now),
+        lambda o: o.order_id,
+        "order_id",
+        progress=progress,
+    )
+    return await _write_checked(path, stamp, checked, read, write)
+
+
+async def _write_checked(
+    path: Path,
+    stamp: tuple[int, int],
+    checked: Checked[Any],
+    read: Callable[[], Rows],
+    write: Callable[[Rows, ImportReport], Awaitable[None]],
+) -> ImportReport:
+    """The write pass: re-reads `path` and writes the rows `checked` accepted. The report
+    counts only committed batches, also when writing stops part-way (:class:`ImportInterrupted`)
+    or the write pass does not see the rows the validation pass accepted."""
+    report = ImportReport(rows=checked.rows, rejected=checked.rejected)
+    written = ImportReport()
+    try:
+        await write(accepted_rows(read(), checked, path, stamp), written)
+    except (SQLAlchemyError, OSError, FileFormatError) as exc:
+        report.add(written)
+        raise ImportInterrupted(report, _reason(exc)) from exc
+    report.add(written)
+    if written.rejected or written.rows != checked.accepted:
+        changed = FileChangedError(f"{path}: the file changed while it was being imported")
+        raise ImportInterrupted(report, str(changed))
+    return report

@@ -1,10 +1,24 @@
-"""Reading import files: streamed rows of a CSV or JSON Lines file, validated and batched.
+"""Reading import files: streamed rows of a CSV or JSON Lines file, each with its line number.
 
-Nothing here touches the database. :func:`read_rows` yields each row with its line number (or
-the reason it cannot be read); :func:`batches` parses them with the core's validators
-(:mod:`bot.core.importing`), records every bad row with its line and reason in the
-:class:`ImportReport`, and hands the good ones on in batches, which
-:mod:`storage.customers_import` writes one transaction each.
+Nothing here touches the database. :func:`read_rows` yields each row with the line it starts
+on, or the reason that row cannot be read (a :class:`~bot.core.importing.RowError`); it raises
+:class:`FileFormatError` when the file as a whole cannot be read, naming the line:
+
+* bytes that are not UTF-8 (Latin-1, GBK, UTF-16, random bytes) — the file is in another
+  encoding, and guessing it would store garbled names;
+* a bad header, or a CSV record whose quoting breaks across lines (an unclosed quote that runs
+  on over many lines, a field over the cap inside such a record);
+* a CSV line longer than :data:`MAX_LINE_BYTES` (no CSV record of the known columns is that
+  long; what follows cannot be trusted to start a record).
+
+The file is read through a binary handle one physical line at a time, and no line is held
+beyond :data:`MAX_LINE_BYTES`, so a hostile file costs bounded memory. A CSV field longer than
+:data:`~bot.core.importing.MAX_FIELD_CHARS` (csv's field limit, set to that cap while reading)
+or a CSV error confined to one physical line rejects just that row; a JSON Lines line that is
+too long, not JSON, too deeply nested or not an object rejects just that line.
+
+:func:`batches` parses rows with the core's validators and hands the good ones on in batches;
+the validation pass over a whole file is :mod:`storage.import_check`.
 """
 
 from __future__ import annotations
@@ -14,20 +28,35 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-from bot.core.importing import RowError, check_header
+from bot.core.importing import MAX_FIELD_CHARS, RowError, check_header
 
-__all__ = ["FileFormatError", "ImportReport", "Progress", "batches", "count_rows", "read_rows"]
+__all__ = [
+    "MAX_LINE_BYTES",
+    "FileFormatError",
+    "ImportReport",
+    "Progress",
+    "batches",
+    "count_rows",
+    "read_rows",
+]
+
+#: The longest physical line read, in bytes: room for every known column at
+#: :data:`~bot.core.importing.MAX_FIELD_CHARS` even with CSV quote doubling or JSON escapes.
+MAX_LINE_BYTES = 8 * 1024 * 1024
 
 
 class FileFormatError(ValueError):
-    """The file as a whole cannot be read (unknown extension, bad header)."""
+    """The file as a whole cannot be read (unknown extension, encoding, bad header, broken
+    structure); the message names the file and, where there is one, the line."""
 
 
 @dataclass
 class ImportReport:
-    """What an import did. `rejected` holds (line, reason) for every bad row."""
+    """What an import did. `rows` counts the data rows read; `created`, `updated` and
+    `unchanged` the rows committed (in transactions that completed); `rejected` holds
+    (line, reason) for every row that was not."""
 
     rows: int = 0
     created: int = 0
@@ -35,6 +64,18 @@ class ImportReport:
     unchanged: int = 0
     customers_created: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def committed(self) -> int:
+        """Rows written (or confirmed unchanged) in committed transactions."""
+        return self.created + self.updated + self.unchanged
+
+    def add(self, other: ImportReport) -> None:
+        """Adds the counts of `other` (one committed batch) to these."""
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.customers_created += other.customers_created
 
 
 Progress = Callable[[int], None]
@@ -53,7 +94,9 @@ def read_rows(
     path: Path, known: Sequence[str], required: Sequence[str]
 ) -> Iterator[tuple[int, Mapping[str, Any] | RowError]]:
     """(line number, row or the reason it cannot be read), streamed. CSV (UTF-8, optional BOM)
-    by default; JSON Lines for ``.jsonl``. Raises :class:`FileFormatError` for a bad header."""
+    by default; JSON Lines for ``.jsonl``. Raises :class:`FileFormatError` (see the module
+    docstring) — possibly after some rows were yielded, so read the whole file before
+    writing any of it."""
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
         yield from _read_jsonl(path, known, required)
@@ -63,64 +106,175 @@ def read_rows(
         raise FileFormatError(f"{path}: unknown file type {suffix!r} (use .csv or .jsonl)")
 
 
+# --------------------------------------------------------------------------------------------
+# Physical lines
+# --------------------------------------------------------------------------------------------
+
+
+def _lines(path: Path, *, long_lines: bool) -> Iterator[tuple[int, str | None]]:
+    """(line number, text) of every physical line, decoded as UTF-8 (a BOM on line 1 dropped).
+    A line over :data:`MAX_LINE_BYTES` is skipped to its end and given as None when
+    `long_lines`, else it raises :class:`FileFormatError`."""
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise FileFormatError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    with handle:
+        number = 0
+        while raw := _readline(handle, path, number + 1):
+            number += 1
+            if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                while (rest := _readline(handle, path, number)) and not rest.endswith(b"\n"):
+                    pass
+                if not long_lines:
+                    raise FileFormatError(
+                        f"{path}:{number}: the line is longer than {MAX_LINE_BYTES} bytes"
+                    )
+                yield number, None
+                continue
+            yield number, _decode(raw, path, number)
+
+
+def _readline(handle: BinaryIO, path: Path, number: int) -> bytes:
+    try:
+        return handle.readline(MAX_LINE_BYTES + 1)
+    except OSError as exc:
+        raise FileFormatError(f"{path}:{number}: cannot read: {exc.strerror or exc}") from None
+
+
+def _decode(raw: bytes, path: Path, number: int) -> str:
+    if number == 1 and raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise FileFormatError(f"{path}:1: the file is UTF-16; save it as UTF-8")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FileFormatError(
+            f"{path}:{number}: not UTF-8 text (byte {exc.start + 1} of the line is "
+            f"0x{raw[exc.start]:02x}); save the file as UTF-8"
+        ) from None
+    return text[1:] if number == 1 and text.startswith("\ufeff") else text
+
+
+def _names(items: Iterable[str], limit: int = 5) -> str:
+    """Field names for a message: at most `limit`, each cut to 40 characters."""
+    listed = [repr(n) if len(n) <= 40 else repr(n[:40]) + "…" for n in items]
+    more = f" and {len(listed) - limit} more" if len(listed) > limit else ""
+    return ", ".join(listed[:limit]) + more
+
+
+# --------------------------------------------------------------------------------------------
+# CSV
+# --------------------------------------------------------------------------------------------
+
+_CSV_REASONS = {
+    "field larger than field limit": f"a field is longer than {MAX_FIELD_CHARS} characters",
+    "new-line character seen in unquoted field": "a carriage return inside an unquoted field",
+}
+
+
+def _csv_reason(exc: csv.Error) -> str:
+    text = str(exc)
+    for start, reason in _CSV_REASONS.items():
+        if text.startswith(start):
+            return reason
+    return f"not readable as CSV ({text})"
+
+
 def _read_csv(
     path: Path, known: Sequence[str], required: Sequence[str]
 ) -> Iterator[tuple[int, Mapping[str, Any] | RowError]]:
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
+    previous_limit = csv.field_size_limit(MAX_FIELD_CHARS)
+    try:
+        reader = csv.reader(text for _, text in _lines(path, long_lines=False) if text is not None)
+        try:
+            header = next(reader, None)
+        except csv.Error as exc:
+            raise FileFormatError(f"{path}:1: the header is {_csv_reason(exc)}") from None
+        if header and any("\x00" in name for name in header):
+            raise FileFormatError(
+                f"{path}:1: the header contains NUL bytes; is the file UTF-16? Save it as UTF-8"
+            )
         try:
             check_header(header, known, required)
         except RowError as exc:
             raise FileFormatError(f"{path}:1: {exc}") from None
         assert header is not None
         names = [c.strip() for c in header]
-        width = len(names)
-        line = reader.line_num
-        for fields in reader:  # what csv.DictReader does, without its per-row overhead
-            if not fields:
-                line = reader.line_num  # a blank line
+        yield from _csv_records(reader, names, path)
+    finally:
+        csv.field_size_limit(previous_limit)
+
+
+def _csv_records(
+    reader: Any, names: list[str], path: Path
+) -> Iterator[tuple[int, Mapping[str, Any] | RowError]]:
+    """What csv.DictReader does, without its per-row overhead, and with line numbers and
+    errors: a csv error within one physical line rejects that row (csv starts afresh on the
+    next line); one in a record spanning lines means the quoting is broken from there on."""
+    width = len(names)
+    while True:
+        start = reader.line_num + 1
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            if reader.line_num <= start:
+                yield start, RowError(_csv_reason(exc))
                 continue
-            start, line = line + 1, reader.line_num
-            if len(fields) == width:
-                yield start, dict(zip(names, fields, strict=True))
-            elif len(fields) < width:
-                yield (
-                    start,
-                    dict(zip(names, [*fields, *([None] * (width - len(fields)))], strict=True)),
-                )
-            else:
-                yield start, RowError("more fields than the header has")
+            raise FileFormatError(
+                f"{path}:{start}: the record starting here is {_csv_reason(exc)} "
+                f"(at line {reader.line_num}); is a quote left open?"
+            ) from None
+        if not fields:
+            continue  # a blank line
+        if len(fields) == width:
+            yield start, dict(zip(names, fields, strict=True))
+        elif len(fields) < width:
+            padded = [*fields, *([None] * (width - len(fields)))]
+            yield start, dict(zip(names, padded, strict=True))
+        else:
+            yield start, RowError("more fields than the header has")
+
+
+# --------------------------------------------------------------------------------------------
+# JSON Lines
+# --------------------------------------------------------------------------------------------
 
 
 def _read_jsonl(
     path: Path, known: Sequence[str], required: Sequence[str]
 ) -> Iterator[tuple[int, Mapping[str, Any] | RowError]]:
-    with path.open(encoding="utf-8-sig") as handle:
-        for number, text in enumerate(handle, start=1):
-            if not text.strip():
-                continue
-            try:
-                row = json.loads(text)
-            except json.JSONDecodeError as exc:
-                yield number, RowError(f"not valid JSON ({exc.msg})")
-                continue
-            if not isinstance(row, dict):
-                yield number, RowError("not a JSON object")
-                continue
-            unknown = [k for k in row if k not in known]
-            missing = [k for k in required if k not in row]
-            if unknown or missing:
-                yield (
-                    number,
-                    RowError(
-                        f"unknown field(s) {', '.join(unknown)}"
-                        if unknown
-                        else f"missing field(s) {', '.join(missing)}"
-                    ),
-                )
-                continue
-            yield number, row
+    for number, text in _lines(path, long_lines=True):
+        if text is None:
+            yield number, RowError(f"the line is longer than {MAX_LINE_BYTES} bytes")
+            continue
+        if not text.strip():
+            continue
+        yield number, _json_row(text, known, required)
+
+
+def _json_row(
+    text: str, known: Sequence[str], required: Sequence[str]
+) -> Mapping[str, Any] | RowError:
+    """The object on one line, or the RowError that says why it is not a row."""
+    try:
+        row = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return RowError(f"not valid JSON ({exc.msg} at column {exc.colno})")
+    except RecursionError:
+        return RowError("not a row: JSON nested too deeply")
+    except ValueError:  # an integer of more than 4,300 digits
+        return RowError("not valid JSON (a number too long to read)")
+    if not isinstance(row, dict):
+        return RowError("not a JSON object")
+    unknown = [k for k in row if k not in known]
+    if unknown:
+        return RowError(f"unknown field(s) {_names(unknown)}")
+    missing = [k for k in required if k not in row]
+    if missing:
+        return RowError(f"missing field(s) {', '.join(missing)}")
+    return row
 
 
 def batches(

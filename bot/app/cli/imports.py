@@ -1,6 +1,13 @@
 """``rapport import customers FILE`` and ``rapport import orders FILE`` (CSV, or JSON Lines by
-the ``.jsonl`` extension): streamed, in batched transactions, idempotent, every bad row
-reported with its file, line and reason."""
+the ``.jsonl`` extension).
+
+The whole file is checked first and nothing is written unless it can be read as a whole; then
+the accepted rows are written in batched transactions, idempotently. Every bad row is reported
+on stderr as ``file:line: reason``, and the summary on stdout says exactly what was committed.
+
+Exit status: 0 when every row was accepted; 1 when some rows were rejected (the others were
+imported) or writing stopped part-way; 2 when the file cannot be read (nothing was imported).
+"""
 
 from __future__ import annotations
 
@@ -17,15 +24,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from bot.app.cli.common import fail, load_settings
 from bot.app.cli.records_common import cipher, database, tier_policy
 from bot.app.settings import LOCALES
-from bot.core.importing import CUSTOMER_COLUMNS, ORDER_COLUMNS
 from bot.core.records import PersonalDataError
 from storage.customers_import import (
     FileFormatError,
+    ImportInterrupted,
     ImportReport,
     count_rows,
-    import_customers,
-    import_orders,
-    read_rows,
+    import_customers_file,
+    import_orders_file,
 )
 
 app = typer.Typer(help="Import the shop's customers and orders.", no_args_is_help=True)
@@ -34,6 +40,22 @@ FileArgument = Annotated[
     Path, typer.Argument(help="A .csv file (header row) or a .jsonl file (one object a line).")
 ]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+
+#: Exit status when some rows were rejected or writing stopped part-way.
+SOME_REJECTED = 1
+
+
+def _summary(kind: str, report: ImportReport) -> str:
+    new_customers = (
+        f"; {report.customers_created} new customers from unknown references"
+        if kind == "orders" and report.customers_created
+        else ""
+    )
+    return (
+        f"{kind}: {report.rows} rows read, {report.committed} committed "
+        f"({report.created} created, {report.updated} updated, {report.unchanged} unchanged), "
+        f"{len(report.rejected)} rejected{new_customers}"
+    )
 
 
 def _run(
@@ -47,7 +69,7 @@ def _run(
     total = count_rows(path)
     err = Console(stderr=True)
     with Progress(
-        TextColumn(f"importing {kind}"),
+        TextColumn(f"checking and importing {kind}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
@@ -55,24 +77,35 @@ def _run(
         disable=quiet,
         transient=True,
     ) as progress:
-        task = progress.add_task(kind, total=total)
+        task = progress.add_task(kind, total=2 * total)  # the check, then the write
         try:
             report = asyncio.run(work(lambda n: progress.advance(task, n)))
         except FileFormatError as exc:
-            fail(str(exc))
+            fail(f"{exc}; nothing was imported")
         except PersonalDataError as exc:
-            fail(str(exc))
+            fail(f"{exc}; nothing was imported")
+        except ImportInterrupted as exc:
+            report = exc.report
+            _print_rejected(path, report)
+            typer.echo(_summary(kind, report))
+            fail(
+                f"{exc.reason}; the import stopped after {report.committed} rows were "
+                "committed (see above); running it again is safe",
+                SOME_REJECTED,
+            )
+    _print_rejected(path, report)
+    typer.echo(_summary(kind, report))
+    if report.rejected:
+        fail(
+            f"{len(report.rejected)} of {report.rows} rows were rejected (listed above); "
+            f"the other {report.committed} were imported",
+            SOME_REJECTED,
+        )
+
+
+def _print_rejected(path: Path, report: ImportReport) -> None:
     for line, reason in report.rejected:
         typer.echo(f"{path}:{line}: {reason}", err=True)
-    typer.echo(
-        f"{kind}: {report.rows} rows read, {report.created} created, {report.updated} updated, "
-        f"{report.unchanged} unchanged, {len(report.rejected)} rejected"
-        + (
-            f"; {report.customers_created} new customers from unknown references"
-            if kind == "orders" and report.customers_created
-            else ""
-        )
-    )
 
 
 @app.command("customers")
@@ -82,11 +115,10 @@ def customers(path: FileArgument, quiet: QuietOption = False) -> None:
     personal = cipher(settings, required=True)
 
     async def work(progress: Callable[[int], None]) -> ImportReport:
-        rows = read_rows(path, CUSTOMER_COLUMNS, ("customer_ref",))
         async with database(settings, personal) as (engine, _uow):
-            return await import_customers(
+            return await import_customers_file(
                 engine,
-                rows,
+                path,
                 cipher=personal,
                 locales=LOCALES,
                 now=datetime.now(UTC),
@@ -106,13 +138,10 @@ def orders(path: FileArgument, quiet: QuietOption = False) -> None:
     policy = tier_policy(settings)
 
     async def work(progress: Callable[[int], None]) -> ImportReport:
-        rows = read_rows(
-            path, ORDER_COLUMNS, ("order_id", "customer_ref", "amount", "status", "created_at")
-        )
         async with database(settings) as (engine, _uow):
-            return await import_orders(
+            return await import_orders_file(
                 engine,
-                rows,
+                path,
                 shop_currency=settings.shop_currency,
                 now=datetime.now(UTC),
                 policy=policy,

@@ -14,6 +14,7 @@ from bot.app.cli.records_common import database
 from bot.app.settings import Settings
 from bot.core.clock import SystemClock
 from bot.core.reports import ComplaintReview, complaint_review, month_bounds
+from bot.core.spreadsheet import safe_rows
 
 app = typer.Typer(help="Reports for managers.", no_args_is_help=True)
 
@@ -49,7 +50,7 @@ def complaints(
     if as_csv:
         writer = csv.writer(sys.stdout)
         writer.writerow(["measure", "value"])
-        writer.writerows(rows)
+        writer.writerows(safe_rows(rows))  # causes and names are free text
         return
     width = max(len(k) for k, _ in rows)
     typer.echo(f"Complaint review {month}")
