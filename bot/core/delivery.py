@@ -92,6 +92,8 @@ class Delivery:
         self._pacer = Pacer(deps.policies.delivery.limits)
         self._chat_turns = ChatLocks()
         self._bot_turn = asyncio.Lock()
+        self._alerting = False
+        """Set while a staff-chat alert is being sent, so a failing alert cannot cascade."""
 
     def _now(self) -> float:
         return self._deps.clock.now().timestamp()
@@ -191,7 +193,11 @@ class Delivery:
                 failures += 1
                 message = await self._into_topic(message, fresh=True)
             except (ChatBlocked, ChatGone) as exc:
-                await self._mark_unreachable(message.chat_id, exc)
+                if self._is_staff_chat(message.chat_id):
+                    gone = isinstance(exc, ChatGone)
+                    await self._staff_chat_failed(message.chat_id, "gone" if gone else "blocked")
+                else:
+                    await self._mark_unreachable(message.chat_id, exc)
                 return None
             except BadRequest as exc:
                 log.error(
@@ -200,6 +206,7 @@ class Delivery:
                     message.chat_id,
                     exc,
                 )
+                await self._staff_chat_failed(message.chat_id, "refused")
                 return None
             else:
                 return sent
@@ -209,9 +216,47 @@ class Delivery:
             message.chat_id,
             attempts,
         )
+        await self._staff_chat_failed(message.chat_id, "failing")
         return None
 
+    def _is_staff_chat(self, chat_id: int) -> bool:
+        staff = self._deps.policies.staff
+        return chat_id in (staff.group_chat_id, staff.supervisor_chat_id, staff.manager_chat_id)
+
+    async def _staff_chat_failed(self, chat_id: int, problem: str) -> None:
+        """A staff chat the bot cannot post in is an ERROR, reported through the other
+        configured staff chats (never through the failing one, and never more than one level
+        deep: if those fail too, the log is all that is left)."""
+        if not self._is_staff_chat(chat_id):
+            return
+        log.error("staff chat %s cannot be reached (%s)", chat_id, problem)
+        if self._alerting:
+            return
+        staff = self._deps.policies.staff
+        others = [
+            c
+            for c in dict.fromkeys(
+                (staff.supervisor_chat_id, staff.manager_chat_id, staff.group_chat_id)
+            )
+            if c is not None and c != chat_id
+        ]
+        self._alerting = True
+        try:
+            for other in others:
+                notice = Reply(
+                    "staff.chat_unreachable",
+                    {"chat": chat_id, "problem": problem},
+                    chat_id=other,
+                    locale=staff.locale,
+                )
+                await self.deliver_one(notice, staff.locale, other)
+        finally:
+            self._alerting = False
+
     async def answer_callback(self, answer: CallbackAnswer, locale: str) -> None:
+        """Stops a pressed button's spinner (with a short notice, if any). This is cosmetic:
+        whatever goes wrong — an expired query, a 429, a 5xx, a dropped connection — is
+        logged and swallowed, and never cancels the real messages that follow it."""
         text = (
             self._deps.renderer.render(answer.key, locale, answer.params) if answer.key else None
         )
@@ -219,6 +264,8 @@ class Delivery:
             await self._deps.messenger.answer_callback(answer.callback_id, text)
         except DeliveryError as exc:  # an expired query is harmless: the spinner just stops
             log.info("could not answer callback: %s", exc)
+        except Exception as exc:
+            log.warning("answering a button press failed (%s); carrying on", type(exc).__name__)
 
     async def deliver(
         self,

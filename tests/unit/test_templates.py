@@ -67,6 +67,8 @@ SAMPLE: dict[str, Any] = {
     "away": False,
     "colleague": "Kim Park",
     "user_id": 9002,
+    "chat": -1001234567890,
+    "problem": "blocked",
 }
 
 
