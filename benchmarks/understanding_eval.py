@@ -90,6 +90,7 @@ def build_faq(settings: Settings) -> FaqIndex:
         load_faq(DEFAULT_ROOT, LOCALES),
         answer_threshold=settings.faq_answer_threshold,
         confirm_threshold=settings.faq_confirm_threshold,
+        answer_margin=settings.faq_answer_margin,
         words=load_faq_words(DEFAULT_ROOT, LOCALES),
     )
 

@@ -63,6 +63,7 @@ def build_language(settings: Settings, scripts: Path = SCRIPTS_DIR) -> tuple[Ren
         entries,
         answer_threshold=settings.faq_answer_threshold,
         confirm_threshold=settings.faq_confirm_threshold,
+        answer_margin=settings.faq_answer_margin,
         words=load_faq_words(scripts, LOCALES),
     )
     return renderer, index

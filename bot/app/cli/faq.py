@@ -44,6 +44,7 @@ def _build() -> FaqIndex:
         entries,
         answer_threshold=settings.faq_answer_threshold,
         confirm_threshold=settings.faq_confirm_threshold,
+        answer_margin=settings.faq_answer_margin,
         words=words,
     )
 
