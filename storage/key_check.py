@@ -9,7 +9,9 @@ opens the database with a key calls :func:`verify_key` first:
 * a fingerprint is stored: the key must match it, else :class:`EncryptionKeyMismatch`;
 * no fingerprint and no ciphertext yet (a new database): the key's fingerprint is recorded;
 * no fingerprint but ciphertext (a database from before this check): the key is adopted only if
-  it decrypts an existing value, else :class:`EncryptionKeyMismatch`.
+  it decrypts the value of the oldest customer, else :class:`EncryptionKeyMismatch`. The oldest
+  is the one to trust: before this check a wrong key in practice only added *new* customers
+  (the import decrypts a stored profile before changing it, which fails under a wrong key).
 
 :func:`rotate_key` re-encrypts every encrypted column and recomputes every blind index under a
 new key in one transaction, and replaces the fingerprint in the same transaction. Stop the bot

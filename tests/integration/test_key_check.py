@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
@@ -21,6 +21,7 @@ from bot.app.bootstrap import build_services
 from bot.app.cli import app
 from bot.app.settings import LOCALES, Settings
 from bot.core.importing import CUSTOMER_COLUMNS
+from bot.core.records import PersonalDataError
 from storage.crypto import PersonalDataCipher, new_key
 from storage.customers_import import import_customers, read_rows
 from storage.engine import make_engine
@@ -96,6 +97,24 @@ async def test_a_new_database_records_the_key_and_refuses_another(engine: AsyncE
     assert right.fingerprint() != wrong.fingerprint()
 
 
+async def test_two_first_uses_at_once_agree_on_one_key(
+    tmp_path: Path, engine: AsyncEngine
+) -> None:
+    """Two processes starting on a new database with different keys: one key is recorded,
+    the other process is refused (never two fingerprints, never both accepted)."""
+    other = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'keys.db'}")
+    first, second = PersonalDataCipher(new_key()), PersonalDataCipher(new_key())
+    try:
+        outcomes = await asyncio.gather(
+            verify_key(engine, first, NOW), verify_key(other, second, NOW), return_exceptions=True
+        )
+    finally:
+        await other.dispose()
+    assert sorted(type(o).__name__ for o in outcomes) == ["EncryptionKeyMismatch", "KeyStatus"]
+    async with engine.connect() as conn:
+        assert await conn.scalar(select(func.count()).select_from(KeyCheckRow)) == 1
+
+
 async def test_older_data_adopts_only_a_key_that_decrypts_it(
     engine: AsyncEngine, tmp_path: Path
 ) -> None:
@@ -125,6 +144,29 @@ async def test_rotation_refuses_a_wrong_old_key_and_changes_nothing(
     async with engine.connect() as conn:
         assert (await conn.execute(select(CustomerProfileRow.phone_enc))).all() == before  # type: ignore[call-overload]
         assert await conn.scalar(select(func.count()).select_from(KeyCheckRow)) == 0
+
+
+async def test_a_rotation_that_cannot_read_a_value_changes_nothing(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """A database already mixed by a wrong key (before the check): the rotation stops at the
+    value it cannot read and rolls everything back, fingerprint included."""
+    old, stray = PersonalDataCipher(new_key()), PersonalDataCipher(new_key())
+    ids = await add_customers(engine, old, tmp_path, 2)
+    async with engine.begin() as conn:  # C2's phone as a wrong-key import once wrote it
+        await conn.execute(
+            update(CustomerProfileRow)
+            .where(CustomerProfileRow.customer_id == ids[1])  # type: ignore[arg-type]
+            .values(phone_enc=stray.encrypt("+447700900002", "phone"))
+        )
+    async with engine.connect() as conn:
+        before = (await conn.execute(select(CustomerProfileRow))).all()
+        fingerprint = await conn.scalar(select(KeyCheckRow.fingerprint))  # type: ignore[call-overload]
+    with pytest.raises(PersonalDataError, match="cannot decrypt phone"):
+        await rotate_key(engine, old, PersonalDataCipher(new_key()), NOW)
+    async with engine.connect() as conn:
+        assert (await conn.execute(select(CustomerProfileRow))).all() == before
+        assert await conn.scalar(select(KeyCheckRow.fingerprint)) == fingerprint  # type: ignore[call-overload]
 
 
 async def test_rotation_keeps_every_value_and_the_phone_lookup(
