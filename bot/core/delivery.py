@@ -53,15 +53,12 @@ def render_reply(renderer: Renderer, reply: Reply, locale: str, chat_id: int) ->
     or an entity, with its open tags closed (:func:`~bot.core.html_text.fit_html`). Templates
     that carry long customer words shorten them first (the staff card does)."""
     text = renderer.render(reply.key, locale, reply.params)
-    fitted = fit_html(text, TELEGRAM_TEXT_LIMIT)
-    if fitted is not text:
+    shown = visible_length(text)
+    if shown > TELEGRAM_TEXT_LIMIT:
         log.warning(
-            "template %s shows %d characters; cut to %d",
-            reply.key,
-            visible_length(text),
-            TELEGRAM_TEXT_LIMIT,
+            "template %s shows %d characters; cut to %d", reply.key, shown, TELEGRAM_TEXT_LIMIT
         )
-        text = fitted
+        text = fit_html(text, TELEGRAM_TEXT_LIMIT)
     rows = tuple(
         tuple(OutButton(renderer.render(b.key, locale, b.params), b.data) for b in row)
         for row in reply.buttons
