@@ -27,6 +27,7 @@ from bot.core.ports import Clock, JobScheduler, Messenger
 from bot.core.triage import Triage
 from storage.crypto import PersonalDataCipher, cipher_from_key
 from storage.engine import make_engine
+from storage.key_check import verify_key
 from storage.migrate import upgrade
 from storage.uow import SqlUnitOfWorkFactory, make_sessionmaker
 
@@ -78,9 +79,20 @@ def build_triage(settings: Settings, scripts: Path = SCRIPTS_DIR) -> Triage:
 
 
 async def build_services(settings: Settings, clock: Clock | None = None) -> Services:
-    """Migrates the database to the newest schema and builds the services."""
+    """Migrates the database to the newest schema and builds the services.
+
+    Raises :class:`storage.key_check.EncryptionKeyMismatch` (one line, no secret) when
+    ``RAPPORT_ENCRYPTION_KEY`` is not the key the database's personal data is written with."""
     engine = make_engine(settings.database_url)
     await upgrade(settings.database_url, engine=engine)
+    clock = clock or SystemClock()
+    personal = personal_data_cipher(settings)
+    if personal is not None:
+        try:
+            await verify_key(engine, personal, clock.now())
+        except BaseException:
+            await engine.dispose()
+            raise
     renderer, index = build_language(settings)
     log.info(
         "services ready: %d locales, database %s",
@@ -90,11 +102,11 @@ async def build_services(settings: Settings, clock: Clock | None = None) -> Serv
     return Services(
         settings=settings,
         engine=engine,
-        uow=SqlUnitOfWorkFactory(make_sessionmaker(engine), personal_data_cipher(settings)),
+        uow=SqlUnitOfWorkFactory(make_sessionmaker(engine), personal),
         renderer=renderer,
         faq=index,
         triage=build_triage(settings),
-        clock=clock or SystemClock(),
+        clock=clock,
     )
 
 

@@ -24,6 +24,7 @@ from bot.core.errors import (
     ThreadNotFound,
     TransientError,
 )
+from bot.core.html_text import TELEGRAM_TEXT_LIMIT, fit_html, visible_length
 from bot.core.locks import ChatLocks
 from bot.core.messages import (
     CallbackAnswer,
@@ -41,16 +42,23 @@ from bot.core.services.tickets import ticket_topic
 
 log = logging.getLogger(__name__)
 
-TELEGRAM_TEXT_LIMIT = 4096
 TOPIC_NAME_LIMIT = 128
 
 
 def render_reply(renderer: Renderer, reply: Reply, locale: str, chat_id: int) -> Outgoing:
-    """Renders a handler's :class:`Reply` into an :class:`Outgoing` message for `chat_id`."""
+    """Renders a handler's :class:`Reply` into an :class:`Outgoing` message for `chat_id`.
+
+    The safety cut: a text whose visible part (after Telegram parses the HTML) is over
+    :data:`~bot.core.html_text.TELEGRAM_TEXT_LIMIT` is cut with an ellipsis, never inside a tag
+    or an entity, with its open tags closed (:func:`~bot.core.html_text.fit_html`). Templates
+    that carry long customer words shorten them first (the staff card does)."""
     text = renderer.render(reply.key, locale, reply.params)
-    if len(text) > TELEGRAM_TEXT_LIMIT:
-        log.warning("template %s rendered %d characters; cut to fit", reply.key, len(text))
-        text = text[: TELEGRAM_TEXT_LIMIT - 1] + "…"
+    shown = visible_length(text)
+    if shown > TELEGRAM_TEXT_LIMIT:
+        log.warning(
+            "template %s shows %d characters; cut to %d", reply.key, shown, TELEGRAM_TEXT_LIMIT
+        )
+        text = fit_html(text, TELEGRAM_TEXT_LIMIT)
     rows = tuple(
         tuple(OutButton(renderer.render(b.key, locale, b.params), b.data) for b in row)
         for row in reply.buttons

@@ -18,6 +18,7 @@ from bot.app.cli import faq as faq_cli
 from bot.app.cli import triage as triage_cli
 from bot.app.cli.common import FrameworkOption, fail, load_settings, setup_logging
 from bot.app.settings import Settings
+from storage.key_check import EncryptionKeyMismatch
 
 app = typer.Typer(
     name="rapport",
@@ -40,7 +41,10 @@ def run(framework: FrameworkOption = None) -> None:
             "or try `rapport demo`, which needs none."
         )
     setup_logging(settings)
-    asyncio.run(run_forever(settings))
+    try:
+        asyncio.run(run_forever(settings))
+    except EncryptionKeyMismatch as exc:
+        fail(str(exc))
 
 
 @app.command()

@@ -1,5 +1,5 @@
 """``rapport customer …``: one customer's standing, export, erasure, deep link and dedicated
-advisor, and a new encryption key (SPEC §1, §2, §12)."""
+advisor, and a new or rotated encryption key (SPEC §1, §2, §12)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from bot.app.policies import policies
 from bot.core.records import PersonalDataError
 from bot.core.services.advisors import AdvisorError, assign, unassign
 from bot.core.services.linking import link_url
-from storage.crypto import new_key
+from storage.crypto import PersonalDataCipher, new_key
+from storage.key_check import rotate_key
 from storage.uow import SqlUnitOfWorkFactory
 
 app = typer.Typer(help="One customer's record: show, export, forget, link.", no_args_is_help=True)
@@ -134,10 +135,10 @@ def forget(
 def link(ref: RefArgument) -> None:
     """A signed, expiring t.me deep link that links the customer's Telegram chat."""
     settings = load_settings()
-    cipher(settings, required=True)
+    personal = cipher(settings, required=True)  # links are signed with a key derived from it
 
     async def work() -> int:
-        async with database(settings) as (_engine, uow_factory):
+        async with database(settings, personal) as (_engine, uow_factory):
             return await _customer_id(uow_factory, ref)
 
     cid = asyncio.run(work())
@@ -186,3 +187,41 @@ def advisor(
 def key() -> None:
     """Print a fresh key for RAPPORT_ENCRYPTION_KEY (keep it secret and backed up)."""
     typer.echo(new_key())
+
+
+@app.command("rotate-key")
+def rotate(
+    new: Annotated[
+        str,
+        typer.Option(
+            "--new-key",
+            envvar="RAPPORT_NEW_ENCRYPTION_KEY",
+            show_envvar=True,
+            help="The new key (from `rapport customer new-key`); prefer the environment "
+            "variable, which stays out of the shell history.",
+        ),
+    ],
+) -> None:
+    """Re-encrypt all personal data under a new key (the old one from RAPPORT_ENCRYPTION_KEY).
+
+    One transaction: on any error nothing changes. Stop the bot first, then start it with the
+    new key; deep links signed with the old key stop working."""
+    settings = load_settings()
+    old = cipher(settings, required=True)
+    try:
+        fresh = PersonalDataCipher(new)
+    except ValueError as exc:
+        fail(f"--new-key: {exc}")
+
+    async def work() -> str:
+        async with database(settings, old) as (engine, _uow):
+            done = await rotate_key(engine, old, fresh, datetime.now(UTC))
+        return (
+            f"re-encrypted {done.values} values of {done.profiles} customers under the new key; "
+            "set RAPPORT_ENCRYPTION_KEY to it before the bot starts again"
+        )
+
+    try:
+        typer.echo(asyncio.run(work()))
+    except PersonalDataError as exc:
+        fail(f"{exc}; nothing was changed")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal, overload
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -16,6 +16,7 @@ from bot.app.settings import Settings
 from bot.core.tiers import TierPolicy
 from storage.crypto import PersonalDataCipher, cipher_from_key
 from storage.engine import make_engine
+from storage.key_check import EncryptionKeyMismatch, verify_key
 from storage.migrate import upgrade
 from storage.uow import SqlUnitOfWorkFactory
 
@@ -53,7 +54,13 @@ def tier_policy(settings: Settings) -> TierPolicy:
         fail(f"tier settings: {exc}")
 
 
+@overload
+def cipher(settings: Settings, *, required: Literal[True]) -> PersonalDataCipher: ...
+@overload
+def cipher(settings: Settings, *, required: bool = False) -> PersonalDataCipher | None: ...
 def cipher(settings: Settings, *, required: bool = False) -> PersonalDataCipher | None:
+    """The cipher of ``RAPPORT_ENCRYPTION_KEY``; with `required`, ends the command when the
+    key is not set."""
     key = settings.encryption_key
     try:
         found = cipher_from_key(key.get_secret_value() if key else None)
@@ -71,10 +78,19 @@ def cipher(settings: Settings, *, required: bool = False) -> PersonalDataCipher 
 async def database(
     settings: Settings, personal: PersonalDataCipher | None = None
 ) -> AsyncIterator[tuple[AsyncEngine, SqlUnitOfWorkFactory]]:
-    """The migrated database and a unit of work factory over it."""
+    """The migrated database and a unit of work factory over it.
+
+    With `personal`, the key is checked against the database's first
+    (:func:`storage.key_check.verify_key`): a wrong key ends the command with one line, exit
+    status 2, before anything is read or written."""
     engine = make_engine(settings.database_url)
     try:
         await upgrade(settings.database_url, engine=engine)
+        if personal is not None:
+            try:
+                await verify_key(engine, personal, datetime.now(UTC))
+            except EncryptionKeyMismatch as exc:
+                fail(str(exc))
         yield engine, SqlUnitOfWorkFactory.from_engine(engine, personal)
     finally:
         await engine.dispose()

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.core import rating_prompts as prompts
+from bot.core.html_text import shorten
 from bot.core.messages import Button, Reply, TopicRef
 from bot.core.models import Customer
 from bot.core.policies import Policies
@@ -128,21 +129,39 @@ def ticket_topic(ticket: Ticket, customer_name: str, tier: Tier | None) -> Topic
     return TopicRef(ticket.id, " · ".join(parts), SEVERITY_COLOURS[ticket.severity])
 
 
+#: The customer's words on the staff card, at most this many characters (UTF-16 units, as
+#: Telegram counts); a longer complaint is cut with "…" and a note of how much was left out.
+#: With the other shortened fields and :data:`STAFF_CARD_FRAME` the card fits Telegram's 4,096
+#: with its "Why" and due-date lines (``tests/unit/test_message_limits.py`` checks the sum).
+STAFF_CARD_QUOTE_LIMIT = 3_000
+#: The customer's name on the card (Telegram allows 64 + 64; an imported name may be longer).
+STAFF_CARD_NAME_LIMIT = 160
+#: The "Why" line's triage reasons.
+STAFF_CARD_REASONS_LIMIT = 300
+#: The rest of the card in any locale: its fixed words, number, severity, level, order
+#: reference (at most 32), dates and the note of what was left out (a test measures it).
+STAFF_CARD_FRAME = 600
+
+
 def staff_card(
     ticket: Ticket, customer: Customer, policies: Policies, tier: Tier | None, chat_id: int
 ) -> Reply:
+    """The ticket's card for staff; the customer's words, name and the reasons are shortened
+    (before escaping) so that the whole card, SLA lines included, fits one message."""
+    quote, omitted = shorten(ticket.text, STAFF_CARD_QUOTE_LIMIT)
     return Reply(
         "staff.ticket_card",
         {
             "number": ticket.number,
             "severity": ticket.severity.value,
             "priority": ticket.priority.value,
-            "customer": customer.display_name,
+            "customer": shorten(customer.display_name, STAFF_CARD_NAME_LIMIT)[0],
             "tier": tier.value if tier else None,
             "order_ref": ticket.order_ref,
             "photos": len(ticket.attachments),
-            "text": ticket.text,
-            "reasons": ", ".join(ticket.signals) or "—",
+            "text": quote,
+            "text_omitted": omitted,
+            "reasons": shorten(", ".join(ticket.signals) or "—", STAFF_CARD_REASONS_LIMIT)[0],
             "negativity": f"{ticket.negativity:.2f}",
             "first_due": ticket.first_response_due_at.strftime("%Y-%m-%d %H:%M"),
             "resolution_due": ticket.resolution_due_at.strftime("%Y-%m-%d %H:%M"),
