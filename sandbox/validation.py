@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import ApiError, bad_request
+from .formatting import parse_html
 from .spec import ApiSpec, Field
 
 logger = logging.getLogger(__name__)
@@ -219,10 +220,18 @@ def validate_params(spec: ApiSpec, method: str, params: Mapping[str, Any]) -> No
     _check_lengths(method, params)
 
 
+def _visible(value: str, params: Mapping[str, Any]) -> str:
+    """What Telegram counts against a length limit: the text after entity parsing."""
+    mode = params.get("parse_mode")
+    if isinstance(mode, str) and mode.lower() == "html":
+        return parse_html(value)[0]
+    return value
+
+
 def _check_lengths(method: str, params: Mapping[str, Any]) -> None:
     text = params.get("text")
     if method in ("sendMessage", "editMessageText") and isinstance(text, str):
-        if len(text) > MAX_TEXT:
+        if len(_visible(text, params)) > MAX_TEXT:
             raise bad_request("message is too long")
         if not text.strip():
             raise bad_request("message text is empty")
@@ -233,7 +242,7 @@ def _check_lengths(method: str, params: Mapping[str, Any]) -> None:
     ):
         raise bad_request("MESSAGE_TOO_LONG")
     caption = params.get("caption")
-    if isinstance(caption, str) and len(caption) > MAX_CAPTION:
+    if isinstance(caption, str) and len(_visible(caption, params)) > MAX_CAPTION:
         raise bad_request("message caption is too long")
     for data in _callback_data(params.get("reply_markup")):
         if not isinstance(data, str) or not 1 <= len(data.encode("utf-8")) <= MAX_CALLBACK_DATA:
