@@ -22,8 +22,24 @@ Wiring, in the composition root::
 Nothing here imports handlers, flows or adapters; the core imports nothing from here.
 """
 
-from storage.engine import make_engine
-from storage.migrate import downgrade, upgrade
-from storage.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
+from importlib import import_module
+from typing import Any
 
 __all__ = ["SqlUnitOfWork", "SqlUnitOfWorkFactory", "downgrade", "make_engine", "upgrade"]
+
+_WHERE = {
+    "make_engine": "storage.engine",
+    "downgrade": "storage.migrate",
+    "upgrade": "storage.migrate",
+    "SqlUnitOfWork": "storage.uow",
+    "SqlUnitOfWorkFactory": "storage.uow",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The names above, imported on first use: importing one light module of the package
+    (``storage.crypto``, say) must not load SQLAlchemy, sqlmodel and alembic, which would make
+    every ``rapport`` command start slowly."""
+    if name in _WHERE:
+        return getattr(import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'storage' has no attribute {name!r}")

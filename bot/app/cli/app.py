@@ -18,7 +18,6 @@ from bot.app.cli import faq as faq_cli
 from bot.app.cli import triage as triage_cli
 from bot.app.cli.common import FrameworkOption, fail, load_settings, setup_logging
 from bot.app.settings import Settings
-from storage.key_check import EncryptionKeyMismatch
 
 app = typer.Typer(
     name="rapport",
@@ -41,6 +40,8 @@ def run(framework: FrameworkOption = None) -> None:
             "or try `rapport demo`, which needs none."
         )
     setup_logging(settings)
+    from storage.key_check import EncryptionKeyMismatch
+
     try:
         asyncio.run(run_forever(settings))
     except EncryptionKeyMismatch as exc:

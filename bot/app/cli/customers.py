@@ -7,7 +7,7 @@ import asyncio
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -18,8 +18,9 @@ from bot.core.records import PersonalDataError
 from bot.core.services.advisors import AdvisorError, assign, unassign
 from bot.core.services.linking import link_url
 from storage.crypto import PersonalDataCipher, new_key
-from storage.key_check import rotate_key
-from storage.uow import SqlUnitOfWorkFactory
+
+if TYPE_CHECKING:  # loaded when a command opens the database (see records_common)
+    from storage.uow import SqlUnitOfWorkFactory
 
 app = typer.Typer(help="One customer's record: show, export, forget, link.", no_args_is_help=True)
 
@@ -214,6 +215,8 @@ def rotate(
         fail(f"--new-key: {exc}")
 
     async def work() -> str:
+        from storage.key_check import rotate_key
+
         async with database(settings, old) as (engine, _uow):
             done = await rotate_key(engine, old, fresh, datetime.now(UTC))
         return (

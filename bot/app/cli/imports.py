@@ -25,14 +25,7 @@ from bot.app.cli.common import fail, load_settings
 from bot.app.cli.records_common import cipher, database, tier_policy
 from bot.app.settings import LOCALES
 from bot.core.records import PersonalDataError
-from storage.customers_import import (
-    FileFormatError,
-    ImportInterrupted,
-    ImportReport,
-    count_rows,
-    import_customers_file,
-    import_orders_file,
-)
+from storage.import_files import FileFormatError, ImportReport, count_rows
 
 app = typer.Typer(help="Import the shop's customers and orders.", no_args_is_help=True)
 
@@ -64,6 +57,8 @@ def _run(
     quiet: bool,
     work: Callable[[Callable[[int], None]], Coroutine[Any, Any, ImportReport]],
 ) -> None:
+    from storage.customers_import import ImportInterrupted  # the database layer, when needed
+
     if not path.is_file():
         fail(f"{path}: no such file")
     total = count_rows(path)
@@ -115,6 +110,8 @@ def customers(path: FileArgument, quiet: QuietOption = False) -> None:
     personal = cipher(settings, required=True)
 
     async def work(progress: Callable[[int], None]) -> ImportReport:
+        from storage.customers_import import import_customers_file
+
         async with database(settings, personal) as (engine, _uow):
             return await import_customers_file(
                 engine,
@@ -138,6 +135,8 @@ def orders(path: FileArgument, quiet: QuietOption = False) -> None:
     policy = tier_policy(settings)
 
     async def work(progress: Callable[[int], None]) -> ImportReport:
+        from storage.customers_import import import_orders_file
+
         async with database(settings) as (engine, _uow):
             return await import_orders_file(
                 engine,

@@ -6,19 +6,20 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Annotated, Literal, overload
+from typing import TYPE_CHECKING, Annotated, Literal, overload
 
 import typer
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app.cli.common import fail
 from bot.app.settings import Settings
 from bot.core.tiers import TierPolicy
 from storage.crypto import PersonalDataCipher, cipher_from_key
-from storage.engine import make_engine
-from storage.key_check import EncryptionKeyMismatch, verify_key
-from storage.migrate import upgrade
-from storage.uow import SqlUnitOfWorkFactory
+
+if TYPE_CHECKING:  # the database layer is imported when a command opens the database, so
+    # commands that never do (`rapport triage`, `rapport faq`) start quickly
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from storage.uow import SqlUnitOfWorkFactory
 
 AsOfOption = Annotated[
     str | None,
@@ -83,6 +84,11 @@ async def database(
     With `personal`, the key is checked against the database's first
     (:func:`storage.key_check.verify_key`): a wrong key ends the command with one line, exit
     status 2, before anything is read or written."""
+    from storage.engine import make_engine
+    from storage.key_check import EncryptionKeyMismatch, verify_key
+    from storage.migrate import upgrade
+    from storage.uow import SqlUnitOfWorkFactory
+
     engine = make_engine(settings.database_url)
     try:
         await upgrade(settings.database_url, engine=engine)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -12,7 +13,9 @@ from rich.table import Table
 from bot.app.cli.common import load_settings
 from bot.app.cli.records_common import AsOfOption, JsonOption, database, parse_as_of, tier_policy
 from bot.core.tiers import Lifecycle, Tier
-from storage.tiers_recompute import Distribution, RecomputeReport, distribution, recompute_tiers
+
+if TYPE_CHECKING:  # the database layer is imported by the commands that use it
+    from storage.tiers_recompute import Distribution, RecomputeReport
 
 app = typer.Typer(help="RFM value tiers, RF segments and lifecycle stages.", no_args_is_help=True)
 
@@ -25,6 +28,8 @@ def recompute(as_of: AsOfOption = None) -> None:
     moment = parse_as_of(as_of)
 
     async def work() -> RecomputeReport:
+        from storage.tiers_recompute import recompute_tiers
+
         async with database(settings) as (engine, _uow):
             return await recompute_tiers(engine, moment, policy)
 
@@ -42,6 +47,8 @@ def show(as_json: JsonOption = False) -> None:
     settings = load_settings()
 
     async def work() -> Distribution:
+        from storage.tiers_recompute import distribution
+
         async with database(settings) as (engine, _uow):
             return await distribution(engine)
 
