@@ -29,6 +29,8 @@ from bot.core.tiers import Lifecycle, Segment, Tier
 from storage.crypto import PersonalDataCipher
 from storage.mapping import customer_from_row
 from storage.tables import (
+    ConversationRow,
+    CustomerAdvisorRow,
     CustomerOrderRow,
     CustomerPaidDayRow,
     CustomerProfileRow,
@@ -38,6 +40,10 @@ from storage.tables import (
     CustomerTierRow,
     MessageLogRow,
     SupportRequestRow,
+    TakeoverRow,
+    TicketEventRow,
+    TicketRatingRow,
+    TicketRow,
 )
 
 logger = logging.getLogger(__name__)
@@ -215,6 +221,8 @@ class SqlCustomerRecords:
             stmt = select(table).where(table.customer_id == customer_id).order_by(*order)
             return list((await session.scalars(stmt)).all())
 
+        tickets = await rows(TicketRow, TicketRow.id)
+        ticket_ids = [t.id for t in tickets if t.id is not None]
         return CustomerExport(
             customer=_plain(customer),
             profile=None
@@ -245,13 +253,67 @@ class SqlCustomerRecords:
                 _plain(r, "customer_id")
                 for r in await rows(SupportRequestRow, SupportRequestRow.id)
             ],
+            tickets=[_plain(r, "customer_id") for r in tickets],
+            ticket_events=[
+                _plain(r)
+                for r in await self._of_tickets(TicketEventRow, ticket_ids, TicketEventRow.id)
+            ],
+            ratings=[
+                _plain(r)
+                for r in await self._of_tickets(
+                    TicketRatingRow, ticket_ids, TicketRatingRow.rated_at
+                )
+            ],
         )
+
+    async def _of_tickets(self, table: Any, ticket_ids: list[int], order: Any) -> list[Any]:
+        if not ticket_ids:
+            return []
+        stmt = select(table).where(col(table.ticket_id).in_(ticket_ids)).order_by(order)
+        return list((await self._session.scalars(stmt)).all())
 
     async def forget(self, customer_id: int) -> None:
         session = self._session
         customer = await session.get(CustomerRow, customer_id)
         if customer is None:
             raise LookupError(f"no customer {customer_id}")
+        chat_id = customer.chat_id
+        tickets = select(col(TicketRow.id)).where(col(TicketRow.customer_id) == customer_id)
+        if chat_id is not None:  # a dialogue in progress holds the customer's words
+            await session.execute(
+                delete(ConversationRow).where(col(ConversationRow.chat_id) == chat_id)
+            )
+        for table in (TakeoverRow, CustomerAdvisorRow):
+            await session.execute(delete(table).where(col(table.customer_id) == customer_id))
+        # Tickets stay, for counts and reports; what the customer said, and staff notes that
+        # may quote them, go.
+        await session.execute(
+            update(TicketRow)
+            .where(col(TicketRow.customer_id) == customer_id)
+            .values(
+                text="",
+                summary=None,
+                order_ref=None,
+                chat_id=0,
+                attachments=[],
+                signals=[],
+                remediation_plan=None,
+                department=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        await session.execute(
+            update(TicketEventRow)
+            .where(col(TicketEventRow.ticket_id).in_(tickets))
+            .values(note=None)
+            .execution_options(synchronize_session=False)
+        )
+        await session.execute(
+            update(TicketRatingRow)
+            .where(col(TicketRatingRow.ticket_id).in_(tickets))
+            .values(comment=None)
+            .execution_options(synchronize_session=False)
+        )
         customer.telegram_user_id = None
         customer.chat_id = None
         customer.customer_ref = None

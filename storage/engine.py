@@ -24,7 +24,10 @@ and gets a plain engine with ``pool_pre_ping``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import sqlite3
 from typing import Any
 
 from sqlalchemy import event, make_url
@@ -42,6 +45,9 @@ def sqlite_pragmas(*, foreign_keys: bool = True) -> tuple[str, ...]:
         f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}",
         "PRAGMA busy_timeout=5000",
         "PRAGMA synchronous=NORMAL",
+        # Deleted and overwritten content is zeroed, not left in free pages: erasing a
+        # customer (SPEC §12) must leave nothing behind in the file.
+        "PRAGMA secure_delete=ON",
     )
 
 
@@ -109,3 +115,19 @@ def _install_sqlite_listeners(
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
         connection.exec_driver_sql(begin)
+
+
+async def scrub(engine: AsyncEngine) -> None:
+    """After an erasure: on SQLite, checkpoint the write-ahead log and truncate it, so no old
+    page holding erased data survives in the ``-wal`` file (with ``secure_delete`` the main
+    file keeps none either). PostgreSQL reclaims dead rows by (auto)vacuum."""
+    if not is_sqlite(engine.url) or is_sqlite_memory(engine.url):
+        return
+    path = engine.url.database
+    assert path is not None
+
+    def checkpoint() -> None:  # a plain connection: the engine's own always BEGINs first
+        with contextlib.closing(sqlite3.connect(path, timeout=30)) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    await asyncio.to_thread(checkpoint)

@@ -106,6 +106,28 @@ class MemoryCustomerRecords:
 
     async def forget(self, customer_id: int) -> None:
         customer = self._customer(customer_id)
+        work = self._work
+        if customer.chat_id is not None:
+            work.conversations.pop(customer.chat_id, None)
+        work.advisors.pop(customer_id, None)
+        for chat_id in [c for c, t in work.takeovers.items() if t.customer_id == customer_id]:
+            del work.takeovers[chat_id]
+        mine = {i for i, t in work.tickets.items() if t.customer_id == customer_id}
+        for i in mine:
+            work.tickets[i] = replace(
+                work.tickets[i],
+                text="",
+                summary=None,
+                order_ref=None,
+                chat_id=0,
+                attachments=[],
+                signals=[],
+                remediation_plan=None,
+                department=None,
+            )
+        work.events[:] = [replace(e, note=None) if e.ticket_id in mine else e for e in work.events]
+        for i in mine & set(work.ratings):
+            work.ratings[i] = replace(work.ratings[i], comment=None)
         customer.telegram_user_id = customer.chat_id = customer.customer_ref = None
         customer.display_name = customer.first_name = ""
         customer.username = None

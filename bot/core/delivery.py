@@ -379,6 +379,7 @@ class Delivery:
                 },
                 chat_id=staff.group_chat_id,
                 locale=staff.locale,
+                about_customer_id=customer.id,
                 topic=ticket_topic(ticket, customer.display_name, None),
             )
             for ticket in await uow.tickets.open_for_customer(customer.id)

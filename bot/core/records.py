@@ -101,6 +101,9 @@ class CustomerExport:
     orders: list[dict[str, object]] = field(default_factory=list)
     messages: list[dict[str, object]] = field(default_factory=list)
     requests: list[dict[str, object]] = field(default_factory=list)
+    tickets: list[dict[str, object]] = field(default_factory=list)
+    ticket_events: list[dict[str, object]] = field(default_factory=list)
+    ratings: list[dict[str, object]] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------------------------

@@ -122,11 +122,14 @@ def forget(
         raise typer.Exit(1)
 
     async def work() -> None:
-        async with database(settings) as (_engine, uow_factory):
+        from storage.engine import scrub
+
+        async with database(settings) as (engine, uow_factory):
             cid = await _customer_id(uow_factory, ref)
             async with uow_factory() as uow:
                 await uow.records.forget(cid)
                 await uow.commit()
+            await scrub(engine)
 
     asyncio.run(work())
     typer.echo(f"customer {ref}: personal data and message texts erased")

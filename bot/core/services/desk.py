@@ -98,6 +98,7 @@ async def take_over(
             chat_id=policies.staff.group_chat_id if in_topic else agent.telegram_user_id,
             locale=policies.staff.locale,
             topic=ticket_topic(ticket, customer.display_name, None) if in_topic else None,
+            about_customer_id=customer.id,
         )
     )
     return Outcome(ticket, replies)
@@ -403,6 +404,7 @@ async def transfer(uow: UnitOfWork, work: DeskWork, locales: Sequence[str]) -> l
             },
             chat_id=colleague.telegram_user_id,
             locale=staff_locale,
+            about_customer_id=customer.id,
         ),
     ]
 

@@ -56,9 +56,13 @@ def _name(customer: Customer) -> str:
     return customer.first_name or customer.display_name
 
 
-def _alerts(key: str, params: Mapping[str, object], policies: Policies) -> list[Reply]:
+def _alerts(
+    key: str, params: Mapping[str, object], policies: Policies, about: int | None
+) -> list[Reply]:
+    """A supervisor alert; it quotes the customer, so it is logged as about them (`about`) and
+    erased with them."""
     return [
-        Reply(key, params, chat_id=chat, locale=policies.staff.locale)
+        Reply(key, params, chat_id=chat, locale=policies.staff.locale, about_customer_id=about)
         for chat in policies.staff.supervisors()
     ]
 
@@ -109,7 +113,10 @@ async def rate(
         "customer": customer.display_name,
         "summary": ticket.summary or ticket.text,
     }
-    replies = [Reply("rating.sorry_low", params), *_alerts("rating.staff_alert", alert, policies)]
+    replies = [
+        Reply("rating.sorry_low", params),
+        *_alerts("rating.staff_alert", alert, policies, customer.id),
+    ]
     return RatingOutcome(Status.DONE, replies, reopened.ticket, low=True)
 
 
@@ -145,7 +152,7 @@ async def add_comment(
     replies = [Reply("rating.comment_thanks", params)]
     if is_low(pending.score, policies.ratings.reopen_at_most):
         alert = {"number": ticket.number, "score": pending.score, "text": comment}
-        replies += _alerts("rating.staff_comment", alert, policies)
+        replies += _alerts("rating.staff_comment", alert, policies, customer.id)
     return replies
 
 
@@ -223,7 +230,7 @@ async def answer_revisit(
     }
     replies = [
         Reply("revisit.reopened", params),
-        *_alerts("revisit.staff_problem", alert, policies),
+        *_alerts("revisit.staff_problem", alert, policies, customer.id),
     ]
     return RatingOutcome(Status.DONE, replies, reopened.ticket, low=True)
 

@@ -171,6 +171,7 @@ def staff_card(
         buttons=staff_buttons(ticket),
         chat_id=chat_id,
         locale=policies.staff.locale,
+        about_customer_id=customer.id,
         topic=ticket_topic(ticket, customer.display_name, tier)
         if policies.staff.topics and chat_id == policies.staff.group_chat_id
         else None,
@@ -340,6 +341,7 @@ async def add_contact(
                 },
                 chat_id=chat,
                 locale=policies.staff.locale,
+                about_customer_id=ticket.customer_id,
             )
             for chat in staff_recipients(ticket, policies)
         ]
