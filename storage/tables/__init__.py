@@ -12,6 +12,7 @@ from storage.tables.customers import (
     RfmWindowRow,
 )
 from storage.tables.desk import TakeoverRow
+from storage.tables.inbox import InboundUpdateRow
 from storage.tables.ratings import TicketRatingRow, TicketRevisitRow
 from storage.tables.scheduling import SchedulerLeaseRow
 from storage.tables.staff import CustomerAdvisorRow, StaffAuditRow, StaffMemberRow
@@ -30,6 +31,7 @@ __all__ = [
     "CustomerRow",
     "CustomerTierHistoryRow",
     "CustomerTierRow",
+    "InboundUpdateRow",
     "MessageLogRow",
     "RfmWindowRow",
     "SchedulerLeaseRow",
