@@ -15,9 +15,9 @@ routing calls the core) but puts one step in between:
    chat's updates in the order their tasks start, which is the order of the update ids.
 
 At start the poller first feeds what the inbox still holds (accepted before a crash or a stop,
-never handled), oldest first, then polls. :meth:`Poller.stop` stops fetching, then awaits the
-updates in flight for at most ``stop_grace_seconds``; what is not finished by then stays in
-the inbox and is handled at the next start.
+never handled), oldest first, then polls. :meth:`Poller.stop` stops fetching, lets the
+updates already being handled finish (for at most ``stop_grace_seconds``) and begins no
+others: they stay in the inbox and are handled at the next start.
 """
 
 from __future__ import annotations
@@ -43,6 +43,10 @@ class Intake(Protocol):
     async def accept(self, updates: Sequence[InboundUpdate]) -> list[int]: ...
 
     async def waiting(self, after_update_id: int = 0, limit: int = 100) -> list[InboundUpdate]: ...
+
+    def close(self) -> None:
+        """Begin no more updates; those already begun run to the end."""
+        ...
 
 
 def chat_of(payload: Mapping[str, Any]) -> int | None:
@@ -100,12 +104,16 @@ class Poller(Generic[U]):
         self._task = asyncio.create_task(self._run(), name=f"{self._name}-polling")
 
     async def stop(self) -> None:
-        """Stops fetching, then awaits the updates in flight for at most the grace period;
-        the unfinished are cancelled and stay in the inbox for the next start."""
+        """Stops fetching; tells the core to begin no more updates (those waiting for their
+        chat's turn stay in the inbox, so a long paced backlog does not hold up a stop); then
+        awaits the updates being handled for at most the grace period. What outlasts it is
+        cancelled and stays in the inbox for the next start (a cancelled send may have
+        reached Telegram: the grace period is the last resort, not the plan)."""
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
+        self._dispatcher.close()
         if not self._in_flight:
             return
         log.info("%s: waiting for %d updates in flight", self._name, len(self._in_flight))

@@ -84,6 +84,10 @@ class RunningBot:
         return self.dispatcher.deps
 
     async def stop(self) -> None:
+        """Begins no more updates at once (those not begun stay in the inbox for the next
+        start), stops the scheduler, then the adapter: it stops fetching and awaits the
+        updates being handled."""
+        self.dispatcher.close()
         await self.scheduler.stop()
         await self.app.stop()
 

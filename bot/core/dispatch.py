@@ -112,6 +112,7 @@ class Dispatcher:
         self._chat_locks = ChatLocks()
         self.in_flight = 0
         """Updates being handled right now (waiting for their chat's turn included)."""
+        self._closing = False
 
     async def dispatch(self, msg: Incoming) -> list[Sent]:
         """Handles one update; updates of one chat run one at a time, in arrival order, so a
@@ -127,9 +128,19 @@ class Dispatcher:
         self.in_flight += 1
         try:
             async with self._chat_locks.hold(msg.chat_id):
+                if self._closing:  # not begun: it stays in the inbox for the next start
+                    log.debug("update %s left for the next start", msg.update_id)
+                    return []
                 return await self._dispatch(msg)
         finally:
             self.in_flight -= 1
+
+    def close(self) -> None:
+        """For a clean stop: updates still waiting for their chat's turn are not begun (they
+        stay in the inbox and are handled first at the next start, in order); those being
+        handled run to the end, so a stop repeats nothing. Not undone: one dispatcher per
+        run of the bot."""
+        self._closing = True
 
     async def accept(self, updates: Sequence[InboundUpdate]) -> list[int]:
         """Records a fetched batch in the inbox, in one transaction, before the adapter lets

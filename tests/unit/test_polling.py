@@ -43,6 +43,7 @@ class Inbox:
         self.failures = failures
         self.stored: dict[int, Mapping[str, Any]] = {u["update_id"]: u for u in waiting}
         self.attempts = 0
+        self.closed = False
         self.telegram: Telegram | None = None
 
     async def accept(self, updates: Sequence[InboundUpdate]) -> list[int]:
@@ -59,6 +60,9 @@ class Inbox:
     async def waiting(self, after_update_id: int = 0, limit: int = 100) -> list[InboundUpdate]:
         ids = sorted(i for i in self.stored if i > after_update_id)[:limit]
         return [InboundUpdate(i, chat_of(self.stored[i]), self.stored[i]) for i in ids]
+
+    def close(self) -> None:
+        self.closed = True
 
 
 def poller(
@@ -120,11 +124,12 @@ async def test_the_inbox_is_redriven_oldest_first_before_polling_and_never_twice
 async def test_a_stop_awaits_updates_in_flight() -> None:
     telegram = Telegram([update(1), update(2, chat=9)])
     fed: list[int] = []
-    loop = poller(telegram, Inbox(), fed, delay=0.2)
+    inbox = Inbox()
+    loop = poller(telegram, inbox, fed, delay=0.2)
     loop.start()
     await until(lambda: loop.in_flight == 2)
     await loop.stop()
-    assert sorted(fed) == [1, 2]
+    assert sorted(fed) == [1, 2] and inbox.closed
 
 
 async def test_a_stop_leaves_what_outlasts_the_grace_period() -> None:

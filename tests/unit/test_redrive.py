@@ -4,7 +4,9 @@ refuse, ignore — takes it out of the inbox, so "waiting" always means "to be h
 
 from __future__ import annotations
 
-from bot.core.messages import ChatKind, Incoming
+import asyncio
+
+from bot.core.messages import ChatKind, Incoming, Outgoing, Sent
 from bot.core.models import Direction, LoggedMessage
 from bot.core.ports import InboundUpdate
 from tests.unit.conftest import ALICE, FakeBot
@@ -76,3 +78,28 @@ async def test_waiting_pages_oldest_first(bot: FakeBot) -> None:
     assert await bot.dispatcher.accept(updates) == [5, 3, 9, 4]
     assert [u.update_id for u in await bot.dispatcher.waiting(limit=2)] == [3, 4]
     assert [u.update_id for u in await bot.dispatcher.waiting(4, 2)] == [5, 9]
+
+
+async def test_a_closing_dispatcher_finishes_what_it_began_and_begins_nothing(
+    bot: FakeBot,
+) -> None:
+    first = bot.incoming(ALICE, text="/help", command="help")
+    second = bot.incoming(ALICE, text="/help", command="help")
+    await bot.dispatcher.accept([_inbound(first), _inbound(second)])
+    gate = asyncio.Event()
+    send = bot.messenger.send
+
+    async def held_send(message: Outgoing) -> Sent:
+        await gate.wait()
+        return await send(message)
+
+    bot.messenger.send = held_send  # type: ignore[method-assign]
+    began = asyncio.create_task(bot.feed(first))
+    await asyncio.sleep(0.01)  # the first is sending its answer
+    queued = asyncio.create_task(bot.feed(second))  # waits for the chat's turn
+    await asyncio.sleep(0.01)
+    bot.dispatcher.close()
+    gate.set()
+    await asyncio.gather(began, queued)
+    assert bot.messenger.template_keys() == ["help.text"]
+    assert await _waiting(bot) == [second.update_id]
