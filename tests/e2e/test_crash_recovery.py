@@ -18,6 +18,8 @@ has arrived the bot is killed:
   waiting for their chat's turn are not begun and stay in the inbox; after a restart every
   message has exactly one answer.
 
+Either way each chat's answers come in the order its messages were sent.
+
 Flood limits are loosened per chat on both sides (the subprocess cannot share the test's
 virtual clock) but the bot-wide 30 messages/s stays, so the 120 answers take about four
 seconds of real time: the window in which the kill lands.
@@ -155,6 +157,22 @@ def answers(emu: Emulator, customers: list[SimUser]) -> Counter[Answer]:
     return seen
 
 
+def out_of_order(emu: Emulator, customers: list[SimUser]) -> dict[int, list[str]]:
+    """Chats whose first answers did not come in the order the messages were sent (a repeat
+    of an answer may come later; the first answer to each message must be in order)."""
+    wrong: dict[int, list[str]] = {}
+    for user in customers:
+        firsts: list[str] = []
+        for message in emu.bot_messages(user.id):
+            for n in range(1, MESSAGES_EACH + 1):
+                command = f"/m{n}"
+                if f"{command} " in message.get("text", "") and command not in firsts:
+                    firsts.append(command)
+        if firsts != sorted(firsts):
+            wrong[user.id] = firsts
+    return wrong
+
+
 async def until(condition: Callable[[], bool], timeout: float, what: str) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -216,6 +234,7 @@ async def test_sigkill_mid_backlog_loses_nothing(
         f"{sum(duplicates.values())} (allowed {len(exposed)})"
     )
     assert set(final) == sent
+    assert out_of_order(emu, customers) == {}
     assert set(duplicates) <= exposed, bot.logs()
     assert all(n == 1 for n in duplicates.values())
     assert bot.waiting() == set()
@@ -254,5 +273,6 @@ async def test_sigterm_mid_backlog_answers_everything_once(
         f"{sum(final.values()) - len(final)}"
     )
     assert set(final) == sent
+    assert out_of_order(emu, customers) == {}
     assert max(final.values()) == 1, bot.logs()
     assert bot.waiting() == set()
