@@ -47,8 +47,9 @@ class Settings(BaseSettings):
     stop_grace_seconds: float = Field(
         10.0,
         ge=0,
-        description="On SIGTERM/SIGINT, how long to await updates being handled; what is not "
-        "finished stays recorded and is handled at the next start.",
+        description="On SIGTERM/SIGINT, how long updates already being handled may take to "
+        "finish; those not begun, or not finished by then, stay recorded and are handled at "
+        "the next start.",
     )
     updates_in_flight_max: int = Field(
         256,
