@@ -38,6 +38,7 @@ from storage.tables import (
     CustomerRow,
     CustomerTierHistoryRow,
     CustomerTierRow,
+    InboundUpdateRow,
     MessageLogRow,
     SupportRequestRow,
     TakeoverRow,
@@ -279,10 +280,10 @@ class SqlCustomerRecords:
             raise LookupError(f"no customer {customer_id}")
         chat_id = customer.chat_id
         tickets = select(col(TicketRow.id)).where(col(TicketRow.customer_id) == customer_id)
-        if chat_id is not None:  # a dialogue in progress holds the customer's words
-            await session.execute(
-                delete(ConversationRow).where(col(ConversationRow.chat_id) == chat_id)
-            )
+        if chat_id is not None:  # a dialogue in progress, and updates not yet handled, hold
+            # the customer's words; asked to forget them, the bot will not answer those either
+            for chat_table in (ConversationRow, InboundUpdateRow):
+                await session.execute(delete(chat_table).where(col(chat_table.chat_id) == chat_id))
         for table in (TakeoverRow, CustomerAdvisorRow):
             await session.execute(delete(table).where(col(table.customer_id) == customer_id))
         # Tickets stay, for counts and reports; what the customer said, and staff notes that

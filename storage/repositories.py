@@ -19,6 +19,7 @@ from sqlmodel import col, select
 
 from bot.core.models import Conversation, Customer, LoggedMessage, RequestStatus, SupportRequest
 from bot.core.ports import DuplicateUpdate
+from storage.inbox import forget
 from storage.mapping import (
     assign,
     conversation_from_row,
@@ -120,7 +121,10 @@ class SqlMessageLogRepository:
         return message_from_row(row)
 
     async def mark_handled(self, update_id: int, at: datetime) -> None:
-        """Set ``handled_at`` on the entry of `update_id`; nothing happens if there is none."""
+        """Set ``handled_at`` on the entry of `update_id` (nothing happens if there is none)
+        and, in the same transaction, take the update out of the inbox: handled is handled
+        for both, so a restart never handles it again."""
+        await forget(self._session, update_id)
         stmt = (
             update(MessageLogRow)
             .where(col(MessageLogRow.update_id) == update_id)

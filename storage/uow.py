@@ -26,6 +26,7 @@ from bot.core.ports import (
     CustomerRepository,
     CustomerTiers,
     DeskRepository,
+    InboxRepository,
     MessageLogRepository,
     RatingRepository,
     StaffRepository,
@@ -38,6 +39,7 @@ from bot.core.ports import (
 from storage.crypto import PersonalDataCipher
 from storage.customers import SqlCustomerRecords, SqlCustomerTiers
 from storage.desk import SqlDeskRepository
+from storage.inbox import SqlInboxRepository
 from storage.ratings import SqlRatingRepository
 from storage.repositories import (
     SqlConversationRepository,
@@ -74,6 +76,7 @@ class SqlUnitOfWork:
     desk: DeskRepository
     topics: TopicRepository
     ratings: RatingRepository
+    inbox: InboxRepository
     records: CustomerRecordRepository
     tiers: CustomerTiers
 
@@ -109,6 +112,7 @@ class SqlUnitOfWork:
         self.desk = SqlDeskRepository(session)
         self.topics = SqlTopicRepository(session)
         self.ratings = SqlRatingRepository(session)
+        self.inbox = SqlInboxRepository(session)
         return self
 
     async def __aexit__(
@@ -170,3 +174,4 @@ if TYPE_CHECKING:  # mypy proves the classes satisfy the core's Protocols
         _desk: DeskRepository = SqlDeskRepository(session)
         _topics: TopicRepository = SqlTopicRepository(session)
         _ratings: RatingRepository = SqlRatingRepository(session)
+        _inbox: InboxRepository = SqlInboxRepository(session)

@@ -35,6 +35,8 @@ from bot.core.ports import (
     DeskRepository,
     DuplicateUpdate,
     FaqMatch,
+    InboundUpdate,
+    InboxRepository,
     MessageLogRepository,
     RatingRepository,
     StaffRepository,
@@ -104,6 +106,7 @@ class MemoryStore:
     profiles: dict[int, CustomerProfile] = field(default_factory=dict)
     standings: dict[int, TierInfo] = field(default_factory=dict)
     tier_history: list[TierChange] = field(default_factory=list)
+    inbox: dict[int, InboundUpdate] = field(default_factory=dict)
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
 
@@ -146,8 +149,14 @@ class _Customers:
 
 
 class _Messages:
-    def __init__(self, data: list[LoggedMessage], ids: itertools.count[int]) -> None:
+    def __init__(
+        self,
+        data: list[LoggedMessage],
+        ids: itertools.count[int],
+        inbox: dict[int, InboundUpdate] | None = None,
+    ) -> None:
         self._data, self._ids = data, ids
+        self._inbox = inbox if inbox is not None else {}
 
     async def has_update(self, update_id: int) -> bool:
         return any(m.update_id == update_id for m in self._data)
@@ -164,6 +173,7 @@ class _Messages:
         for m in self._data:
             if m.update_id == update_id:
                 m.handled_at = at
+        self._inbox.pop(update_id, None)  # handled is handled for the inbox too
 
     async def for_chat(self, chat_id: int, limit: int = 100) -> list[LoggedMessage]:
         found = sorted((m for m in self._data if m.chat_id == chat_id), key=_by_time_and_id)
@@ -178,6 +188,33 @@ class _Messages:
             ):
                 return copy.deepcopy(m)
         return None
+
+
+class _Inbox:
+    """The inbox of accepted, unhandled updates (``inbound_update`` in SQL)."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+
+    async def add_new(self, updates: Sequence[InboundUpdate], at: datetime) -> list[int]:
+        handled = {m.update_id for m in self._store.messages}
+        added: list[int] = []
+        for update in updates:
+            if update.update_id in self._store.inbox or update.update_id in handled:
+                continue
+            self._store.inbox[update.update_id] = copy.deepcopy(update)
+            added.append(update.update_id)
+        return added
+
+    async def is_waiting(self, update_id: int) -> bool:
+        return update_id in self._store.inbox
+
+    async def waiting(self, after_update_id: int = 0, limit: int = 100) -> list[InboundUpdate]:
+        ids = sorted(i for i in self._store.inbox if i > after_update_id)[:limit]
+        return [copy.deepcopy(self._store.inbox[i]) for i in ids]
+
+    async def discard(self, update_id: int) -> None:
+        self._store.inbox.pop(update_id, None)
 
 
 class _Conversations:
@@ -456,6 +493,7 @@ class MemoryUnitOfWork:
     ratings: RatingRepository
     records: CustomerRecordRepository
     tiers: CustomerTiers
+    inbox: InboxRepository
 
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
@@ -465,7 +503,8 @@ class MemoryUnitOfWork:
         self._base = _snapshot(self._store)
         self._work = _snapshot(self._store)
         self.customers = _Customers(self._work.customers, self._store.ids)
-        self.messages = _Messages(self._work.messages, self._store.ids)
+        self.messages = _Messages(self._work.messages, self._store.ids, self._work.inbox)
+        self.inbox = _Inbox(self._work)
         self.conversations = _Conversations(self._work.conversations)
         self.requests = _Requests(self._work.requests, self._store.ids)
         self.tickets = _Tickets(self._work.tickets, self._work.events, self._store.ids)

@@ -109,6 +109,8 @@ class MemoryCustomerRecords:
         work = self._work
         if customer.chat_id is not None:
             work.conversations.pop(customer.chat_id, None)
+            for update_id in [u for u, i in work.inbox.items() if i.chat_id == customer.chat_id]:
+                del work.inbox[update_id]
         work.advisors.pop(customer_id, None)
         for chat_id in [c for c, t in work.takeovers.items() if t.customer_id == customer_id]:
             del work.takeovers[chat_id]

@@ -6,10 +6,27 @@ from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
+class PollingPolicy:
+    """The numbers of our long-poll loop (:mod:`bot.adapters.polling`), from the settings."""
+
+    retry_initial_seconds: float = 0.5
+    """First wait after a failed fetch or a failed accept; doubles on each further failure."""
+    retry_max_seconds: float = 30.0
+    """The longest wait between two attempts."""
+    stop_grace_seconds: float = 10.0
+    """How long a stop waits for updates in flight before leaving them to the next start."""
+    max_in_flight: int = 256
+    """Updates fed and not finished before the loop waits to fetch more (also the page size
+    of the start-up re-drive)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Connection:
     """The token (never logged: it is left out of ``repr``), the Bot API server's base URL
-    (Telegram's, or the local emulator's) and the long-polling timeout in seconds."""
+    (Telegram's, or the local emulator's), the long-polling timeout in seconds and the
+    numbers of the poll loop."""
 
     token: str = field(repr=False)
     api_base: str
     polling_timeout: int = 30
+    polling: PollingPolicy = field(default_factory=PollingPolicy)

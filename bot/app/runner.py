@@ -8,7 +8,7 @@ import signal
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.adapters.connection import Connection
+from bot.adapters.connection import Connection, PollingPolicy
 from bot.app.bootstrap import Services, build_services, make_deps, publish_menus
 from bot.app.jobs import revisit, sla
 from bot.app.settings import Framework, Settings
@@ -39,6 +39,12 @@ def connection(settings: Settings) -> Connection:
         token=settings.token_value(),
         api_base=settings.api_base,
         polling_timeout=settings.polling_timeout,
+        polling=PollingPolicy(
+            retry_initial_seconds=settings.accept_retry_initial_seconds,
+            retry_max_seconds=settings.accept_retry_max_seconds,
+            stop_grace_seconds=settings.stop_grace_seconds,
+            max_in_flight=settings.updates_in_flight_max,
+        ),
     )
 
 
@@ -78,13 +84,18 @@ class RunningBot:
         return self.dispatcher.deps
 
     async def stop(self) -> None:
+        """Begins no more updates at once (those not begun stay in the inbox for the next
+        start), stops the scheduler, then the adapter: it stops fetching and awaits the
+        updates being handled."""
+        self.dispatcher.close()
         await self.scheduler.stop()
         await self.app.stop()
 
 
 async def start_bot(services: Services, framework: Framework) -> RunningBot:
     """Starts polling and the scheduler, and (re)registers the periodic jobs. Every process
-    may call this; only the scheduler's lease holder runs the jobs.
+    may call this; only the scheduler's lease holder runs the jobs. Polling begins by handling
+    the updates a previous run accepted and never handled (:mod:`bot.adapters.polling`).
 
     Everything is built once, in dependency order, and never replaced: the adapter's
     messenger, the scheduler, the core's Deps (which hold both), the dispatcher."""
@@ -104,7 +115,9 @@ async def start_bot(services: Services, framework: Framework) -> RunningBot:
 
 
 async def run_forever(settings: Settings) -> None:
-    """`rapport run`: polls until SIGINT or SIGTERM, then stops cleanly."""
+    """`rapport run`: polls until SIGINT or SIGTERM, then stops cleanly: fetching stops, the
+    updates being handled are awaited for up to ``stop_grace_seconds``, and whatever is not
+    finished stays in the inbox, to be handled first at the next start."""
     services = await build_services(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -35,6 +35,27 @@ class Settings(BaseSettings):
         description="Bot API server; the demo and tests point it at the local emulator.",
     )
     polling_timeout: int = Field(30, ge=0, le=50, description="Long-polling timeout, seconds.")
+    accept_retry_initial_seconds: float = Field(
+        0.5,
+        gt=0,
+        description="First wait before retrying to record a fetched batch (or a failed "
+        "getUpdates); the batch is not confirmed to Telegram until it is recorded.",
+    )
+    accept_retry_max_seconds: float = Field(
+        30.0, gt=0, description="Longest wait between two such retries (the wait doubles)."
+    )
+    stop_grace_seconds: float = Field(
+        10.0,
+        ge=0,
+        description="On SIGTERM/SIGINT, how long updates already being handled may take to "
+        "finish; those not begun, or not finished by then, stay recorded and are handled at "
+        "the next start.",
+    )
+    updates_in_flight_max: int = Field(
+        256,
+        ge=1,
+        description="Updates being handled at once before polling waits to fetch more.",
+    )
 
     # --- Storage --------------------------------------------------------------------------
     database_url: str = Field(

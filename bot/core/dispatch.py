@@ -7,16 +7,26 @@ framework is running.
 Order of work, chosen so nothing accepted is lost, nothing is done twice, and an ordinary
 update costs few transactions:
 
+0. **Inbox** (before any of this, one transaction per fetched batch): the adapter records
+   each batch with :meth:`Dispatcher.accept` before it asks Telegram for the next offset,
+   which confirms the batch; only then does it feed the updates to its framework, whose
+   routing calls :meth:`Dispatcher.dispatch`. At start-up the adapter first feeds what
+   :meth:`Dispatcher.waiting` still holds — accepted, never handled — oldest first.
 1. **Accept** (one transaction): skip the update if its ``update_id`` was already recorded
-   (Telegram re-delivers); read what routing needs (roster membership, the agent's chats,
-   the dialogue state, a take-over); choose the route (:class:`~bot.core.routing.Routing`,
-   pure); for a staff route, check the role and audit the attempt; find or create the
-   customer; record the inbound message. The commit makes the message durable before any
+   and it is not waiting in the inbox (a re-delivery of handled work); an update recorded
+   but still waiting was interrupted by a crash or a stop, and is handled now. Read what
+   routing needs (roster membership, the agent's chats, the dialogue state, a take-over);
+   choose the route (:class:`~bot.core.routing.Routing`, pure); for a staff route, check the
+   role and audit the attempt; find or create the customer; record the inbound message
+   (unless the interrupted attempt did). The commit makes the message durable before any
    reply is attempted.
 2. **Handle**: the route's handler runs the use case, which opens and commits its own unit of
    work when it changes anything.
 3. **Deliver** the results, then, in one transaction, log what was sent and mark the inbound
-   message handled.
+   message handled (which also takes it out of the inbox).
+
+Updates the core has nothing to do for (outside the staff group, or of a kind it does not
+handle) leave the inbox through :meth:`Dispatcher.discard`, so "waiting" always means work.
 """
 
 from __future__ import annotations
@@ -31,7 +41,7 @@ from bot.core.desk import Takeover
 from bot.core.locks import ChatLocks
 from bot.core.messages import CallbackAnswer, Incoming, Relay, Reply, Sent
 from bot.core.models import Conversation, Customer, Direction, LoggedMessage
-from bot.core.ports import DuplicateUpdate, JobRequest, Triager, UnitOfWork
+from bot.core.ports import DuplicateUpdate, InboundUpdate, JobRequest, Triager, UnitOfWork
 from bot.core.roles import StaffMember
 from bot.core.routing import Audience, Place, Route, Routing, Situation, place_of
 from bot.core.services.customers import customer_locale, upsert_customer
@@ -102,6 +112,7 @@ class Dispatcher:
         self._chat_locks = ChatLocks()
         self.in_flight = 0
         """Updates being handled right now (waiting for their chat's turn included)."""
+        self._closing = False
 
     async def dispatch(self, msg: Incoming) -> list[Sent]:
         """Handles one update; updates of one chat run one at a time, in arrival order, so a
@@ -112,13 +123,46 @@ class Dispatcher:
                 msg.update_id,
                 msg.chat_id,
             )
+            await self.discard(msg.update_id)
             return []
         self.in_flight += 1
         try:
             async with self._chat_locks.hold(msg.chat_id):
+                if self._closing:  # not begun: it stays in the inbox for the next start
+                    log.debug("update %s left for the next start", msg.update_id)
+                    return []
                 return await self._dispatch(msg)
         finally:
             self.in_flight -= 1
+
+    def close(self) -> None:
+        """For a clean stop: updates still waiting for their chat's turn are not begun (they
+        stay in the inbox and are handled first at the next start, in order); those being
+        handled run to the end, so a stop repeats nothing. Not undone: one dispatcher per
+        run of the bot."""
+        self._closing = True
+
+    async def accept(self, updates: Sequence[InboundUpdate]) -> list[int]:
+        """Records a fetched batch in the inbox, in one transaction, before the adapter lets
+        Telegram forget it; returns the ids of the updates new to the inbox, which the
+        adapter then feeds to its framework. Updates already waiting (they are handled at
+        start-up) or already handled (a re-delivery) are left out. Raises whatever the
+        database raises (busy, unavailable): the caller retries and does not confirm."""
+        async with self.deps.uow() as uow:
+            added = await uow.inbox.add_new(updates, self.deps.clock.now())
+            await uow.commit()
+        return added
+
+    async def waiting(self, after_update_id: int = 0, limit: int = 100) -> list[InboundUpdate]:
+        """Accepted updates never handled (a crash or a stop came first), oldest first."""
+        async with self.deps.uow() as uow:
+            return await uow.inbox.waiting(after_update_id, limit)
+
+    async def discard(self, update_id: int) -> None:
+        """Takes an update the core has nothing to do for out of the inbox."""
+        async with self.deps.uow() as uow:
+            await uow.inbox.discard(update_id)
+            await uow.commit()
 
     async def _dispatch(self, msg: Incoming) -> list[Sent]:
         accepted = await self._accept(msg)
@@ -145,9 +189,12 @@ class Dispatcher:
         deps = self.deps
         now = deps.clock.now()
         async with deps.uow() as uow:
-            if await uow.messages.has_update(msg.update_id):
+            recorded = await uow.messages.has_update(msg.update_id)
+            if recorded and not await uow.inbox.is_waiting(msg.update_id):
                 log.info("update %s already handled; ignoring the re-delivery", msg.update_id)
                 return None
+            if recorded:
+                log.info("update %s was recorded but never handled; handling it", msg.update_id)
             situation, conversation, takeover = await self._situation(uow, msg)
             decision = None
             if self.routing.needs_triage(msg, situation):
@@ -168,7 +215,8 @@ class Dispatcher:
                 )
                 turn = Turn(msg, customer, locale, conversation, takeover, decision)
             try:
-                await uow.messages.add(_inbound(msg, customer))
+                if not recorded:
+                    await uow.messages.add(_inbound(msg, customer))
             except DuplicateUpdate:
                 log.info("update %s recorded concurrently; ignoring", msg.update_id)
                 return None

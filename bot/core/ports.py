@@ -333,6 +333,43 @@ class TopicRepository(Protocol):
     async def ticket_of(self, chat_id: int, thread_id: int) -> int | None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class InboundUpdate:
+    """A Telegram update as received: its id, its chat (when it has one) and its Bot API
+    JSON, exactly what is needed to hand it to the framework again after a restart."""
+
+    update_id: int
+    chat_id: int | None
+    payload: Mapping[str, Any]
+
+
+class InboxRepository(Protocol):
+    """Updates accepted from Telegram and not handled yet (issue #9: nothing accepted is lost).
+
+    An adapter records every fetched batch here before it asks Telegram for the next offset
+    (which confirms the batch). An update leaves the inbox in the transaction that marks it
+    handled in the message log (:meth:`MessageLogRepository.mark_handled`), or by
+    :meth:`discard` when the core has nothing to do for it; what is still here after a crash
+    or a stop is handled at the next start."""
+
+    async def add_new(self, updates: Sequence[InboundUpdate], at: datetime) -> list[int]:
+        """Records the updates that are neither waiting here nor already handled (their
+        update id is in the message log); returns the ids it recorded, in the given order."""
+        ...
+
+    async def is_waiting(self, update_id: int) -> bool:
+        """True while the update is accepted and not handled."""
+        ...
+
+    async def waiting(self, after_update_id: int = 0, limit: int = 100) -> list[InboundUpdate]:
+        """Waiting updates with an id above `after_update_id`, oldest (lowest id) first."""
+        ...
+
+    async def discard(self, update_id: int) -> None:
+        """Forgets a waiting update the core has nothing to do for (no-op if not waiting)."""
+        ...
+
+
 class DuplicateUpdate(Exception):
     """The update was already recorded: a re-delivery, to be ignored."""
 
@@ -352,6 +389,7 @@ class UnitOfWork(Protocol):
     desk: DeskRepository
     topics: TopicRepository
     ratings: RatingRepository
+    inbox: InboxRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -12,6 +12,7 @@ from storage.tables.customers import (
     RfmWindowRow,
 )
 from storage.tables.desk import TakeoverRow
+from storage.tables.inbox import InboundUpdateRow
 from storage.tables.keys import KeyCheckRow
 from storage.tables.ratings import TicketRatingRow, TicketRevisitRow
 from storage.tables.scheduling import SchedulerLeaseRow
@@ -31,6 +32,7 @@ __all__ = [
     "CustomerRow",
     "CustomerTierHistoryRow",
     "CustomerTierRow",
+    "InboundUpdateRow",
     "KeyCheckRow",
     "MessageLogRow",
     "RfmWindowRow",

@@ -860,6 +860,49 @@ async def test_export_and_forget(backend: Backend) -> None:
     assert [m["text"] for m in after.messages] == [None]
 
 
+# --- the inbox ------------------------------------------------------------------------------
+
+
+def _update(update_id: int, chat_id: int | None = BIG) -> ports.InboundUpdate:
+    payload = {"update_id": update_id, "message": {"chat": {"id": chat_id}, "text": "hé ☕"}}
+    return ports.InboundUpdate(update_id, chat_id, payload)
+
+
+async def test_inbox_accepts_once_and_lets_go_when_handled(backend: Backend) -> None:
+    async with backend.uow() as work:  # 7 was handled long ago: a re-delivery
+        await work.messages.add(
+            LoggedMessage(Direction.IN, chat_id=BIG, at=T0, text="old", update_id=7)
+        )
+        await work.commit()
+    async with backend.uow() as work:
+        batch = [_update(9), _update(8, None), _update(7), _update(9)]
+        assert await work.inbox.add_new(batch, T0) == [9, 8]
+        await work.commit()
+    async with backend.uow() as work:  # not committed: no effect
+        assert await work.inbox.add_new([_update(10)], T0) == [10]
+    async with backend.uow() as work:
+        assert await work.inbox.add_new([_update(8), _update(11)], T0) == [11]
+        await work.commit()
+    async with backend.uow() as work:
+        assert await work.inbox.waiting() == [_update(8, None), _update(9), _update(11)]
+        assert await work.inbox.waiting(after_update_id=8, limit=1) == [_update(9)]
+        assert await work.inbox.is_waiting(9) and not await work.inbox.is_waiting(10)
+        await work.messages.add(
+            LoggedMessage(Direction.IN, chat_id=BIG, at=T0, text="hé ☕", update_id=9)
+        )
+        await work.commit()
+    async with backend.uow() as work:  # recorded in the log, not handled: still waiting
+        assert await work.inbox.is_waiting(9)
+        await work.messages.mark_handled(9, minutes(1))
+        await work.inbox.discard(8)
+        await work.inbox.discard(12345)  # unknown: no effect, no error
+        await work.commit()
+    async with backend.uow() as work:
+        assert [u.update_id for u in await work.inbox.waiting()] == [11]
+        assert not await work.inbox.is_waiting(9)
+        assert await work.inbox.add_new([_update(9)], T0) == []  # handled: a re-delivery
+
+
 # --- coverage of the ports -------------------------------------------------------------------
 
 

@@ -1,28 +1,40 @@
-"""Runs the bot with aiogram by long polling (against Telegram or the local emulator)."""
+"""Runs the bot with aiogram by long polling (against Telegram or the local emulator).
+
+aiogram's own ``start_polling`` asks for the next offset (confirming a batch to Telegram)
+before the batch is handled, and its ``stop_polling`` does not await running handlers. So the
+loop is ours (:class:`bot.adapters.polling.Poller`): aiogram's ``Bot.get_updates`` fetches,
+the core's inbox records, and ``Dispatcher.feed_update`` — aiogram's own dispatch — handles.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from aiogram import Bot
 from aiogram import Dispatcher as AiogramDispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.types import Update
 
 from bot.adapters.aiogram.messenger import AiogramMessenger
 from bot.adapters.aiogram.routing import build_router
 from bot.adapters.connection import Connection
+from bot.adapters.polling import Poller
 from bot.core.dispatch import Dispatcher
 
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+POLL_READ_MARGIN_SECONDS = 10
+"""How much longer than the long-polling timeout a ``getUpdates`` request may take."""
 
 
 class AiogramApp:
     """Built by the composition root: ``messenger`` is ready at once (the core's Deps need
-    it); `start(dispatcher)` begins polling in the background; `stop()` ends it and closes the
+    it); `start(dispatcher)` handles what the inbox still holds and begins polling in the
+    background; `stop()` stops polling, awaits the updates in flight (bounded) and closes the
     session."""
 
     framework = "aiogram"
@@ -30,34 +42,48 @@ class AiogramApp:
     def __init__(self, connection: Connection) -> None:
         session = AiohttpSession(api=TelegramAPIServer.from_base(connection.api_base))
         self._polling_timeout = connection.polling_timeout
+        self._policy = connection.polling
         self.bot = Bot(connection.token, session=session)
         self.messenger = AiogramMessenger(self.bot)
         self._dp = AiogramDispatcher()
-        self._task: asyncio.Task[None] | None = None
+        self._poller: Poller[Update] | None = None
 
     async def start(self, dispatcher: Dispatcher) -> None:
         me = await self.bot.me()  # its username tells our commands from other bots'
         self._dp.include_router(build_router(dispatcher, me.username))
-        self._task = asyncio.create_task(
-            self._dp.start_polling(
-                self.bot,
-                handle_signals=False,
-                close_bot_session=False,
-                polling_timeout=self._polling_timeout,
-                allowed_updates=ALLOWED_UPDATES,
-            ),
-            name="aiogram-polling",
+        self._poller = Poller(
+            name="aiogram",
+            dispatcher=dispatcher,
+            policy=self._policy,
+            fetch=self._fetch,
+            to_json=_to_json,
+            from_json=self._from_json,
+            feed=self._feed,
         )
+        self._poller.start()
         log.info("aiogram polling started")
 
+    async def _fetch(self, offset: int | None) -> Sequence[Update]:
+        return await self.bot.get_updates(
+            offset=offset,
+            timeout=self._polling_timeout,
+            allowed_updates=ALLOWED_UPDATES,
+            request_timeout=self._polling_timeout + POLL_READ_MARGIN_SECONDS,
+        )
+
+    def _from_json(self, payload: Mapping[str, Any]) -> Update:
+        return Update.model_validate(payload, context={"bot": self.bot})
+
+    async def _feed(self, update: Update) -> object:
+        return await self._dp.feed_update(self.bot, update)
+
     async def stop(self) -> None:
-        if self._task is not None:
-            if not self._task.done():
-                try:
-                    await self._dp.stop_polling()
-                except RuntimeError:  # polling had not got going yet
-                    self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        if self._poller is not None:
+            await self._poller.stop()
+            self._poller = None
         await self.bot.session.close()
         log.info("aiogram stopped")
+
+
+def _to_json(update: Update) -> dict[str, Any]:
+    return update.model_dump(mode="json", by_alias=True, exclude_none=True)

@@ -24,6 +24,8 @@ def build_router(dispatcher: Dispatcher, bot_username: str | None) -> Router:
         incoming = incoming_from_update(data, bot_username)
         if incoming is not None:
             await dispatcher.dispatch(incoming)
+        else:  # nothing for the core to do: out of the inbox
+            await dispatcher.discard(event_update.update_id)
 
     router.message.register(run)
     router.edited_message.register(run)

@@ -1,5 +1,10 @@
 """Runs the bot with python-telegram-bot by long polling (against Telegram or the emulator).
 
+PTB's Updater is not used: it asks for the next offset (confirming a batch to Telegram) before
+the batch is handled. The loop is ours (:class:`bot.adapters.polling.Poller`): the bot's own
+``get_updates`` fetches, the core's inbox records, and ``Application.process_update`` — PTB's
+own dispatch — handles.
+
 PTB's own JobQueue is disabled (``job_queue(None)``): rapport keeps one scheduler of its own
 whose jobs persist. Its HTTP client is built with ``trust_env=False`` so a proxy setting in
 the environment cannot capture requests meant for a local Bot API server.
@@ -9,11 +14,15 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping, Sequence
+from typing import Any
 
+from telegram import Update
 from telegram.ext import Application, ApplicationBuilder
 from telegram.request import HTTPXRequest
 
 from bot.adapters.connection import Connection
+from bot.adapters.polling import Poller
 from bot.adapters.ptb.messenger import PtbMessenger
 from bot.adapters.ptb.routing import build_handlers
 from bot.core.dispatch import Dispatcher
@@ -21,11 +30,14 @@ from bot.core.dispatch import Dispatcher
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+POLL_READ_MARGIN_SECONDS = 10.0
+"""How much longer than the long-polling timeout a ``getUpdates`` request may take."""
 
 
 class PtbApp:
     """Built by the composition root: ``messenger`` is ready at once (the core's Deps need
-    it); `start(dispatcher)` begins polling in the background; `stop()` ends it and shuts PTB
+    it); `start(dispatcher)` handles what the inbox still holds and begins polling in the
+    background; `stop()` stops polling, awaits the updates in flight (bounded) and shuts PTB
     down."""
 
     framework = "ptb"
@@ -34,7 +46,8 @@ class PtbApp:
         os.environ.setdefault("PTB_TIMEDELTA", "1")
         base = connection.api_base.rstrip("/")
         self._polling_timeout = connection.polling_timeout
-        poll_read_timeout = connection.polling_timeout + 10.0
+        self._policy = connection.polling
+        self._poll_read_timeout = connection.polling_timeout + POLL_READ_MARGIN_SECONDS
         self.application: Application = (  # type: ignore[type-arg]
             ApplicationBuilder()
             .token(connection.token)
@@ -42,30 +55,58 @@ class PtbApp:
             .base_file_url(f"{base}/file/bot")
             .request(HTTPXRequest(httpx_kwargs={"trust_env": False}, connection_pool_size=16))
             .get_updates_request(
-                HTTPXRequest(httpx_kwargs={"trust_env": False}, read_timeout=poll_read_timeout)
+                HTTPXRequest(
+                    httpx_kwargs={"trust_env": False}, read_timeout=self._poll_read_timeout
+                )
             )
             .job_queue(None)
+            .updater(None)
             .concurrent_updates(True)
             .build()
         )
         self.messenger = PtbMessenger(self.application.bot)
+        self._poller: Poller[Update] | None = None
 
     async def start(self, dispatcher: Dispatcher) -> None:
         await self.application.initialize()  # calls getMe: its username tells our commands
         username = self.application.bot.username  # from other bots'
         self.application.add_handlers(build_handlers(dispatcher, username))
         await self.application.start()
-        assert self.application.updater is not None
-        await self.application.updater.start_polling(
-            timeout=self._polling_timeout, allowed_updates=ALLOWED_UPDATES
+        self._poller = Poller(
+            name="ptb",
+            dispatcher=dispatcher,
+            policy=self._policy,
+            fetch=self._fetch,
+            to_json=_to_json,
+            from_json=self._from_json,
+            feed=self.application.process_update,
         )
+        self._poller.start()
         log.info("python-telegram-bot polling started")
 
+    async def _fetch(self, offset: int | None) -> Sequence[Update]:
+        updates: Sequence[Update] = await self.application.bot.get_updates(
+            offset=offset,
+            timeout=self._polling_timeout,
+            allowed_updates=ALLOWED_UPDATES,
+            read_timeout=self._poll_read_timeout,
+        )
+        return updates
+
+    def _from_json(self, payload: Mapping[str, Any]) -> Update:
+        update = Update.de_json(dict(payload), self.application.bot)
+        assert update is not None
+        return update
+
     async def stop(self) -> None:
-        updater = self.application.updater
-        if updater is not None and updater.running:
-            await updater.stop()
+        if self._poller is not None:
+            await self._poller.stop()
+            self._poller = None
         if self.application.running:
             await self.application.stop()
         await self.application.shutdown()
         log.info("python-telegram-bot stopped")
+
+
+def _to_json(update: Update) -> dict[str, Any]:
+    return update.to_dict()

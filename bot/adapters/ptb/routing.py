@@ -23,5 +23,7 @@ def build_handlers(
         incoming = incoming_from_update(update.to_dict(), bot_username)
         if incoming is not None:
             await dispatcher.dispatch(incoming)
+        else:  # nothing for the core to do: out of the inbox
+            await dispatcher.discard(update.update_id)
 
     return [TypeHandler(Update, run)]
