@@ -30,3 +30,12 @@ class Connection:
     api_base: str
     polling_timeout: int = 30
     polling: PollingPolicy = field(default_factory=PollingPolicy)
+
+
+class TelegramUnreachable(Exception):
+    """The Bot API server could not be reached at start (network down, DNS, timeouts, 5xx):
+    worth trying again later. The message is a short reason, never the token."""
+
+
+class TokenRefused(Exception):
+    """The Bot API server refused the bot token (401 or 404 on ``getMe``): no retry helps."""

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from dataclasses import dataclass
 from typing import Protocol
+from urllib.parse import urlsplit
 
-from bot.adapters.connection import Connection, PollingPolicy
+from bot.adapters.connection import Connection, PollingPolicy, TelegramUnreachable
 from bot.app.bootstrap import Services, build_services, make_deps, publish_menus
 from bot.app.jobs import revisit, sla
 from bot.app.settings import Framework, Settings
@@ -104,7 +106,12 @@ async def start_bot(services: Services, framework: Framework) -> RunningBot:
     scheduler = Scheduler(scheduler_timings(settings), services.engine)
     deps = make_deps(services, app.messenger, scheduler)
     dispatcher = Dispatcher(deps, ROUTING)
-    await app.start(dispatcher)
+    try:
+        await app.start(dispatcher)
+    except BaseException:
+        with contextlib.suppress(Exception):  # close what the attempt opened (sessions)
+            await app.stop()
+        raise
     await publish_menus(deps)
     await scheduler.start(dispatcher)
     await scheduler.schedule_every(sla.JOB_ID, sla.TARGET, settings.sla_sweep_seconds)
@@ -123,10 +130,38 @@ async def run_forever(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    bot = await start_bot(services, settings.framework)
-    log.info("rapport is running with %s; press Ctrl+C to stop", settings.framework)
     try:
-        await stop.wait()
+        bot = await _start_when_reachable(services, settings, stop)
+        if bot is None:  # stopped while Telegram was out of reach
+            return
+        log.info("rapport is running with %s; press Ctrl+C to stop", settings.framework)
+        try:
+            await stop.wait()
+        finally:
+            await bot.stop()
     finally:
-        await bot.stop()
         await services.close()
+
+
+async def _start_when_reachable(
+    services: Services, settings: Settings, stop: asyncio.Event
+) -> RunningBot | None:
+    """Starts the bot; while Telegram cannot be reached, says so in one line and tries again
+    with back-off (doubling from ``telegram_retry_min_seconds`` up to
+    ``telegram_retry_max_seconds``) until it can, or until the process is asked to stop
+    (then None). A refused token is not retried: :class:`TokenRefused` propagates."""
+    delay = settings.telegram_retry_min_seconds
+    where = urlsplit(settings.api_base).netloc or settings.api_base
+    while True:
+        try:
+            return await start_bot(services, settings.framework)
+        except TelegramUnreachable as exc:
+            log.warning(
+                "Telegram cannot be reached at %s (%s); trying again in %.0f s", where, exc, delay
+            )
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=delay)
+        except TimeoutError:
+            delay = min(delay * 2, settings.telegram_retry_max_seconds)
+            continue
+        return None

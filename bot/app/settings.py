@@ -35,6 +35,15 @@ class Settings(BaseSettings):
         description="Bot API server; the demo and tests point it at the local emulator.",
     )
     polling_timeout: int = Field(30, ge=0, le=50, description="Long-polling timeout, seconds.")
+    telegram_retry_min_seconds: float = Field(
+        1.0,
+        gt=0,
+        description="When Telegram cannot be reached at start, the first wait before trying "
+        "again; each failure doubles it.",
+    )
+    telegram_retry_max_seconds: float = Field(
+        60.0, gt=0, description="The longest wait between attempts to reach Telegram at start."
+    )
     accept_retry_initial_seconds: float = Field(
         0.5,
         gt=0,

@@ -16,11 +16,17 @@ from aiogram import Bot
 from aiogram import Dispatcher as AiogramDispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import (
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
 from aiogram.types import Update
 
 from bot.adapters.aiogram.messenger import AiogramMessenger
 from bot.adapters.aiogram.routing import build_router
-from bot.adapters.connection import Connection
+from bot.adapters.connection import Connection, TelegramUnreachable, TokenRefused
 from bot.adapters.polling import Poller
 from bot.core.dispatch import Dispatcher
 
@@ -49,7 +55,12 @@ class AiogramApp:
         self._poller: Poller[Update] | None = None
 
     async def start(self, dispatcher: Dispatcher) -> None:
-        me = await self.bot.me()  # its username tells our commands from other bots'
+        try:  # getMe: its username tells our commands from other bots'
+            me = await self.bot.me()
+        except (TelegramUnauthorizedError, TelegramNotFound) as exc:
+            raise TokenRefused(exc.message) from None
+        except (TelegramNetworkError, TelegramServerError, OSError, TimeoutError) as exc:
+            raise TelegramUnreachable(_reason(exc)) from None
         self._dp.include_router(build_router(dispatcher, me.username))
         self._poller = Poller(
             name="aiogram",
@@ -87,3 +98,9 @@ class AiogramApp:
 
 def _to_json(update: Update) -> dict[str, Any]:
     return update.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def _reason(exc: BaseException) -> str:
+    """A short, token-free reason for a failed connection."""
+    text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    return text.splitlines()[0][:200]

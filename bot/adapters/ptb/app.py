@@ -18,10 +18,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from telegram import Update
+from telegram.error import InvalidToken, NetworkError
 from telegram.ext import Application, ApplicationBuilder
 from telegram.request import HTTPXRequest
 
-from bot.adapters.connection import Connection
+from bot.adapters.connection import Connection, TelegramUnreachable, TokenRefused
 from bot.adapters.polling import Poller
 from bot.adapters.ptb.messenger import PtbMessenger
 from bot.adapters.ptb.routing import build_handlers
@@ -68,8 +69,13 @@ class PtbApp:
         self._poller: Poller[Update] | None = None
 
     async def start(self, dispatcher: Dispatcher) -> None:
-        await self.application.initialize()  # calls getMe: its username tells our commands
-        username = self.application.bot.username  # from other bots'
+        try:  # initialize calls getMe: its username tells our commands from other bots'
+            await self.application.initialize()
+        except InvalidToken as exc:
+            raise TokenRefused(exc.message) from None
+        except NetworkError as exc:  # TimedOut and connection failures included
+            raise TelegramUnreachable(exc.message.splitlines()[0][:200]) from None
+        username = self.application.bot.username
         self.application.add_handlers(build_handlers(dispatcher, username))
         await self.application.start()
         self._poller = Poller(

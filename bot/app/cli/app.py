@@ -40,12 +40,18 @@ def run(framework: FrameworkOption = None) -> None:
             "or try `rapport demo`, which needs none."
         )
     setup_logging(settings)
+    from bot.adapters.connection import TokenRefused
     from storage.key_check import EncryptionKeyMismatch
 
     try:
         asyncio.run(run_forever(settings))
     except EncryptionKeyMismatch as exc:
         fail(str(exc))
+    except TokenRefused:
+        fail(
+            "Telegram refused the bot token: check TELEGRAM_BOT_TOKEN (from @BotFather) and "
+            "RAPPORT_API_BASE"
+        )
 
 
 @app.command()
