@@ -93,6 +93,7 @@ class Poller(Generic[U]):
         self._feed = feed
         self._task: asyncio.Task[None] | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._stopping = False
 
     @property
     def in_flight(self) -> int:
@@ -109,6 +110,7 @@ class Poller(Generic[U]):
         awaits the updates being handled for at most the grace period. What outlasts it is
         cancelled and stays in the inbox for the next start (a cancelled send may have
         reached Telegram: the grace period is the last resort, not the plan)."""
+        self._stopping = True
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
@@ -215,11 +217,41 @@ class Poller(Generic[U]):
         task.add_done_callback(self._in_flight.discard)
 
     async def _handle(self, update: U, update_id: int) -> None:
+        """Feeds one update, and feeds it again (with back-off) while it is still in the inbox
+        afterwards — its handling failed, a busy database say; the frameworks log and swallow
+        a handler's exception — up to ``handle_attempts`` times, unless the loop is stopping.
+        Past that it stays in the inbox for the next start."""
+        delay = self._policy.retry_initial_seconds
+        for attempt in range(1, self._policy.handle_attempts + 1):
+            try:
+                await self._feed(update)
+            except Exception:
+                log.exception("%s: update %s failed (attempt %d)", self._name, update_id, attempt)
+            if self._stopping or not await self._still_waiting(update_id):
+                return
+            if attempt < self._policy.handle_attempts:
+                log.warning(
+                    "%s: update %s was not handled (attempt %d); trying again in %.1f s",
+                    self._name,
+                    update_id,
+                    attempt,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._policy.retry_max_seconds)
+        log.error(
+            "%s: update %s not handled after %d attempts; it stays in the inbox for the next "
+            "start",
+            self._name,
+            update_id,
+            self._policy.handle_attempts,
+        )
+
+    async def _still_waiting(self, update_id: int) -> bool:
+        """Whether the update is still recorded and unhandled (when the database cannot say,
+        assume so: trying again is safe, the dispatcher skips what was handled)."""
         try:
-            await self._feed(update)
+            page = await self._dispatcher.waiting(update_id - 1, 1)
         except Exception:
-            log.exception(
-                "%s: update %s failed; it stays in the inbox for the next start",
-                self._name,
-                update_id,
-            )
+            return True
+        return bool(page) and page[0].update_id == update_id

@@ -65,6 +65,7 @@ PERSONAS: tuple[Persona, ...] = (
         (
             Say("/start"),
             Say("我想退货，怎么操作？"),
+            Say("发票"),
             Press("是的"),
             Say("收到的水壶是坏的，我要退款"),
             Press("是的"),

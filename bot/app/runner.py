@@ -46,6 +46,7 @@ def connection(settings: Settings) -> Connection:
             retry_max_seconds=settings.accept_retry_max_seconds,
             stop_grace_seconds=settings.stop_grace_seconds,
             max_in_flight=settings.updates_in_flight_max,
+            handle_attempts=settings.update_handle_attempts,
         ),
     )
 

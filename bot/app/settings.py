@@ -65,6 +65,13 @@ class Settings(BaseSettings):
         ge=1,
         description="Updates being handled at once before polling waits to fetch more.",
     )
+    update_handle_attempts: int = Field(
+        5,
+        ge=1,
+        description="Attempts at handling one update (waiting as for a batch between them) "
+        "before it is left recorded for the next start; a busy database delays an update, it "
+        "never drops it.",
+    )
 
     # --- Storage --------------------------------------------------------------------------
     database_url: str = Field(

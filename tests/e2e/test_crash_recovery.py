@@ -51,7 +51,7 @@ TOTAL = CUSTOMERS * MESSAGES_EACH
 LIMITS = FloodLimits(per_chat_rate=50.0, per_chat_burst=50)
 START_TIMEOUT = 30.0
 """Seconds for a fresh process to import its framework, migrate and start polling."""
-ANSWER_TIMEOUT = 30.0
+ANSWER_TIMEOUT = 90.0
 
 Answer = tuple[int, str]
 """(chat id, command) of a customer's message, or of the bot's answer to it."""
@@ -173,13 +173,17 @@ def out_of_order(emu: Emulator, customers: list[SimUser]) -> dict[int, list[str]
     return wrong
 
 
-async def until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+async def until(
+    condition: Callable[[], bool], timeout: float, what: str, bot: BotProcess | None = None
+) -> None:
+    """Waits for `condition`; on a time-out, fails with the bot's log (when given)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not condition():
         if loop.time() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.01)
+            logs = f"\n{bot.logs()}" if bot is not None else ""
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}{logs}")
+        await asyncio.sleep(0.05)
 
 
 async def send_all(emu: Emulator) -> tuple[list[SimUser], set[Answer]]:
@@ -220,9 +224,10 @@ async def test_sigkill_mid_backlog_loses_nothing(
 
     await bot.start()
     await until(
-        lambda: set(answers(emu, customers)) == sent,
+        lambda: set(answers(emu, customers)) == sent and not bot.waiting(),
         ANSWER_TIMEOUT,
-        "every message to be answered",
+        "every message to be answered and the inbox to empty",
+        bot,
     )
     await asyncio.sleep(0.5)  # late duplicates, if any, would arrive now
     assert await bot.signal(signal.SIGTERM) == 0

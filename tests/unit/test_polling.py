@@ -42,6 +42,7 @@ class Inbox:
     def __init__(self, failures: int = 0, waiting: Sequence[dict[str, Any]] = ()) -> None:
         self.failures = failures
         self.stored: dict[int, Mapping[str, Any]] = {u["update_id"]: u for u in waiting}
+        self.recorded: set[int] = set(self.stored)  # ever accepted (handled ones included)
         self.attempts = 0
         self.closed = False
         self.telegram: Telegram | None = None
@@ -53,8 +54,9 @@ class Inbox:
         if self.failures:
             self.failures -= 1
             raise RuntimeError("database is locked")
-        new = [u.update_id for u in updates if u.update_id not in self.stored]
-        self.stored.update({u.update_id: u.payload for u in updates})
+        new = [u.update_id for u in updates if u.update_id not in self.recorded]
+        self.stored.update({u.update_id: u.payload for u in updates if u.update_id in new})
+        self.recorded.update(new)
         return new
 
     async def waiting(self, after_update_id: int = 0, limit: int = 100) -> list[InboundUpdate]:
@@ -75,6 +77,7 @@ def poller(
     async def feed(item: dict[str, Any]) -> None:
         await asyncio.sleep(delay)
         fed.append(item["update_id"])
+        inbox.stored.pop(item["update_id"], None)  # handled: the dispatcher drops it
 
     return Poller(
         name="test",
@@ -106,7 +109,7 @@ async def test_a_batch_is_confirmed_only_after_it_is_recorded_despite_a_busy_dat
     await loop.stop()
     assert inbox.attempts == 5  # three refusals, then each batch once
     assert telegram.offsets[:3] == [None, 3, 4]  # the offset waited for the retries
-    assert set(inbox.stored) == {1, 2, 3}
+    assert inbox.recorded == {1, 2, 3} and not inbox.stored  # recorded, then handled
 
 
 async def test_the_inbox_is_redriven_oldest_first_before_polling_and_never_twice() -> None:
@@ -141,3 +144,59 @@ async def test_a_stop_leaves_what_outlasts_the_grace_period() -> None:
     await until(lambda: loop.in_flight == 1)
     await asyncio.wait_for(loop.stop(), 1.0)
     assert fed == [] and loop.in_flight == 0
+
+
+async def test_an_update_whose_handling_failed_is_handled_again_in_the_same_run() -> None:
+    """A busy database (say) made handling fail and the framework swallowed the error: the
+    update is still in the inbox, so it is fed again after a wait, until it is handled."""
+    telegram = Telegram([update(1), update(2, chat=9)])
+    inbox = Inbox()
+    fed: list[int] = []
+    failures = {1: 2}  # update 1 fails twice, then goes through
+
+    async def feed(item: dict[str, Any]) -> None:
+        fed.append(item["update_id"])
+        if failures.get(item["update_id"], 0):
+            failures[item["update_id"]] -= 1
+            return  # not handled: it stays in the inbox
+        inbox.stored.pop(item["update_id"], None)
+
+    loop = Poller(
+        name="test",
+        dispatcher=inbox,
+        policy=FAST,
+        fetch=telegram.fetch,
+        to_json=dict,
+        from_json=dict,
+        feed=feed,
+    )
+    loop.start()
+    await until(lambda: not inbox.stored and len(fed) == 4)
+    await loop.stop()
+    assert sorted(fed) == [1, 1, 1, 2]
+
+
+async def test_an_update_that_always_fails_is_left_for_the_next_start() -> None:
+    telegram = Telegram([update(1)])
+    inbox = Inbox()
+    fed: list[int] = []
+
+    async def feed(item: dict[str, Any]) -> None:
+        fed.append(item["update_id"])
+        raise RuntimeError("database is locked")
+
+    policy = PollingPolicy(retry_initial_seconds=0.001, retry_max_seconds=0.002, handle_attempts=3)
+    loop = Poller(
+        name="test",
+        dispatcher=inbox,
+        policy=policy,
+        fetch=telegram.fetch,
+        to_json=dict,
+        from_json=dict,
+        feed=feed,
+    )
+    loop.start()
+    await until(lambda: len(fed) == 3 and loop.in_flight == 0)
+    await asyncio.sleep(0.02)
+    await loop.stop()
+    assert fed == [1, 1, 1] and 1 in inbox.stored
