@@ -20,7 +20,7 @@ from bot.core.errors import (
     TransientError,
 )
 from bot.core.messages import Outgoing, Reply, Sent
-from bot.core.models import Reachability
+from bot.core.models import Customer, Reachability
 from bot.core.outbox import (
     Lane,
     OutboxMessage,
@@ -176,7 +176,7 @@ async def test_each_answer_leaves_the_row_in_its_state(
         assert len(bot.messenger.sent_with("staff.chat_unreachable")) == 1
 
 
-async def _alice(bot: FakeBot):  # type: ignore[no-untyped-def]
+async def _alice(bot: FakeBot) -> Customer:
     async with bot.deps.uow() as uow:
         customer = await uow.customers.get_by_chat_id(ALICE.id)
     assert customer is not None
