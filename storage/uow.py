@@ -28,6 +28,7 @@ from bot.core.ports import (
     DeskRepository,
     InboxRepository,
     MessageLogRepository,
+    OutboxRepository,
     RatingRepository,
     StaffRepository,
     SupportRequestRepository,
@@ -40,6 +41,7 @@ from storage.crypto import PersonalDataCipher
 from storage.customers import SqlCustomerRecords, SqlCustomerTiers
 from storage.desk import SqlDeskRepository
 from storage.inbox import SqlInboxRepository
+from storage.outbox import SqlOutboxRepository
 from storage.ratings import SqlRatingRepository
 from storage.repositories import (
     SqlConversationRepository,
@@ -77,6 +79,7 @@ class SqlUnitOfWork:
     topics: TopicRepository
     ratings: RatingRepository
     inbox: InboxRepository
+    outbox: OutboxRepository
     records: CustomerRecordRepository
     tiers: CustomerTiers
 
@@ -113,6 +116,7 @@ class SqlUnitOfWork:
         self.topics = SqlTopicRepository(session)
         self.ratings = SqlRatingRepository(session)
         self.inbox = SqlInboxRepository(session)
+        self.outbox = SqlOutboxRepository(session)
         return self
 
     async def __aexit__(
@@ -175,3 +179,4 @@ if TYPE_CHECKING:  # mypy proves the classes satisfy the core's Protocols
         _topics: TopicRepository = SqlTopicRepository(session)
         _ratings: RatingRepository = SqlRatingRepository(session)
         _inbox: InboxRepository = SqlInboxRepository(session)
+        _outbox: OutboxRepository = SqlOutboxRepository(session)

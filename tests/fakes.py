@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -26,6 +26,7 @@ from bot.core.models import (
     RequestStatus,
     SupportRequest,
 )
+from bot.core.outbox_model import Lane, OutboxMessage, OutboxState, OutboxSummary
 from bot.core.ports import (
     SLA_MARKS,
     ConversationRepository,
@@ -38,6 +39,7 @@ from bot.core.ports import (
     InboundUpdate,
     InboxRepository,
     MessageLogRepository,
+    OutboxRepository,
     RatingRepository,
     StaffRepository,
     SupportRequestRepository,
@@ -107,6 +109,7 @@ class MemoryStore:
     standings: dict[int, TierInfo] = field(default_factory=dict)
     tier_history: list[TierChange] = field(default_factory=list)
     inbox: dict[int, InboundUpdate] = field(default_factory=dict)
+    outbox: dict[int, OutboxMessage] = field(default_factory=dict)
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
 
@@ -215,6 +218,122 @@ class _Inbox:
 
     async def discard(self, update_id: int) -> None:
         self._store.inbox.pop(update_id, None)
+
+
+class _Outbox:
+    """The outbox (``outbox`` in SQL). A claim is decided against the *committed* rows as
+    well as this unit of work's copy, as a database's row lock decides it: of two units of
+    work that both saw a row pending, only the first to claim and commit wins it (the other
+    sees that the committed row changed since its snapshot, `base`)."""
+
+    def __init__(
+        self, work: MemoryStore, shared: MemoryStore, base: Callable[[], MemoryStore]
+    ) -> None:
+        self._rows = work.outbox
+        self._shared = shared.outbox
+        self._base = base
+        self._ids = shared.ids
+
+    async def enqueue(self, item: OutboxMessage) -> int | None:
+        keys = {r.key for r in self._rows.values()} | {r.key for r in self._shared.values()}
+        if item.key in keys:
+            return None
+        row = replace(item, id=next(self._ids))
+        assert row.id is not None
+        self._rows[row.id] = row
+        return row.id
+
+    async def get(self, outbox_id: int) -> OutboxMessage | None:
+        row = self._rows.get(outbox_id)
+        return copy.deepcopy(row) if row else None
+
+    def _claimable(self, row: OutboxMessage, stale_before: datetime | None) -> bool:
+        if row.state is OutboxState.PENDING:
+            return True
+        return (
+            stale_before is not None
+            and row.state is OutboxState.SENDING
+            and row.claimed_at is not None
+            and row.claimed_at < stale_before
+        )
+
+    async def due(self, now: datetime, stale_before: datetime, limit: int) -> list[OutboxMessage]:
+        rows = [
+            r
+            for r in self._rows.values()
+            if (r.state is OutboxState.PENDING and r.not_before <= now)
+            or (r.state is not OutboxState.PENDING and self._claimable(r, stale_before))
+        ]
+        rows.sort(key=lambda r: (r.lane is not Lane.SERVICE, r.created_at, r.id or 0))
+        return [copy.deepcopy(r) for r in rows[:limit]]
+
+    async def claim(
+        self, outbox_id: int, worker: str, now: datetime, stale_before: datetime | None
+    ) -> bool:
+        row, committed = self._rows.get(outbox_id), self._shared.get(outbox_id)
+        if row is None or not self._claimable(row, stale_before):
+            return False
+        if committed != self._base().outbox.get(outbox_id):  # another unit of work changed it
+            return False
+        row.state, row.claimed_by, row.claimed_at = OutboxState.SENDING, worker, now
+        return True
+
+    def _sending(self, outbox_id: int) -> OutboxMessage | None:
+        row = self._rows.get(outbox_id)
+        return row if row is not None and row.state is OutboxState.SENDING else None
+
+    async def mark_sent(self, outbox_id: int, at: datetime, telegram_message_id: int) -> None:
+        if row := self._sending(outbox_id):
+            row.state, row.sent_at, row.last_error = OutboxState.SENT, at, None
+            row.telegram_message_id = telegram_message_id
+
+    async def finish(self, outbox_id: int, state: OutboxState, reason: str, attempts: int) -> None:
+        if state not in (OutboxState.FAILED, OutboxState.SKIPPED):
+            raise ValueError(f"a row is finished as failed or skipped, not {state.value}")
+        if row := self._sending(outbox_id):
+            row.state, row.last_error, row.attempts = state, reason, attempts
+
+    async def release(
+        self, outbox_id: int, reason: str, attempts: int, not_before: datetime
+    ) -> None:
+        if row := self._sending(outbox_id):
+            row.state, row.last_error, row.attempts = OutboxState.PENDING, reason, attempts
+            row.not_before, row.claimed_by, row.claimed_at = not_before, None, None
+
+    async def summary(self, errors: int = 5) -> OutboxSummary:
+        counts: dict[tuple[str, str], int] = {}
+        for r in self._rows.values():
+            counts[(r.lane.value, r.state.value)] = (
+                counts.get((r.lane.value, r.state.value), 0) + 1
+            )
+        pending = [r.created_at for r in self._rows.values() if r.state is OutboxState.PENDING]
+        ended = sorted(
+            (
+                r
+                for r in self._rows.values()
+                if r.state in (OutboxState.FAILED, OutboxState.SKIPPED)
+            ),
+            key=lambda r: -(r.id or 0),
+        )
+        return OutboxSummary(
+            counts,
+            min(pending) if pending else None,
+            [(r.id or 0, r.state.value, r.last_error or "") for r in ended[:errors]],
+        )
+
+    async def requeue(self, outbox_id: int, now: datetime) -> bool:
+        row = self._rows.get(outbox_id)
+        if row is None or row.state not in (OutboxState.FAILED, OutboxState.SKIPPED):
+            return False
+        row.state, row.attempts, row.not_before = OutboxState.PENDING, 0, now
+        row.claimed_by, row.claimed_at = None, None
+        return True
+
+    async def requeue_failed(self, now: datetime) -> int:
+        failed = [r.id or 0 for r in self._rows.values() if r.state is OutboxState.FAILED]
+        for outbox_id in failed:
+            await self.requeue(outbox_id, now)
+        return len(failed)
 
 
 class _Conversations:
@@ -494,6 +613,7 @@ class MemoryUnitOfWork:
     records: CustomerRecordRepository
     tiers: CustomerTiers
     inbox: InboxRepository
+    outbox: OutboxRepository
 
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
@@ -505,6 +625,7 @@ class MemoryUnitOfWork:
         self.customers = _Customers(self._work.customers, self._store.ids)
         self.messages = _Messages(self._work.messages, self._store.ids, self._work.inbox)
         self.inbox = _Inbox(self._work)
+        self.outbox = _Outbox(self._work, self._store, lambda: self._base)
         self.conversations = _Conversations(self._work.conversations)
         self.requests = _Requests(self._work.requests, self._store.ids)
         self.tickets = _Tickets(self._work.tickets, self._work.events, self._store.ids)

@@ -23,6 +23,7 @@ from bot.core.clock import SystemClock
 from bot.core.commands import menus
 from bot.core.deps import Deps
 from bot.core.faq import FaqIndex
+from bot.core.outbox import OutboxPolicy
 from bot.core.ports import Clock, JobScheduler, Messenger
 from bot.core.triage import Triage
 from storage.crypto import PersonalDataCipher, cipher_from_key
@@ -122,6 +123,17 @@ def make_deps(
         clock=services.clock,
         messenger=messenger,
         scheduler=scheduler,
+    )
+
+
+def outbox_policy(settings: Settings) -> OutboxPolicy:
+    return OutboxPolicy(
+        batch_size=settings.outbox_batch_size,
+        poll_seconds=settings.outbox_poll_seconds,
+        max_attempts=settings.outbox_max_attempts,
+        backoff_initial_seconds=settings.outbox_backoff_initial_seconds,
+        backoff_max_seconds=settings.outbox_backoff_max_seconds,
+        claim_timeout_seconds=settings.outbox_claim_timeout_seconds,
     )
 
 

@@ -11,11 +11,18 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from bot.adapters.connection import Connection, PollingPolicy, TelegramUnreachable
-from bot.app.bootstrap import Services, build_services, make_deps, publish_menus
+from bot.app.bootstrap import (
+    Services,
+    build_services,
+    make_deps,
+    outbox_policy,
+    publish_menus,
+)
 from bot.app.jobs import revisit, sla
 from bot.app.settings import Framework, Settings
 from bot.core.deps import Deps
 from bot.core.dispatch import Dispatcher
+from bot.core.outbox import OutboxSender, worker_name
 from bot.core.ports import Messenger
 from bot.handlers import ROUTING
 from scheduler import Scheduler, SchedulerTimings
@@ -75,12 +82,15 @@ def make_app(framework: Framework, settings: Settings) -> BotApp:
 
 @dataclass(frozen=True, slots=True)
 class RunningBot:
-    """A started bot: the framework app, the dispatcher it feeds, and the scheduler that runs
-    its timed jobs."""
+    """A started bot: the framework app, the dispatcher it feeds, the scheduler that runs
+    its timed jobs, and the outbox sender (every process runs one) with its task."""
 
     app: BotApp
     dispatcher: Dispatcher
     scheduler: Scheduler
+    outbox: OutboxSender
+    outbox_task: asyncio.Task[None]
+    stop_grace: float
 
     @property
     def deps(self) -> Deps:
@@ -92,13 +102,28 @@ class RunningBot:
         updates being handled."""
         self.dispatcher.close()
         await self.scheduler.stop()
+        await self._stop_outbox()
         await self.app.stop()
+
+    async def _stop_outbox(self) -> None:
+        """Lets the sender finish the rows it is sending (a row cut off mid-send would wait
+        for ``outbox_claim_timeout_seconds`` and might then go twice), for at most
+        ``stop_grace_seconds``; then cancels it."""
+        self.outbox.stop()
+        try:
+            await asyncio.wait_for(asyncio.shield(self.outbox_task), self.stop_grace)
+        except TimeoutError:
+            self.outbox_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.outbox_task
 
 
 async def start_bot(services: Services, framework: Framework) -> RunningBot:
-    """Starts polling and the scheduler, and (re)registers the periodic jobs. Every process
-    may call this; only the scheduler's lease holder runs the jobs. Polling begins by handling
-    the updates a previous run accepted and never handled (:mod:`bot.adapters.polling`).
+    """Starts polling, the scheduler and the outbox sender, and (re)registers the periodic
+    jobs. Every process may call this; only the scheduler's lease holder runs the jobs, while
+    every process drains the outbox (a conditional claim gives each row to one of them).
+    Polling begins by handling the updates a previous run accepted and never handled
+    (:mod:`bot.adapters.polling`).
 
     Everything is built once, in dependency order, and never replaced: the adapter's
     messenger, the scheduler, the core's Deps (which hold both), the dispatcher."""
@@ -119,7 +144,9 @@ async def start_bot(services: Services, framework: Framework) -> RunningBot:
     await scheduler.schedule_every(
         revisit.SWEEP_JOB_ID, revisit.SWEEP_TARGET, settings.revisit_sweep_seconds
     )
-    return RunningBot(app, dispatcher, scheduler)
+    outbox = OutboxSender(deps, dispatcher.delivery, outbox_policy(settings), worker_name())
+    task = asyncio.create_task(outbox.run(), name="rapport-outbox")
+    return RunningBot(app, dispatcher, scheduler, outbox, task, settings.stop_grace_seconds)
 
 
 async def run_forever(settings: Settings) -> None:

@@ -249,6 +249,34 @@ class Settings(BaseSettings):
         5, ge=1, description="Attempts at one message after 429s and transient errors."
     )
 
+    # --- The outbox of scheduled messages (issue #9) -------------------------------------
+    outbox_batch_size: int = Field(
+        50,
+        ge=1,
+        description="Outbox rows one process claims at a time; a process killed mid-batch may "
+        "repeat at most this many messages.",
+    )
+    outbox_poll_seconds: float = Field(
+        1.0, gt=0, description="How long an idle outbox sender waits before looking again."
+    )
+    outbox_max_attempts: int = Field(
+        5,
+        ge=1,
+        description="Network errors or 5xx answers after which an outbox message is failed.",
+    )
+    outbox_backoff_initial_seconds: float = Field(
+        2.0, gt=0, description="Wait before retrying an outbox message after its first failure."
+    )
+    outbox_backoff_max_seconds: float = Field(
+        300.0, gt=0, description="Longest wait between retries of an outbox message (doubling)."
+    )
+    outbox_claim_timeout_seconds: float = Field(
+        300.0,
+        gt=0,
+        description="An outbox message claimed longer ago than this (its process died) is "
+        "claimed and sent again; keep it above the longest 429 pause.",
+    )
+
     # --- Customer records, import and value tiers (SPEC §2, §3, §12) ---------------------
     encryption_key: SecretStr | None = Field(
         None,

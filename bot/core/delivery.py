@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from enum import StrEnum
 
 from bot.core.deps import Deps
 from bot.core.errors import (
@@ -43,6 +44,27 @@ from bot.core.services.tickets import ticket_topic
 log = logging.getLogger(__name__)
 
 TOPIC_NAME_LIMIT = 128
+
+
+class SendOutcome(StrEnum):
+    """What became of one send (:meth:`Delivery.send_once`)."""
+
+    SENT = "sent"
+    RETRY = "retry"
+    """A network failure or 5xx (or a topic that could not be recreated): try again later."""
+    SKIPPED = "skipped"
+    """403 or "chat not found" (the chat is marked unreachable), or an edit that changed
+    nothing: not to be retried."""
+    FAILED = "failed"
+    """Any other 400: Telegram refused the request itself; retrying will not help."""
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    outcome: SendOutcome
+    sent: Sent | None = None
+    reason: str = ""
+    """Telegram's reason for a failure (its error description: no personal data)."""
 
 
 def render_reply(renderer: Renderer, reply: Reply, locale: str, chat_id: int) -> Outgoing:
@@ -173,11 +195,30 @@ class Delivery:
         ``retry_after`` and the same message is retried, however often that takes (SPEC §11:
         nothing accepted is lost). Only real failures (network errors, 5xx, a topic that
         cannot be recreated) count against ``max_send_attempts``."""
+        result = await self._attempts(message, self._deps.policies.delivery.max_send_attempts)
+        return result.sent
+
+    async def send_once(self, message: Outgoing) -> SendResult:
+        """Sends one already-rendered message through the same pacing and error handling as
+        every other send, with a single try at real failures (429s are still waited out and
+        retried), and says what became of it; the caller logs it (:meth:`log_sent`). Used by
+        the outbox sender (:mod:`bot.core.outbox`), which retries transient failures itself
+        with a back-off kept in the database. A 403 marks the customer unreachable and a
+        failing staff chat is reported, as for any send."""
+        return await self._attempts(message, 1, alert_when_giving_up=False)
+
+    async def log_sent(self, uow: UnitOfWork, message: Outgoing, sent: Sent) -> None:
+        """Logs one delivered message in `uow` (the caller commits)."""
+        await self._log(uow, [(message, sent)])
+
+    async def _attempts(
+        self, message: Outgoing, attempts: int, alert_when_giving_up: bool = True
+    ) -> SendResult:
         clock = self._deps.clock
-        attempts = self._deps.policies.delivery.max_send_attempts
         if message.topic is not None and message.thread_id is None:
             message = await self._into_topic(message)
         failures = 0
+        reason = ""
         while failures < attempts:
             await self._paced(message.chat_id)
             try:
@@ -187,18 +228,21 @@ class Delivery:
                 self._pacer.pause(exc.retry_after, self._now())
             except TransientError as exc:
                 failures += 1
+                reason = str(exc)
                 log.warning("transient delivery failure (attempt %d): %s", failures, exc)
-                await clock.sleep(min(2.0**failures, 30.0))
+                if failures < attempts or alert_when_giving_up:  # (as before send_once)
+                    await clock.sleep(min(2.0**failures, 30.0))
             except MessageUnchanged:
-                return None
-            except ThreadNotFound:
+                return SendResult(SendOutcome.SKIPPED, reason="message is not modified")
+            except ThreadNotFound as exc:
                 if message.topic is None:
                     log.error("chat %s has no such topic; message dropped", message.chat_id)
-                    return None
+                    return SendResult(SendOutcome.FAILED, reason=str(exc))
                 log.warning(
                     "topic of ticket %s was deleted; recreating it", message.topic.ticket_id
                 )
                 failures += 1
+                reason = str(exc)
                 message = await self._into_topic(message, fresh=True)
             except (ChatBlocked, ChatGone) as exc:
                 if self._is_staff_chat(message.chat_id):
@@ -206,7 +250,7 @@ class Delivery:
                     await self._staff_chat_failed(message.chat_id, "gone" if gone else "blocked")
                 else:
                     await self._mark_unreachable(message.chat_id, exc)
-                return None
+                return SendResult(SendOutcome.SKIPPED, reason=str(exc))
             except BadRequest as exc:
                 log.error(
                     "Telegram refused %s to chat %s: %s",
@@ -215,17 +259,18 @@ class Delivery:
                     exc,
                 )
                 await self._staff_chat_failed(message.chat_id, "refused")
-                return None
+                return SendResult(SendOutcome.FAILED, reason=str(exc))
             else:
-                return sent
+                return SendResult(SendOutcome.SENT, sent=sent)
         log.error(
             "gave up on %s to chat %s after %d attempts",
             message.template_key,
             message.chat_id,
             attempts,
         )
-        await self._staff_chat_failed(message.chat_id, "failing")
-        return None
+        if alert_when_giving_up:
+            await self._staff_chat_failed(message.chat_id, "failing")
+        return SendResult(SendOutcome.RETRY, reason=reason)
 
     def _is_staff_chat(self, chat_id: int) -> bool:
         staff = self._deps.policies.staff

@@ -15,6 +15,7 @@ from typing import Any, Literal, Protocol, Self
 from bot.core.desk import Takeover
 from bot.core.messages import Outgoing, Sent
 from bot.core.models import Conversation, Customer, LoggedMessage, SupportRequest
+from bot.core.outbox_model import OutboxMessage, OutboxState, OutboxSummary
 from bot.core.ratings import Rating, Revisit, RevisitAnswer
 from bot.core.records import CustomerExport, CustomerProfile, TierChange, TierInfo
 from bot.core.roles import AuditEntry, StaffMember
@@ -370,6 +371,51 @@ class InboxRepository(Protocol):
         ...
 
 
+class OutboxRepository(Protocol):
+    """Messages waiting to be sent (:mod:`bot.core.outbox`). Every state change but
+    :meth:`enqueue` is a conditional update on one row; the unit of work commits."""
+
+    async def enqueue(self, item: OutboxMessage) -> int | None:
+        """Adds `item` and returns its id; None, writing nothing, if its key is taken."""
+        ...
+
+    async def get(self, outbox_id: int) -> OutboxMessage | None: ...
+
+    async def due(self, now: datetime, stale_before: datetime, limit: int) -> list[OutboxMessage]:
+        """Rows a sender may claim: pending with ``not_before <= now``, or sending since
+        before `stale_before` (their sender died); service lane first, then oldest first."""
+        ...
+
+    async def claim(
+        self, outbox_id: int, worker: str, now: datetime, stale_before: datetime | None
+    ) -> bool:
+        """Pending (or, with `stale_before`, sending since before it) → sending, claimed by
+        `worker` at `now`; True only for the one caller whose update changed the row."""
+        ...
+
+    async def mark_sent(self, outbox_id: int, at: datetime, telegram_message_id: int) -> None: ...
+
+    async def finish(self, outbox_id: int, state: OutboxState, reason: str, attempts: int) -> None:
+        """Ends a row as failed or skipped, with Telegram's reason."""
+        ...
+
+    async def release(
+        self, outbox_id: int, reason: str, attempts: int, not_before: datetime
+    ) -> None:
+        """Back to pending after a transient failure, not to be tried before `not_before`."""
+        ...
+
+    async def summary(self, errors: int = 5) -> OutboxSummary: ...
+
+    async def requeue(self, outbox_id: int, now: datetime) -> bool:
+        """A failed or skipped row back to pending, its attempts reset; False otherwise."""
+        ...
+
+    async def requeue_failed(self, now: datetime) -> int:
+        """Every failed row back to pending; returns how many."""
+        ...
+
+
 class DuplicateUpdate(Exception):
     """The update was already recorded: a re-delivery, to be ignored."""
 
@@ -390,6 +436,7 @@ class UnitOfWork(Protocol):
     topics: TopicRepository
     ratings: RatingRepository
     inbox: InboxRepository
+    outbox: OutboxRepository
 
     async def __aenter__(self) -> Self: ...
 

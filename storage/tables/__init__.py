@@ -14,6 +14,7 @@ from storage.tables.customers import (
 from storage.tables.desk import TakeoverRow
 from storage.tables.inbox import InboundUpdateRow
 from storage.tables.keys import KeyCheckRow
+from storage.tables.outbox import OutboxRow
 from storage.tables.ratings import TicketRatingRow, TicketRevisitRow
 from storage.tables.scheduling import SchedulerLeaseRow
 from storage.tables.staff import CustomerAdvisorRow, StaffAuditRow, StaffMemberRow
@@ -35,6 +36,7 @@ __all__ = [
     "InboundUpdateRow",
     "KeyCheckRow",
     "MessageLogRow",
+    "OutboxRow",
     "RfmWindowRow",
     "SchedulerLeaseRow",
     "StaffAuditRow",

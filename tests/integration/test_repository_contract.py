@@ -21,6 +21,7 @@ import pytest
 
 from bot.core import ports
 from bot.core.desk import Takeover
+from bot.core.messages import OutButton, Outgoing, TopicRef
 from bot.core.models import (
     Conversation,
     Customer,
@@ -30,6 +31,7 @@ from bot.core.models import (
     RequestStatus,
     SupportRequest,
 )
+from bot.core.outbox_model import Lane, OutboxMessage, OutboxState
 from bot.core.ports import DuplicateUpdate, UnitOfWork, UnitOfWorkFactory
 from bot.core.ratings import Rating, RevisitAnswer
 from bot.core.records import CustomerExport, CustomerProfile, TierChange, TierInfo
@@ -901,6 +903,86 @@ async def test_inbox_accepts_once_and_lets_go_when_handled(backend: Backend) -> 
         assert [u.update_id for u in await work.inbox.waiting()] == [11]
         assert not await work.inbox.is_waiting(9)
         assert await work.inbox.add_new([_update(9)], T0) == []  # handled: a re-delivery
+
+
+# --- the outbox ------------------------------------------------------------------------------
+
+
+def _queued(key: str, lane: Lane = Lane.SERVICE, at: float = 0, chat: int = BIG) -> OutboxMessage:
+    message = Outgoing(
+        chat_id=chat,
+        text="<b>Ticket</b> T-1 is late",
+        buttons=((OutButton("Open", "t:1"), OutButton("Close", "t:1:x")),),
+        template_key="staff.sla_warning",
+        about_customer_id=None,
+        topic=TopicRef(1, "T-1 · Alice", 0x6FB9F0),
+        thread_id=77,
+    )
+    return OutboxMessage(key, lane, message, created_at=minutes(at), not_before=minutes(at))
+
+
+async def test_outbox_enqueues_once_claims_once_and_keeps_each_outcome(backend: Backend) -> None:
+    async with backend.uow() as work:
+        proactive = await work.outbox.enqueue(_queued("revisit:1", Lane.PROACTIVE, at=0))
+        service = await work.outbox.enqueue(_queued("sla:1:warn:7", at=1))
+        later = await work.outbox.enqueue(_queued("sla:2:warn:7", at=2))
+        assert await work.outbox.enqueue(_queued("sla:1:warn:7", at=3)) is None
+        await work.commit()
+    assert proactive and service and later
+    async with backend.uow() as work:  # the key is taken across transactions too
+        assert await work.outbox.enqueue(_queued("revisit:1", Lane.PROACTIVE)) is None
+        stored = await work.outbox.get(service)
+        assert stored is not None and stored.message == _queued("k", at=1).message
+        assert stored.state is OutboxState.PENDING and stored.attempts == 0
+        due = await work.outbox.due(minutes(5), minutes(-60), 10)
+        assert [r.id for r in due] == [service, later, proactive]  # service lane, oldest first
+        assert [r.id for r in await work.outbox.due(minutes(1.5), minutes(-60), 10)] == [
+            service,
+            proactive,
+        ]
+        assert await work.outbox.claim(service, "a:1", minutes(5), minutes(-60))
+        assert not await work.outbox.claim(service, "b:2", minutes(5), minutes(-60))
+        assert await work.outbox.claim(later, "a:1", minutes(5), None)
+        assert await work.outbox.claim(proactive, "a:1", minutes(5), None)
+        await work.commit()
+    async with backend.uow() as work:
+        assert [r.id for r in await work.outbox.due(minutes(6), minutes(-60), 10)] == []
+        stale = await work.outbox.due(minutes(20), minutes(10), 10)  # claimed at 5 < 10
+        assert {r.id for r in stale} == {service, later, proactive}
+        assert not await work.outbox.claim(service, "b:2", minutes(20), None)
+        assert await work.outbox.claim(service, "b:2", minutes(20), minutes(10))
+        assert not await work.outbox.claim(service, "c:3", minutes(20), minutes(10))
+        await work.outbox.mark_sent(service, minutes(21), 555)
+        await work.outbox.finish(later, OutboxState.FAILED, "Bad Request: can't parse", 1)
+        await work.outbox.release(proactive, "Bad Gateway", 1, minutes(30))
+        await work.commit()
+    async with backend.uow() as work:
+        sent, failed, waiting = [await work.outbox.get(i) for i in (service, later, proactive)]
+        assert sent and sent.state is OutboxState.SENT and sent.telegram_message_id == 555
+        assert sent.claimed_by == "b:2" and sent.sent_at == minutes(21)
+        assert failed and failed.state is OutboxState.FAILED and failed.attempts == 1
+        assert waiting and waiting.state is OutboxState.PENDING and waiting.attempts == 1
+        assert waiting.not_before == minutes(30) and waiting.last_error == "Bad Gateway"
+        assert [r.id for r in await work.outbox.due(minutes(29), minutes(-60), 10)] == []
+        summary = await work.outbox.summary()
+        assert summary.counts == {
+            ("service", "sent"): 1,
+            ("service", "failed"): 1,
+            ("proactive", "pending"): 1,
+        }
+        assert summary.oldest_pending == minutes(0)
+        assert summary.last_errors == [(later, "failed", "Bad Request: can't parse")]
+        assert not await work.outbox.requeue(service, minutes(40))  # sent stays sent
+        assert await work.outbox.requeue(later, minutes(40))
+        await work.outbox.claim(later, "a:1", minutes(40), None)
+        await work.outbox.finish(later, OutboxState.FAILED, "again", 1)
+        assert await work.outbox.requeue_failed(minutes(41)) == 1
+        await work.commit()
+    async with backend.uow() as work:
+        again = await work.outbox.get(later)
+        assert again and again.state is OutboxState.PENDING and again.attempts == 0
+        assert again.not_before == minutes(41)
+        assert await work.outbox.get(999_999) is None
 
 
 # --- coverage of the ports -------------------------------------------------------------------

@@ -5,8 +5,10 @@ by a later resolution) for ``revisit_after_days`` later: asks the customer how t
 ``bot.app.jobs.revisit:sweep`` — every ``revisit_sweep_seconds``: sends any revisit that fell due
 without its job (a crash between commit and scheduling, a path that scheduled nothing).
 
-Both claim the revisit with a conditional update before sending, so together, and run twice,
-they send it once; a ticket reopened since, or a customer who blocked the bot, is skipped.
+Both claim the revisit with a conditional update and write its question to the outbox (key
+``revisit:<ticket>``) in the same transaction, so together, and run twice, they send it once;
+a ticket reopened since, or a customer who blocked the bot, is skipped. The job sends its row
+at once (:func:`bot.core.outbox.send_now`); what that does not deliver, the outbox senders do.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import logging
 
 from bot.core.dispatch import Dispatcher
+from bot.core.outbox import send_now, worker_name
 from bot.core.ratings import REVISIT_TARGET
 from bot.core.services.ratings import due_revisits, run_revisit
 
@@ -25,11 +28,9 @@ SWEEP_JOB_ID = "revisit-sweep"
 
 
 async def send(dispatcher: Dispatcher, ticket_id: int | str) -> None:
-    deps = dispatcher.deps
-    for reply in await run_revisit(deps, int(ticket_id)):
-        await dispatcher.delivery.deliver(
-            [reply], reply.locale or deps.policies.locale.default_locale, reply.chat_id or 0
-        )
+    queued = await run_revisit(dispatcher.deps, int(ticket_id))
+    if queued:
+        await send_now(dispatcher.deps, dispatcher.delivery, queued, worker_name())
 
 
 async def sweep(dispatcher: Dispatcher) -> None:

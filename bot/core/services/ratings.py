@@ -19,6 +19,7 @@ from bot.core import rating_prompts as prompts
 from bot.core.deps import Deps
 from bot.core.messages import Reply
 from bot.core.models import Conversation, Customer, Reachability
+from bot.core.outbox import Lane, enqueue
 from bot.core.policies import Policies
 from bot.core.ports import JobRequest, UnitOfWork
 from bot.core.ratings import (
@@ -251,18 +252,30 @@ async def schedule(deps: Deps, jobs: Sequence[JobRequest]) -> None:
             log.exception("could not schedule job %s; left to the sweep", job.job_id)
 
 
-async def run_revisit(deps: Deps, ticket_id: int) -> list[Reply]:
-    """One revisit in its own unit of work: the replies to deliver once it has committed."""
+async def run_revisit(deps: Deps, ticket_id: int) -> list[int]:
+    """One revisit in its own unit of work: claimed, and its question written to the outbox
+    (proactive lane, key ``revisit:<ticket>``) in the same transaction, so a crash after the
+    commit loses no question and a second run queues none. Returns the outbox rows queued."""
+    now = deps.clock.now()
+    queued: list[int] = []
     async with deps.uow() as uow:
         replies = await send_revisit(
-            uow,
-            ticket_id,
-            now=deps.clock.now(),
-            policies=deps.policies,
-            locales=deps.renderer.locales,
+            uow, ticket_id, now=now, policies=deps.policies, locales=deps.renderer.locales
         )
+        for reply in replies:
+            row = await enqueue(
+                uow,
+                deps,
+                reply,
+                key=f"revisit:{ticket_id}",
+                lane=Lane.PROACTIVE,
+                locale=reply.locale or deps.policies.locale.default_locale,
+                now=now,
+            )
+            if row is not None:
+                queued.append(row)
         await uow.commit()
-    return replies
+    return queued
 
 
 async def due_revisits(deps: Deps, limit: int = 500) -> list[int]:

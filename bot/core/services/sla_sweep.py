@@ -5,17 +5,22 @@ process only, and idempotent besides: each warning or breach is claimed with a c
 update (:meth:`TicketRepository.mark_once`) in the same transaction as its escalation, so two
 sweepers, a restart or a retry never warn or escalate twice. A deadline that passed while the
 bot was down is caught by the first sweep after start-up.
+
+The staff notices are written to the outbox (:mod:`bot.core.outbox`) in that same transaction,
+under the key ``sla:<ticket>:<action>:<chat>``: a crash after the commit loses none of them,
+and the senders deliver each once.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.core.deps import Deps
 from bot.core.messages import Reply
+from bot.core.outbox import Lane, enqueue
 from bot.core.sla import SlaAction, SlaPolicy, due_actions
 from bot.core.tickets import EventKind, Level, Ticket, TicketEvent, next_level
 
@@ -42,6 +47,8 @@ class SweepReport:
     checked: int = 0
     warnings: int = 0
     escalations: int = 0
+    queued: list[int] = field(default_factory=list)
+    """Outbox rows written for the notices (their ids)."""
 
 
 def _notice(deps: Deps, ticket: Ticket, action: SlaAction, chat_id: int) -> Reply:
@@ -59,12 +66,15 @@ def _notice(deps: Deps, ticket: Ticket, action: SlaAction, chat_id: int) -> Repl
     return Reply(key, params, chat_id=chat_id, locale=deps.policies.staff.locale)
 
 
-async def _apply(deps: Deps, ticket: Ticket, action: SlaAction, now: datetime) -> list[Reply]:
-    """Claims and records one action; returns the staff notices, or none if already done."""
+async def _apply(
+    deps: Deps, ticket: Ticket, action: SlaAction, now: datetime
+) -> tuple[list[Reply], list[int]]:
+    """Claims and records one action and queues its staff notices; returns the notices and
+    their outbox rows, or nothing if the action was done already."""
     assert ticket.id is not None
     async with deps.uow() as uow:
         if not await uow.tickets.mark_once(ticket.id, _MARK[action], now):
-            return []
+            return [], []
         fresh = await uow.tickets.get(ticket.id)
         assert fresh is not None
         breach = action in (SlaAction.BREACH_FIRST_RESPONSE, SlaAction.BREACH_RESOLUTION)
@@ -91,16 +101,26 @@ async def _apply(deps: Deps, ticket: Ticket, action: SlaAction, now: datetime) -
                 fresh.level = higher
             fresh.updated_at = now
             await uow.tickets.update(fresh)
+        staff = deps.policies.staff
+        chats = staff.alerted_at(fresh.level) if breach else staff.alerted_at(Level.AGENT)
+        notices = [_notice(deps, fresh, action, chat) for chat in chats]
+        queued = []
+        for chat, notice in zip(chats, notices, strict=True):
+            key = f"sla:{ticket.id}:{action.name.lower()}:{chat}"
+            row = await enqueue(
+                uow, deps, notice, key=key, lane=Lane.SERVICE, locale=staff.locale, now=now
+            )
+            if row is not None:
+                queued.append(row)
         await uow.commit()
-    staff = deps.policies.staff
-    chats = staff.alerted_at(fresh.level) if breach else staff.alerted_at(Level.AGENT)
-    return [_notice(deps, fresh, action, chat) for chat in chats]
+    return notices, queued
 
 
 async def sweep(
     deps: Deps, now: datetime | None = None, policy: SlaPolicy | None = None
 ) -> tuple[SweepReport, list[Reply]]:
-    """Checks every open ticket once; returns what it did and the notices to deliver."""
+    """Checks every open ticket once; returns what it did (with the outbox rows it queued)
+    and the notices it queued."""
     now = now or deps.clock.now()
     policy = policy or deps.policies.sla
     report, notices = SweepReport(), []
@@ -113,7 +133,8 @@ async def sweep(
         for ticket in page:
             report.checked += 1
             for action in due_actions(ticket, now, policy):
-                sent = await _apply(deps, ticket, action, now)
+                sent, queued = await _apply(deps, ticket, action, now)
+                report.queued += queued
                 if sent:
                     if action.name.startswith("WARN"):
                         report.warnings += 1

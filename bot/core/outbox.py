@@ -1,0 +1,255 @@
+"""The outbox: messages a scheduled job decided to send, kept in the database until sent.
+
+A job (the SLA sweep, the after-sales revisit) renders its messages at once and writes them
+as outbox rows in the very unit of work that records its decision (:func:`enqueue`), each
+under an idempotency key (``sla:<ticket>:<action>:<chat>``, ``revisit:<ticket>``) that the
+database keeps unique: a job run twice, or by two processes, enqueues once.
+
+:class:`OutboxSender` runs in every process. It claims a due row with a conditional update
+that only one process can win (``pending`` → ``sending``), sends it through
+:meth:`~bot.core.delivery.Delivery.send_once` (the bot's one pacer and error handling), and
+then, in one transaction, marks it ``sent`` and logs the message. Service rows go before
+proactive ones, oldest first. What a failure leaves:
+
+- 429: Delivery pauses the whole bot and retries the same row (it stays claimed);
+- 403 / "chat not found": ``skipped`` with Telegram's reason (the customer is marked
+  unreachable, as for any send);
+- any other 400: ``failed`` with Telegram's reason;
+- a network error or 5xx: back to ``pending`` with ``attempts + 1`` and ``not_before`` pushed
+  back (doubling from ``backoff_initial_seconds`` up to ``backoff_max_seconds``); ``failed``
+  once ``max_attempts`` is reached.
+
+**The duplicate bound.** A row left ``sending`` by a process that died is claimed again once
+``claim_timeout_seconds`` have passed since its claim. Telegram may already have delivered it
+(the crash came after the send, before ``sent`` was committed), so a crash can repeat at most
+the rows that were claimed and not yet marked sent at that moment: at most ``batch_size`` per
+process that died, and never a row whose ``sent`` was committed. No row is lost: every row
+ends ``sent``, ``skipped`` or ``failed`` (and ``rapport outbox retry`` puts a failed one back).
+The timeout must exceed the longest time one send can take (a 429 pause included), or a slow
+but live sender's row could be claimed and sent a second time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.core.delivery import Delivery, SendOutcome, SendResult, render_reply
+from bot.core.deps import Deps
+from bot.core.messages import Reply
+from bot.core.outbox_model import Lane, OutboxMessage, OutboxState, OutboxSummary
+from bot.core.ports import UnitOfWork
+
+__all__ = [
+    "Lane",
+    "NotOutboxable",
+    "OutboxMessage",
+    "OutboxPolicy",
+    "OutboxSender",
+    "OutboxState",
+    "OutboxSummary",
+    "enqueue",
+    "send_now",
+    "worker_name",
+]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxPolicy:
+    """The sender's numbers; built from the settings at the composition root."""
+
+    batch_size: int = 50
+    """Rows one sender claims at a time (the most one crash can repeat per process)."""
+    poll_seconds: float = 1.0
+    """How long an idle sender waits before looking again."""
+    max_attempts: int = 5
+    """Network errors or 5xx answers after which a row is ``failed``."""
+    backoff_initial_seconds: float = 2.0
+    backoff_max_seconds: float = 300.0
+    claim_timeout_seconds: float = 300.0
+    """A row ``sending`` for longer than this belongs to a dead sender and is claimed again."""
+
+    def backoff(self, attempts: int) -> float:
+        """Seconds to wait after the `attempts`-th failure (1, 2, …)."""
+        return float(
+            min(
+                self.backoff_initial_seconds * 2.0 ** max(attempts - 1, 0),
+                self.backoff_max_seconds,
+            )
+        )
+
+
+def worker_name() -> str:
+    """This process as ``claimed_by`` names it: host and pid."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class NotOutboxable(ValueError):
+    """Edits and copies cannot be queued: they depend on a message that may change meanwhile."""
+
+
+async def enqueue(
+    uow: UnitOfWork,
+    deps: Deps,
+    reply: Reply,
+    *,
+    key: str,
+    lane: Lane,
+    locale: str,
+    now: datetime,
+) -> int | None:
+    """Renders `reply` now (in `locale`) and writes it to the outbox in `uow`, under `key`;
+    returns the row's id, or None if a row with that key exists already (nothing is
+    written). The caller commits."""
+    message = render_reply(deps.renderer, reply, locale, reply.chat_id or 0)
+    if message.edit_message_id is not None or message.copy_message_id is not None:
+        raise NotOutboxable(f"{reply.key}: edits and copies are not queued")
+    added = await uow.outbox.enqueue(
+        OutboxMessage(key=key, lane=lane, message=message, created_at=now, not_before=now)
+    )
+    if added is None:
+        log.debug("outbox already holds %s", key)
+    return added
+
+
+class OutboxSender:
+    """Drains the outbox in one process; run it with :meth:`run`, stop it with :meth:`stop`.
+
+    `worker` names this process in ``claimed_by`` (host and pid), for ``rapport outbox
+    status`` and post-mortems; it carries no personal data."""
+
+    def __init__(self, deps: Deps, delivery: Delivery, policy: OutboxPolicy, worker: str) -> None:
+        self._deps = deps
+        self._delivery = delivery
+        self._policy = policy
+        self._worker = worker
+        self._stop = asyncio.Event()
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Looks at the outbox now rather than after ``poll_seconds``."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Drains until stopped; a failure of one round is logged and the next round runs."""
+        while not self._stop.is_set():
+            try:
+                done = await self.drain_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox round failed; trying again")
+                done = 0
+            if done == 0 and not self._stop.is_set():
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._policy.poll_seconds)
+
+    async def drain_once(self) -> int:
+        """Claims up to ``batch_size`` due rows and sends them; returns how many it claimed."""
+        now = self._deps.clock.now()
+        stale = now - timedelta(seconds=self._policy.claim_timeout_seconds)
+        async with self._deps.uow() as uow:
+            due = await uow.outbox.due(now, stale, self._policy.batch_size)
+        claimed: list[OutboxMessage] = []
+        for row in due:
+            if self._stop.is_set():
+                break
+            if await self._claim(row, stale):
+                claimed.append(row)
+        if claimed:
+            # Delivery paces them: per chat in order, bot-wide fairly among chats.
+            await asyncio.gather(*(self._send(row) for row in claimed))
+        return len(claimed)
+
+    async def _claim(self, row: OutboxMessage, stale: datetime) -> bool:
+        return await _claim(self._deps, row, self._worker, stale)
+
+    async def _send(self, row: OutboxMessage) -> OutboxState:
+        return await _send(self._deps, self._delivery, row, self._policy)
+
+
+async def send_now(deps: Deps, delivery: Delivery, ids: Sequence[int], worker: str) -> int:
+    """Sends these rows now, if still pending and due (a job's own messages, right after its
+    commit), so they need not wait for the next round of a sender; a row another sender took
+    first is left to it. One try each: a network error or 5xx leaves the row pending, due
+    at once, for the senders, whose policy then applies. Returns how many were sent."""
+    now = deps.clock.now()
+    claimed: list[OutboxMessage] = []
+    for row_id in ids:
+        async with deps.uow() as uow:
+            row = await uow.outbox.get(row_id)
+        due = row is not None and row.state is OutboxState.PENDING and row.not_before <= now
+        if row is not None and due and await _claim(deps, row, worker, None):
+            claimed.append(row)
+    states = await asyncio.gather(*(_send(deps, delivery, row, None) for row in claimed))
+    return sum(1 for s in states if s is OutboxState.SENT)
+
+
+async def _claim(deps: Deps, row: OutboxMessage, worker: str, stale: datetime | None) -> bool:
+    """Claims `row` for `worker` in a transaction of its own; True if this call won it."""
+    assert row.id is not None
+    async with deps.uow() as uow:
+        won = await uow.outbox.claim(row.id, worker, deps.clock.now(), stale)
+        await uow.commit()
+    if won and row.state is OutboxState.SENDING:
+        log.warning(
+            "outbox row %s was left sending by %s; sending it again", row.id, row.claimed_by
+        )
+    return won
+
+
+async def _send(
+    deps: Deps, delivery: Delivery, row: OutboxMessage, policy: OutboxPolicy | None
+) -> OutboxState:
+    """Sends one claimed row and records the outcome; returns its new state. Without a
+    `policy` (:func:`send_now`) a transient failure leaves the row due at once and uncounted."""
+    assert row.id is not None
+    try:
+        result = await delivery.send_once(row.message)
+    except Exception as exc:  # a bug or an outage must not strand the row in `sending`
+        log.exception("outbox row %s: sending raised", row.id)
+        result = SendResult(SendOutcome.RETRY, reason=type(exc).__name__)
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        if result.outcome is SendOutcome.SENT:
+            assert result.sent is not None
+            await uow.outbox.mark_sent(row.id, now, result.sent.message_id)
+            await delivery.log_sent(uow, row.message, result.sent)
+            state = OutboxState.SENT
+        elif result.outcome is SendOutcome.SKIPPED:
+            await uow.outbox.finish(row.id, OutboxState.SKIPPED, result.reason, row.attempts)
+            state = OutboxState.SKIPPED
+        elif result.outcome is SendOutcome.FAILED:
+            attempts = row.attempts + 1
+            await uow.outbox.finish(row.id, OutboxState.FAILED, result.reason, attempts)
+            state = OutboxState.FAILED
+        else:
+            attempts = row.attempts + 1
+            if policy is None:
+                await uow.outbox.release(row.id, result.reason, row.attempts, now)
+                state = OutboxState.PENDING
+            elif attempts >= policy.max_attempts:
+                await uow.outbox.finish(row.id, OutboxState.FAILED, result.reason, attempts)
+                state = OutboxState.FAILED
+                log.error("outbox row %s failed after %d attempts", row.id, attempts)
+            else:
+                later = now + timedelta(seconds=policy.backoff(attempts))
+                await uow.outbox.release(row.id, result.reason, attempts, later)
+                state = OutboxState.PENDING
+        await uow.commit()
+    if state is not OutboxState.SENT:
+        log.info("outbox row %s (%s): %s", row.id, row.message.template_key, state.value)
+    return state

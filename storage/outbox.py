@@ -1,0 +1,249 @@
+"""The outbox repository (``outbox``): insert-or-ignore on the idempotency key, and every
+state change a conditional ``UPDATE … WHERE id = ? AND state = ?`` whose row count says who
+won. Portable: a duplicate key is caught as an IntegrityError inside a SAVEPOINT, so the
+caller's transaction (the job's decision) carries on, on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CursorResult, case, func, or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import and_, col, select
+
+from bot.core.messages import OutButton, Outgoing, TopicRef
+from bot.core.outbox_model import Lane, OutboxMessage, OutboxState, OutboxSummary
+from storage.tables.outbox import OutboxRow
+
+PARSE_MODE = "HTML"
+"""Every rendered message is Telegram HTML (:func:`bot.core.delivery.render_reply`)."""
+
+
+def _to_row(item: OutboxMessage) -> OutboxRow:
+    m = item.message
+    return OutboxRow(
+        lane=item.lane.value,
+        chat_id=m.chat_id,
+        text=m.text,
+        buttons=json.dumps([[[b.text, b.data] for b in row] for row in m.buttons]),
+        parse_mode=PARSE_MODE,
+        thread_id=m.thread_id,
+        topic=json.dumps([m.topic.ticket_id, m.topic.title, m.topic.icon_color])
+        if m.topic
+        else None,
+        request_contact=m.request_contact,
+        remove_keyboard=m.remove_keyboard,
+        about_customer_id=m.about_customer_id,
+        template_key=m.template_key,
+        idempotency_key=item.key,
+        state=item.state.value,
+        attempts=item.attempts,
+        last_error=item.last_error,
+        not_before=item.not_before,
+        claimed_by=item.claimed_by,
+        claimed_at=item.claimed_at,
+        created_at=item.created_at,
+        sent_at=item.sent_at,
+        telegram_message_id=item.telegram_message_id,
+    )
+
+
+def _from_row(row: OutboxRow) -> OutboxMessage:
+    topic = json.loads(row.topic) if row.topic else None
+    message = Outgoing(
+        chat_id=row.chat_id,
+        text=row.text,
+        buttons=tuple(
+            tuple(OutButton(text, data) for text, data in line) for line in json.loads(row.buttons)
+        ),
+        template_key=row.template_key,
+        about_customer_id=row.about_customer_id,
+        topic=TopicRef(int(topic[0]), str(topic[1]), int(topic[2])) if topic else None,
+        thread_id=row.thread_id,
+        request_contact=row.request_contact,
+        remove_keyboard=row.remove_keyboard,
+    )
+    return OutboxMessage(
+        key=row.idempotency_key,
+        lane=Lane(row.lane),
+        message=message,
+        created_at=row.created_at,
+        not_before=row.not_before,
+        state=OutboxState(row.state),
+        attempts=row.attempts,
+        last_error=row.last_error,
+        claimed_by=row.claimed_by,
+        claimed_at=row.claimed_at,
+        sent_at=row.sent_at,
+        telegram_message_id=row.telegram_message_id,
+        id=row.id,
+    )
+
+
+class SqlOutboxRepository:
+    """:class:`bot.core.ports.OutboxRepository` over the ``outbox`` table."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def _update(self, outbox_id: int, where: Any, **values: Any) -> bool:
+        stmt = (
+            update(OutboxRow)
+            .where(col(OutboxRow.id) == outbox_id, where)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        result: CursorResult[Any] = await self._session.execute(stmt)  # type: ignore[assignment]
+        return result.rowcount == 1
+
+    async def enqueue(self, item: OutboxMessage) -> int | None:
+        row = _to_row(item)
+        try:
+            async with self._session.begin_nested():
+                self._session.add(row)
+                await self._session.flush()
+        except IntegrityError:
+            return None
+        return row.id
+
+    async def get(self, outbox_id: int) -> OutboxMessage | None:
+        row = await self._session.scalar(
+            select(OutboxRow)
+            .where(col(OutboxRow.id) == outbox_id)
+            .execution_options(populate_existing=True)
+        )
+        return _from_row(row) if row is not None else None
+
+    async def due(self, now: datetime, stale_before: datetime, limit: int) -> list[OutboxMessage]:
+        stmt = (
+            select(OutboxRow)
+            .where(
+                or_(
+                    and_(
+                        col(OutboxRow.state) == OutboxState.PENDING.value,
+                        col(OutboxRow.not_before) <= now,
+                    ),
+                    and_(
+                        col(OutboxRow.state) == OutboxState.SENDING.value,
+                        col(OutboxRow.claimed_at) < stale_before,
+                    ),
+                )
+            )
+            .order_by(
+                case((col(OutboxRow.lane) == Lane.SERVICE.value, 0), else_=1),
+                col(OutboxRow.created_at),
+                col(OutboxRow.id),
+            )
+            .limit(limit)
+            .execution_options(populate_existing=True)
+        )
+        return [_from_row(row) for row in await self._session.scalars(stmt)]
+
+    async def claim(
+        self, outbox_id: int, worker: str, now: datetime, stale_before: datetime | None
+    ) -> bool:
+        claimable = col(OutboxRow.state) == OutboxState.PENDING.value
+        if stale_before is not None:
+            claimable = or_(
+                claimable,
+                and_(
+                    col(OutboxRow.state) == OutboxState.SENDING.value,
+                    col(OutboxRow.claimed_at) < stale_before,
+                ),
+            )
+        return await self._update(
+            outbox_id,
+            claimable,
+            state=OutboxState.SENDING.value,
+            claimed_by=worker[:128],
+            claimed_at=now,
+        )
+
+    async def mark_sent(self, outbox_id: int, at: datetime, telegram_message_id: int) -> None:
+        await self._update(
+            outbox_id,
+            col(OutboxRow.state) == OutboxState.SENDING.value,
+            state=OutboxState.SENT.value,
+            sent_at=at,
+            telegram_message_id=telegram_message_id,
+            last_error=None,
+        )
+
+    async def finish(self, outbox_id: int, state: OutboxState, reason: str, attempts: int) -> None:
+        if state not in (OutboxState.FAILED, OutboxState.SKIPPED):
+            raise ValueError(f"a row is finished as failed or skipped, not {state.value}")
+        await self._update(
+            outbox_id,
+            col(OutboxRow.state) == OutboxState.SENDING.value,
+            state=state.value,
+            last_error=reason,
+            attempts=attempts,
+        )
+
+    async def release(
+        self, outbox_id: int, reason: str, attempts: int, not_before: datetime
+    ) -> None:
+        await self._update(
+            outbox_id,
+            col(OutboxRow.state) == OutboxState.SENDING.value,
+            state=OutboxState.PENDING.value,
+            last_error=reason,
+            attempts=attempts,
+            not_before=not_before,
+            claimed_by=None,
+            claimed_at=None,
+        )
+
+    async def summary(self, errors: int = 5) -> OutboxSummary:
+        counted = await self._session.execute(
+            select(OutboxRow.lane, OutboxRow.state, func.count()).group_by(
+                col(OutboxRow.lane), col(OutboxRow.state)
+            )
+        )
+        counts = {(str(lane), str(state)): int(n) for lane, state, n in counted}
+        oldest = await self._session.scalar(
+            select(func.min(OutboxRow.created_at)).where(
+                col(OutboxRow.state) == OutboxState.PENDING.value
+            )
+        )
+        failures = await self._session.execute(
+            select(OutboxRow.id, OutboxRow.state, OutboxRow.last_error)
+            .where(col(OutboxRow.state).in_([OutboxState.FAILED.value, OutboxState.SKIPPED.value]))
+            .order_by(col(OutboxRow.id).desc())
+            .limit(errors)
+        )
+        return OutboxSummary(
+            counts,
+            oldest,
+            [(int(i or 0), str(s), str(e or "")) for i, s, e in failures],
+        )
+
+    async def requeue(self, outbox_id: int, now: datetime) -> bool:
+        return await self._update(
+            outbox_id,
+            col(OutboxRow.state).in_([OutboxState.FAILED.value, OutboxState.SKIPPED.value]),
+            state=OutboxState.PENDING.value,
+            attempts=0,
+            not_before=now,
+            claimed_by=None,
+            claimed_at=None,
+        )
+
+    async def requeue_failed(self, now: datetime) -> int:
+        stmt = (
+            update(OutboxRow)
+            .where(col(OutboxRow.state) == OutboxState.FAILED.value)
+            .values(
+                state=OutboxState.PENDING.value,
+                attempts=0,
+                not_before=now,
+                claimed_by=None,
+                claimed_at=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        result: CursorResult[Any] = await self._session.execute(stmt)  # type: ignore[assignment]
+        return int(result.rowcount)

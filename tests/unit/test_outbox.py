@@ -1,0 +1,265 @@
+"""The outbox over fakes: a key is queued once, a row is sent by one sender only, and each
+answer Telegram can give leaves the row in the state the next engineer expects."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from bot.app.jobs import revisit, sla
+from bot.core.delivery import Delivery
+from bot.core.errors import (
+    BadRequest,
+    ChatBlocked,
+    ChatGone,
+    DeliveryError,
+    RateLimited,
+    TransientError,
+)
+from bot.core.messages import Outgoing, Reply, Sent
+from bot.core.models import Customer, Reachability
+from bot.core.outbox import (
+    Lane,
+    OutboxMessage,
+    OutboxPolicy,
+    OutboxSender,
+    OutboxState,
+    enqueue,
+)
+from bot.core.services.ratings import run_revisit
+from tests.fakes import RecordingMessenger
+from tests.unit.conftest import ALICE, FakeBot
+from tests.unit.test_complaints import STAFF_GROUP, complain, desk  # noqa: F401
+from tests.unit.test_ratings import WEEK, resolved_ticket
+
+POLICY = OutboxPolicy(
+    batch_size=50,
+    poll_seconds=0.01,
+    max_attempts=3,
+    backoff_initial_seconds=2.0,
+    backoff_max_seconds=60.0,
+    claim_timeout_seconds=120.0,
+)
+
+
+class YieldingMessenger(RecordingMessenger):
+    """Lets other tasks run at every send, as a real HTTP call does."""
+
+    async def send(self, message: Outgoing) -> Sent:
+        await asyncio.sleep(0)
+        return await super().send(message)
+
+
+def with_messenger(bot: FakeBot, messenger: RecordingMessenger) -> None:
+    bot.messenger = messenger
+    bot.deps = replace(bot.deps, messenger=messenger)
+
+
+def sender(bot: FakeBot, worker: str = "w:1", delivery: Delivery | None = None) -> OutboxSender:
+    return OutboxSender(bot.deps, delivery or Delivery(bot.deps), POLICY, worker)
+
+
+async def queue(bot: FakeBot, key: str, chat_id: int = ALICE.id) -> int | None:
+    async with bot.deps.uow() as uow:
+        row = await enqueue(
+            uow,
+            bot.deps,
+            Reply("staff.chat_unreachable", {"chat": 1, "problem": "blocked"}, chat_id=chat_id),
+            key=key,
+            lane=Lane.SERVICE,
+            locale="en",
+            now=bot.clock.now(),
+        )
+        await uow.commit()
+    return row
+
+
+def rows(bot: FakeBot) -> list[OutboxMessage]:
+    return list(bot.uow.store.outbox.values())
+
+
+async def test_a_key_is_queued_once(bot: FakeBot) -> None:
+    first = await queue(bot, "sla:1:warn_first_response:7")
+    assert first is not None
+    assert await queue(bot, "sla:1:warn_first_response:7") is None
+    assert await queue(bot, "sla:1:warn_first_response:8") is not None
+    assert len(rows(bot)) == 2
+    [row] = [r for r in rows(bot) if r.id == first]
+    assert row.state is OutboxState.PENDING and row.message.chat_id == ALICE.id
+    assert row.message.template_key == "staff.chat_unreachable" and "<" not in row.key
+
+
+async def test_an_uncommitted_enqueue_leaves_nothing(bot: FakeBot) -> None:
+    async with bot.deps.uow() as uow:
+        reply = Reply("staff.chat_unreachable", {"chat": 1, "problem": "blocked"}, chat_id=5)
+        await enqueue(
+            uow, bot.deps, reply, key="k", lane=Lane.SERVICE, locale="en", now=bot.clock.now()
+        )
+    assert rows(bot) == []
+
+
+async def test_two_units_of_work_that_both_saw_a_row_pending_claim_it_once(bot: FakeBot) -> None:
+    row = await queue(bot, "k")
+    assert row is not None
+    now = bot.clock.now()
+    async with bot.deps.uow() as one, bot.deps.uow() as two:
+        assert [r.id for r in await one.outbox.due(now, now, 10)] == [row]
+        assert [r.id for r in await two.outbox.due(now, now, 10)] == [row]
+        assert await one.outbox.claim(row, "a", now, None)
+        await one.commit()
+        assert not await two.outbox.claim(row, "b", now, None)
+
+
+async def test_two_senders_draining_at_once_send_each_row_once(bot: FakeBot) -> None:
+    with_messenger(bot, YieldingMessenger())
+    for n in range(40):
+        await queue(bot, f"k{n}", chat_id=1000 + n)
+    one, two = sender(bot, "a:1"), sender(bot, "b:2")
+    await asyncio.gather(one.drain_once(), two.drain_once(), one.drain_once())
+    assert sorted(m.chat_id for m in bot.messenger.sent) == list(range(1000, 1040))
+    assert {r.state for r in rows(bot)} == {OutboxState.SENT}
+    logged = [m for m in bot.uow.store.messages if m.template_key == "staff.chat_unreachable"]
+    assert len(logged) == 40  # logged with the sent mark, once each
+
+
+async def test_service_rows_go_before_proactive_ones(bot: FakeBot) -> None:
+    async with bot.deps.uow() as uow:
+        for lane, key in ((Lane.PROACTIVE, "gone"), (Lane.SERVICE, "refused")):
+            reply = Reply("staff.chat_unreachable", {"chat": 1, "problem": key}, chat_id=9)
+            await enqueue(
+                uow, bot.deps, reply, key=key, lane=lane, locale="en", now=bot.clock.now()
+            )
+        await uow.commit()
+    await sender(bot).drain_once()
+    order = [
+        next(r.key for r in rows(bot) if r.telegram_message_id == i)
+        for i in sorted(r.telegram_message_id or 0 for r in rows(bot))
+    ]
+    assert order == ["refused", "gone"]  # queued second, sent first
+
+
+@pytest.mark.parametrize(
+    ("error", "state", "reason"),
+    [
+        (ChatBlocked("Forbidden: bot was blocked by the user"), OutboxState.SKIPPED, "blocked"),
+        (ChatGone("Bad Request: chat not found"), OutboxState.SKIPPED, "chat not found"),
+        (BadRequest("Bad Request: can't parse entities"), OutboxState.FAILED, "can't parse"),
+        (TransientError("Bad Gateway"), OutboxState.PENDING, "Bad Gateway"),
+    ],
+    ids=["403", "chat-not-found", "400", "5xx"],
+)
+async def test_each_answer_leaves_the_row_in_its_state(
+    bot: FakeBot, error: DeliveryError, state: OutboxState, reason: str
+) -> None:
+    await bot.say(ALICE, "hello")  # Alice is a customer
+    await queue(bot, "k")
+    bot.messenger.fail_with = [error]
+    start = bot.clock.now()
+    await sender(bot).drain_once()
+    [row] = rows(bot)
+    assert row.state is state and reason in (row.last_error or "")
+    assert not bot.messenger.sent_with("staff.chat_unreachable")
+    customer = await _alice(bot)
+    blocked = isinstance(error, ChatBlocked | ChatGone)
+    assert (customer.reachability is not Reachability.REACHABLE) is blocked
+    if state is OutboxState.PENDING:
+        assert row.attempts == 1 and row.claimed_by is None
+        assert row.not_before == bot.clock.now() + timedelta(seconds=2) and row.not_before > start
+        await sender(bot).drain_once()  # not due yet: nothing is sent
+        assert not bot.messenger.sent_with("staff.chat_unreachable")
+        bot.clock.advance(2)
+        await sender(bot).drain_once()
+        assert rows(bot)[0].state is OutboxState.SENT
+        assert len(bot.messenger.sent_with("staff.chat_unreachable")) == 1
+
+
+async def _alice(bot: FakeBot) -> Customer:
+    async with bot.deps.uow() as uow:
+        customer = await uow.customers.get_by_chat_id(ALICE.id)
+    assert customer is not None
+    return customer
+
+
+async def test_5xx_until_max_attempts_fails_the_row(bot: FakeBot) -> None:
+    await queue(bot, "k")
+    for attempt in range(1, POLICY.max_attempts + 1):
+        bot.messenger.fail_with = [TransientError("Service Unavailable")]
+        assert await sender(bot).drain_once() == 1
+        [row] = rows(bot)
+        assert row.attempts == attempt
+        bot.clock.advance(POLICY.backoff_max_seconds)
+    assert row.state is OutboxState.FAILED and row.last_error == "Service Unavailable"
+    assert await sender(bot).drain_once() == 0
+    assert not bot.messenger.sent_with("staff.chat_unreachable")
+
+
+async def test_a_429_pauses_and_the_same_row_is_sent_once(bot: FakeBot) -> None:
+    await queue(bot, "k")
+    bot.messenger.fail_with = [RateLimited(7)]
+    await sender(bot).drain_once()
+    [row] = rows(bot)
+    assert row.state is OutboxState.SENT and row.attempts == 0
+    assert len(bot.messenger.sent_with("staff.chat_unreachable")) == 1
+    assert sum(bot.clock.slept) >= 7
+
+
+async def test_a_row_left_sending_by_a_dead_sender_is_sent_after_the_timeout(bot: FakeBot) -> None:
+    row = await queue(bot, "k")
+    assert row is not None
+    async with bot.deps.uow() as uow:  # a sender claims it and dies before sending
+        assert await uow.outbox.claim(row, "dead:1", bot.clock.now(), None)
+        await uow.commit()
+    bot.clock.advance(POLICY.claim_timeout_seconds - 1)
+    assert await sender(bot).drain_once() == 0
+    bot.clock.advance(2)
+    assert await sender(bot).drain_once() == 1
+    [stored] = rows(bot)
+    assert stored.state is OutboxState.SENT and stored.claimed_by == "w:1"
+    assert len(bot.messenger.sent_with("staff.chat_unreachable")) == 1
+
+
+async def test_the_run_loop_sends_what_is_queued_and_stops(bot: FakeBot) -> None:
+    running = sender(bot)
+    task = asyncio.create_task(running.run())
+    await queue(bot, "k")
+    running.wake()
+    for _ in range(100):
+        if bot.messenger.sent:
+            break
+        await asyncio.sleep(0.01)
+    running.stop()
+    await asyncio.wait_for(task, 1)
+    assert len(bot.messenger.sent_with("staff.chat_unreachable")) == 1
+
+
+async def test_a_revisit_is_queued_with_its_claim_and_sent_once(desk: FakeBot) -> None:  # noqa: F811
+    bot = desk
+    ticket = await resolved_ticket(bot)
+    bot.clock.advance(WEEK)
+    queued = await run_revisit(bot.deps, ticket.id or 0)  # the job's commit, then a "crash"
+    assert len(queued) == 1 and await run_revisit(bot.deps, ticket.id or 0) == []
+    [row] = rows(bot)
+    assert row.key == f"revisit:{ticket.id}" and row.lane is Lane.PROACTIVE
+    assert not bot.messenger.sent_with("revisit.question")  # nothing sent yet…
+    await revisit.sweep(bot.dispatcher)  # …a rerun of the job queues nothing more…
+    await sender(bot).drain_once()  # …and a sender delivers the one row
+    [question] = bot.messenger.sent_with("revisit.question")
+    assert question.chat_id == ALICE.id and ticket.number in question.text
+    assert rows(bot)[0].state is OutboxState.SENT
+
+
+async def test_sla_notices_are_queued_with_the_warning_and_sent_once(desk: FakeBot) -> None:  # noqa: F811
+    await complain(desk, ALICE, "the kettle arrived broken, I want a refund")
+    desk.clock.advance(96 * 60)  # 80 % of two hours
+    await sla.sweep(desk.dispatcher)
+    await sla.sweep(desk.dispatcher)
+    await sender(desk).drain_once()
+    [row] = [r for r in rows(desk) if r.message.template_key == "staff.sla_warning"]
+    [ticket] = desk.uow.store.tickets.values()
+    assert row.key == f"sla:{ticket.id}:warn_first_response:{STAFF_GROUP}"
+    assert row.state is OutboxState.SENT and row.lane is Lane.SERVICE
+    [warning] = desk.messenger.sent_with("staff.sla_warning")
+    assert warning.chat_id == STAFF_GROUP
