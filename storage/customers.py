@@ -13,7 +13,7 @@ import logging
 from datetime import date
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -40,6 +40,7 @@ from storage.tables import (
     CustomerTierRow,
     InboundUpdateRow,
     MessageLogRow,
+    OutboxRow,
     SupportRequestRow,
     TakeoverRow,
     TicketEventRow,
@@ -284,6 +285,23 @@ class SqlCustomerRecords:
             # the customer's words; asked to forget them, the bot will not answer those either
             for chat_table in (ConversationRow, InboundUpdateRow):
                 await session.execute(delete(chat_table).where(col(chat_table.chat_id) == chat_id))
+        # Messages to or about the customer: their words go; what was not sent yet never is.
+        about = or_(
+            col(OutboxRow.about_customer_id) == customer_id,
+            col(OutboxRow.chat_id) == (chat_id if chat_id is not None else 0),
+        )
+        await session.execute(
+            update(OutboxRow)
+            .where(about, col(OutboxRow.state).in_(("pending", "sending", "failed")))
+            .values(state="skipped", last_error="the customer's data was erased")
+            .execution_options(synchronize_session=False)
+        )
+        await session.execute(
+            update(OutboxRow)
+            .where(about)
+            .values(text="", buttons="[]")
+            .execution_options(synchronize_session=False)
+        )
         for table in (TakeoverRow, CustomerAdvisorRow):
             await session.execute(delete(table).where(col(table.customer_id) == customer_id))
         # Tickets stay, for counts and reports; what the customer said, and staff notes that

@@ -12,6 +12,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from bot.core.models import Customer
+from bot.core.outbox_model import OutboxState
 from bot.core.records import CustomerExport, CustomerProfile, TierChange, TierInfo
 from bot.core.tiers import Tier
 
@@ -112,6 +113,13 @@ class MemoryCustomerRecords:
             for update_id in [u for u, i in work.inbox.items() if i.chat_id == customer.chat_id]:
                 del work.inbox[update_id]
         work.advisors.pop(customer_id, None)
+        for row in work.outbox.values():
+            message = row.message
+            if message.about_customer_id == customer_id or message.chat_id == customer.chat_id:
+                if row.state in (OutboxState.PENDING, OutboxState.SENDING, OutboxState.FAILED):
+                    row.state = OutboxState.SKIPPED
+                    row.last_error = "the customer's data was erased"
+                row.message = replace(message, text="", buttons=())
         for chat_id in [c for c, t in work.takeovers.items() if t.customer_id == customer_id]:
             del work.takeovers[chat_id]
         mine = {i for i, t in work.tickets.items() if t.customer_id == customer_id}

@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from bot.core.desk import Takeover
+from bot.core.messages import Outgoing
 from bot.core.models import (
     Conversation,
     Customer,
@@ -24,6 +25,7 @@ from bot.core.models import (
     RequestReason,
     SupportRequest,
 )
+from bot.core.outbox_model import Lane, OutboxMessage
 from bot.core.ratings import Rating
 from bot.core.records import CustomerProfile
 from bot.core.roles import Role, StaffMember
@@ -139,6 +141,17 @@ async def a_customer_in_every_table(factory: SqlUnitOfWorkFactory) -> int:
         await uow.staff.save(StaffMember(9001, "Sam Lee", Role.AGENT, T0))
         await uow.staff.set_advisor(cid, 9001)
         await uow.desk.start(Takeover(CHAT, cid, ticket.id, 9001, T0))
+        await uow.outbox.enqueue(  # a revisit not sent yet, greeting her by name
+            OutboxMessage(
+                key=f"revisit:{ticket.id}",
+                lane=Lane.PROACTIVE,
+                message=Outgoing(
+                    CHAT, "Annabel Quist, how is the new kettle?", about_customer_id=cid
+                ),
+                created_at=T0,
+                not_before=T0,
+            )
+        )
         await uow.commit()
     return cid
 
@@ -182,6 +195,9 @@ async def test_forget_leaves_nothing_in_any_table_or_byte_of_the_database(
                 for t in ("ticket", "ticket_event", "ticket_rating", "customer")
             }
         assert counts == {"ticket": 1, "ticket_event": 2, "ticket_rating": 1, "customer": 1}
+        async with engine.connect() as conn:
+            states = (await conn.execute(text("SELECT state FROM outbox"))).scalars().all()
+        assert states == ["skipped"]  # never sent after the erasure
         async with factory() as uow:
             after = await uow.records.export(cid)
         assert after.tickets[0]["text"] == "" and after.ratings[0]["comment"] is None
