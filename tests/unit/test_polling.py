@@ -6,7 +6,7 @@ polling; a stop awaits the updates in flight, within its grace period."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from bot.adapters.connection import PollingPolicy
@@ -73,8 +73,12 @@ def poller(
     fed: list[int],
     delay: float = 0.0,
     policy: PollingPolicy = FAST,
+    feed: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
 ) -> Poller[dict[str, Any]]:
-    async def feed(item: dict[str, Any]) -> None:
+    """The loop over `telegram` and `inbox`; by default each update fed is handled (dropped
+    from the inbox, as the dispatcher does) after `delay`."""
+
+    async def handle(item: dict[str, Any]) -> None:
         await asyncio.sleep(delay)
         fed.append(item["update_id"])
         inbox.stored.pop(item["update_id"], None)  # handled: the dispatcher drops it
@@ -86,7 +90,7 @@ def poller(
         fetch=telegram.fetch,
         to_json=dict,
         from_json=dict,
-        feed=feed,
+        feed=feed or handle,
     )
 
 
@@ -161,15 +165,7 @@ async def test_an_update_whose_handling_failed_is_handled_again_in_the_same_run(
             return  # not handled: it stays in the inbox
         inbox.stored.pop(item["update_id"], None)
 
-    loop = Poller(
-        name="test",
-        dispatcher=inbox,
-        policy=FAST,
-        fetch=telegram.fetch,
-        to_json=dict,
-        from_json=dict,
-        feed=feed,
-    )
+    loop = poller(telegram, inbox, fed, feed=feed)
     loop.start()
     await until(lambda: not inbox.stored and len(fed) == 4)
     await loop.stop()
@@ -186,15 +182,7 @@ async def test_an_update_that_always_fails_is_left_for_the_next_start() -> None:
         raise RuntimeError("database is locked")
 
     policy = PollingPolicy(retry_initial_seconds=0.001, retry_max_seconds=0.002, handle_attempts=3)
-    loop = Poller(
-        name="test",
-        dispatcher=inbox,
-        policy=policy,
-        fetch=telegram.fetch,
-        to_json=dict,
-        from_json=dict,
-        feed=feed,
-    )
+    loop = poller(telegram, inbox, fed, policy=policy, feed=feed)
     loop.start()
     await until(lambda: len(fed) == 3 and loop.in_flight == 0)
     await asyncio.sleep(0.02)
