@@ -48,6 +48,9 @@ def _to_row(item: OutboxMessage) -> OutboxRow:
         created_at=item.created_at,
         sent_at=item.sent_at,
         telegram_message_id=item.telegram_message_id,
+        edit_message_id=m.edit_message_id,
+        copy_from_chat_id=m.copy_from_chat_id,
+        copy_message_id=m.copy_message_id,
     )
 
 
@@ -65,6 +68,9 @@ def _from_row(row: OutboxRow) -> OutboxMessage:
         thread_id=row.thread_id,
         request_contact=row.request_contact,
         remove_keyboard=row.remove_keyboard,
+        edit_message_id=row.edit_message_id,
+        copy_from_chat_id=row.copy_from_chat_id,
+        copy_message_id=row.copy_message_id,
     )
     return OutboxMessage(
         key=row.idempotency_key,

@@ -42,19 +42,19 @@ from datetime import datetime, timedelta
 
 from bot.core.delivery import Delivery, SendOutcome, SendResult, render_reply
 from bot.core.deps import Deps
-from bot.core.messages import Reply
+from bot.core.messages import Outgoing, Reply
 from bot.core.outbox_model import Lane, OutboxMessage, OutboxState, OutboxSummary
 from bot.core.ports import UnitOfWork
 
 __all__ = [
     "Lane",
-    "NotOutboxable",
     "OutboxMessage",
     "OutboxPolicy",
     "OutboxSender",
     "OutboxState",
     "OutboxSummary",
     "enqueue",
+    "enqueue_rendered",
     "send_now",
     "worker_name",
 ]
@@ -92,10 +92,6 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-class NotOutboxable(ValueError):
-    """Edits and copies cannot be queued: they depend on a message that may change meanwhile."""
-
-
 async def enqueue(
     uow: UnitOfWork,
     deps: Deps,
@@ -110,11 +106,27 @@ async def enqueue(
     returns the row's id, or None if a row with that key exists already (nothing is
     written). The caller commits."""
     message = render_reply(deps.renderer, reply, locale, reply.chat_id or 0)
-    if message.edit_message_id is not None or message.copy_message_id is not None:
-        raise NotOutboxable(f"{reply.key}: edits and copies are not queued")
-    added = await uow.outbox.enqueue(
-        OutboxMessage(key=key, lane=lane, message=message, created_at=now, not_before=now)
-    )
+    return await enqueue_rendered(uow, message, key=key, lane=lane, now=now)
+
+
+async def enqueue_rendered(
+    uow: UnitOfWork,
+    message: Outgoing,
+    *,
+    key: str,
+    lane: Lane,
+    now: datetime,
+    claimed_by: str | None = None,
+) -> int | None:
+    """Writes a rendered message (a new one, an edit or a copy) to the outbox in `uow`, under
+    `key`; returns the row's id, or None if a row with that key exists already. With
+    `claimed_by` the row is written already claimed by that worker (``sending``), which then
+    sends it at once; should the worker die first, the row is claimed again like any other
+    left ``sending``. The caller commits."""
+    item = OutboxMessage(key=key, lane=lane, message=message, created_at=now, not_before=now)
+    if claimed_by is not None:
+        item.state, item.claimed_by, item.claimed_at = OutboxState.SENDING, claimed_by, now
+    added = await uow.outbox.enqueue(item)
     if added is None:
         log.debug("outbox already holds %s", key)
     return added

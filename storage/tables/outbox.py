@@ -12,7 +12,7 @@ from storage.tables.base import StorageModel
 
 
 class OutboxRow(StorageModel, table=True):
-    """One message a job decided to send, written in the job's own transaction.
+    """One message the bot decided to send, written in the transaction that decided it.
 
     ``idempotency_key`` is unique: enqueueing the same decision twice writes one row. The
     message is stored rendered (HTML ``text``, ``buttons`` as JSON ``[[[label, data], …], …]``,
@@ -54,3 +54,14 @@ class OutboxRow(StorageModel, table=True):
     telegram_message_id: int | None = Field(
         default=None, sa_column=Column(BigInteger(), nullable=True)
     )
+    edit_message_id: int | None = Field(
+        default=None, sa_column=Column(BigInteger(), nullable=True)
+    )
+    """Set: the row replaces the text and buttons of this message of the bot's."""
+    copy_from_chat_id: int | None = Field(
+        default=None, sa_column=Column(BigInteger(), nullable=True)
+    )
+    copy_message_id: int | None = Field(
+        default=None, sa_column=Column(BigInteger(), nullable=True)
+    )
+    """Set: the row copies this message (the desk's relay); ``text`` is the new caption."""
