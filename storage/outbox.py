@@ -238,18 +238,37 @@ class SqlOutboxRepository:
             claimed_at=None,
         )
 
-    async def requeue_failed(self, now: datetime) -> int:
+    async def _back_to_pending(self, where: Any, now: datetime, **values: Any) -> int:
+        """Every row matching `where` back to pending, due at `now`, unclaimed; how many."""
         stmt = (
             update(OutboxRow)
-            .where(col(OutboxRow.state) == OutboxState.FAILED.value)
+            .where(where)
             .values(
                 state=OutboxState.PENDING.value,
-                attempts=0,
                 not_before=now,
                 claimed_by=None,
                 claimed_at=None,
+                **values,
             )
             .execution_options(synchronize_session=False)
         )
         result: CursorResult[Any] = await self._session.execute(stmt)  # type: ignore[assignment]
         return int(result.rowcount)
+
+    async def requeue_failed(self, now: datetime) -> int:
+        failed = col(OutboxRow.state) == OutboxState.FAILED.value
+        return await self._back_to_pending(failed, now, attempts=0)
+
+    async def claimants(self) -> list[str]:
+        rows = await self._session.scalars(
+            select(OutboxRow.claimed_by)
+            .where(col(OutboxRow.state) == OutboxState.SENDING.value)
+            .distinct()
+        )
+        return [str(worker) for worker in rows if worker is not None]
+
+    async def release_claims(self, worker: str, reason: str, now: datetime) -> int:
+        held = and_(
+            col(OutboxRow.state) == OutboxState.SENDING.value, col(OutboxRow.claimed_by) == worker
+        )
+        return await self._back_to_pending(held, now, last_error=reason)

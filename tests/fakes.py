@@ -335,6 +335,21 @@ class _Outbox:
             await self.requeue(outbox_id, now)
         return len(failed)
 
+    async def claimants(self) -> list[str]:
+        held = (r.claimed_by for r in self._rows.values() if r.state is OutboxState.SENDING)
+        return sorted({w for w in held if w is not None})
+
+    async def release_claims(self, worker: str, reason: str, now: datetime) -> int:
+        held = [
+            r
+            for r in self._rows.values()
+            if r.state is OutboxState.SENDING and r.claimed_by == worker
+        ]
+        for row in held:
+            row.state, row.last_error, row.not_before = OutboxState.PENDING, reason, now
+            row.claimed_by, row.claimed_at = None, None
+        return len(held)
+
 
 class _Conversations:
     def __init__(self, data: dict[int, Conversation]) -> None:

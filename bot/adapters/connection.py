@@ -18,9 +18,6 @@ class PollingPolicy:
     max_in_flight: int = 256
     """Updates fed and not finished before the loop waits to fetch more (also the page size
     of the start-up re-drive)."""
-    handle_attempts: int = 5
-    """Attempts at handling one update in this run (a busy database, say) before it is left
-    in the inbox for the next start."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,10 @@ T = TypeVar("T")
 class Intake(Protocol):
     """What the loop needs of the core (:class:`bot.core.dispatch.Dispatcher` provides it)."""
 
+    async def resume(self) -> None:
+        """Finishes what an earlier run left half-done, before any update is handled."""
+        ...
+
     async def accept(self, updates: Sequence[InboundUpdate]) -> list[int]: ...
 
     async def waiting(self, after_update_id: int = 0, limit: int = 100) -> list[InboundUpdate]: ...
@@ -135,6 +139,7 @@ class Poller(Generic[U]):
             await asyncio.gather(*pending, return_exceptions=True)
 
     async def _run(self) -> None:
+        await self._retrying("resuming the last run's answers", self._dispatcher.resume)
         await self._redrive()
         offset: int | None = None
         log.info("%s: polling", self._name)
@@ -217,41 +222,10 @@ class Poller(Generic[U]):
         task.add_done_callback(self._in_flight.discard)
 
     async def _handle(self, update: U, update_id: int) -> None:
-        """Feeds one update, and feeds it again (with back-off) while it is still in the inbox
-        afterwards — its handling failed, a busy database say; the frameworks log and swallow
-        a handler's exception — up to ``handle_attempts`` times, unless the loop is stopping.
-        Past that it stays in the inbox for the next start."""
-        delay = self._policy.retry_initial_seconds
-        for attempt in range(1, self._policy.handle_attempts + 1):
-            try:
-                await self._feed(update)
-            except Exception:
-                log.exception("%s: update %s failed (attempt %d)", self._name, update_id, attempt)
-            if self._stopping or not await self._still_waiting(update_id):
-                return
-            if attempt < self._policy.handle_attempts:
-                log.warning(
-                    "%s: update %s was not handled (attempt %d); trying again in %.1f s",
-                    self._name,
-                    update_id,
-                    attempt,
-                    delay,
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self._policy.retry_max_seconds)
-        log.error(
-            "%s: update %s not handled after %d attempts; it stays in the inbox for the next "
-            "start",
-            self._name,
-            update_id,
-            self._policy.handle_attempts,
-        )
-
-    async def _still_waiting(self, update_id: int) -> bool:
-        """Whether the update is still recorded and unhandled (when the database cannot say,
-        assume so: trying again is safe, the dispatcher skips what was handled)."""
+        """Feeds one update. The core tries it again itself when its handling fails (a busy
+        database, say), holding the chat's turn so the chat's later updates wait; past its
+        attempts the update stays in the inbox for the next start."""
         try:
-            page = await self._dispatcher.waiting(update_id - 1, 1)
+            await self._feed(update)
         except Exception:
-            return True
-        return bool(page) and page[0].update_id == update_id
+            log.exception("%s: update %s failed", self._name, update_id)

@@ -15,6 +15,7 @@ from bot.core.policies import (
     ComplaintPolicy,
     DeliveryPolicy,
     DeskMode,
+    HandlingPolicy,
     LinkingPolicy,
     Localisation,
     Policies,
@@ -93,4 +94,9 @@ def policies(settings: Settings) -> Policies:
             max_send_attempts=s.max_send_attempts,
         ),
         complaints=ComplaintPolicy(repeat_contacts=s.triage_repeat_contacts),
+        handling=HandlingPolicy(
+            attempts=s.update_handle_attempts,
+            retry_initial_seconds=s.accept_retry_initial_seconds,
+            retry_max_seconds=s.accept_retry_max_seconds,
+        ),
     )

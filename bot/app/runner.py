@@ -22,7 +22,7 @@ from bot.app.jobs import revisit, sla
 from bot.app.settings import Framework, Settings
 from bot.core.deps import Deps
 from bot.core.dispatch import Dispatcher
-from bot.core.outbox import OutboxSender, worker_name
+from bot.core.outbox import OutboxSender, recover, release_own, worker_name
 from bot.core.ports import Messenger
 from bot.handlers import ROUTING
 from scheduler import Scheduler, SchedulerTimings
@@ -53,7 +53,6 @@ def connection(settings: Settings) -> Connection:
             retry_max_seconds=settings.accept_retry_max_seconds,
             stop_grace_seconds=settings.stop_grace_seconds,
             max_in_flight=settings.updates_in_flight_max,
-            handle_attempts=settings.update_handle_attempts,
         ),
     )
 
@@ -99,11 +98,14 @@ class RunningBot:
     async def stop(self) -> None:
         """Begins no more updates at once (those not begun stay in the inbox for the next
         start), stops the scheduler, then the adapter: it stops fetching and awaits the
-        updates being handled."""
+        updates being handled. Outbox rows this process claimed and could not send in time
+        go back to pending for the next sender."""
         self.dispatcher.close()
         await self.scheduler.stop()
         await self._stop_outbox()
         await self.app.stop()
+        with contextlib.suppress(Exception):  # else the claim timeout frees them
+            await release_own(self.deps, self.dispatcher.worker)
 
     async def _stop_outbox(self) -> None:
         """Lets the sender finish the rows it is sending (a row cut off mid-send would wait
@@ -131,7 +133,9 @@ async def start_bot(services: Services, framework: Framework) -> RunningBot:
     app = make_app(framework, settings)
     scheduler = Scheduler(scheduler_timings(settings), services.engine)
     deps = make_deps(services, app.messenger, scheduler)
-    dispatcher = Dispatcher(deps, ROUTING)
+    worker = worker_name()
+    dispatcher = Dispatcher(deps, ROUTING, outbox_policy(settings), worker)
+    await recover(deps, worker)  # before this process claims a row of its own
     try:
         await app.start(dispatcher)
     except BaseException:
@@ -144,8 +148,8 @@ async def start_bot(services: Services, framework: Framework) -> RunningBot:
     await scheduler.schedule_every(
         revisit.SWEEP_JOB_ID, revisit.SWEEP_TARGET, settings.revisit_sweep_seconds
     )
-    outbox = OutboxSender(deps, dispatcher.delivery, outbox_policy(settings), worker_name())
-    task = asyncio.create_task(outbox.run(), name="rapport-outbox")
+    outbox = OutboxSender(deps, dispatcher.delivery, outbox_policy(settings), worker)
+    task = asyncio.create_task(outbox.run(after=dispatcher.resumed), name="rapport-outbox")
     return RunningBot(app, dispatcher, scheduler, outbox, task, settings.stop_grace_seconds)
 
 

@@ -8,7 +8,6 @@ customer unreachable; a 400 "chat not found" marks the chat gone; neither is ret
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -26,7 +25,7 @@ from bot.core.errors import (
     TransientError,
 )
 from bot.core.html_text import TELEGRAM_TEXT_LIMIT, fit_html, visible_length
-from bot.core.locks import ChatLocks
+from bot.core.locks import ChatLocks, UrgentFirst
 from bot.core.messages import (
     CallbackAnswer,
     OutButton,
@@ -121,24 +120,26 @@ class Delivery:
         self._deps = deps
         self._pacer = Pacer(deps.policies.delivery.limits)
         self._chat_turns = ChatLocks()
-        self._bot_turn = asyncio.Lock()
+        self._bot_turn = UrgentFirst()
         self._alerting = False
         """Set while a staff-chat alert is being sent, so a failing alert cannot cascade."""
 
     def _now(self) -> float:
         return self._deps.clock.now().timestamp()
 
-    async def _paced(self, chat_id: int) -> None:
+    async def _paced(self, chat_id: int, urgent: bool = True) -> None:
         """Waits until one more request to `chat_id` keeps within Telegram's limits.
 
         Waiting takes turns, first among the messages to one chat, then among the chats
         ready to send at the bot-wide limit, each in arrival order (asyncio locks are fair):
         a chat's messages go out in the order they came, a message to a quiet chat (an
         agent's answer) waits behind at most one message per busy chat rather than behind
-        every queued one, and each waiter sleeps about once, not once per message sent."""
+        every queued one, and each waiter sleeps about once, not once per message sent. At
+        the bot-wide turn `urgent` messages (service: answers, staff alerts) go before the
+        others (proactive and marketing rows), which get the capacity left."""
         async with self._chat_turns.hold(chat_id):
             await self._until(lambda now: self._pacer.chat_delay(chat_id, now))
-            async with self._bot_turn:
+            async with self._bot_turn.hold(urgent):
                 await self._until(lambda now: self._pacer.delay(chat_id, now))
                 self._pacer.record(chat_id, self._now())
 
@@ -198,21 +199,29 @@ class Delivery:
         result = await self._attempts(message, self._deps.policies.delivery.max_send_attempts)
         return result.sent
 
-    async def send_once(self, message: Outgoing) -> SendResult:
+    async def send_once(
+        self, message: Outgoing, tries: int = 1, urgent: bool = True, alert: bool = False
+    ) -> SendResult:
         """Sends one already-rendered message through the same pacing and error handling as
-        every other send, with a single try at real failures (429s are still waited out and
+        every other send, with `tries` tries at real failures (429s are still waited out and
         retried), and says what became of it; the caller logs it (:meth:`log_sent`). Used by
-        the outbox sender (:mod:`bot.core.outbox`), which retries transient failures itself
-        with a back-off kept in the database. A 403 marks the customer unreachable and a
-        failing staff chat is reported, as for any send."""
-        return await self._attempts(message, 1, alert_when_giving_up=False)
+        the outbox (:mod:`bot.core.outbox`), which retries transient failures itself with a
+        back-off kept in the database. A 403 marks the customer unreachable and a failing
+        staff chat is reported, as for any send; with `alert`, so is a staff chat that still
+        fails after the last try. Not `urgent`: proactive, it waits for the service
+        messages queued at the bot-wide turn."""
+        return await self._attempts(message, tries, alert_when_giving_up=alert, urgent=urgent)
 
     async def log_sent(self, uow: UnitOfWork, message: Outgoing, sent: Sent) -> None:
         """Logs one delivered message in `uow` (the caller commits)."""
         await self._log(uow, [(message, sent)])
 
     async def _attempts(
-        self, message: Outgoing, attempts: int, alert_when_giving_up: bool = True
+        self,
+        message: Outgoing,
+        attempts: int,
+        alert_when_giving_up: bool = True,
+        urgent: bool = True,
     ) -> SendResult:
         clock = self._deps.clock
         if message.topic is not None and message.thread_id is None:
@@ -220,7 +229,7 @@ class Delivery:
         failures = 0
         reason = ""
         while failures < attempts:
-            await self._paced(message.chat_id)
+            await self._paced(message.chat_id, urgent)
             try:
                 sent = await self._deps.messenger.send(message)
             except RateLimited as exc:
@@ -320,47 +329,6 @@ class Delivery:
         except Exception as exc:
             log.warning("answering a button press failed (%s); carrying on", type(exc).__name__)
 
-    async def deliver(
-        self,
-        results: Sequence[Reply | Relay | CallbackAnswer],
-        locale: str,
-        chat_id: int,
-        handled: int | None = None,
-    ) -> list[Sent]:
-        """Renders and sends a handler's results in order, in `locale`, to `chat_id` unless a
-        reply names another chat or locale; then logs what was sent and marks the update
-        `handled` (its id) in one transaction."""
-        sent, _missed = await self.deliver_each(results, locale, chat_id, handled)
-        return sent
-
-    async def deliver_each(
-        self,
-        results: Sequence[Reply | Relay | CallbackAnswer],
-        locale: str,
-        chat_id: int,
-        handled: int | None = None,
-    ) -> tuple[list[Sent], list[Reply | Relay]]:
-        """As :meth:`deliver`, also returning the messages that could not be delivered."""
-        done: list[tuple[Outgoing, Sent]] = []
-        missed: list[Reply | Relay] = []
-        for item in results:
-            if isinstance(item, CallbackAnswer):
-                await self.answer_callback(item, item.locale or locale)
-                continue
-            message = self._render(item, locale, chat_id)
-            sent = await self._send(message)
-            if sent is None:
-                missed.append(item)
-            else:
-                done.append((message, sent))
-        if done or handled is not None:
-            async with self._deps.uow() as uow:
-                await self._log(uow, done)
-                if handled is not None:
-                    await uow.messages.mark_handled(handled, self._deps.clock.now())
-                await uow.commit()
-        return [sent for _message, sent in done], missed
-
     async def deliver_one(
         self, item: Reply | Relay | CallbackAnswer, locale: str, chat_id: int
     ) -> Sent | None:
@@ -368,9 +336,10 @@ class Delivery:
         if isinstance(item, CallbackAnswer):
             await self.answer_callback(item, item.locale or locale)
             return None
-        return await self.send(self._render(item, locale, chat_id))
+        return await self.send(self.render(item, locale, chat_id))
 
-    def _render(self, item: Reply | Relay, locale: str, chat_id: int) -> Outgoing:
+    def render(self, item: Reply | Relay, locale: str, chat_id: int) -> Outgoing:
+        """`item` as the message to send, in `locale` unless it names its own."""
         if isinstance(item, Relay):
             return render_relay(self._deps.renderer, item, item.locale or locale)
         return render_reply(self._deps.renderer, item, item.locale or locale, chat_id)

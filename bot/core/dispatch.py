@@ -22,8 +22,13 @@ update costs few transactions:
    reply is attempted.
 2. **Handle**: the route's handler runs the use case, which opens and commits its own unit of
    work when it changes anything.
-3. **Deliver** the results, then, in one transaction, log what was sent and mark the inbound
-   message handled (which also takes it out of the inbox).
+3. **Deliver** the results through the outbox (:func:`bot.core.outbox.send_results`): in one
+   transaction the messages are written as outbox rows and the inbound message is marked
+   handled (which also takes it out of the inbox); then they are sent, each marked sent in
+   its own transaction. From that commit on the update is never handled again, and what it
+   decided to say is durable: a crash before the sends finish leaves the rows to the outbox.
+   The one window left is between the use case's commit and this one (milliseconds): a crash
+   there handles the update again at the next start.
 
 Updates the core has nothing to do for (outside the staff group, or of a kind it does not
 handle) leave the inbox through :meth:`Dispatcher.discard`, so "waiting" always means work.
@@ -31,9 +36,11 @@ handle) leave the inbox through :meth:`Dispatcher.discard`, so "waiting" always 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import timedelta
 
 from bot.core.delivery import Delivery
 from bot.core.deps import Deps
@@ -41,6 +48,14 @@ from bot.core.desk import Takeover
 from bot.core.locks import ChatLocks
 from bot.core.messages import CallbackAnswer, Incoming, Relay, Reply, Sent
 from bot.core.models import Conversation, Customer, Direction, LoggedMessage
+from bot.core.outbox import (
+    Delivered,
+    Lane,
+    OutboxPolicy,
+    send_now,
+    send_results,
+    worker_name,
+)
 from bot.core.ports import DuplicateUpdate, InboundUpdate, JobRequest, Triager, UnitOfWork
 from bot.core.roles import StaffMember
 from bot.core.routing import Audience, Place, Route, Routing, Situation, place_of
@@ -105,14 +120,26 @@ class Dispatcher:
     state. `routing` is :data:`bot.handlers.routes.ROUTING`, handed in by the composition
     root (the core knows the shape of a routing table, never its handlers)."""
 
-    def __init__(self, deps: Deps, routing: Routing) -> None:
+    def __init__(
+        self,
+        deps: Deps,
+        routing: Routing,
+        outbox: OutboxPolicy | None = None,
+        worker: str | None = None,
+    ) -> None:
         self.deps = deps
         self.routing = routing
         self.delivery = Delivery(deps)
+        self.outbox = outbox or OutboxPolicy()
+        self.worker = worker or worker_name()
+        """This process as the outbox rows it claims name it."""
         self._chat_locks = ChatLocks()
         self.in_flight = 0
         """Updates being handled right now (waiting for their chat's turn included)."""
         self._closing = False
+        self.resumed = asyncio.Event()
+        """Set once :meth:`resume` has sent what an earlier run left in the outbox; the
+        outbox sender starts after it, so it cannot reorder those answers."""
 
     async def dispatch(self, msg: Incoming) -> list[Sent]:
         """Handles one update; updates of one chat run one at a time, in arrival order, so a
@@ -128,12 +155,44 @@ class Dispatcher:
         self.in_flight += 1
         try:
             async with self._chat_locks.hold(msg.chat_id):
-                if self._closing:  # not begun: it stays in the inbox for the next start
-                    log.debug("update %s left for the next start", msg.update_id)
-                    return []
-                return await self._dispatch(msg)
+                return await self._attempts(msg)
         finally:
             self.in_flight -= 1
+
+    async def _attempts(self, msg: Incoming) -> list[Sent]:
+        """Handles `msg`, trying again after a failure (a busy database, say) with a growing
+        wait, up to ``handling.attempts`` times; the caller holds the chat's turn, so the
+        chat's later updates wait and its answers keep their order. Past the last attempt the
+        error is raised, and the update stays in the inbox for the next start. A retry of an
+        update handled meanwhile (the failure came after its answers were written down) does
+        nothing: accepting it finds it handled."""
+        policy = self.deps.policies.handling
+        failures = 0
+        while True:
+            if self._closing:  # not begun: it stays in the inbox for the next start
+                log.debug("update %s left for the next start", msg.update_id)
+                return []
+            try:
+                return await self._dispatch(msg)
+            except Exception as exc:
+                failures += 1
+                if failures >= policy.attempts:
+                    log.error(
+                        "update %s not handled after %d attempts; it stays in the inbox for "
+                        "the next start",
+                        msg.update_id,
+                        failures,
+                    )
+                    raise
+                wait = policy.wait(failures)
+                log.warning(
+                    "update %s failed (%s, attempt %d); trying again in %.1f s",
+                    msg.update_id,
+                    type(exc).__name__,
+                    failures,
+                    wait,
+                )
+                await self.deps.clock.sleep(wait)
 
     def close(self) -> None:
         """For a clean stop: updates still waiting for their chat's turn are not begun (they
@@ -141,6 +200,23 @@ class Dispatcher:
         handled run to the end, so a stop repeats nothing. Not undone: one dispatcher per
         run of the bot."""
         self._closing = True
+
+    async def resume(self) -> None:
+        """At start-up, before any update is handled: answers an earlier run of the bot wrote
+        to the outbox and did not send (it was killed; :func:`bot.core.outbox.recover` has
+        made them due again) are sent first, so each chat's answers keep the order of its
+        messages when the updates it left waiting are handled next. Rows that fail again
+        are left to the outbox senders."""
+        deps = self.deps
+        stale = timedelta(seconds=self.outbox.claim_timeout_seconds)
+        while True:
+            now = deps.clock.now()
+            async with deps.uow() as uow:
+                due = await uow.outbox.due(now, now - stale, self.outbox.batch_size)
+            service = [row.id for row in due if row.lane is Lane.SERVICE and row.id]
+            if not service or not await send_now(deps, self.delivery, service, self.worker):
+                break
+        self.resumed.set()
 
     async def accept(self, updates: Sequence[InboundUpdate]) -> list[int]:
         """Records a fetched batch in the inbox, in one transaction, before the adapter lets
@@ -174,7 +250,8 @@ class Dispatcher:
             refusal = (
                 [CallbackAnswer(msg.callback_id, "staff.not_allowed")] if msg.callback_id else []
             )
-            return await self.delivery.deliver(refusal, staff_locale, msg.chat_id, msg.update_id)
+            done = await self._deliver(refusal, staff_locale, msg.chat_id, msg.update_id)
+            return done.sent
         try:
             results = await route.handler(turn, self.deps)
         except Exception:
@@ -183,7 +260,30 @@ class Dispatcher:
         outgoing = await self._schedule(results)
         if isinstance(turn, StaffTurn) and route.place is Place.PRIVATE:
             return await self._deliver_for_agent(outgoing, turn)
-        return await self.delivery.deliver(outgoing, turn.locale, msg.chat_id, msg.update_id)
+        done = await self._deliver(outgoing, turn.locale, msg.chat_id, msg.update_id)
+        return done.sent
+
+    async def _deliver(
+        self,
+        results: Sequence[Reply | Relay | CallbackAnswer],
+        locale: str,
+        chat_id: int,
+        update_id: int,
+        key: str = "",
+    ) -> Delivered:
+        """Sends `results` through the outbox under keys made from the update (``update:<id>``
+        and `key`), marking the update handled unless `key` names a follow-up."""
+        return await send_results(
+            self.deps,
+            self.delivery,
+            results,
+            locale,
+            chat_id,
+            key=f"update:{update_id}{key}",
+            worker=self.worker,
+            policy=self.outbox,
+            handled=None if key else update_id,
+        )
 
     async def _accept(self, msg: Incoming) -> _Accepted | None:
         deps = self.deps
@@ -256,18 +356,18 @@ class Dispatcher:
         """An agent's private desk work: what could not reach the customer is explained to the
         agent at once, so they are never left guessing."""
         msg = turn.msg
-        sent, missed = await self.delivery.deliver_each(
-            results, turn.locale, msg.chat_id, msg.update_id
-        )
-        customers = {_chat_of(item) for item in missed} - {msg.chat_id, None}
-        for chat_id in customers:
-            assert chat_id is not None
+        done = await self._deliver(results, turn.locale, msg.chat_id, msg.update_id)
+        sent = done.sent
+        customers = {_chat_of(item) for item in done.missed} - {msg.chat_id, None}
+        for chat_id in sorted(c for c in customers if c is not None):
             notice = Reply(
                 "desk.undeliverable",
                 {"reachability": await self._reachability(chat_id)},
                 chat_id=msg.chat_id,
             )
-            sent += await self.delivery.deliver([notice], turn.locale, msg.chat_id)
+            key = f":undeliverable:{chat_id}"
+            told = await self._deliver([notice], turn.locale, msg.chat_id, msg.update_id, key)
+            sent += told.sent
         return sent
 
     async def _reachability(self, chat_id: int) -> str:

@@ -42,11 +42,12 @@ from datetime import datetime, timedelta
 
 from bot.core.delivery import Delivery, SendOutcome, SendResult, render_reply
 from bot.core.deps import Deps
-from bot.core.messages import Outgoing, Reply
+from bot.core.messages import CallbackAnswer, Outgoing, Relay, Reply, Sent
 from bot.core.outbox_model import Lane, OutboxMessage, OutboxState, OutboxSummary
 from bot.core.ports import UnitOfWork
 
 __all__ = [
+    "Delivered",
     "Lane",
     "OutboxMessage",
     "OutboxPolicy",
@@ -55,7 +56,10 @@ __all__ = [
     "OutboxSummary",
     "enqueue",
     "enqueue_rendered",
+    "recover",
+    "release_own",
     "send_now",
+    "send_results",
     "worker_name",
 ]
 
@@ -154,8 +158,16 @@ class OutboxSender:
         self._stop.set()
         self._wake.set()
 
-    async def run(self) -> None:
-        """Drains until stopped; a failure of one round is logged and the next round runs."""
+    async def run(self, after: asyncio.Event | None = None) -> None:
+        """Drains until stopped; a failure of one round is logged and the next round runs.
+        With `after`, begins once it is set (the dispatcher has resumed the answers an
+        earlier run left, which must go before anything newer to the same chats)."""
+        if after is not None:
+            waiting = asyncio.create_task(after.wait())
+            stopping = asyncio.create_task(self._stop.wait())
+            await asyncio.wait({waiting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            waiting.cancel()
+            stopping.cancel()
         while not self._stop.is_set():
             try:
                 done = await self.drain_once()
@@ -190,7 +202,8 @@ class OutboxSender:
         return await _claim(self._deps, row, self._worker, stale)
 
     async def _send(self, row: OutboxMessage) -> OutboxState:
-        return await _send(self._deps, self._delivery, row, self._policy)
+        state, _sent = await _send(self._deps, self._delivery, row, self._policy)
+        return state
 
 
 async def send_now(deps: Deps, delivery: Delivery, ids: Sequence[int], worker: str) -> int:
@@ -206,8 +219,8 @@ async def send_now(deps: Deps, delivery: Delivery, ids: Sequence[int], worker: s
         due = row is not None and row.state is OutboxState.PENDING and row.not_before <= now
         if row is not None and due and await _claim(deps, row, worker, None):
             claimed.append(row)
-    states = await asyncio.gather(*(_send(deps, delivery, row, None) for row in claimed))
-    return sum(1 for s in states if s is OutboxState.SENT)
+    outcomes = await asyncio.gather(*(_send(deps, delivery, row, None) for row in claimed))
+    return sum(1 for state, _sent in outcomes if state is OutboxState.SENT)
 
 
 async def _claim(deps: Deps, row: OutboxMessage, worker: str, stale: datetime | None) -> bool:
@@ -224,16 +237,49 @@ async def _claim(deps: Deps, row: OutboxMessage, worker: str, stale: datetime | 
 
 
 async def _send(
-    deps: Deps, delivery: Delivery, row: OutboxMessage, policy: OutboxPolicy | None
-) -> OutboxState:
-    """Sends one claimed row and records the outcome; returns its new state. Without a
-    `policy` (:func:`send_now`) a transient failure leaves the row due at once and uncounted."""
+    deps: Deps,
+    delivery: Delivery,
+    row: OutboxMessage,
+    policy: OutboxPolicy | None,
+    tries: int = 1,
+    alert: bool = False,
+) -> tuple[OutboxState, Sent | None]:
+    """Sends one claimed row (`tries` tries at real failures) and records the outcome;
+    returns its new state and, if sent, what Telegram answered. Without a `policy`
+    (:func:`send_now`) a transient failure leaves the row due at once and uncounted."""
     assert row.id is not None
+    urgent = row.lane is Lane.SERVICE
     try:
-        result = await delivery.send_once(row.message)
+        result = await delivery.send_once(row.message, tries, urgent=urgent, alert=alert)
     except Exception as exc:  # a bug or an outage must not strand the row in `sending`
         log.exception("outbox row %s: sending raised", row.id)
         result = SendResult(SendOutcome.RETRY, reason=type(exc).__name__)
+    handling = deps.policies.handling
+    failures = 0
+    while True:
+        try:
+            state = await _record(deps, delivery, row, policy, result)
+            break
+        except Exception as exc:  # a busy database: the row must not stay `sending`
+            failures += 1
+            if failures >= handling.attempts:
+                raise
+            log.warning("outbox row %s: recording failed (%s)", row.id, type(exc).__name__)
+            await deps.clock.sleep(handling.wait(failures))
+    if state is not OutboxState.SENT:
+        log.info("outbox row %s (%s): %s", row.id, row.message.template_key, state.value)
+    return state, result.sent
+
+
+async def _record(
+    deps: Deps,
+    delivery: Delivery,
+    row: OutboxMessage,
+    policy: OutboxPolicy | None,
+    result: SendResult,
+) -> OutboxState:
+    """Records what became of a send, in one transaction; returns the row's new state."""
+    assert row.id is not None
     now = deps.clock.now()
     async with deps.uow() as uow:
         if result.outcome is SendOutcome.SENT:
@@ -262,6 +308,129 @@ async def _send(
                 await uow.outbox.release(row.id, result.reason, attempts, later)
                 state = OutboxState.PENDING
         await uow.commit()
-    if state is not OutboxState.SENT:
-        log.info("outbox row %s (%s): %s", row.id, row.message.template_key, state.value)
     return state
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """What became of a handler's messages (:func:`send_results`)."""
+
+    sent: list[Sent]
+    missed: list[Reply | Relay]
+    """Messages that will not arrive: the chat blocked the bot or is gone, or Telegram
+    refused the request."""
+    later: list[Reply | Relay]
+    """Messages left pending after transient failures; the outbox senders retry them."""
+
+
+async def send_results(
+    deps: Deps,
+    delivery: Delivery,
+    results: Sequence[Reply | Relay | CallbackAnswer],
+    locale: str,
+    chat_id: int,
+    *,
+    key: str,
+    worker: str,
+    policy: OutboxPolicy,
+    handled: int | None = None,
+) -> Delivered:
+    """Delivers what a handler produced, through the outbox, so nothing it decided is lost.
+
+    Button answers go first (cosmetic: a failure there is logged and never stops the rest).
+    Then, in one transaction, every message is written to the outbox's service lane, under
+    ``<key>:<n>``, already claimed by `worker`, and the inbound update `handled` is marked
+    handled: from that commit on, the update is never handled again, and its messages are
+    durable. Each is then sent at once, in order (``max_send_attempts`` tries at real
+    failures), and marked sent (and logged) in a transaction of its own. A crash after the
+    commit leaves the unsent rows ``sending``; the next start of this process releases them
+    (:func:`recover`), and other processes claim them after ``claim_timeout_seconds``: they
+    go out then, at most once more for the few claimed rows whose send had left but whose
+    ``sent`` was not committed. A transient failure leaves the row pending for the senders,
+    with the outbox's back-off. Messages are rendered in `locale`, to `chat_id`, unless a
+    reply names another chat or locale."""
+    for answer in results:
+        if isinstance(answer, CallbackAnswer):
+            await delivery.answer_callback(answer, answer.locale or locale)
+    items = [item for item in results if not isinstance(item, CallbackAnswer)]
+    now = deps.clock.now()
+    rows: list[tuple[Reply | Relay, OutboxMessage]] = []
+    async with deps.uow() as uow:
+        for n, item in enumerate(items):
+            message = delivery.render(item, locale, chat_id)
+            row_key = f"{key}:{n}"
+            row_id = await enqueue_rendered(
+                uow, message, key=row_key, lane=Lane.SERVICE, now=now, claimed_by=worker
+            )
+            if row_id is not None:
+                row = OutboxMessage(
+                    key=row_key,
+                    lane=Lane.SERVICE,
+                    message=message,
+                    created_at=now,
+                    not_before=now,
+                    state=OutboxState.SENDING,
+                    claimed_by=worker,
+                    claimed_at=now,
+                    id=row_id,
+                )
+                rows.append((item, row))
+        if handled is not None:
+            await uow.messages.mark_handled(handled, now)
+        await uow.commit()
+    done = Delivered([], [], [])
+    tries = deps.policies.delivery.max_send_attempts
+    for item, row in rows:
+        state, sent = await _send(deps, delivery, row, policy, tries, alert=True)
+        if sent is not None:
+            done.sent.append(sent)
+        elif state is OutboxState.PENDING:
+            done.later.append(item)
+        else:
+            done.missed.append(item)
+    return done
+
+
+def claimant_is_gone(worker: str, me: str) -> bool:
+    """Whether `worker` (``host:pid``, as :func:`worker_name` makes it) certainly runs no
+    more: it ran on this host and its pid is not alive, or it is `me` itself — which, before
+    this process has claimed anything, can only be an earlier life of this process (a
+    restarted container keeps its host name and pid 1). Anything else (another host, a live
+    pid) is left to the claim timeout."""
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    if worker == me:
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, but another user's: not ours to judge
+        return False
+    return False
+
+
+async def recover(deps: Deps, worker: str) -> int:
+    """At start-up, before this process claims anything: rows that a dead sender on this
+    host left ``sending`` go back to pending, due at once, so a restart resumes at once
+    instead of after ``claim_timeout_seconds``. Returns how many rows were released."""
+    released = 0
+    async with deps.uow() as uow:
+        for claimant in await uow.outbox.claimants():
+            if claimant_is_gone(claimant, worker):
+                n = await uow.outbox.release_claims(claimant, "sender died", deps.clock.now())
+                log.warning("outbox: %d rows left sending by %s are due again", n, claimant)
+                released += n
+        await uow.commit()
+    return released
+
+
+async def release_own(deps: Deps, worker: str) -> int:
+    """At a clean stop: rows this process claimed and did not send go back to pending."""
+    async with deps.uow() as uow:
+        n = await uow.outbox.release_claims(worker, "sender stopped", deps.clock.now())
+        await uow.commit()
+    if n:
+        log.info("outbox: %d unsent rows left for the next sender", n)
+    return n

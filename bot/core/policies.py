@@ -109,6 +109,23 @@ class DeliveryPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class HandlingPolicy:
+    """How often one update is tried in this run before it is left in the inbox for the next
+    start (a busy database delays an update, it never drops it)."""
+
+    attempts: int = 5
+    retry_initial_seconds: float = 0.5
+    """The wait after the first failure; each further failure doubles it."""
+    retry_max_seconds: float = 30.0
+
+    def wait(self, failures: int) -> float:
+        """Seconds to wait after the `failures`-th failure (1, 2, …)."""
+        return float(
+            min(self.retry_initial_seconds * 2.0 ** max(failures - 1, 0), self.retry_max_seconds)
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class ComplaintPolicy:
     repeat_contacts: int = 3
     """The contact about the same open issue (this one included) from which severity rises
@@ -126,6 +143,7 @@ class Policies:
     linking: LinkingPolicy = field(default_factory=LinkingPolicy)
     delivery: DeliveryPolicy = field(default_factory=DeliveryPolicy)
     complaints: ComplaintPolicy = field(default_factory=ComplaintPolicy)
+    handling: HandlingPolicy = field(default_factory=HandlingPolicy)
 
     @property
     def enquiry_first_response(self) -> timedelta:

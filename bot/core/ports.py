@@ -415,6 +415,15 @@ class OutboxRepository(Protocol):
         """Every failed row back to pending; returns how many."""
         ...
 
+    async def claimants(self) -> list[str]:
+        """The workers that hold rows in ``sending``, each once."""
+        ...
+
+    async def release_claims(self, worker: str, reason: str, now: datetime) -> int:
+        """Every row `worker` holds in ``sending`` back to pending, due at `now` (the worker
+        stopped or died); returns how many."""
+        ...
+
 
 class DuplicateUpdate(Exception):
     """The update was already recorded: a re-delivery, to be ignored."""

@@ -983,6 +983,19 @@ async def test_outbox_enqueues_once_claims_once_and_keeps_each_outcome(backend: 
         assert again and again.state is OutboxState.PENDING and again.attempts == 0
         assert again.not_before == minutes(41)
         assert await work.outbox.get(999_999) is None
+        assert await work.outbox.claim(later, "dead:7", minutes(42), None)
+        assert await work.outbox.claim(proactive, "live:8", minutes(42), minutes(41))
+        await work.commit()
+    async with backend.uow() as work:
+        assert sorted(await work.outbox.claimants()) == ["dead:7", "live:8"]
+        assert await work.outbox.release_claims("dead:7", "sender died", minutes(43)) == 1
+        assert await work.outbox.release_claims("nobody:1", "sender died", minutes(43)) == 0
+        await work.commit()
+    async with backend.uow() as work:
+        assert await work.outbox.claimants() == ["live:8"]
+        freed = await work.outbox.get(later)
+        assert freed and freed.state is OutboxState.PENDING and freed.claimed_by is None
+        assert freed.not_before == minutes(43) and freed.last_error == "sender died"
 
 
 # --- coverage of the ports -------------------------------------------------------------------

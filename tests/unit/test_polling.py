@@ -45,6 +45,7 @@ class Inbox:
         self.recorded: set[int] = set(self.stored)  # ever accepted (handled ones included)
         self.attempts = 0
         self.closed = False
+        self.resumed = False
         self.telegram: Telegram | None = None
 
     async def accept(self, updates: Sequence[InboundUpdate]) -> list[int]:
@@ -65,6 +66,9 @@ class Inbox:
 
     def close(self) -> None:
         self.closed = True
+
+    async def resume(self) -> None:
+        self.resumed = True
 
 
 def poller(
@@ -148,43 +152,3 @@ async def test_a_stop_leaves_what_outlasts_the_grace_period() -> None:
     await until(lambda: loop.in_flight == 1)
     await asyncio.wait_for(loop.stop(), 1.0)
     assert fed == [] and loop.in_flight == 0
-
-
-async def test_an_update_whose_handling_failed_is_handled_again_in_the_same_run() -> None:
-    """A busy database (say) made handling fail and the framework swallowed the error: the
-    update is still in the inbox, so it is fed again after a wait, until it is handled."""
-    telegram = Telegram([update(1), update(2, chat=9)])
-    inbox = Inbox()
-    fed: list[int] = []
-    failures = {1: 2}  # update 1 fails twice, then goes through
-
-    async def feed(item: dict[str, Any]) -> None:
-        fed.append(item["update_id"])
-        if failures.get(item["update_id"], 0):
-            failures[item["update_id"]] -= 1
-            return  # not handled: it stays in the inbox
-        inbox.stored.pop(item["update_id"], None)
-
-    loop = poller(telegram, inbox, fed, feed=feed)
-    loop.start()
-    await until(lambda: not inbox.stored and len(fed) == 4)
-    await loop.stop()
-    assert sorted(fed) == [1, 1, 1, 2]
-
-
-async def test_an_update_that_always_fails_is_left_for_the_next_start() -> None:
-    telegram = Telegram([update(1)])
-    inbox = Inbox()
-    fed: list[int] = []
-
-    async def feed(item: dict[str, Any]) -> None:
-        fed.append(item["update_id"])
-        raise RuntimeError("database is locked")
-
-    policy = PollingPolicy(retry_initial_seconds=0.001, retry_max_seconds=0.002, handle_attempts=3)
-    loop = poller(telegram, inbox, fed, policy=policy, feed=feed)
-    loop.start()
-    await until(lambda: len(fed) == 3 and loop.in_flight == 0)
-    await asyncio.sleep(0.02)
-    await loop.stop()
-    assert fed == [1, 1, 1] and 1 in inbox.stored

@@ -2,9 +2,10 @@
 
 Every database round trip of the bot goes through ``deps.uow()``, so counting the units of
 work opened while one update is handled counts its transactions. An FAQ answer — the most
-common thing the bot does — must take at most three: accept (dedupe, customer, inbound
-message, routing facts), the use case's own write if it has one, and the delivery record
-(what was sent, and the update marked handled).
+common thing the bot does — must take at most four: accept (dedupe, customer, inbound
+message, routing facts), the use case's own write if it has one, the outbox (the answer
+written down and the update marked handled, before anything is sent), and the delivery
+record (the row marked sent and the message logged).
 """
 
 from __future__ import annotations
@@ -59,24 +60,24 @@ def faq_bot(bot: FakeBot) -> FakeBot:
     return bot
 
 
-async def test_an_faq_answer_takes_two_transactions(faq_bot: FakeBot) -> None:
+async def test_an_faq_answer_takes_three_transactions(faq_bot: FakeBot) -> None:
     await faq_bot.say(ALICE, "/start")  # the customer exists already, as most do
     counter = counting(faq_bot)
     await faq_bot.say(ALICE, QUESTION)
     assert faq_bot.messenger.template_keys()[-1] == "faq.reply"
-    assert (counter.opened, counter.commits) == (2, 2)
+    assert (counter.opened, counter.commits) == (3, 3)
 
 
-async def test_an_faq_answer_that_ends_a_dialogue_takes_three(faq_bot: FakeBot) -> None:
+async def test_an_faq_answer_that_ends_a_dialogue_takes_four(faq_bot: FakeBot) -> None:
     await faq_bot.say(ALICE, "invoice")  # "Do you mean …?" leaves a dialogue open
     counter = counting(faq_bot)
     await faq_bot.say(ALICE, QUESTION)
     assert faq_bot.messenger.template_keys()[-1] == "faq.reply"
-    assert (counter.opened, counter.commits) == (3, 3)
+    assert (counter.opened, counter.commits) == (4, 4)
     assert faq_bot.uow.store.conversations == {}
 
 
 async def test_a_first_message_from_a_new_customer_is_no_dearer(faq_bot: FakeBot) -> None:
     counter = counting(faq_bot)
     await faq_bot.say(ALICE, QUESTION)
-    assert (counter.opened, counter.commits) == (2, 2)
+    assert (counter.opened, counter.commits) == (3, 3)
