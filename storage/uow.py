@@ -10,10 +10,22 @@ The composition root builds one :class:`SqlUnitOfWorkFactory` and hands it to th
 
 Leaving the block without ``commit()`` — normally or by an exception — rolls back. A unit of
 work is single-use and, like its `AsyncSession`, must not be shared between concurrent tasks.
+
+**One at a time per process on SQLite.** SQLite has one writer, and every unit of work here
+begins with ``BEGIN IMMEDIATE`` (:mod:`storage.engine`). Left to SQLite, concurrent units of
+work of one process poll for the lock with growing sleeps (``busy_timeout``): under a burst
+some starve past the timeout and fail with "database is locked", each holding a pooled
+connection meanwhile, while others go first. So on SQLite the factory's units of work take
+turns on an asyncio lock, in arrival order, before they open their session: within a process
+nobody polls and nobody starves; between processes ``busy_timeout`` still applies. A unit of
+work opened inside another in the same task (which SQLite could never grant anyway) does not
+wait for the turn its own task holds. PostgreSQL has row locks and needs none of this.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import logging
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
@@ -55,6 +67,25 @@ from storage.topics import SqlTopicRepository
 
 logger = logging.getLogger(__name__)
 
+_HOLDING_TURN: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "rapport_uow_turn", default=False
+)
+"""Whether the current task holds its factory's turn (see the module docstring)."""
+
+
+class _Turns:
+    """The factory's lock, made for the running event loop at first use."""
+
+    def __init__(self) -> None:
+        self._lock: asyncio.Lock | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def lock(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        if self._lock is None or self._loop is not loop:
+            self._lock, self._loop = asyncio.Lock(), loop
+        return self._lock
+
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions as the unit of work needs them: ``expire_on_commit=False``, so values read
@@ -87,10 +118,14 @@ class SqlUnitOfWork:
         self,
         session_factory: async_sessionmaker[AsyncSession],
         cipher: PersonalDataCipher | None = None,
+        turns: _Turns | None = None,
     ) -> None:
         self._session_factory = session_factory
         self._cipher = cipher
         self._session: AsyncSession | None = None
+        self._turns = turns
+        self._held: asyncio.Lock | None = None
+        self._token: contextvars.Token[bool] | None = None
 
     @property
     def session(self) -> AsyncSession:
@@ -102,6 +137,10 @@ class SqlUnitOfWork:
     async def __aenter__(self) -> Self:
         if self._session is not None:
             raise RuntimeError("a unit of work cannot be entered twice")
+        if self._turns is not None and not _HOLDING_TURN.get():
+            lock = self._turns.lock()
+            await lock.acquire()
+            self._held, self._token = lock, _HOLDING_TURN.set(True)
         session = self._session_factory()
         self._session = session
         self.customers = SqlCustomerRepository(session)
@@ -131,7 +170,17 @@ class SqlUnitOfWork:
                 logger.debug("unit of work closed without commit; rolling back")
             await session.rollback()
         finally:
-            await session.close()
+            try:
+                await session.close()
+            finally:
+                self._give_turn_back()
+
+    def _give_turn_back(self) -> None:
+        if self._held is not None:
+            if self._token is not None:
+                _HOLDING_TURN.reset(self._token)
+            self._held.release()
+            self._held, self._token = None, None
 
     async def commit(self) -> None:
         await self.session.commit()
@@ -151,6 +200,9 @@ class SqlUnitOfWorkFactory:
     ) -> None:
         self._session_factory = session_factory
         self._cipher = cipher
+        bind = session_factory.kw.get("bind")
+        on_sqlite = bind is not None and bind.dialect.name == "sqlite"
+        self._turns = _Turns() if on_sqlite else None
 
     @classmethod
     def from_engine(
@@ -159,7 +211,7 @@ class SqlUnitOfWorkFactory:
         return cls(make_sessionmaker(engine), cipher)
 
     def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self._session_factory, self._cipher)
+        return SqlUnitOfWork(self._session_factory, self._cipher, self._turns)
 
 
 if TYPE_CHECKING:  # mypy proves the classes satisfy the core's Protocols

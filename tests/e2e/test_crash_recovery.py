@@ -293,3 +293,55 @@ async def test_sigterm_mid_backlog_answers_everything_once(
     assert out_of_order(emu, customers) == {}, bot.logs()
     assert max(final.values()) == 1, bot.logs()
     assert bot.waiting() == set()
+
+
+LOCK_SECONDS = 8.0
+"""Longer than SQLite's busy timeout (5 s): every write of the bot fails while it lasts."""
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+async def test_a_database_locked_by_another_process_delays_answers_and_loses_none(
+    framework: Framework, emu: Emulator, bot_process: Callable[[Framework], BotProcess]
+) -> None:
+    """Another process (this test, as a ``VACUUM`` or a long migration would) holds the write
+    lock for 8 s in the middle of a burst: nothing is confirmed to Telegram unrecorded,
+    nothing recorded is dropped, and once the lock goes every message gets exactly one
+    answer, in order."""
+    bot = bot_process(framework)
+    await bot.start()
+    customers = [emu.add_user(f"Lock{i:02d}", language_code="en") for i in range(CUSTOMERS)]
+    sent: set[Answer] = set()
+    await emu.send_text(customers[0], "/m1")
+    sent.add((customers[0].id, "/m1"))
+    await until(lambda: bool(answers(emu, customers)), ANSWER_TIMEOUT, "a first answer", bot)
+    holder = sqlite3.connect(bot.database, timeout=30, isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        for n in range(1, MESSAGES_EACH + 1):
+            for user in customers:
+                if (user.id, f"/m{n}") not in sent:
+                    await emu.send_text(user, f"/m{n}")
+                    sent.add((user.id, f"/m{n}"))
+        await asyncio.sleep(LOCK_SECONDS)
+        during = sum(answers(emu, customers).values())
+    finally:
+        holder.execute("COMMIT")
+        holder.close()
+    await until(
+        lambda: set(answers(emu, customers)) == sent and not bot.waiting(),
+        ANSWER_TIMEOUT,
+        "every message to be answered after the lock",
+        bot,
+    )
+    await asyncio.sleep(0.5)
+    assert await bot.signal(signal.SIGTERM) == 0
+    final = answers(emu, customers)
+    print(
+        f"{framework} database locked {LOCK_SECONDS:.0f} s: sent {len(sent)}, answered "
+        f"during the lock {during - 1}, answered {len(final)}, duplicates "
+        f"{sum(final.values()) - len(final)}"
+    )
+    assert during <= 1 + CUSTOMERS, "the lock did not hold the bot back"
+    assert set(final) == sent
+    assert max(final.values()) == 1, bot.logs()
+    assert out_of_order(emu, customers) == {}, bot.logs()
