@@ -27,12 +27,15 @@ class PollingPolicy:
 class Connection:
     """The token (never logged: it is left out of ``repr``), the Bot API server's base URL
     (Telegram's, or the local emulator's), the long-polling timeout in seconds and the
-    numbers of the poll loop."""
+    numbers of the poll loop. With `paid_broadcast` the messenger sends new messages and copies
+    with ``allow_paid_broadcast`` (Telegram's paid limit of up to 1000 a second; the core's
+    pacing is told the matching rate by the composition root)."""
 
     token: str = field(repr=False)
     api_base: str
     polling_timeout: int = 30
     polling: PollingPolicy = field(default_factory=PollingPolicy)
+    paid_broadcast: bool = False
 
 
 class TelegramUnreachable(Exception):

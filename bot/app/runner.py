@@ -55,6 +55,7 @@ def connection(settings: Settings) -> Connection:
             max_in_flight=settings.updates_in_flight_max,
             handle_attempts=settings.update_handle_attempts,
         ),
+        paid_broadcast=settings.paid_broadcast,
     )
 
 

@@ -238,6 +238,18 @@ class Settings(BaseSettings):
     group_messages_per_minute: int = Field(
         20, gt=0, description="Messages per minute into one group."
     )
+    paid_broadcast: bool = Field(
+        False,
+        description="Send new messages and copies with Telegram's allow_paid_broadcast, which "
+        "lifts the bot-wide limit to paid_messages_per_second for a fee in Telegram Stars per "
+        "message, taken from the bot's balance; per-chat and per-group limits still hold.",
+    )
+    paid_messages_per_second: float = Field(
+        1000.0,
+        gt=0,
+        description="Messages per second across all chats while paid_broadcast is on "
+        "(Telegram allows up to 1000); replaces global_messages_per_second.",
+    )
     pacing_margin_seconds: float = Field(
         0.05,
         ge=0,

@@ -50,7 +50,7 @@ class AiogramApp:
         self._polling_timeout = connection.polling_timeout
         self._policy = connection.polling
         self.bot = Bot(connection.token, session=session)
-        self.messenger = AiogramMessenger(self.bot)
+        self.messenger = AiogramMessenger(self.bot, paid_broadcast=connection.paid_broadcast)
         self._dp = AiogramDispatcher()
         self._poller: Poller[Update] | None = None
 

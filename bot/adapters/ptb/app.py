@@ -65,7 +65,9 @@ class PtbApp:
             .concurrent_updates(True)
             .build()
         )
-        self.messenger = PtbMessenger(self.application.bot)
+        self.messenger = PtbMessenger(
+            self.application.bot, paid_broadcast=connection.paid_broadcast
+        )
         self._poller: Poller[Update] | None = None
 
     async def start(self, dispatcher: Dispatcher) -> None:
