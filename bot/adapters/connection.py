@@ -36,6 +36,10 @@ class Connection:
     polling_timeout: int = 30
     polling: PollingPolicy = field(default_factory=PollingPolicy)
     paid_broadcast: bool = False
+    request_timeout_seconds: float = 10.0
+    """How long any request but ``getUpdates`` may take on either framework (their own
+    defaults differ: 5 s read timeout in python-telegram-bot, 60 s in aiogram). A send that
+    times out may still have been delivered (:class:`~bot.core.errors.UncertainDelivery`)."""
 
 
 class TelegramUnreachable(Exception):

@@ -56,6 +56,7 @@ def connection(settings: Settings) -> Connection:
             handle_attempts=settings.update_handle_attempts,
         ),
         paid_broadcast=settings.paid_broadcast,
+        request_timeout_seconds=settings.telegram_request_timeout_seconds,
     )
 
 

@@ -35,6 +35,13 @@ class Settings(BaseSettings):
         description="Bot API server; the demo and tests point it at the local emulator.",
     )
     polling_timeout: int = Field(30, ge=0, le=50, description="Long-polling timeout, seconds.")
+    telegram_request_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="How long a request to Telegram other than polling (a send, an edit, a "
+        "button answer) may take, on either framework; a send that times out may still have "
+        "been delivered, and is retried as a doubtful one.",
+    )
     telegram_retry_min_seconds: float = Field(
         1.0,
         gt=0,

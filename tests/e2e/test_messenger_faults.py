@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from bot.app.runner import make_app
+from bot.app.settings import Framework, Settings
 from bot.core.errors import DeliveryError, TransientError, UncertainDelivery
 from bot.core.messages import Outgoing
 from bot.core.ports import Messenger
@@ -160,3 +162,27 @@ async def test_paid_broadcast_marks_new_messages_and_copies(
         ("editMessageText", None),  # edits have no such parameter
         ("copyMessage", flag),
     ]
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+async def test_the_settings_reach_the_messenger_the_bot_runs_with(
+    framework: Framework, emu: Emulator
+) -> None:
+    """One request timeout on both frameworks, and paid broadcasts, from the settings."""
+    alice = emu.add_user("Alice")
+    settings = Settings(
+        bot_token=TOKEN,
+        api_base=emu.base_url,
+        telegram_request_timeout_seconds=READ_TIMEOUT,
+        paid_broadcast=True,
+    )
+    app = make_app(framework, settings)
+    try:
+        emu.inject_fault(Fault(kind="slow", method="sendMessage", delay=HELD, times=1))
+        error = await raised(app.messenger, Outgoing(alice.id, "slow"))
+        assert isinstance(error, UncertainDelivery), repr(error)
+        await app.messenger.send(Outgoing(alice.id, "paid"))
+    finally:
+        await app.stop()
+    assert paid_flags(emu) == [("sendMessage", True), ("sendMessage", True)]
+    assert [m["text"] for m in emu.bot_messages(alice.id)] == ["slow", "paid"]

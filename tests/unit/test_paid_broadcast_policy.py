@@ -24,3 +24,9 @@ def test_the_paid_rate_is_a_setting_and_reaches_the_adapters() -> None:
     assert policies(settings).delivery.limits.global_per_second == 400.0
     assert connection(settings).paid_broadcast
     assert not connection(Settings(bot_token="123456:TEST")).paid_broadcast
+
+
+def test_one_request_timeout_for_both_frameworks_is_a_setting() -> None:
+    settings = Settings(bot_token="123456:TEST", telegram_request_timeout_seconds=7.5)
+    assert connection(settings).request_timeout_seconds == 7.5
+    assert connection(Settings(bot_token="123456:TEST")).request_timeout_seconds == 10.0

@@ -46,7 +46,10 @@ class AiogramApp:
     framework = "aiogram"
 
     def __init__(self, connection: Connection) -> None:
-        session = AiohttpSession(api=TelegramAPIServer.from_base(connection.api_base))
+        session = AiohttpSession(
+            api=TelegramAPIServer.from_base(connection.api_base),
+            timeout=connection.request_timeout_seconds,
+        )
         self._polling_timeout = connection.polling_timeout
         self._policy = connection.polling
         self.bot = Bot(connection.token, session=session)

@@ -54,7 +54,13 @@ class PtbApp:
             .token(connection.token)
             .base_url(f"{base}/bot")
             .base_file_url(f"{base}/file/bot")
-            .request(HTTPXRequest(httpx_kwargs={"trust_env": False}, connection_pool_size=16))
+            .request(
+                HTTPXRequest(
+                    httpx_kwargs={"trust_env": False},
+                    connection_pool_size=16,
+                    read_timeout=connection.request_timeout_seconds,
+                )
+            )
             .get_updates_request(
                 HTTPXRequest(
                     httpx_kwargs={"trust_env": False}, read_timeout=self._poll_read_timeout
