@@ -42,13 +42,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import statistics
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,9 +60,11 @@ from bot.app.settings import Framework
 from bot.core.errors import RateLimited
 from bot.core.messages import Outgoing
 from bot.core.outbox import Lane, enqueue_rendered
-from bot.core.ports import Messenger
+from bot.core.ports import Messenger, UnitOfWorkFactory
 from sandbox import Emulator, FloodLimits, SimUser
 from sandbox.emulator import RecordedRequest
+from storage.engine import make_engine
+from storage.uow import SqlUnitOfWorkFactory
 from tests.e2e.conftest import FRAMEWORKS, TOKEN, running_bot
 
 SEND_METHODS = frozenset({"sendMessage", "copyMessage"})
@@ -159,9 +162,22 @@ async def enqueue_broadcast(services: Services, recipients: Sequence[SimUser]) -
         await uow.commit()
 
 
-async def outbox_states(services: Services) -> dict[str, int]:
+@contextlib.asynccontextmanager
+async def reader(services: Services) -> AsyncIterator[UnitOfWorkFactory]:
+    """Units of work for the benchmark's own reads, on an engine of their own whose
+    transactions do not take SQLite's write lock (``sqlite_immediate=False``): under load
+    the bot's writers hold it, and a read of the benchmark must neither wait for them nor
+    make them wait."""
+    engine = make_engine(services.settings.database_url, sqlite_immediate=False)
+    try:
+        yield SqlUnitOfWorkFactory.from_engine(engine)
+    finally:
+        await engine.dispose()
+
+
+async def outbox_states(uow_factory: UnitOfWorkFactory) -> dict[str, int]:
     """The broadcast's (proactive) rows by state."""
-    async with services.uow() as uow:
+    async with uow_factory() as uow:
         summary = await uow.outbox.summary(errors=0)
     return {state: n for (lane, state), n in summary.counts.items() if lane == "proactive"}
 
@@ -226,9 +242,9 @@ async def run(
             people = [emu.add_user(f"Cust{i:02d}") for i in range(customers)]
             recipients = [emu.add_user(f"R{i:05d}") for i in range(messages)]
             naive = [emu.add_user(f"N{i:05d}") for i in range(baseline_messages)]
-            async with running_bot(emu, Path(folder) / "bot.db", framework, **pacing) as (
-                bot,
-                services,
+            async with (
+                running_bot(emu, Path(folder) / "bot.db", framework, **pacing) as (bot, services),
+                reader(services) as reads,
             ):
                 marks["started"] = time.monotonic()
                 await greet(emu, people)
@@ -242,7 +258,7 @@ async def run(
                 writing = asyncio.create_task(customers_write(emu, people, every, log, stop))
                 targets = {p.id for p in recipients}
                 try:
-                    await _wait_for_broadcast(emu, services, since, targets, timeout)
+                    await _wait_for_broadcast(emu, reads, since, targets, timeout)
                     broadcast_end = max(
                         (r.at for r in emu.requests[since:] if r.ok and r.chat_id in targets),
                         default=now(),
@@ -251,7 +267,7 @@ async def run(
                     stop.set()
                     await writing
                 await _wait_for_answers(emu, log, timeout=60)
-                states = await outbox_states(services)
+                states = await outbox_states(reads)
                 run_requests = emu.requests[since:]
                 emu.reset_limits()  # as after a few idle seconds
                 marks["broadcast"] = time.monotonic()
@@ -306,7 +322,7 @@ async def run(
 
 
 async def _wait_for_broadcast(
-    emu: Emulator, services: Services, since: int, targets: set[int], timeout: float
+    emu: Emulator, reads: UnitOfWorkFactory, since: int, targets: set[int], timeout: float
 ) -> None:
     """Waits until every recipient has its message, or every row has reached a final state
     (a failed or skipped row sends nothing), or `timeout` seconds have passed: rows still
@@ -318,16 +334,16 @@ async def _wait_for_broadcast(
             break
         if time.monotonic() - looked > STATE_POLL_SECONDS:
             looked = time.monotonic()
-            if await _all_final(services, len(targets)):
+            if await _all_final(reads, len(targets)):
                 return
         await asyncio.sleep(POLL_SECONDS)
     settled = min(deadline, time.monotonic() + SETTLE_SECONDS)
-    while not await _all_final(services, len(targets)) and time.monotonic() < settled:
+    while not await _all_final(reads, len(targets)) and time.monotonic() < settled:
         await asyncio.sleep(POLL_SECONDS)
 
 
-async def _all_final(services: Services, total: int) -> bool:
-    states = await outbox_states(services)
+async def _all_final(reads: UnitOfWorkFactory, total: int) -> bool:
+    states = await outbox_states(reads)
     return sum(n for s, n in states.items() if s in FINAL_STATES) >= total
 
 
