@@ -34,8 +34,8 @@ from typing import Any, Self
 from aiohttp import web
 
 from .clock import Clock, RealClock
-from .errors import ApiError, too_many_requests
-from .faults import Fault, FaultBook
+from .errors import ApiError, ConnectionDropped, too_many_requests
+from .faults import ANSWER_FAULTS, Fault, FaultBook
 from .limits import SENDING_METHODS, FloodControl, FloodLimits
 from .methods import CONTENT_KEYS, BotApi, Call
 from .server import build_app
@@ -60,6 +60,12 @@ class RecordedRequest:
     shows as ``{"upload": <filename>, "size": <bytes>}``. ``at`` is when the request was
     admitted, in seconds on the emulator's clock (``time.monotonic()`` unless a test gave the
     emulator a virtual clock).
+
+    ``fault`` names the answer fault that hit the request, if any (``"slow"``,
+    ``"drop_before"``, ``"drop_after"``; see :class:`~sandbox.faults.Fault`): the client did not
+    see ``response`` in time, or at all. A ``drop_before`` request was never applied and is
+    recorded with ``status`` 0; ``slow`` and ``drop_after`` ones were, and show the answer the
+    client missed.
     """
 
     method: str
@@ -67,6 +73,7 @@ class RecordedRequest:
     status: int
     response: dict[str, Any]
     at: float
+    fault: str | None = None
 
     @property
     def chat_id(self) -> int | None:
@@ -90,6 +97,20 @@ class RecordedRequest:
     def result(self) -> Any:
         """The answer's ``result`` (``None`` for errors)."""
         return self.response.get("result")
+
+
+HOLD_POLL_SECONDS = 0.01
+"""How often a held (slow) answer looks whether the client has given up."""
+
+
+async def _hold(seconds: float, client_gone: Callable[[], bool] | None) -> None:
+    """Waits `seconds` of real time, or less once `client_gone` says the client left."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while (left := deadline - loop.time()) > 0:
+        if client_gone is not None and client_gone():
+            return
+        await asyncio.sleep(min(HOLD_POLL_SECONDS, left))
 
 
 class Emulator(SimulatedUsers):
@@ -170,12 +191,21 @@ class Emulator(SimulatedUsers):
 
     # ================================================================== request pipeline
     async def handle_call(
-        self, token: str, method: str, pairs: list[tuple[str, Any]]
+        self,
+        token: str,
+        method: str,
+        pairs: list[tuple[str, Any]],
+        client_gone: Callable[[], bool] | None = None,
     ) -> tuple[int, dict[str, Any]]:
-        """Answer one Bot API call: returns ``(http_status, body)`` and records it."""
+        """Answer one Bot API call: returns ``(http_status, body)`` and records it.
+
+        An injected answer fault raises :class:`~sandbox.errors.ConnectionDropped` (the HTTP
+        layer then closes the connection without an answer) or holds the answer back (a slow
+        answer ends early once `client_gone` says the client closed the connection)."""
         params: dict[str, Any] = {}
         name = method
         at = self.clock.monotonic()
+        answer: Fault | None = None
         try:
             if token != self.token:
                 raise ApiError(401, "Unauthorized")
@@ -187,7 +217,10 @@ class Emulator(SimulatedUsers):
                 raise ApiError(404, f"Not Found: method {name} is not emulated by the sandbox")
             if self.validate:
                 validate_params(self.spec, name, params)
-            await self._apply_faults(name, params)
+            answer = await self._apply_faults(name, params)
+            if answer is not None and answer.kind == "drop_before":
+                self._record(RecordedRequest(name, params, 0, {}, at, "drop_before"))
+                raise ConnectionDropped(name)
             at = self.clock.monotonic()
             self._apply_flood(name, params)
             result = await handler(Call(name, params, uploads))
@@ -196,10 +229,17 @@ class Emulator(SimulatedUsers):
             status, body = err.code, err.payload()
         if status >= 400:
             logger.debug("%s -> %s %s", name, status, body.get("description"))
-        self._record(RecordedRequest(name, params, status, copy.deepcopy(body), at))
+        kind = answer.kind if answer is not None else None
+        self._record(RecordedRequest(name, params, status, copy.deepcopy(body), at, kind))
+        if answer is not None and answer.kind == "drop_after":
+            raise ConnectionDropped(name)
+        if answer is not None and answer.kind == "slow":
+            await _hold(answer.delay, client_gone)
         return status, body
 
-    async def _apply_faults(self, method: str, params: dict[str, Any]) -> None:
+    async def _apply_faults(self, method: str, params: dict[str, Any]) -> Fault | None:
+        """Sleeps injected delays and raises an injected error; returns the answer fault
+        that hit the request, if any."""
         hits = self.faults.take(method, params.get("chat_id"))
         for fault in hits:
             if fault.kind == "delay" and fault.delay > 0:
@@ -208,6 +248,7 @@ class Emulator(SimulatedUsers):
             error = fault.error()
             if error is not None:
                 raise error
+        return next((f for f in hits if f.kind in ANSWER_FAULTS), None)
 
     def _apply_flood(self, method: str, params: dict[str, Any]) -> None:
         if method not in SENDING_METHODS or not self.limits.enabled:
@@ -229,7 +270,8 @@ class Emulator(SimulatedUsers):
         self._record_waiters.clear()
 
     async def _run_webhook_reply(self, method: str, pairs: list[tuple[str, Any]]) -> None:
-        await self.handle_call(self.token, method, pairs)
+        with contextlib.suppress(ConnectionDropped):  # a reply in a webhook answer: no answer
+            await self.handle_call(self.token, method, pairs)
 
     def _file_bytes(self, token: str, path: str) -> bytes | None:
         if token != self.token:

@@ -48,5 +48,10 @@ def too_many_requests(retry_after: int) -> ApiError:
     return ApiError(429, f"Too Many Requests: retry after {seconds}", {"retry_after": seconds})
 
 
+class ConnectionDropped(Exception):
+    """The connection is to be closed without any answer (an injected ``drop_before`` or
+    ``drop_after`` fault); the HTTP layer closes it."""
+
+
 CHAT_NOT_FOUND = "chat not found"
 THREAD_NOT_FOUND = "message thread not found"

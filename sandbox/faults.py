@@ -1,5 +1,11 @@
 """Injected failures: make chosen requests answer like a blocked user, a vanished chat, a
-flaky Telegram, a slow network, a flood wait or a deleted forum topic."""
+flaky Telegram, a slow network, a flood wait or a deleted forum topic, or not answer in time
+(``slow``) or at all (``drop_before``, ``drop_after``).
+
+The last three are *answer* faults: what the client sees is a timeout or a closed connection,
+and only the emulator knows whether the request was applied (the message exists) or not —
+exactly the doubt a real bot faces after a network failure. :attr:`RecordedRequest.fault
+<sandbox.emulator.RecordedRequest.fault>` tells a test which one hit a request."""
 
 from __future__ import annotations
 
@@ -12,8 +18,19 @@ from .errors import THREAD_NOT_FOUND, ApiError, bad_request, forbidden, too_many
 logger = logging.getLogger(__name__)
 
 FaultKind = Literal[
-    "blocked", "chat_not_found", "server_error", "delay", "retry_after", "thread_not_found"
+    "blocked",
+    "chat_not_found",
+    "server_error",
+    "delay",
+    "retry_after",
+    "thread_not_found",
+    "slow",
+    "drop_before",
+    "drop_after",
 ]
+
+ANSWER_FAULTS: frozenset[str] = frozenset({"slow", "drop_before", "drop_after"})
+"""Kinds that change how (or whether) the answer reaches the client, not what it says."""
 
 #: Methods a fault without ``method`` leaves alone, so that polling keeps working.
 SERVICE_METHODS: frozenset[str] = frozenset(
@@ -29,7 +46,19 @@ class Fault:
     ``method`` (when given; without it every method except :data:`SERVICE_METHODS` matches).
     ``times`` is how many more requests it hits; ``None`` means until
     :meth:`~sandbox.Emulator.clear_faults`. ``delay`` seconds are slept by ``kind="delay"``
-    (which then answers normally); ``retry_after`` is used by ``kind="retry_after"``.
+    (on the emulator's clock, before the request is applied; it then answers normally);
+    ``retry_after`` is used by ``kind="retry_after"``.
+
+    Answer faults:
+
+    - ``slow``: the request is applied as usual (the message exists), then the answer is held
+      for ``delay`` *real* seconds — a client's read timeout is real time even when the
+      emulator runs on a virtual clock — or until the client gives up and closes the
+      connection, whichever comes first. Give a ``delay`` above the client's read timeout
+      and it sees a timeout for a request that succeeded.
+    - ``drop_before``: the connection is closed without an answer and the request is not
+      applied.
+    - ``drop_after``: the request is applied, then the connection is closed without an answer.
     """
 
     kind: FaultKind
@@ -51,7 +80,7 @@ class Fault:
         return self.chat_id is None or (chat_id is not None and str(self.chat_id) == str(chat_id))
 
     def error(self) -> ApiError | None:
-        """The error this fault answers with (``None`` for ``delay``)."""
+        """The error this fault answers with (``None`` for ``delay`` and answer faults)."""
         if self.kind == "blocked":
             return forbidden("bot was blocked by the user")
         if self.kind == "chat_not_found":
@@ -82,8 +111,8 @@ class FaultBook:
     def take(self, method: str, chat_id: int | str | None) -> list[Fault]:
         """Faults that hit this request, their ``times`` counted down.
 
-        Every matching ``delay`` fault is returned, plus at most one failing fault (the
-        first injected).
+        Every matching ``delay`` fault is returned, plus at most one failing fault (an error
+        or an answer fault: the first injected).
         """
         hit: list[Fault] = []
         failing = False

@@ -1,7 +1,8 @@
 """aiohttp routes: ``/bot<token>/<method>`` (GET or POST) and ``/file/bot<token>/<path>``.
 
 This layer only turns HTTP into ``(token, method, pairs)`` for
-:meth:`sandbox.Emulator.handle_call` and its ``(status, body)`` back into HTTP.
+:meth:`sandbox.Emulator.handle_call` and its ``(status, body)`` back into HTTP — or, for an
+injected dropped connection, closes the connection without an answer.
 """
 
 from __future__ import annotations
@@ -12,11 +13,16 @@ from typing import Any
 
 from aiohttp import web
 
+from .errors import ConnectionDropped
 from .validation import UploadedFile
 
 logger = logging.getLogger(__name__)
 
-CallHandler = Callable[[str, str, list[tuple[str, Any]]], Awaitable[tuple[int, dict[str, Any]]]]
+ClientGone = Callable[[], bool]
+"""Whether the client has closed its connection (given up waiting for the answer)."""
+CallHandler = Callable[
+    [str, str, list[tuple[str, Any]], ClientGone], Awaitable[tuple[int, dict[str, Any]]]
+]
 FileLookup = Callable[[str, str], bytes | None]
 MAX_BODY = 64 * 1024 * 1024
 
@@ -51,9 +57,20 @@ def build_app(on_call: CallHandler, on_file: FileLookup) -> web.Application:
 
     async def api(request: web.Request) -> web.StreamResponse:
         pairs = await read_pairs(request)
-        status, body = await on_call(
-            request.match_info["token"], request.match_info["method"], pairs
-        )
+
+        def gone() -> bool:
+            transport = request.transport
+            return transport is None or transport.is_closing()
+
+        try:
+            status, body = await on_call(
+                request.match_info["token"], request.match_info["method"], pairs, gone
+            )
+        except ConnectionDropped:
+            transport = request.transport
+            if transport is not None:
+                transport.close()  # the client sees the server disconnect without an answer
+            return web.Response(status=500)  # never reaches the client
         return web.json_response(body, status=status)
 
     async def file(request: web.Request) -> web.StreamResponse:

@@ -24,12 +24,19 @@ class PollingPolicy:
 class Connection:
     """The token (never logged: it is left out of ``repr``), the Bot API server's base URL
     (Telegram's, or the local emulator's), the long-polling timeout in seconds and the
-    numbers of the poll loop."""
+    numbers of the poll loop. With `paid_broadcast` the messenger sends new messages and copies
+    with ``allow_paid_broadcast`` (Telegram's paid limit of up to 1000 a second; the core's
+    pacing is told the matching rate by the composition root)."""
 
     token: str = field(repr=False)
     api_base: str
     polling_timeout: int = 30
     polling: PollingPolicy = field(default_factory=PollingPolicy)
+    paid_broadcast: bool = False
+    request_timeout_seconds: float = 10.0
+    """How long any request but ``getUpdates`` may take on either framework (their own
+    defaults differ: 5 s read timeout in python-telegram-bot, 60 s in aiogram). A send that
+    times out may still have been delivered (:class:`~bot.core.errors.UncertainDelivery`)."""
 
 
 class TelegramUnreachable(Exception):

@@ -57,6 +57,14 @@ def link_key(settings: Settings) -> bytes | None:
     return derive_key(master, LINK_PURPOSE)
 
 
+def bot_wide_rate(settings: Settings) -> float:
+    """Messages per second the bot paces itself to across all chats: the paid rate when
+    paid broadcasts are on (the messengers then send with ``allow_paid_broadcast``)."""
+    if settings.paid_broadcast:
+        return settings.paid_messages_per_second
+    return settings.global_messages_per_second
+
+
 def policies(settings: Settings) -> Policies:
     s = settings
     return Policies(
@@ -87,7 +95,7 @@ def policies(settings: Settings) -> Policies:
             limits=PacingLimits(
                 chat_per_second=s.chat_messages_per_second,
                 chat_burst=s.chat_burst,
-                global_per_second=s.global_messages_per_second,
+                global_per_second=bot_wide_rate(s),
                 group_per_minute=s.group_messages_per_minute,
                 margin_seconds=s.pacing_margin_seconds,
             ),

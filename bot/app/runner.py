@@ -54,6 +54,8 @@ def connection(settings: Settings) -> Connection:
             stop_grace_seconds=settings.stop_grace_seconds,
             max_in_flight=settings.updates_in_flight_max,
         ),
+        paid_broadcast=settings.paid_broadcast,
+        request_timeout_seconds=settings.telegram_request_timeout_seconds,
     )
 
 

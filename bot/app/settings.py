@@ -35,6 +35,13 @@ class Settings(BaseSettings):
         description="Bot API server; the demo and tests point it at the local emulator.",
     )
     polling_timeout: int = Field(30, ge=0, le=50, description="Long-polling timeout, seconds.")
+    telegram_request_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="How long a request to Telegram other than polling (a send, an edit, a "
+        "button answer) may take, on either framework; a send that times out may still have "
+        "been delivered, and is retried as a doubtful one.",
+    )
     telegram_retry_min_seconds: float = Field(
         1.0,
         gt=0,
@@ -237,6 +244,18 @@ class Settings(BaseSettings):
     )
     group_messages_per_minute: int = Field(
         20, gt=0, description="Messages per minute into one group."
+    )
+    paid_broadcast: bool = Field(
+        False,
+        description="Send new messages and copies with Telegram's allow_paid_broadcast, which "
+        "lifts the bot-wide limit to paid_messages_per_second for a fee in Telegram Stars per "
+        "message, taken from the bot's balance; per-chat and per-group limits still hold.",
+    )
+    paid_messages_per_second: float = Field(
+        1000.0,
+        gt=0,
+        description="Messages per second across all chats while paid_broadcast is on "
+        "(Telegram allows up to 1000); replaces global_messages_per_second.",
     )
     pacing_margin_seconds: float = Field(
         0.05,

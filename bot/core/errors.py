@@ -31,6 +31,15 @@ class TransientError(DeliveryError):
     """A network failure or 5xx answer: worth retrying later."""
 
 
+class UncertainDelivery(TransientError):
+    """The request left, but no answer came back: a read timeout, or the connection closed
+    before the answer. Telegram may or may not have delivered the message, and the Bot API
+    has no way to ask, so a retry may send it twice. Still a :class:`TransientError` (worth
+    retrying); the outbox can record the doubt and count such retries against the duplicate
+    bound. A failure that certainly kept the request from leaving (connection refused, a
+    connect or pool timeout) is a plain :class:`TransientError`, as is a 5xx answer."""
+
+
 class BadRequest(DeliveryError):
     """Any other 400 answer: the request itself is wrong; retrying will not help."""
 

@@ -46,11 +46,14 @@ class AiogramApp:
     framework = "aiogram"
 
     def __init__(self, connection: Connection) -> None:
-        session = AiohttpSession(api=TelegramAPIServer.from_base(connection.api_base))
+        session = AiohttpSession(
+            api=TelegramAPIServer.from_base(connection.api_base),
+            timeout=connection.request_timeout_seconds,
+        )
         self._polling_timeout = connection.polling_timeout
         self._policy = connection.polling
         self.bot = Bot(connection.token, session=session)
-        self.messenger = AiogramMessenger(self.bot)
+        self.messenger = AiogramMessenger(self.bot, paid_broadcast=connection.paid_broadcast)
         self._dp = AiogramDispatcher()
         self._poller: Poller[Update] | None = None
 

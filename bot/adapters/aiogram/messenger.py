@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import aiohttp
 from aiogram import Bot
 from aiogram.exceptions import (
     TelegramBadRequest,
@@ -21,7 +22,7 @@ from aiogram.types import (
 
 from bot.adapters.errors import from_bad_request, from_forbidden
 from bot.adapters.update import inline_keyboard, reply_markup
-from bot.core.errors import DeliveryError, RateLimited, TransientError
+from bot.core.errors import DeliveryError, RateLimited, TransientError, UncertainDelivery
 from bot.core.messages import Outgoing, Sent
 
 PARSE_MODE = "HTML"
@@ -35,22 +36,40 @@ ERRORS = (
 )
 
 
+NOT_SENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError, aiohttp.InvalidURL)
+"""aiohttp failures that happen before a request leaves: Telegram cannot have applied it."""
+
+
 def translate(exc: Exception) -> DeliveryError:
-    """aiogram's exception → the core's delivery error."""
+    """aiogram's exception → the core's delivery error.
+
+    aiogram raises TelegramNetworkError for every network failure, the cause attached: a
+    timeout ("Request timeout error") or a connection lost while the request was out
+    ("ServerDisconnectedError", a reset) is :class:`UncertainDelivery`; a failure before the
+    request left (connection refused, a connect timeout) is a plain :class:`TransientError`,
+    as is a 5xx answer (TelegramServerError)."""
     if isinstance(exc, TelegramRetryAfter):
         return RateLimited(float(exc.retry_after), exc.message)
     if isinstance(exc, TelegramForbiddenError):
         return from_forbidden(exc.message)
     if isinstance(exc, TelegramBadRequest):
         return from_bad_request(exc.message)
+    if isinstance(exc, TelegramNetworkError):
+        cause = exc.__cause__
+        if isinstance(cause, TimeoutError | aiohttp.ClientError) and not isinstance(
+            cause, NOT_SENT
+        ):
+            return UncertainDelivery(f"{exc} ({type(cause).__name__})")
     return TransientError(str(exc))
 
 
 class AiogramMessenger:
     """Implements :class:`bot.core.ports.Messenger` with aiogram."""
 
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, *, paid_broadcast: bool = False) -> None:
         self.bot = bot
+        self._paid = True if paid_broadcast else None
+        """``allow_paid_broadcast`` for new messages and copies (None: left out)."""
 
     async def send(self, message: Outgoing) -> Sent:
         keyboard = inline_keyboard(message.buttons)
@@ -64,6 +83,7 @@ class AiogramMessenger:
                     message_thread_id=message.thread_id,
                     caption=message.text or None,
                     parse_mode=PARSE_MODE if message.text else None,
+                    allow_paid_broadcast=self._paid,
                 )
                 return Sent(message.chat_id, copied.message_id)
             if message.edit_message_id is not None:
@@ -80,6 +100,7 @@ class AiogramMessenger:
                 message_thread_id=message.thread_id,
                 text=message.text,
                 parse_mode=PARSE_MODE,
+                allow_paid_broadcast=self._paid,
                 reply_markup=_new_message_markup(message),
             )
             return Sent(sent.chat.id, sent.message_id)
@@ -98,8 +119,8 @@ class AiogramMessenger:
     async def answer_callback(self, callback_id: str, text: str | None = None) -> None:
         try:
             await self.bot.answer_callback_query(callback_query_id=callback_id, text=text)
-        except TelegramBadRequest as exc:
-            raise from_bad_request(exc.message) from exc
+        except ERRORS as exc:
+            raise translate(exc) from exc
 
     async def set_commands(
         self, commands: Sequence[tuple[str, str]], language_code: str | None

@@ -54,7 +54,13 @@ class PtbApp:
             .token(connection.token)
             .base_url(f"{base}/bot")
             .base_file_url(f"{base}/file/bot")
-            .request(HTTPXRequest(httpx_kwargs={"trust_env": False}, connection_pool_size=16))
+            .request(
+                HTTPXRequest(
+                    httpx_kwargs={"trust_env": False},
+                    connection_pool_size=16,
+                    read_timeout=connection.request_timeout_seconds,
+                )
+            )
             .get_updates_request(
                 HTTPXRequest(
                     httpx_kwargs={"trust_env": False}, read_timeout=self._poll_read_timeout
@@ -65,7 +71,9 @@ class PtbApp:
             .concurrent_updates(True)
             .build()
         )
-        self.messenger = PtbMessenger(self.application.bot)
+        self.messenger = PtbMessenger(
+            self.application.bot, paid_broadcast=connection.paid_broadcast
+        )
         self._poller: Poller[Update] | None = None
 
     async def start(self, dispatcher: Dispatcher) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
+import httpx
 from telegram import (
     Bot,
     BotCommand,
@@ -17,23 +18,34 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 
 from bot.adapters.errors import from_bad_request, from_forbidden
 from bot.adapters.update import inline_keyboard, reply_markup
-from bot.core.errors import DeliveryError, RateLimited, TransientError
+from bot.core.errors import DeliveryError, RateLimited, TransientError, UncertainDelivery
 from bot.core.messages import Outgoing, Sent
 
 PARSE_MODE = "HTML"
 
 ERRORS = (RetryAfter, Forbidden, BadRequest, TimedOut, NetworkError)
 
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+"""httpx failures that happen before a request leaves: Telegram cannot have applied it."""
+
 
 def translate(exc: Exception) -> DeliveryError:
     """python-telegram-bot's exception → the core's delivery error (RetryAfter, Forbidden
-    and BadRequest are NetworkErrors too, so order matters)."""
+    and BadRequest are NetworkErrors too, so order matters).
+
+    A TimedOut or NetworkError that httpx raised while the request was out (a read timeout,
+    "Server disconnected without sending a response", a reset) is :class:`UncertainDelivery`;
+    one raised before it left, or an error answer from the server (5xx, no httpx cause), is a
+    plain :class:`TransientError`."""
     if isinstance(exc, RetryAfter):
         return RateLimited(_seconds(exc.retry_after), exc.message)
     if isinstance(exc, Forbidden):
         return from_forbidden(exc.message)
     if isinstance(exc, BadRequest):
         return from_bad_request(exc.message)
+    cause = exc.__cause__
+    if isinstance(cause, httpx.HTTPError) and not isinstance(cause, NOT_SENT):
+        return UncertainDelivery(f"{type(exc).__name__}: {exc} ({type(cause).__name__})")
     return TransientError(str(exc))
 
 
@@ -44,8 +56,10 @@ def _seconds(value: float | timedelta) -> float:
 class PtbMessenger:
     """Implements :class:`bot.core.ports.Messenger` with python-telegram-bot."""
 
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, *, paid_broadcast: bool = False) -> None:
         self.bot = bot
+        self._paid = True if paid_broadcast else None
+        """``allow_paid_broadcast`` for new messages and copies (None: left out)."""
 
     async def send(self, message: Outgoing) -> Sent:
         keyboard = inline_keyboard(message.buttons)
@@ -59,6 +73,7 @@ class PtbMessenger:
                     message_thread_id=message.thread_id,
                     caption=message.text or None,
                     parse_mode=PARSE_MODE if message.text else None,
+                    allow_paid_broadcast=self._paid,
                 )
                 return Sent(message.chat_id, copied.message_id)
             if message.edit_message_id is not None:
@@ -75,6 +90,7 @@ class PtbMessenger:
                 message_thread_id=message.thread_id,
                 text=message.text,
                 parse_mode=PARSE_MODE,
+                allow_paid_broadcast=self._paid,
                 reply_markup=self._new_message_markup(message),
             )
             return Sent(sent.chat.id, sent.message_id)
@@ -93,8 +109,8 @@ class PtbMessenger:
     async def answer_callback(self, callback_id: str, text: str | None = None) -> None:
         try:
             await self.bot.answer_callback_query(callback_query_id=callback_id, text=text)
-        except BadRequest as exc:
-            raise from_bad_request(exc.message) from exc
+        except ERRORS as exc:
+            raise translate(exc) from exc
 
     async def set_commands(
         self, commands: Sequence[tuple[str, str]], language_code: str | None
