@@ -23,6 +23,7 @@ from bot.core.errors import (
     RateLimited,
     ThreadNotFound,
     TransientError,
+    UncertainDelivery,
 )
 from bot.core.html_text import TELEGRAM_TEXT_LIMIT, fit_html, visible_length
 from bot.core.locks import ChatLocks, UrgentFirst
@@ -43,6 +44,9 @@ from bot.core.services.tickets import ticket_topic
 log = logging.getLogger(__name__)
 
 TOPIC_NAME_LIMIT = 128
+UNCERTAIN = "uncertain: "
+"""How a failure reason starts when the request left and no answer came (it may have
+arrived)."""
 
 
 class SendOutcome(StrEnum):
@@ -235,6 +239,13 @@ class Delivery:
             except RateLimited as exc:
                 log.warning("429 from Telegram: pausing all sends for %.1fs", exc.retry_after)
                 self._pacer.pause(exc.retry_after, self._now())
+            except UncertainDelivery as exc:
+                # It may have arrived: never repeated here. The outbox decides (at most one
+                # more try, so one doubtful send costs at most one duplicate).
+                log.warning(
+                    "send to chat %s may or may not have arrived: %s", message.chat_id, exc
+                )
+                return SendResult(SendOutcome.RETRY, reason=f"{UNCERTAIN}{exc}")
             except TransientError as exc:
                 failures += 1
                 reason = str(exc)

@@ -32,15 +32,14 @@ but live sender's row could be claimed and sent a second time.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.core.delivery import Delivery, SendOutcome, SendResult, render_reply
+from bot.core.delivery import UNCERTAIN, Delivery, SendOutcome, SendResult, render_reply
 from bot.core.deps import Deps
 from bot.core.messages import CallbackAnswer, Outgoing, Relay, Reply, Sent
 from bot.core.outbox_model import Lane, OutboxMessage, OutboxState, OutboxSummary
@@ -159,51 +158,97 @@ class OutboxSender:
         self._wake.set()
 
     async def run(self, after: asyncio.Event | None = None) -> None:
-        """Drains until stopped; a failure of one round is logged and the next round runs.
-        With `after`, begins once it is set (the dispatcher has resumed the answers an
-        earlier run left, which must go before anything newer to the same chats)."""
+        """Drains until stopped, keeping up to ``batch_size`` rows in flight: whenever there
+        is room it claims more (one transaction per claim), so the pacer never runs dry
+        between batches. A failed round is logged and the next one runs. With `after`,
+        begins once it is set (the dispatcher has resumed the answers an earlier run left,
+        which must go before anything newer to the same chats). At a stop it lets the rows
+        in flight finish (the runner bounds the wait)."""
         if after is not None:
             waiting = asyncio.create_task(after.wait())
             stopping = asyncio.create_task(self._stop.wait())
             await asyncio.wait({waiting, stopping}, return_when=asyncio.FIRST_COMPLETED)
             waiting.cancel()
             stopping.cancel()
-        while not self._stop.is_set():
-            try:
-                done = await self.drain_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("outbox round failed; trying again")
-                done = 0
-            if done == 0 and not self._stop.is_set():
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._policy.poll_seconds)
+        in_flight: set[asyncio.Task[OutboxState]] = set()
+        try:
+            while not self._stop.is_set():
+                room = self._policy.batch_size - len(in_flight)
+                claimed: list[OutboxMessage] = []
+                if room > 0:
+                    try:
+                        claimed = await self.claim_due(room)
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception:
+                        log.exception("outbox: claiming failed; trying again")
+                for row in claimed:
+                    task = asyncio.create_task(self._send(row), name=f"outbox-{row.id}")
+                    in_flight.add(task)
+                    task.add_done_callback(_settled(in_flight))
+                if not claimed and not self._stop.is_set():
+                    await self._idle(in_flight)
+        finally:
+            if in_flight:
+                await asyncio.gather(*in_flight, return_exceptions=True)
+
+    async def _idle(self, in_flight: set[asyncio.Task[OutboxState]]) -> None:
+        """Waits for a wake-up, a send to finish (room to claim more) or ``poll_seconds``."""
+        self._wake.clear()
+        woken = asyncio.create_task(self._wake.wait())
+        try:
+            await asyncio.wait(
+                {woken, *in_flight},
+                timeout=self._policy.poll_seconds,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            woken.cancel()
 
     async def drain_once(self) -> int:
         """Claims up to ``batch_size`` due rows and sends them; returns how many it claimed."""
-        now = self._deps.clock.now()
-        stale = now - timedelta(seconds=self._policy.claim_timeout_seconds)
-        async with self._deps.uow() as uow:
-            due = await uow.outbox.due(now, stale, self._policy.batch_size)
-        claimed: list[OutboxMessage] = []
-        for row in due:
-            if self._stop.is_set():
-                break
-            if await self._claim(row, stale):
-                claimed.append(row)
+        claimed = await self.claim_due(self._policy.batch_size)
         if claimed:
             # Delivery paces them: per chat in order, bot-wide fairly among chats.
-            await asyncio.gather(*(self._send(row) for row in claimed))
+            await asyncio.gather(*(self._send(row) for row in claimed), return_exceptions=True)
         return len(claimed)
 
-    async def _claim(self, row: OutboxMessage, stale: datetime) -> bool:
-        return await _claim(self._deps, row, self._worker, stale)
+    async def claim_due(self, limit: int) -> list[OutboxMessage]:
+        """Claims up to `limit` due rows for this worker in one transaction, service lane
+        first, then oldest first; a row another sender claimed meanwhile is left to it."""
+        now = self._deps.clock.now()
+        stale = now - timedelta(seconds=self._policy.claim_timeout_seconds)
+        claimed: list[OutboxMessage] = []
+        async with self._deps.uow() as uow:
+            for row in await uow.outbox.due(now, stale, limit):
+                assert row.id is not None
+                if await uow.outbox.claim(row.id, self._worker, now, stale):
+                    if row.state is OutboxState.SENDING:
+                        log.warning(
+                            "outbox row %s was left sending by %s; sending it again",
+                            row.id,
+                            row.claimed_by,
+                        )
+                    claimed.append(row)
+            await uow.commit()
+        return claimed
 
     async def _send(self, row: OutboxMessage) -> OutboxState:
         state, _sent = await _send(self._deps, self._delivery, row, self._policy)
         return state
+
+
+def _settled(
+    in_flight: set[asyncio.Task[OutboxState]],
+) -> Callable[[asyncio.Task[OutboxState]], None]:
+    """A done-callback that forgets a finished send and logs how it failed, if it did."""
+
+    def done(task: asyncio.Task[OutboxState]) -> None:
+        in_flight.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("outbox: %s failed: %r", task.get_name(), task.exception())
+
+    return done
 
 
 async def send_now(deps: Deps, delivery: Delivery, ids: Sequence[int], worker: str) -> int:
@@ -294,6 +339,12 @@ async def _record(
             attempts = row.attempts + 1
             await uow.outbox.finish(row.id, OutboxState.FAILED, result.reason, attempts)
             state = OutboxState.FAILED
+        elif _doubted_twice(row, result):
+            attempts = row.attempts + 1
+            reason = f"{result.reason} (again; it may have arrived, so it is not repeated)"
+            await uow.outbox.finish(row.id, OutboxState.FAILED, reason, attempts)
+            state = OutboxState.FAILED
+            log.error("outbox row %s: outcome unknown twice; failed, not repeated", row.id)
         else:
             attempts = row.attempts + 1
             if policy is None:
@@ -309,6 +360,13 @@ async def _record(
                 state = OutboxState.PENDING
         await uow.commit()
     return state
+
+
+def _doubted_twice(row: OutboxMessage, result: SendResult) -> bool:
+    """A send whose outcome is unknown is tried once more; unknown again, the row fails
+    (``rapport outbox retry`` can still send it), so one row is delivered at most twice."""
+    doubt = result.outcome is SendOutcome.RETRY and result.reason.startswith(UNCERTAIN)
+    return doubt and (row.last_error or "").startswith(UNCERTAIN)
 
 
 @dataclass(frozen=True, slots=True)
