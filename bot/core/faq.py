@@ -8,7 +8,9 @@ How a question is matched
 -------------------------
 1. :func:`bot.core.text.normalise` folds the text: NFKC, casefold, punctuation and symbols
    removed, whitespace collapsed, Traditional Chinese folded to Simplified (so zh-Hant and
-   zh-Hans phrasings match each other's customers).
+   zh-Hans phrasings match each other's customers). Order, tracking and phone numbers (4+
+   digits) are dropped; Chinese synonym phrases from the word lists are replaced (代金券 →
+   优惠券), for the FAQ's phrasings and the customer's question alike.
 2. The query's *script family* is decided: CJK if it contains any Han/kana/hangul character,
    otherwise Latin. A query is compared only with choices (canonical questions and phrasings)
    of the same family, from every locale; the matched phrasing's locale is reported.
@@ -19,9 +21,9 @@ How a question is matched
    :mod:`bot.app.faq_data` into :class:`FaqWords` and handed to :class:`FaqIndex`; every
    locale's words serve the script they are written in.
 4. Scoring. Every feature — a content word (Latin, lightly stemmed, typos mapped onto the FAQ's
-   vocabulary with rapidfuzz ``extractOne``, a few customer-care synonyms folded: parcel/package,
-   ship/deliver…) or a character and character bigram (CJK) — is weighted by its inverse entry
-   frequency, so "order"/订单 count less than "invoice"/发票. A choice scores
+   vocabulary or onto a synonym with rapidfuzz, customer-care synonyms folded: parcel/package,
+   ship/deliver, reimburse/refund…) or a character and character bigram (CJK) — is weighted
+   by its inverse entry frequency, so "order"/订单 count less than "invoice"/发票. A choice scores
 
        100 × (0.7 × share of the choice's weight found in the query
               + 0.3 × share of the query's weight explained by the choice's entry)
@@ -50,6 +52,7 @@ product, and per-entry maxima are ``reduceat`` over choices kept side by side pe
 from __future__ import annotations
 
 import math
+import re
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -116,6 +119,7 @@ class _WordLists:
         not_words: set[str] = set()
         contractions: set[str] = set()
         synonyms: dict[str, str] = {}
+        cjk_synonyms: dict[str, str] = {}
         for lists in words:
             for source, cjk in ((lists.small_talk, cjk_small_talk), (lists.stop_words, cjk_stop)):
                 for word in source:
@@ -127,14 +131,32 @@ class _WordLists:
             particles.update(normalise(p) for p in lists.particles)
             not_words.update(normalise(w) for w in lists.not_words)
             contractions.update(normalise(w) for w in lists.not_contractions)
-            synonyms.update({normalise(k): normalise(v) for k, v in lists.synonyms.items()})
+            for key, value in lists.synonyms.items():
+                folded = normalise(key)
+                if has_cjk(folded):
+                    cjk_synonyms["".join(folded.split())] = "".join(normalise(value).split())
+                else:
+                    synonyms[folded] = normalise(value)
         self.latin_drop = frozenset(latin_drop)
         self.not_words = frozenset(not_words)
         self.not_contractions = frozenset(contractions)
         self.synonyms = synonyms
+        # longest first, so 折价券 is replaced before 券 could be
+        self.cjk_synonyms = tuple(
+            (phrase, cjk_synonyms[phrase]) for phrase in _by_length(cjk_synonyms)
+        )
         self.cjk_small_talk = _by_length(cjk_small_talk)
         self.cjk_stop = _by_length(cjk_stop)
         self.particles = str.maketrans(dict.fromkeys("".join(sorted(particles)), " "))
+
+
+def _fold(text: str) -> str:
+    """:func:`normalise`, then order, tracking and phone numbers removed ("order 58123",
+    44102这个单): they say nothing about which question is asked."""
+    folded = normalise(text)
+    if _LONG_NUMBER.search(folded) is None:
+        return folded
+    return " ".join(_LONG_NUMBER.sub(" ", folded).split())
 
 
 # --- Latin script -----------------------------------------------------------------------------
@@ -183,6 +205,15 @@ def _latin_word(word: str, lists: _WordLists) -> str:
 
 
 # --- CJK --------------------------------------------------------------------------------------
+
+
+def _cjk_synonyms(normalised: str, lists: _WordLists) -> str:
+    """A normalised CJK text with its synonym phrases replaced (代金券 → 优惠券), for choices
+    and questions alike, before both the character features and the n-grams are taken."""
+    for phrase, replacement in lists.cjk_synonyms:
+        if phrase in normalised:
+            normalised = normalised.replace(phrase, replacement)
+    return normalised
 
 
 def _cjk_content(normalised: str, lists: _WordLists) -> str:
@@ -393,6 +424,12 @@ class _Ngrams:
         return cosines.astype(np.float64)
 
 
+#: A run of at least this many digits is an order, tracking or phone number: it carries no
+#: meaning for the FAQ and is dropped from the word features (shorter numbers stay: "100
+#: pieces", "3 months") before any feature or n-gram is taken (:func:`_fold`).
+_ORDER_NUMBER_DIGITS = 4
+_LONG_NUMBER = re.compile(rf"[0-9]{{{_ORDER_NUMBER_DIGITS},}}")
+
 #: Whole-string similarity (rapidfuzz ratio) at or above which a choice counts as a near-copy.
 _SIMILAR = 80.0
 
@@ -465,9 +502,10 @@ class FaqIndex:
         for entry in entries:
             ids.setdefault(entry.id, None)
             for text in (entry.question, *entry.phrasings):
-                norm = normalise(text)
+                norm = _fold(text)
                 choice = _Choice(entry.id, entry.locale, text)
                 if has_cjk(norm):
+                    norm = _cjk_synonyms(norm, self._words)
                     content = _cjk_content(norm, self._words)
                     if content:
                         self._cjk.add(choice, content, _cjk_features(content), norm)
@@ -481,6 +519,7 @@ class FaqIndex:
                         )
         self._latin.freeze()
         self._cjk.freeze()
+        self._spellings = sorted({*self._latin.vocabulary, *self._words.synonyms})
         self.entry_ids: tuple[str, ...] = tuple(ids)
 
     # -- public API --------------------------------------------------------------------------
@@ -519,9 +558,10 @@ class FaqIndex:
     ) -> list[tuple[float, _Choice]]:
         """Entries that share anything with the question, best first, each with the choice that
         speaks for it; only the ``limit`` best when given."""
-        norm = normalise(text)
+        norm = _fold(text)
         if has_cjk(norm):
             family = self._cjk
+            norm = _cjk_synonyms(norm, self._words)
             query_text = _cjk_content(norm, self._words)
             if len(query_text) < 2:
                 return []
@@ -578,7 +618,9 @@ class FaqIndex:
         stem = _latin_word(word, self._words)
         fixed = stem
         if stem not in self._latin.weights and len(stem) >= 4 and not stem.isdigit():
-            fixed = closest_spelling(stem, self._latin.vocabulary, cutoff=80) or stem
+            # a typo of the FAQ's own words or of a synonym ("reimbursment")
+            found = closest_spelling(stem, self._spellings, cutoff=80) or stem
+            fixed = self._words.synonyms.get(found, found)
         if len(self._spelled) < _SPELLED_MAX:
             self._spelled[word] = fixed
         return fixed
