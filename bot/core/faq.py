@@ -268,6 +268,8 @@ class _Family:
         self.sizes: np.ndarray[Any, Any] = np.zeros(0, dtype=np.intp)
         self.entry_of: np.ndarray[Any, Any] = np.zeros(0, dtype=np.intp)
         self.locales: np.ndarray[Any, Any] = np.zeros(0, dtype=str)
+        self.slots: np.ndarray[Any, Any] = np.zeros((0, 2), dtype=np.intp)
+        self.rows: np.ndarray[Any, Any] = np.zeros(0, dtype=np.intp)
 
     def add(self, choice: _Choice, text: str, features: frozenset[str], normalised: str) -> None:
         self.choices.append(choice)
@@ -292,6 +294,15 @@ class _Family:
         boundaries = np.flatnonzero(np.diff(entry_of)) + 1
         self.starts = np.r_[0, boundaries].astype(np.intp) if len(entry_of) else self.starts
         self.sizes = np.diff(np.r_[self.starts, len(entry_of)]).astype(np.intp)
+        # entry × slot → choice index; empty slots point one past the last choice, where the
+        # score arrays get a 0 appended (scores are ≥ 0, so padding never wins a maximum)
+        width = int(self.sizes.max()) if len(self.sizes) else 1
+        self.slots = np.full((len(self.sizes), max(width, 2)), len(entry_of), dtype=np.intp)
+        for row, (start, size) in enumerate(
+            zip(self.starts.tolist(), self.sizes.tolist(), strict=True)
+        ):
+            self.slots[row, :size] = np.arange(start, start + size)
+        self.rows = np.arange(len(self.sizes))
 
         entries_with: dict[str, set[int]] = {}
         for number, features in zip(entry_of.tolist(), self.features, strict=True):
@@ -423,6 +434,9 @@ class _Ngrams:
         cosines: np.ndarray[Any, Any] = query.astype(np.float32) @ self.matrix[rows]
         return cosines.astype(np.float64)
 
+
+#: The score appended to a family's score arrays for the empty slots of :attr:`_Family.slots`.
+_PAD = np.zeros(1)
 
 #: A run of at least this many digits is an order, tracking or phone number: it carries no
 #: meaning for the FAQ and is dropped from the word features (shorter numbers stay: "100
@@ -579,19 +593,16 @@ class FaqIndex:
             return []
         word = family.score(query_text, features)
         gram = family.ngrams.cosines(norm)
-        starts, sizes = family.starts, family.sizes
-        # Per entry (its choices side by side): the choice with the best word score speaks for
-        # the entry (the first such, in file order), and the two best n-gram cosines count.
-        best_word = np.maximum.reduceat(word, starts)
-        tops = np.flatnonzero(word == np.repeat(best_word, sizes))
-        speaker = tops[np.concatenate(([True], np.diff(family.entry_of[tops]) != 0))]
-        first = np.maximum.reduceat(gram, starts)
-        is_first = gram == np.repeat(first, sizes)
-        second = np.where(
-            np.add.reduceat(is_first, starts) >= 2,
-            first,
-            np.maximum.reduceat(np.where(is_first, 0.0, gram), starts),
-        )
+        # Per entry (a row of its choices, padded with zeros): the choice with the best word
+        # score speaks for the entry (the first such, in file order: argmax), and the two best
+        # n-gram cosines count (a partial sort of each row).
+        slots, rows = family.slots, family.rows
+        words = np.concatenate((word, _PAD))[slots]
+        best = words.argmax(axis=1)
+        best_word = words[rows, best]
+        speaker = slots[rows, best]
+        top_two = np.partition(np.concatenate((gram, _PAD))[slots], -2, axis=1)
+        first, second = top_two[:, -1], top_two[:, -2]
         grams_score = (1 - _SECOND_SHARE) * first + _SECOND_SHARE * second
         scores = _WORDS_WEIGHT * best_word + (1 - _WORDS_WEIGHT) * 100 * grams_score
         cap = self._short_cap if short else 100.0
