@@ -8,7 +8,9 @@ How a question is matched
 -------------------------
 1. :func:`bot.core.text.normalise` folds the text: NFKC, casefold, punctuation and symbols
    removed, whitespace collapsed, Traditional Chinese folded to Simplified (so zh-Hant and
-   zh-Hans phrasings match each other's customers).
+   zh-Hans phrasings match each other's customers). Order, tracking and phone numbers (4+
+   digits) are dropped; Chinese synonym phrases from the word lists are replaced (代金券 →
+   优惠券), for the FAQ's phrasings and the customer's question alike.
 2. The query's *script family* is decided: CJK if it contains any Han/kana/hangul character,
    otherwise Latin. A query is compared only with choices (canonical questions and phrasings)
    of the same family, from every locale; the matched phrasing's locale is reported.
@@ -19,9 +21,9 @@ How a question is matched
    :mod:`bot.app.faq_data` into :class:`FaqWords` and handed to :class:`FaqIndex`; every
    locale's words serve the script they are written in.
 4. Scoring. Every feature — a content word (Latin, lightly stemmed, typos mapped onto the FAQ's
-   vocabulary with rapidfuzz ``extractOne``, a few customer-care synonyms folded: parcel/package,
-   ship/deliver…) or a character and character bigram (CJK) — is weighted by its inverse entry
-   frequency, so "order"/订单 count less than "invoice"/发票. A choice scores
+   vocabulary or onto a synonym with rapidfuzz, customer-care synonyms folded: parcel/package,
+   ship/deliver, reimburse/refund…) or a character and character bigram (CJK) — is weighted
+   by its inverse entry frequency, so "order"/订单 count less than "invoice"/发票. A choice scores
 
        100 × (0.7 × share of the choice's weight found in the query
               + 0.3 × share of the query's weight explained by the choice's entry)
@@ -42,13 +44,17 @@ How a question is matched
    runner-up by ``answer_margin`` to be answered directly.
 
 The score is 0–100; ``answer_threshold`` and ``confirm_threshold`` come from the settings.
-With ~300 choices a query takes well under a millisecond.
+With ~600 choices a query takes a few hundred microseconds: the features and n-grams of every
+choice are dense numpy matrices (a few MB), so a query's scores are row sums and one small
+product, and per-entry maxima are ``reduceat`` over choices kept side by side per entry.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import statistics
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -113,6 +119,7 @@ class _WordLists:
         not_words: set[str] = set()
         contractions: set[str] = set()
         synonyms: dict[str, str] = {}
+        cjk_synonyms: dict[str, str] = {}
         for lists in words:
             for source, cjk in ((lists.small_talk, cjk_small_talk), (lists.stop_words, cjk_stop)):
                 for word in source:
@@ -124,14 +131,32 @@ class _WordLists:
             particles.update(normalise(p) for p in lists.particles)
             not_words.update(normalise(w) for w in lists.not_words)
             contractions.update(normalise(w) for w in lists.not_contractions)
-            synonyms.update({normalise(k): normalise(v) for k, v in lists.synonyms.items()})
+            for key, value in lists.synonyms.items():
+                folded = normalise(key)
+                if has_cjk(folded):
+                    cjk_synonyms["".join(folded.split())] = "".join(normalise(value).split())
+                else:
+                    synonyms[folded] = normalise(value)
         self.latin_drop = frozenset(latin_drop)
         self.not_words = frozenset(not_words)
         self.not_contractions = frozenset(contractions)
         self.synonyms = synonyms
+        # longest first, so 折价券 is replaced before 券 could be
+        self.cjk_synonyms = tuple(
+            (phrase, cjk_synonyms[phrase]) for phrase in _by_length(cjk_synonyms)
+        )
         self.cjk_small_talk = _by_length(cjk_small_talk)
         self.cjk_stop = _by_length(cjk_stop)
         self.particles = str.maketrans(dict.fromkeys("".join(sorted(particles)), " "))
+
+
+def _fold(text: str) -> str:
+    """:func:`normalise`, then order, tracking and phone numbers removed ("order 58123",
+    44102这个单): they say nothing about which question is asked."""
+    folded = normalise(text)
+    if _LONG_NUMBER.search(folded) is None:
+        return folded
+    return " ".join(_LONG_NUMBER.sub(" ", folded).split())
 
 
 # --- Latin script -----------------------------------------------------------------------------
@@ -182,6 +207,15 @@ def _latin_word(word: str, lists: _WordLists) -> str:
 # --- CJK --------------------------------------------------------------------------------------
 
 
+def _cjk_synonyms(normalised: str, lists: _WordLists) -> str:
+    """A normalised CJK text with its synonym phrases replaced (代金券 → 优惠券), for choices
+    and questions alike, before both the character features and the n-grams are taken."""
+    for phrase, replacement in lists.cjk_synonyms:
+        if phrase in normalised:
+            normalised = normalised.replace(phrase, replacement)
+    return normalised
+
+
 def _cjk_content(normalised: str, lists: _WordLists) -> str:
     """The content characters of a normalised CJK text: small talk, then stop phrases (each
     longest first), then particles removed."""
@@ -205,11 +239,17 @@ class _Choice:
 
 
 class _Family:
-    """The choices of one script family with their features and an inverted index.
+    """The choices of one script family with their features, as dense matrices.
 
     A feature is a content word (Latin) or a character or character bigram (CJK). Each feature
     is weighted by its inverse entry frequency, so words that appear in many entries ("order",
     订单) count less than words that identify one entry ("invoice", 发票).
+
+    At :meth:`freeze` the choices are put in entry order (each entry's choices side by side,
+    entries in order of first appearance), so that per-entry maxima are one numpy
+    ``reduceat``; and the features become a feature × choice matrix of weights and a feature
+    × entry matrix of presence, so a query's scores are a few row sums (a few hundred choices
+    and a few thousand features: well under a megabyte).
     """
 
     def __init__(self, *, typo_tolerant: bool, gamma: float = 1.0) -> None:
@@ -218,111 +258,146 @@ class _Family:
         self.choices: list[_Choice] = []
         self.texts: list[str] = []  # content string per choice, for rapidfuzz
         self.features: list[frozenset[str]] = []
+        self.normalised: list[str] = []
         self.weights: dict[str, float] = {}
-        self.totals: list[float] = []
-        self.postings: dict[str, list[int]] = {}
-        self.entry_postings: dict[str, list[str]] = {}
+        self.feature_ids: dict[str, int] = {}
         self.vocabulary: list[str] = []
         self.unknown_weight = 1.0
         self.ngrams = _Ngrams()
+        self.starts: np.ndarray[Any, Any] = np.zeros(0, dtype=np.intp)
+        self.sizes: np.ndarray[Any, Any] = np.zeros(0, dtype=np.intp)
+        self.entry_of: np.ndarray[Any, Any] = np.zeros(0, dtype=np.intp)
+        self.locales: np.ndarray[Any, Any] = np.zeros(0, dtype=str)
+        self.slots: np.ndarray[Any, Any] = np.zeros((0, 2), dtype=np.intp)
+        self.rows: np.ndarray[Any, Any] = np.zeros(0, dtype=np.intp)
 
     def add(self, choice: _Choice, text: str, features: frozenset[str], normalised: str) -> None:
         self.choices.append(choice)
         self.texts.append(text)
         self.features.append(features)
-        self.ngrams.add(normalised)
+        self.normalised.append(normalised)
 
     def freeze(self) -> None:
-        entries_with: dict[str, set[str]] = {}
-        all_entries: set[str] = set()
-        for choice, features in zip(self.choices, self.features, strict=True):
-            all_entries.add(choice.entry_id)
+        numbers: dict[str, int] = {}
+        for choice in self.choices:
+            numbers.setdefault(choice.entry_id, len(numbers))
+        order = sorted(range(len(self.choices)), key=lambda i: numbers[self.choices[i].entry_id])
+        self.choices = [self.choices[i] for i in order]
+        self.texts = [self.texts[i] for i in order]
+        self.features = [self.features[i] for i in order]
+        for i in order:
+            self.ngrams.add(self.normalised[i])
+        self.normalised = []
+        entry_of = np.array([numbers[c.entry_id] for c in self.choices], dtype=np.intp)
+        self.entry_of = entry_of
+        self.locales = np.array([c.locale for c in self.choices])
+        boundaries = np.flatnonzero(np.diff(entry_of)) + 1
+        self.starts = np.r_[0, boundaries].astype(np.intp) if len(entry_of) else self.starts
+        self.sizes = np.diff(np.r_[self.starts, len(entry_of)]).astype(np.intp)
+        # entry × slot → choice index; empty slots point one past the last choice, where the
+        # score arrays get a 0 appended (scores are ≥ 0, so padding never wins a maximum)
+        width = int(self.sizes.max()) if len(self.sizes) else 1
+        self.slots = np.full((len(self.sizes), max(width, 2)), len(entry_of), dtype=np.intp)
+        for row, (start, size) in enumerate(
+            zip(self.starts.tolist(), self.sizes.tolist(), strict=True)
+        ):
+            self.slots[row, :size] = np.arange(start, start + size)
+        self.rows = np.arange(len(self.sizes))
+
+        entries_with: dict[str, set[int]] = {}
+        for number, features in zip(entry_of.tolist(), self.features, strict=True):
             for feature in features:
-                entries_with.setdefault(feature, set()).add(choice.entry_id)
-        n = max(len(all_entries), 1)
+                entries_with.setdefault(feature, set()).add(number)
+        n = max(len(numbers), 1)
         self.weights = {f: math.log(1 + n / len(ids)) for f, ids in entries_with.items()}
         self.unknown_weight = math.log(1 + n)
+        self.vocabulary = sorted(self.weights)
+        self.feature_ids = {f: k for k, f in enumerate(self.vocabulary)}
         totals = [sum(self.weights[f] for f in features) for features in self.features]
         # A choice made only of common words ("where is my order" → "order") must not count
         # as fully present whenever that word appears: its weight is floored at half the
         # median choice weight.
         floor = statistics.median(totals) * _FLOOR if totals else 0.0
-        self.totals = [max(total, floor) for total in totals]
+        self.totals = np.array([max(total, floor) for total in totals]) if totals else None
+        shared = np.zeros((len(self.vocabulary), len(self.choices)))
+        explained = np.zeros((len(self.vocabulary), len(numbers)))
         for i, features in enumerate(self.features):
             for feature in features:
-                self.postings.setdefault(feature, []).append(i)
-        self.entry_postings = {f: sorted(ids) for f, ids in entries_with.items()}
-        self.vocabulary = sorted(self.weights)
+                shared[self.feature_ids[feature], i] = self.weights[feature]
+        for feature, ids in entries_with.items():
+            for number in ids:
+                explained[self.feature_ids[feature], number] = self.weights[feature]
+        self.shared = shared  # feature × choice: the feature's weight where the choice has it
+        self.explained = explained  # feature × entry: the same, per entry (any phrasing)
         self.ngrams.freeze()
-        numbers: dict[str, int] = {}
-        self.entry_of = np.array(
-            [numbers.setdefault(c.entry_id, len(numbers)) for c in self.choices], dtype=np.int32
-        )
 
-    def score(self, query_text: str, query: frozenset[str]) -> dict[int, float]:
-        """0–100 per choice that shares a feature with the query (or closely resembles it).
+    def score(self, query_text: str, query: frozenset[str]) -> np.ndarray[Any, Any]:
+        """0–100 per choice (0 where nothing is shared and nothing closely resembles it).
 
         ``choice_cover``: the weighted share of the choice's features found in the query (the
         best phrasing of an entry is fully present → 1). ``query_cover``: the weighted share of
         the query's features found anywhere in the choice's *entry* (all its phrasings), so a
         paraphrase that borrows words from two phrasings of one entry still scores well.
         """
-        weights = self.weights
-        q_total = sum(weights.get(f, self.unknown_weight) for f in query)
-        shared: dict[int, float] = {}
-        explained: dict[str, float] = {}
-        for feature in query:
-            weight = weights.get(feature)
-            if weight is None:
-                continue
-            for i in self.postings[feature]:
-                shared[i] = shared.get(i, 0.0) + weight
-            for entry_id in self.entry_postings[feature]:
-                explained[entry_id] = explained.get(entry_id, 0.0) + weight
-        scores: dict[int, float] = {}
-        for i, common in shared.items():
-            choice_cover = common / self.totals[i]
-            query_cover = explained[self.choices[i].entry_id] / q_total
-            blended = _CHOICE_WEIGHT * choice_cover + (1 - _CHOICE_WEIGHT) * query_cover
-            scores[i] = 100 * min(blended, 1.0) ** self.gamma
+        scores = np.zeros(len(self.choices))
+        ids = [self.feature_ids[f] for f in query if f in self.feature_ids]
+        if ids:
+            q_total = sum(self.weights.get(f, self.unknown_weight) for f in query)
+            common = self.shared[ids].sum(axis=0)
+            query_cover = self.explained[ids].sum(axis=0)[self.entry_of] / q_total
+            scores = _CHOICE_WEIGHT * common / self.totals + (1 - _CHOICE_WEIGHT) * query_cover
+            np.minimum(scores, 1.0, out=scores)
+            if self.gamma != 1.0:
+                scores **= self.gamma
+            scores *= 100
+            scores[common == 0] = 0.0
         if not self.typo_tolerant:
             return scores
         # Whole-string similarity rescues near-identical strings with typos (Latin script only:
         # in Chinese one character more or less often changes the meaning).
         for _, similarity, i in process.extract(
-            query_text, self.texts, scorer=fuzz.ratio, processor=None, limit=3
+            query_text,
+            self.texts,
+            scorer=fuzz.ratio,
+            processor=None,
+            limit=3,
+            score_cutoff=_SIMILAR,
         ):
-            if similarity >= _SIMILAR and similarity > scores.get(i, 0.0):
+            if similarity > scores[i]:
                 scores[i] = similarity
         return scores
 
 
 class _Ngrams:
-    """Character n-grams (2 to 4) of each choice's normalised text, TF-IDF weighted, with an
-    inverted index: the second opinion that generalises to paraphrases. Word features miss a
-    customer's own wording ("swap" for "exchange", 寄回去 for 退回); shared fragments of
-    words and characters still find it. Sublinear term frequency, smoothed idf, unit length.
+    """Character n-grams (2 to 4) of each choice's normalised text, TF-IDF weighted: the
+    second opinion that generalises to paraphrases. Word features miss a customer's own wording
+    ("swap" for "exchange", 寄回去 for 退回); shared fragments of words and characters still
+    find it. Sublinear term frequency, smoothed idf, unit length; stored as a dense gram ×
+    choice matrix (float32: a few megabytes), so a query's cosines are one small product.
     """
 
     def __init__(self) -> None:
-        self.vectors: list[dict[str, float]] = []
-        self.idf: dict[str, float] = {}
-        self.postings: dict[str, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]] = {}
+        self.vectors: list[dict[str, int]] = []
+        self.ids: dict[str, int] = {}
+        self.idf: np.ndarray[Any, Any] = np.zeros(0)
+        self.matrix: np.ndarray[Any, Any] = np.zeros((0, 0), dtype=np.float32)
         self.size = 0
 
     @staticmethod
-    def grams(normalised: str) -> dict[str, int]:
+    def grams(normalised: str) -> Counter[str]:
+        """How often each 2-, 3- and 4-character slice of `` text `` occurs (the text is
+        normalised, so it holds no run of spaces and no slice is blank)."""
         text = f" {normalised} "
-        counts: dict[str, int] = {}
-        for n in range(_NGRAM_MIN, _NGRAM_MAX + 1):
-            for i in range(len(text) - n + 1):
-                gram = text[i : i + n]
-                if gram.strip():
-                    counts[gram] = counts.get(gram, 0) + 1
-        return counts
+        return Counter(
+            [
+                text[i : i + n]
+                for n in range(_NGRAM_MIN, _NGRAM_MAX + 1)
+                for i in range(len(text) - n + 1)
+            ]
+        )
 
     def add(self, normalised: str) -> None:
-        self.vectors.append({g: float(c) for g, c in self.grams(normalised).items()})
+        self.vectors.append(dict(self.grams(normalised)))
 
     def freeze(self) -> None:
         n = len(self.vectors)
@@ -330,40 +405,44 @@ class _Ngrams:
         for vector in self.vectors:
             for gram in vector:
                 df[gram] = df.get(gram, 0) + 1
-        self.idf = {g: math.log((1 + n) / (1 + k)) + 1 for g, k in df.items()}
-        lists: dict[str, tuple[list[int], list[float]]] = {}
+        self.ids = {g: k for k, g in enumerate(df)}
+        self.idf = np.array([math.log((1 + n) / (1 + k)) + 1 for k in df.values()])
+        matrix = np.zeros((len(df), n), dtype=np.float32)
         for i, vector in enumerate(self.vectors):
-            weighted = {g: (1 + math.log(c)) * self.idf[g] for g, c in vector.items()}
-            norm = math.sqrt(sum(w * w for w in weighted.values())) or 1.0
-            for gram, weight in weighted.items():
-                indices, weights = lists.setdefault(gram, ([], []))
-                indices.append(i)
-                weights.append(weight / norm)
-        self.postings = {
-            g: (np.array(ix, dtype=np.int32), np.array(ws, dtype=np.float64))
-            for g, (ix, ws) in lists.items()
-        }
+            rows = np.array([self.ids[g] for g in vector], dtype=np.intp)
+            weighted = (1 + np.log(np.array(list(vector.values()), dtype=np.float64))) * (
+                self.idf[rows]
+            )
+            norm = float(np.sqrt(weighted @ weighted)) or 1.0
+            matrix[rows, i] = weighted / norm
+        self.matrix = matrix
         self.size = n
-        self.vectors = []  # only the postings are needed from here on
+        self.vectors = []  # only the matrix is needed from here on
 
     def cosines(self, normalised: str) -> np.ndarray[Any, Any]:
         """Cosine similarity (0–1) of the query with every choice (0 where nothing is
         shared), indexed like the family's choices."""
-        query = {
-            g: (1 + math.log(c)) * self.idf[g]
-            for g, c in self.grams(normalised).items()
-            if g in self.idf
-        }
-        norm = math.sqrt(sum(w * w for w in query.values()))
-        if not norm:
+        counts = self.grams(normalised)
+        ids = self.ids
+        known = [(ids[g], c) for g, c in counts.items() if g in ids]
+        if not known:
             return np.zeros(self.size)
-        found = [self.postings[g] for g in query]
-        indices = np.concatenate([ix for ix, _ in found])
-        weights = np.concatenate(
-            [ws * (query[g] / norm) for g, (_, ws) in zip(query, found, strict=True)]
-        )
-        return np.bincount(indices, weights=weights, minlength=self.size)
+        rows = np.array([k for k, _ in known], dtype=np.intp)
+        tf = np.array([c for _, c in known], dtype=np.float64)
+        query = (1 + np.log(tf)) * self.idf[rows]
+        query /= np.sqrt(query @ query)
+        cosines: np.ndarray[Any, Any] = query.astype(np.float32) @ self.matrix[rows]
+        return cosines.astype(np.float64)
 
+
+#: The score appended to a family's score arrays for the empty slots of :attr:`_Family.slots`.
+_PAD = np.zeros(1)
+
+#: A run of at least this many digits is an order, tracking or phone number: it carries no
+#: meaning for the FAQ and is dropped from the word features (shorter numbers stay: "100
+#: pieces", "3 months") before any feature or n-gram is taken (:func:`_fold`).
+_ORDER_NUMBER_DIGITS = 4
+_LONG_NUMBER = re.compile(rf"[0-9]{{{_ORDER_NUMBER_DIGITS},}}")
 
 #: Whole-string similarity (rapidfuzz ratio) at or above which a choice counts as a near-copy.
 _SIMILAR = 80.0
@@ -387,6 +466,9 @@ _WORDS_WEIGHT = 0.5
 #: An entry's n-gram score: its best choice, plus this share of its second best, so an entry
 #: whose several phrasings all resemble the question wins over one lucky phrasing.
 _SECOND_SHARE = 0.3
+
+#: Most words whose spelling :meth:`FaqIndex._spell` remembers (a bound on memory: a few MB).
+_SPELLED_MAX = 50_000
 
 #: Share of the score given to how much of the choice the query covers (the rest: how much of
 #: the query the choice explains). High, so that a long message containing a question matches.
@@ -427,15 +509,17 @@ class FaqIndex:
         # Short queries may confirm but never answer: cap them half-way between thresholds.
         self._short_cap = (self.answer_threshold + self.confirm_threshold) / 2
         self._words = _WordLists(words.values())
+        self._spelled: dict[str, str] = {}
         self._latin = _Family(typo_tolerant=True)
         self._cjk = _Family(typo_tolerant=False, gamma=_CJK_GAMMA)
         ids: dict[str, None] = {}
         for entry in entries:
             ids.setdefault(entry.id, None)
             for text in (entry.question, *entry.phrasings):
-                norm = normalise(text)
+                norm = _fold(text)
                 choice = _Choice(entry.id, entry.locale, text)
                 if has_cjk(norm):
+                    norm = _cjk_synonyms(norm, self._words)
                     content = _cjk_content(norm, self._words)
                     if content:
                         self._cjk.add(choice, content, _cjk_features(content), norm)
@@ -449,6 +533,7 @@ class FaqIndex:
                         )
         self._latin.freeze()
         self._cjk.freeze()
+        self._spellings = sorted({*self._latin.vocabulary, *self._words.synonyms})
         self.entry_ids: tuple[str, ...] = tuple(ids)
 
     # -- public API --------------------------------------------------------------------------
@@ -457,7 +542,7 @@ class FaqIndex:
         """Matches a customer's message; ``locale`` breaks ties between equal scores. The bot
         answers only when the best entry scores at least ``answer_threshold`` and leads the
         runner-up by ``answer_margin``; a close second means "Do you mean …?" first."""
-        ranked = self._ranked(text, locale)
+        ranked = self._ranked(text, locale, limit=2)
         if not ranked:
             return FaqMatch(outcome="none", entry_id=None, score=0.0)
         score, choice = ranked[0]
@@ -482,10 +567,15 @@ class FaqIndex:
 
     # -- scoring -----------------------------------------------------------------------------
 
-    def _ranked(self, text: str, locale: str) -> list[tuple[float, _Choice]]:
-        norm = normalise(text)
+    def _ranked(
+        self, text: str, locale: str, limit: int | None = None
+    ) -> list[tuple[float, _Choice]]:
+        """Entries that share anything with the question, best first, each with the choice that
+        speaks for it; only the ``limit`` best when given."""
+        norm = _fold(text)
         if has_cjk(norm):
             family = self._cjk
+            norm = _cjk_synonyms(norm, self._words)
             query_text = _cjk_content(norm, self._words)
             if len(query_text) < 2:
                 return []
@@ -501,39 +591,47 @@ class FaqIndex:
             short = len(words) < 2
         if not family.choices:
             return []
-        n = len(family.choices)
-        word = np.zeros(n)
-        for i, value in family.score(query_text, features).items():
-            word[i] = value
+        word = family.score(query_text, features)
         gram = family.ngrams.cosines(norm)
-        group, index = family.entry_of, np.arange(n)
-        # Per entry (choices ordered by entry): the choice with the best word score (it speaks
-        # for the entry), and the two best n-gram cosines.
-        by_word = np.lexsort((index, -word, group))
-        starts = np.r_[0, np.flatnonzero(np.diff(group[by_word])) + 1]
-        speaker = by_word[starts]
-        by_gram = np.lexsort((-gram, group))
-        ordered = gram[by_gram]
-        first = ordered[starts]
-        nxt = np.minimum(starts + 1, n - 1)
-        same = group[by_gram][nxt] == group[by_gram][starts]
-        second = np.where(same & (starts + 1 < n), ordered[nxt], 0.0)
+        # Per entry (a row of its choices, padded with zeros): the choice with the best word
+        # score speaks for the entry (the first such, in file order: argmax), and the two best
+        # n-gram cosines count (a partial sort of each row).
+        slots, rows = family.slots, family.rows
+        words = np.concatenate((word, _PAD))[slots]
+        best = words.argmax(axis=1)
+        best_word = words[rows, best]
+        speaker = slots[rows, best]
+        top_two = np.partition(np.concatenate((gram, _PAD))[slots], -2, axis=1)
+        first, second = top_two[:, -1], top_two[:, -2]
         grams_score = (1 - _SECOND_SHARE) * first + _SECOND_SHARE * second
-        scores = _WORDS_WEIGHT * word[speaker] + (1 - _WORDS_WEIGHT) * 100 * grams_score
+        scores = _WORDS_WEIGHT * best_word + (1 - _WORDS_WEIGHT) * 100 * grams_score
         cap = self._short_cap if short else 100.0
-        seen = (word[speaker] > 0) | (first > 0)
-        capped = np.round(np.minimum(scores[seen], cap), 1).tolist()
-        ranked = [
-            (score, family.choices[i], i)
-            for score, i in zip(capped, speaker[seen].tolist(), strict=True)
-        ]
+        seen = np.flatnonzero((best_word > 0) | (first > 0))
+        capped = np.rint(np.minimum(scores[seen], cap) * 10) / 10  # np.round(…, 1), cheaper
+        speakers = speaker[seen]
         # Best score first; on a tie prefer the customer's locale, then file order.
-        ranked.sort(key=lambda r: (-r[0], r[1].locale != locale, r[2]))
-        return [(score, choice) for score, choice, _ in ranked]
+        other_locale = family.locales[speakers] != locale
+        order = np.lexsort((speakers, other_locale, -capped))
+        if limit is not None:
+            order = order[:limit]
+        return [
+            (score, family.choices[i])
+            for score, i in zip(capped[order].tolist(), speakers[order].tolist(), strict=True)
+        ]
 
     def _spell(self, word: str) -> str:
-        """Stems a Latin word and maps a likely typo onto the FAQ's vocabulary."""
+        """Stems a Latin word and maps a likely typo onto the FAQ's vocabulary (remembered:
+        customers reuse their words, and a rapidfuzz pass over the vocabulary is the slow
+        part); a number is never a typo."""
+        known = self._spelled.get(word)
+        if known is not None:
+            return known
         stem = _latin_word(word, self._words)
-        if stem in self._latin.weights or len(stem) < 4:
-            return stem
-        return closest_spelling(stem, self._latin.vocabulary, cutoff=80) or stem
+        fixed = stem
+        if stem not in self._latin.weights and len(stem) >= 4 and not stem.isdigit():
+            # a typo of the FAQ's own words or of a synonym ("reimbursment")
+            found = closest_spelling(stem, self._spellings, cutoff=80) or stem
+            fixed = self._words.synonyms.get(found, found)
+        if len(self._spelled) < _SPELLED_MAX:
+            self._spelled[word] = fixed
+        return fixed

@@ -87,11 +87,26 @@ def normalise(text: str) -> str:
     control (C*) character replaced by a space, whitespace collapsed, Traditional Chinese
     converted to Simplified."""
     folded = nfkc(text).casefold()
-    cleaned = "".join(" " if unicodedata.category(ch)[0] in "PSC" else ch for ch in folded)
+    cleaned = folded.translate(_BLANK_PUNCTUATION)
     collapsed = " ".join(cleaned.split())
     if not collapsed.isascii():
         collapsed = to_simplified(collapsed)
     return collapsed
+
+
+class _Blanks(dict[int, str]):
+    """``str.translate`` table: punctuation (P*), symbol (S*) and control (C*) characters
+    become a space, others stay; each character's category is looked up once, then
+    remembered (at most every Unicode code point: a bounded table)."""
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        value = " " if unicodedata.category(char)[0] in "PSC" else char
+        self[code] = value
+        return value
+
+
+_BLANK_PUNCTUATION = _Blanks()
 
 
 def has_cjk(text: str) -> bool:

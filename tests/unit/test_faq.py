@@ -403,3 +403,31 @@ def test_loader_reports_invalid_yaml_and_missing_file(tmp_path: Path) -> None:
         load_faq(tmp_path, ["en"])
     with pytest.raises(FaqFileError, match="cannot read"):
         load_faq(tmp_path, ["fr"])
+
+
+# --- synonyms as data, numbers, speed-preserving equivalences -----------------------------------
+
+
+def test_chinese_synonyms_are_folded_on_both_sides() -> None:
+    entry = FaqEntry("coupon", "coupons", "zh-Hans", "优惠券怎么用？", ("优惠券怎么用",), "答")
+    other = FaqEntry("hours", "contact", "zh-Hans", "客服几点上班？", ("客服几点上班",), "答")
+    plain = FaqWords("zh-Hans", particles=("么",))
+    folded = FaqWords("zh-Hans", particles=("么",), synonyms={"代金券": "优惠券"})
+    without = FaqIndex([entry, other], 60, 30, words={"zh-Hans": plain})
+    with_synonyms = FaqIndex([entry, other], 60, 30, words={"zh-Hans": folded})
+    question = "代金券怎么用"
+    found = with_synonyms.match(question, "zh-Hans")
+    assert found.score > without.match(question, "zh-Hans").score
+    assert found.entry_id == "coupon"
+
+
+def test_order_numbers_do_not_dilute_the_question(index: FaqIndex) -> None:
+    plain = index.best_entries("how do I cancel my order", "en", 1)
+    numbered = index.best_entries("how do I cancel my order 4471093", "en", 1)
+    assert numbered[0][0] == plain[0][0] == "cancel-order"
+    assert numbered[0][1] == plain[0][1]
+
+
+def test_a_typo_of_a_synonym_is_read_as_the_synonym(index: FaqIndex) -> None:
+    # "reimbursment": a typo of the synonym "reimbursement" (→ refund), not of an FAQ word
+    assert index.best_entries("when do I get the reimbursment", "en", 1)[0][0] == "refund-time"

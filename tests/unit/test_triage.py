@@ -109,6 +109,7 @@ def test_a_gap_in_a_phrase_never_skips_a_negation(triage: Triage) -> None:
         "it's not faulty at all",
         "没有问题",
         "没坏",
+        "都没坏",
         "沒有壞",
         "不是质量问题",
     ],
@@ -387,4 +388,22 @@ def test_named_false_alarms_are_enquiries(triage: Triage, text: str) -> None:
     ],
 )
 def test_the_fixes_keep_real_complaints(triage: Triage, text: str, severity: Severity) -> None:
+    assert triage.classify(text).severity is severity
+
+
+@pytest.mark.parametrize(
+    ("text", "severity"),
+    [
+        # a cue that overlaps the term by the term's own negation does not negate it
+        ("打了三次电话都没人接", Severity.GENERAL),
+        ("客服也没人回复", Severity.GENERAL),
+        # account takeover and injuries without the usual words
+        ("someone logged into my account and bought a TV", Severity.MAJOR),
+        ("有人用我的账号买了一堆东西", Severity.MAJOR),
+        ("the heater is a real safety issue", Severity.MAJOR),
+    ],
+)
+def test_terms_found_since_the_development_set(
+    triage: Triage, text: str, severity: Severity
+) -> None:
     assert triage.classify(text).severity is severity

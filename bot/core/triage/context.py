@@ -52,8 +52,11 @@ class Context:
         cue."""
         found: Hit | None = None
         for cue in self.negations:
-            # a cue may overlap the term: 没有 + 有问题 in 没有问题
+            # a cue may overlap the term: 没有 + 有问题 in 没有问题; but not by the term's own
+            # opening negation: 都没 + 没人接 in 都没人接 is "nobody answered", not negated
             if cue.start >= start or start - cue.end > self.family.scope:
+                continue
+            if cue.end > start and self.units[start] in self.family.negators:
                 continue
             if not self._same_clause(min(cue.end, start), start):
                 continue

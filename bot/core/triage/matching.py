@@ -138,6 +138,7 @@ class Family:
     not_typos: frozenset[str]
     breaks: frozenset[str]
     major_only: frozenset[str] = frozenset()  # words found only in major terms: no typo target
+    negators: frozenset[str] = frozenset()  # one-unit negation cues (不, 没, not…)
 
 
 def build_family(lexicons: Sequence[Lexicon], cjk: bool) -> Family:
@@ -211,4 +212,5 @@ def build_family(lexicons: Sequence[Lexicon], cjk: bool) -> Family:
         not_typos=frozenset(not_typos),
         breaks=frozen_breaks,
         major_only=frozenset(major_words - other_words),
+        negators=negators,
     )
