@@ -329,8 +329,12 @@ async def _wait_for_broadcast(
     pending or sending then are reported as ``unfinished``."""
     deadline = time.monotonic() + timeout
     looked = time.monotonic()
+    reached: set[int] = set()
+    cursor = since
     while time.monotonic() < deadline:
-        if len(copies(emu.requests[since:], targets)) >= len(targets):
+        new, cursor = emu.requests[cursor:], len(emu.requests)  # only what came since last look
+        reached.update(copies(new, targets))
+        if len(reached) >= len(targets):
             break
         if time.monotonic() - looked > STATE_POLL_SECONDS:
             looked = time.monotonic()

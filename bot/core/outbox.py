@@ -148,6 +148,7 @@ class OutboxSender:
         self._worker = worker
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
+        self._recorder = _Recorder(deps, delivery, policy)
 
     def wake(self) -> None:
         """Looks at the outbox now rather than after ``poll_seconds``."""
@@ -158,9 +159,9 @@ class OutboxSender:
         self._wake.set()
 
     async def run(self, after: asyncio.Event | None = None) -> None:
-        """Drains until stopped, keeping up to ``batch_size`` rows in flight: whenever there
-        is room it claims more (one transaction per claim), so the pacer never runs dry
-        between batches. A failed round is logged and the next one runs. With `after`,
+        """Drains until stopped, keeping up to ``batch_size`` rows in flight: whenever half
+        of them are done it claims more (one transaction per claim), so the pacer never runs
+        dry between batches. A failed round is logged and the next one runs. With `after`,
         begins once it is set (the dispatcher has resumed the answers an earlier run left,
         which must go before anything newer to the same chats). At a stop it lets the rows
         in flight finish (the runner bounds the wait)."""
@@ -175,7 +176,7 @@ class OutboxSender:
             while not self._stop.is_set():
                 room = self._policy.batch_size - len(in_flight)
                 claimed: list[OutboxMessage] = []
-                if room > 0:
+                if room >= max(1, self._policy.batch_size // 2) or not in_flight:
                     try:
                         claimed = await self.claim_due(room)
                     except asyncio.CancelledError:
@@ -234,8 +235,7 @@ class OutboxSender:
         return claimed
 
     async def _send(self, row: OutboxMessage) -> OutboxState:
-        state, _sent = await _send(self._deps, self._delivery, row, self._policy)
-        return state
+        return await self._recorder.record(row, await _attempt(self._delivery, row))
 
 
 def _settled(
@@ -292,74 +292,137 @@ async def _send(
     """Sends one claimed row (`tries` tries at real failures) and records the outcome;
     returns its new state and, if sent, what Telegram answered. Without a `policy`
     (:func:`send_now`) a transient failure leaves the row due at once and uncounted."""
-    assert row.id is not None
-    urgent = row.lane is Lane.SERVICE
-    try:
-        result = await delivery.send_once(row.message, tries, urgent=urgent, alert=alert)
-    except Exception as exc:  # a bug or an outage must not strand the row in `sending`
-        log.exception("outbox row %s: sending raised", row.id)
-        result = SendResult(SendOutcome.RETRY, reason=type(exc).__name__)
-    handling = deps.policies.handling
-    failures = 0
-    while True:
-        try:
-            state = await _record(deps, delivery, row, policy, result)
-            break
-        except Exception as exc:  # a busy database: the row must not stay `sending`
-            failures += 1
-            if failures >= handling.attempts:
-                raise
-            log.warning("outbox row %s: recording failed (%s)", row.id, type(exc).__name__)
-            await deps.clock.sleep(handling.wait(failures))
-    if state is not OutboxState.SENT:
-        log.info("outbox row %s (%s): %s", row.id, row.message.template_key, state.value)
+    result = await _attempt(delivery, row, tries, alert)
+    [state] = await _record_all(deps, delivery, [(row, result)], policy)
     return state, result.sent
 
 
-async def _record(
-    deps: Deps,
+async def _attempt(
+    delivery: Delivery, row: OutboxMessage, tries: int = 1, alert: bool = False
+) -> SendResult:
+    """Sends one claimed row through Delivery (service rows go first at the bot-wide turn);
+    whatever goes wrong becomes a result, so the row is always recorded."""
+    try:
+        return await delivery.send_once(
+            row.message, tries, urgent=row.lane is Lane.SERVICE, alert=alert
+        )
+    except Exception as exc:  # a bug or an outage must not strand the row in `sending`
+        log.exception("outbox row %s: sending raised", row.id)
+        return SendResult(SendOutcome.RETRY, reason=type(exc).__name__)
+
+
+class _Recorder:
+    """Records the sender's outcomes a batch per transaction: while one batch is being
+    written, the outcomes that come in wait and go together in the next. At Telegram's
+    paid rate (1000/s) one transaction per message would be the bottleneck, not Telegram.
+    A crash between a send and its record repeats that row once, as any crash mid-send
+    does; the batch is at most the rows in flight (``batch_size``)."""
+
+    def __init__(self, deps: Deps, delivery: Delivery, policy: OutboxPolicy) -> None:
+        self._deps = deps
+        self._delivery = delivery
+        self._policy = policy
+        self._queue: list[tuple[Outcome, asyncio.Future[OutboxState]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def record(self, row: OutboxMessage, result: SendResult) -> OutboxState:
+        done: asyncio.Future[OutboxState] = asyncio.get_running_loop().create_future()
+        self._queue.append(((row, result), done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write(), name="outbox-recorder")
+        return await asyncio.shield(done)
+
+    async def _write(self) -> None:
+        while self._queue:
+            await asyncio.sleep(0)  # sends finishing right now join this batch
+            size = self._policy.batch_size
+            batch, self._queue = self._queue[:size], self._queue[size:]
+            try:
+                states = await _record_all(
+                    self._deps, self._delivery, [o for o, _ in batch], self._policy
+                )
+            except Exception as exc:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+            else:
+                for (_, done), state in zip(batch, states, strict=True):
+                    if not done.done():
+                        done.set_result(state)
+
+
+async def _apply(
+    uow: UnitOfWork,
     delivery: Delivery,
     row: OutboxMessage,
     policy: OutboxPolicy | None,
     result: SendResult,
+    now: datetime,
 ) -> OutboxState:
-    """Records what became of a send, in one transaction; returns the row's new state."""
+    """Writes what became of one send into `uow` (the caller commits); the row's new state."""
     assert row.id is not None
-    now = deps.clock.now()
-    async with deps.uow() as uow:
-        if result.outcome is SendOutcome.SENT:
-            assert result.sent is not None
-            await uow.outbox.mark_sent(row.id, now, result.sent.message_id)
-            await delivery.log_sent(uow, row.message, result.sent)
-            state = OutboxState.SENT
-        elif result.outcome is SendOutcome.SKIPPED:
-            await uow.outbox.finish(row.id, OutboxState.SKIPPED, result.reason, row.attempts)
-            state = OutboxState.SKIPPED
-        elif result.outcome is SendOutcome.FAILED:
-            attempts = row.attempts + 1
-            await uow.outbox.finish(row.id, OutboxState.FAILED, result.reason, attempts)
-            state = OutboxState.FAILED
-        elif _doubted_twice(row, result):
-            attempts = row.attempts + 1
-            reason = f"{result.reason} (again; it may have arrived, so it is not repeated)"
-            await uow.outbox.finish(row.id, OutboxState.FAILED, reason, attempts)
-            state = OutboxState.FAILED
-            log.error("outbox row %s: outcome unknown twice; failed, not repeated", row.id)
+    if result.outcome is SendOutcome.SENT:
+        assert result.sent is not None
+        await uow.outbox.mark_sent(row.id, now, result.sent.message_id)
+        await delivery.log_sent(uow, row.message, result.sent)
+        return OutboxState.SENT
+    if result.outcome is SendOutcome.SKIPPED:
+        await uow.outbox.finish(row.id, OutboxState.SKIPPED, result.reason, row.attempts)
+        return OutboxState.SKIPPED
+    attempts = row.attempts + 1
+    if result.outcome is SendOutcome.FAILED:
+        await uow.outbox.finish(row.id, OutboxState.FAILED, result.reason, attempts)
+        return OutboxState.FAILED
+    if _doubted_twice(row, result):
+        reason = f"{result.reason} (again; it may have arrived, so it is not repeated)"
+        await uow.outbox.finish(row.id, OutboxState.FAILED, reason, attempts)
+        log.error("outbox row %s: outcome unknown twice; failed, not repeated", row.id)
+        return OutboxState.FAILED
+    if policy is None:
+        await uow.outbox.release(row.id, result.reason, row.attempts, now)
+        return OutboxState.PENDING
+    if attempts >= policy.max_attempts:
+        await uow.outbox.finish(row.id, OutboxState.FAILED, result.reason, attempts)
+        log.error("outbox row %s failed after %d attempts", row.id, attempts)
+        return OutboxState.FAILED
+    later = now + timedelta(seconds=policy.backoff(attempts))
+    await uow.outbox.release(row.id, result.reason, attempts, later)
+    return OutboxState.PENDING
+
+
+Outcome = tuple[OutboxMessage, SendResult]
+
+
+async def _record_all(
+    deps: Deps, delivery: Delivery, outcomes: Sequence[Outcome], policy: OutboxPolicy | None
+) -> list[OutboxState]:
+    """Records what became of these sends in one transaction, trying again while the
+    database is busy (``handling`` policy): a row Telegram took must not stay ``sending``,
+    or it would be sent again once its claim times out. Returns the rows' new states."""
+    handling = deps.policies.handling
+    failures = 0
+    while True:
+        try:
+            now = deps.clock.now()
+            async with deps.uow() as uow:
+                states = [
+                    await _apply(uow, delivery, row, policy, result, now)
+                    for row, result in outcomes
+                ]
+                await uow.commit()
+        except Exception as exc:
+            failures += 1
+            if failures >= handling.attempts:
+                raise
+            log.warning(
+                "outbox: recording %d outcomes failed (%s)", len(outcomes), type(exc).__name__
+            )
+            await deps.clock.sleep(handling.wait(failures))
         else:
-            attempts = row.attempts + 1
-            if policy is None:
-                await uow.outbox.release(row.id, result.reason, row.attempts, now)
-                state = OutboxState.PENDING
-            elif attempts >= policy.max_attempts:
-                await uow.outbox.finish(row.id, OutboxState.FAILED, result.reason, attempts)
-                state = OutboxState.FAILED
-                log.error("outbox row %s failed after %d attempts", row.id, attempts)
-            else:
-                later = now + timedelta(seconds=policy.backoff(attempts))
-                await uow.outbox.release(row.id, result.reason, attempts, later)
-                state = OutboxState.PENDING
-        await uow.commit()
-    return state
+            for (row, _result), state in zip(outcomes, states, strict=True):
+                if state is not OutboxState.SENT:
+                    log.info("outbox row %s (%s): %s", row.id, row.message.template_key, state)
+            return states
 
 
 def _doubted_twice(row: OutboxMessage, result: SendResult) -> bool:
