@@ -91,7 +91,8 @@ whose last paid order lies before the window is a stale aggregate and raises ``V
 instead of being tiered silently wrong.
 """
 
-from bot.core.tiers.engine import TierArrays, assign_tiers_arrays, lifecycle_codes
+from typing import TYPE_CHECKING, Any
+
 from bot.core.tiers.rules import (
     DEFAULT_POLICY,
     LIFECYCLES_BY_CODE,
@@ -108,6 +109,22 @@ from bot.core.tiers.rules import (
     utc_date,
     window_start,
 )
+
+if TYPE_CHECKING:
+    from bot.core.tiers.engine import TierArrays, assign_tiers_arrays, lifecycle_codes
+
+_ENGINE = frozenset({"TierArrays", "assign_tiers_arrays", "lifecycle_codes"})
+"""Loaded on first use: the engine needs numpy, which the vocabulary's users (triage's
+priority, the playbook) should not pay for at start-up."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _ENGINE:
+        from bot.core.tiers import engine
+
+        return getattr(engine, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_POLICY",

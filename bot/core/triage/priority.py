@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from bot.core.tiers import Tier
+from bot.core.tiers.rules import Tier
 from bot.core.triage.model import Severity
 
 __all__ = ["Priority", "priority"]

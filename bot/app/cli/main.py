@@ -9,17 +9,56 @@ Errors are reported in one clear line, never with a traceback or a secret.
 from __future__ import annotations
 
 import asyncio
+import importlib
 from typing import Annotated
 
 import typer
+from typer._click import Command, Context
+from typer.core import TyperGroup
 
-from bot.app.cli import customers, imports, outbox, report, staff, tiers
-from bot.app.cli import faq as faq_cli
-from bot.app.cli import triage as triage_cli
 from bot.app.cli.common import FrameworkOption, fail, load_settings, setup_logging
 from bot.app.settings import Settings
 
+LAZY_GROUPS: dict[str, str] = {
+    "report": "bot.app.cli.report",
+    "customer": "bot.app.cli.customers",
+    "import": "bot.app.cli.imports",
+    "tiers": "bot.app.cli.tiers",
+    "staff": "bot.app.cli.staff",
+    "outbox": "bot.app.cli.outbox",
+}
+"""Command groups: each module defines a ``typer.Typer`` named ``app``."""
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "triage": ("bot.app.cli.triage", "triage"),
+    "faq": ("bot.app.cli.faq", "faq"),
+}
+"""Single commands: (module, function)."""
+
+
+class LazyCommands(TyperGroup):
+    """Imports a command's module only when that command runs (or help lists it), so
+    ``rapport triage`` does not pay for the import, tier and customer modules' imports."""
+
+    def list_commands(self, ctx: Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_GROUPS, *LAZY_COMMANDS})
+
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
+        if cmd_name in LAZY_GROUPS:
+            group = typer.main.get_group(importlib.import_module(LAZY_GROUPS[cmd_name]).app)
+            group.name = cmd_name
+            return group
+        if cmd_name in LAZY_COMMANDS:
+            module, function = LAZY_COMMANDS[cmd_name]
+            single = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+            single.command(cmd_name)(getattr(importlib.import_module(module), function))
+            command = typer.main.get_command(single)
+            command.name = cmd_name
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
 app = typer.Typer(
+    cls=LazyCommands,
     name="rapport",
     help="rapport — customer care and engagement for Telegram.",
     no_args_is_help=True,
@@ -86,15 +125,3 @@ def show_settings(
     else:
         for env, default, text in rows:
             typer.echo(f"{env:44} {default:32} {text}")
-
-
-# Feature command groups (each module defines a typer.Typer named `app`):
-# app.add_typer(<module>.app, name="<group>")
-app.add_typer(report.app, name="report")
-app.add_typer(customers.app, name="customer")
-app.add_typer(imports.app, name="import")
-app.add_typer(tiers.app, name="tiers")
-app.command("triage")(triage_cli.triage)
-app.command("faq")(faq_cli.faq)
-app.add_typer(staff.app, name="staff")
-app.add_typer(outbox.app, name="outbox")
