@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from bot.app.cli import customers, imports, outbox, report, staff, tiers
+from bot.app.cli import customers, imports, outbox, playbook, report, staff, tiers
 from bot.app.cli import faq as faq_cli
 from bot.app.cli import triage as triage_cli
 from bot.app.cli.common import FrameworkOption, fail, load_settings, setup_logging
@@ -98,3 +98,4 @@ app.command("triage")(triage_cli.triage)
 app.command("faq")(faq_cli.faq)
 app.add_typer(staff.app, name="staff")
 app.add_typer(outbox.app, name="outbox")
+app.add_typer(playbook.app, name="playbook")
