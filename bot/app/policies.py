@@ -7,7 +7,7 @@ derived from the encryption key and handed on as bytes).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 from bot.app.settings import Settings
 from bot.core.pacing import PacingLimits
@@ -15,6 +15,7 @@ from bot.core.policies import (
     ComplaintPolicy,
     DeliveryPolicy,
     DeskMode,
+    EngagementPolicy,
     LinkingPolicy,
     Localisation,
     Policies,
@@ -56,6 +57,28 @@ def link_key(settings: Settings) -> bytes | None:
     return derive_key(master, LINK_PURPOSE)
 
 
+def clock_time(text: str) -> time:
+    """``"21:00"`` → ``time(21, 0)`` (the setting's pattern has checked the form)."""
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
+
+
+def engagement_policy(settings: Settings) -> EngagementPolicy:
+    s = settings
+    tags = frozenset(t.strip() for t in s.price_sensitive_tags.split(",") if t.strip())
+    return EngagementPolicy(
+        quiet_start=clock_time(s.quiet_hours_start),
+        quiet_end=clock_time(s.quiet_hours_end),
+        marketing_cap=s.marketing_cap,
+        cap_days=s.marketing_cap_days,
+        birthday_grace_days=s.birthday_grace_days,
+        unhappy_complaint_days=s.unhappy_complaint_days,
+        unhappy_rating_at_most=s.unhappy_rating_at_most,
+        price_sensitive_coupon_share=s.price_sensitive_coupon_share,
+        price_sensitive_tags=tags,
+    )
+
+
 def policies(settings: Settings) -> Policies:
     s = settings
     return Policies(
@@ -93,4 +116,5 @@ def policies(settings: Settings) -> Policies:
             max_send_attempts=s.max_send_attempts,
         ),
         complaints=ComplaintPolicy(repeat_contacts=s.triage_repeat_contacts),
+        engagement=engagement_policy(s),
     )

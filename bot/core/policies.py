@@ -9,7 +9,7 @@ valid configuration for tests and tools.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import time, timedelta
 from enum import StrEnum
 
 from bot.core.pacing import PacingLimits
@@ -116,6 +116,29 @@ class ComplaintPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class EngagementPolicy:
+    """The guards on proactive messages and the win-back definitions (SPEC §8)."""
+
+    quiet_start: time = time(21, 0)
+    """Quiet hours start (customer's local time); equal to `quiet_end`: no quiet hours."""
+    quiet_end: time = time(9, 0)
+    """Quiet hours end: a marketing message held overnight goes out from then."""
+    marketing_cap: int = 2
+    """Most marketing messages per customer within `cap_days`."""
+    cap_days: int = 7
+    birthday_grace_days: int = 3
+    """Days after a birthday during which its greeting is still sent."""
+    unhappy_complaint_days: int = 180
+    """A complaint this recent makes a customer unhappy with service."""
+    unhappy_rating_at_most: int = 2
+    """So does a rating (1–5) at or below this, within the same days."""
+    price_sensitive_coupon_share: float = 0.5
+    """A customer whose share of orders with a coupon is above this is price-sensitive..."""
+    price_sensitive_tags: frozenset[str] = frozenset({"price-sensitive", "value-seeker"})
+    """...and so is one carrying any of these need tags (they mentioned price)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Policies:
     """Everything the core needs to know about the deployment, in one frozen bundle."""
 
@@ -126,6 +149,7 @@ class Policies:
     linking: LinkingPolicy = field(default_factory=LinkingPolicy)
     delivery: DeliveryPolicy = field(default_factory=DeliveryPolicy)
     complaints: ComplaintPolicy = field(default_factory=ComplaintPolicy)
+    engagement: EngagementPolicy = field(default_factory=EngagementPolicy)
 
     @property
     def enquiry_first_response(self) -> timedelta:
