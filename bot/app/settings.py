@@ -233,6 +233,11 @@ class Settings(BaseSettings):
         description="The engagement playbook (YAML); unset: the shipped default, which "
         "implements SPEC §8 (`rapport playbook check` validates a file).",
     )
+    engagement_run_seconds: int = Field(
+        3600,
+        gt=0,
+        description="How often the scheduler runs the playbook and queues what is due.",
+    )
     quiet_hours_start: str = Field(
         "21:00",
         pattern=r"^([01]\d|2[0-3]):[0-5]\d$",

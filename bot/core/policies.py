@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import time, timedelta
 from enum import StrEnum
 
+from bot.core.engagement.playbook import Playbook
 from bot.core.pacing import PacingLimits
 from bot.core.sla import SlaPolicy, default_sla
 from bot.core.tickets import Level
@@ -136,6 +137,13 @@ class EngagementPolicy:
     """A customer whose share of orders with a coupon is above this is price-sensitive..."""
     price_sensitive_tags: frozenset[str] = frozenset({"price-sensitive", "value-seeker"})
     """...and so is one carrying any of these need tags (they mentioned price)."""
+    active_days: int = 90
+    """The lifecycle's active stage (the tiers' ``active_days``): the day after a customer's
+    last paid order is this old, they have turned dormant."""
+    currency: str = "CNY"
+    """How coupon amounts are written in messages (the shop's currency)."""
+    playbook: Playbook = field(default_factory=lambda: Playbook(()))
+    """The deployment's playbook, read and checked at start-up (empty: nothing is sent)."""
 
 
 @dataclass(frozen=True, slots=True)

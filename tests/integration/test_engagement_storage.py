@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -13,15 +14,21 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from bot.app.cli import app
+from bot.app.policies import policies
+from bot.app.settings import Settings
+from bot.core.deps import Deps
 from bot.core.engagement.facts import OrderFact
 from bot.core.models import Customer, Reachability
 from bot.core.records import CustomerProfile, OrderStatus
+from bot.core.services.engagement import run_playbook
 from storage.crypto import PersonalDataCipher, new_key
 from storage.engine import make_engine
 from storage.migrate import upgrade
 from storage.tables import CustomerOrderRow, CustomerTierRow
 from storage.tables.outbox import OutboxRow
 from storage.uow import SqlUnitOfWorkFactory
+from tests.fakes import FixedFaq, FrozenClock, RecordingMessenger
+from tests.unit.conftest import language, triage
 
 runner = CliRunner()
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -168,3 +175,29 @@ def test_a_broken_playbook_file_stops_the_preview(
     result = runner.invoke(app, ["playbook", "preview"])
     assert result.exit_code == 2
     assert f"{bad}:2: rule 'x' must say its kind" in result.output
+
+
+async def run_twice(url: str, key: str) -> tuple[list[int], list[int], int]:
+    engine = make_engine(url)
+    deps = Deps(
+        policies=policies(Settings()),
+        uow=SqlUnitOfWorkFactory.from_engine(engine, PersonalDataCipher(key)),
+        renderer=language(),
+        faq=FixedFaq(),
+        triage=triage(),
+        clock=FrozenClock(NOW),
+        messenger=RecordingMessenger(),
+    )
+    first = await run_playbook(deps)
+    second = await run_playbook(deps)
+    await engine.dispose()
+    return first.queued, second.queued, second.already
+
+
+def test_the_job_on_sqlite_enqueues_once(shop: tuple[str, dict[str, int]]) -> None:
+    url, _ids = shop
+    key = os.environ["RAPPORT_ENCRYPTION_KEY"]
+    first, second, already = asyncio.run(run_twice(url, key))
+    assert len(first) == 3  # Ann's check-in and member event, Bob's payment reminder
+    assert second == [] and already == 0  # the second run plans nothing: the keys are there
+    assert asyncio.run(outbox_rows(url)) == 3

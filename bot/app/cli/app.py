@@ -41,12 +41,15 @@ def run(framework: FrameworkOption = None) -> None:
         )
     setup_logging(settings)
     from bot.adapters.connection import TokenRefused
+    from bot.app.playbook_file import PlaybookError
     from storage.key_check import EncryptionKeyMismatch
 
     try:
         asyncio.run(run_forever(settings))
     except EncryptionKeyMismatch as exc:
         fail(str(exc))
+    except PlaybookError as exc:
+        fail(f"the playbook has problems (run `rapport playbook check`):\n{exc}")
     except TokenRefused:
         fail(
             "Telegram refused the bot token: check TELEGRAM_BOT_TOKEN (from @BotFather) and "

@@ -25,7 +25,6 @@ from bot.app.playbook_file import DEFAULT_PLAYBOOK, PlaybookError, load_playbook
 from bot.app.policies import engagement_policy
 from bot.app.settings import LOCALES, Settings
 from bot.core.engagement.evaluate import Context, RuleResult
-from bot.core.engagement.playbook import Playbook
 from scripts_i18n import ROOT
 
 app = typer.Typer(help="The engagement playbook: check it, preview it.", no_args_is_help=True)
@@ -40,11 +39,6 @@ def playbook_path(settings: Settings, given: Path | None = None) -> Path:
     return Path(settings.playbook_file) if settings.playbook_file else DEFAULT_PLAYBOOK
 
 
-def read_playbook(path: Path) -> Playbook:
-    """The playbook at `path`, checked against the shipped templates of every locale."""
-    return load_playbook(path, template_keys(ROOT, LOCALES), LOCALES)
-
-
 @app.command("check")
 def check(
     file: Annotated[
@@ -55,7 +49,7 @@ def check(
     """Validate a playbook: exit 0 if valid, 1 listing each problem as file:line: message."""
     path = playbook_path(load_settings(), file)
     try:
-        playbook = read_playbook(path)
+        playbook = load_playbook(path, template_keys(ROOT, LOCALES), LOCALES)
     except PlaybookError as exc:
         for issue in exc.issues:
             typer.echo(str(issue))
@@ -130,9 +124,10 @@ def preview(
     settings = load_settings()
     path = playbook_path(settings)
     try:
-        playbook = read_playbook(path)
+        policy = engagement_policy(settings)
     except PlaybookError as exc:
         fail(f"the playbook has problems (run `rapport playbook check`):\n{exc}")
+    playbook = policy.playbook
     unknown = [r for r in rule or () if playbook.rule(r) is None]
     if unknown:
         known = ", ".join(r.id for r in playbook.rules)
@@ -142,7 +137,6 @@ def preview(
         locales=LOCALES,
         default_locale=settings.default_locale,
         default_timezone=settings.default_timezone,
-        active_days=settings.lifecycle_active_days,
     )
     personal = cipher(settings)  # without a key, birthdays stay unknown
 
@@ -150,9 +144,7 @@ def preview(
         from bot.core.services.engagement import preview as preview_playbook
 
         async with database(settings, personal) as (_engine, uow):
-            return await preview_playbook(
-                uow, playbook, moment, engagement_policy(settings), context, rule or None
-            )
+            return await preview_playbook(uow, playbook, moment, policy, context, rule or None)
 
     results = asyncio.run(work())
     if as_json:

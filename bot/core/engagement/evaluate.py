@@ -90,9 +90,6 @@ class Context:
     locales: Sequence[str]
     default_locale: str
     default_timezone: str
-    active_days: int = 90
-    """The lifecycle's active stage (TierPolicy.active_days): the day after it, a customer
-    whose last paid order is that old has turned dormant."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +207,7 @@ def occasions(
         ]
         if paid:
             last = max(paid).date()
-            turned = _midnight(last + timedelta(days=context.active_days + 1))
+            turned = _midnight(last + timedelta(days=policy.active_days + 1))
             events = [(turned, f"dormant-{last.isoformat()}", None)]
     elif trigger.on is TriggerKind.TIER_CHANGED and facts.tier_changed_on is not None:
         day = facts.tier_changed_on
