@@ -278,3 +278,17 @@ def test_check_of_a_missing_file_exits_1_naming_it(tmp_path: Path) -> None:
     result = runner.invoke(app, ["playbook", "check", str(tmp_path / "nope.yaml")])
     assert result.exit_code == 1
     assert "nope.yaml:1: cannot read the file" in result.output
+
+
+def test_run_refuses_a_broken_playbook_before_opening_anything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bad = tmp_path / "playbook.yaml"
+    bad.write_text("rules:\n  - id: a\n    kind: sometimes\n", encoding="utf-8")
+    monkeypatch.setenv("RAPPORT_PLAYBOOK_FILE", str(bad))
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
+    monkeypatch.setenv("RAPPORT_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'no.db'}")
+    result = runner.invoke(app, ["run"])
+    assert result.exit_code == 2
+    assert f"{bad}:3: rule kind 'sometimes' is unknown" in result.output
+    assert not (tmp_path / "no.db").exists()

@@ -42,14 +42,17 @@ def run(framework: FrameworkOption = None) -> None:
     setup_logging(settings)
     from bot.adapters.connection import TokenRefused
     from bot.app.playbook_file import PlaybookError
+    from bot.app.policies import read_playbook
     from storage.key_check import EncryptionKeyMismatch
 
+    try:  # before anything is opened; the bot reads the same (cached) playbook
+        read_playbook(settings)
+    except PlaybookError as exc:
+        fail(f"the playbook has problems (run `rapport playbook check`):\n{exc}")
     try:
         asyncio.run(run_forever(settings))
     except EncryptionKeyMismatch as exc:
         fail(str(exc))
-    except PlaybookError as exc:
-        fail(f"the playbook has problems (run `rapport playbook check`):\n{exc}")
     except TokenRefused:
         fail(
             "Telegram refused the bot token: check TELEGRAM_BOT_TOKEN (from @BotFather) and "
