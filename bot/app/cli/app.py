@@ -39,16 +39,17 @@ def run(framework: FrameworkOption = None) -> None:
             "no bot token. Set TELEGRAM_BOT_TOKEN (from @BotFather), "
             "or try `rapport demo`, which needs none."
         )
-    setup_logging(settings)
-    from bot.adapters.connection import TokenRefused
     from bot.app.playbook_file import PlaybookError
     from bot.app.policies import read_playbook
-    from storage.key_check import EncryptionKeyMismatch
 
     try:  # before anything is opened; the bot reads the same (cached) playbook
         read_playbook(settings)
     except PlaybookError as exc:
         fail(f"the playbook has problems (run `rapport playbook check`):\n{exc}")
+    setup_logging(settings)
+    from bot.adapters.connection import TokenRefused
+    from storage.key_check import EncryptionKeyMismatch
+
     try:
         asyncio.run(run_forever(settings))
     except EncryptionKeyMismatch as exc:
