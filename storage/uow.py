@@ -38,6 +38,7 @@ from bot.core.ports import (
     CustomerRepository,
     CustomerTiers,
     DeskRepository,
+    EngagementFactsReader,
     InboxRepository,
     MessageLogRepository,
     OutboxRepository,
@@ -52,6 +53,7 @@ from bot.core.ports import (
 from storage.crypto import PersonalDataCipher
 from storage.customers import SqlCustomerRecords, SqlCustomerTiers
 from storage.desk import SqlDeskRepository
+from storage.engagement import SqlEngagementFacts
 from storage.inbox import SqlInboxRepository
 from storage.outbox import SqlOutboxRepository
 from storage.ratings import SqlRatingRepository
@@ -113,6 +115,7 @@ class SqlUnitOfWork:
     outbox: OutboxRepository
     records: CustomerRecordRepository
     tiers: CustomerTiers
+    engagement: EngagementFactsReader
 
     def __init__(
         self,
@@ -156,6 +159,7 @@ class SqlUnitOfWork:
         self.ratings = SqlRatingRepository(session)
         self.inbox = SqlInboxRepository(session)
         self.outbox = SqlOutboxRepository(session)
+        self.engagement = SqlEngagementFacts(session, self._cipher)
         return self
 
     async def __aexit__(
@@ -232,3 +236,4 @@ if TYPE_CHECKING:  # mypy proves the classes satisfy the core's Protocols
         _ratings: RatingRepository = SqlRatingRepository(session)
         _inbox: InboxRepository = SqlInboxRepository(session)
         _outbox: OutboxRepository = SqlOutboxRepository(session)
+        _engagement: EngagementFactsReader = SqlEngagementFacts(session, None)

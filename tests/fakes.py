@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from bot.core.desk import Takeover
+from bot.core.engagement.facts import OrderFact
 from bot.core.errors import DeliveryError, ThreadNotFound
 from bot.core.messages import Outgoing, Sent
 from bot.core.models import (
@@ -35,6 +36,7 @@ from bot.core.ports import (
     CustomerTiers,
     DeskRepository,
     DuplicateUpdate,
+    EngagementFactsReader,
     FaqMatch,
     InboundUpdate,
     InboxRepository,
@@ -51,6 +53,7 @@ from bot.core.records import CustomerProfile, TierChange, TierInfo
 from bot.core.roles import AuditEntry, StaffMember
 from bot.core.tickets import Ticket, TicketEvent, ticket_number
 from tests.fakes_customers import MemoryCustomerRecords, MemoryCustomerTiers
+from tests.fakes_engagement import MemoryEngagementFacts
 
 
 class FrozenClock:
@@ -110,6 +113,8 @@ class MemoryStore:
     tier_history: list[TierChange] = field(default_factory=list)
     inbox: dict[int, InboundUpdate] = field(default_factory=dict)
     outbox: dict[int, OutboxMessage] = field(default_factory=dict)
+    orders: dict[int, tuple[OrderFact, ...]] = field(default_factory=dict)
+    """Customer id → their orders, for the engagement read model (SQL keeps them in tables)."""
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
 
@@ -629,6 +634,7 @@ class MemoryUnitOfWork:
     tiers: CustomerTiers
     inbox: InboxRepository
     outbox: OutboxRepository
+    engagement: EngagementFactsReader
 
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
@@ -650,6 +656,7 @@ class MemoryUnitOfWork:
         self.ratings = _Ratings(self._work)
         self.records = MemoryCustomerRecords(self._work)
         self.tiers = MemoryCustomerTiers(self._work)
+        self.engagement = MemoryEngagementFacts(self._work)
         return self
 
     async def __aexit__(

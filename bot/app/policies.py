@@ -7,14 +7,19 @@ derived from the encryption key and handed on as bytes).
 
 from __future__ import annotations
 
-from datetime import timedelta
+import functools
+from datetime import time, timedelta
+from pathlib import Path
 
-from bot.app.settings import Settings
+from bot.app.playbook_file import DEFAULT_PLAYBOOK, load_playbook, template_keys
+from bot.app.settings import LOCALES, Settings
+from bot.core.engagement.playbook import Playbook
 from bot.core.pacing import PacingLimits
 from bot.core.policies import (
     ComplaintPolicy,
     DeliveryPolicy,
     DeskMode,
+    EngagementPolicy,
     HandlingPolicy,
     LinkingPolicy,
     Localisation,
@@ -24,6 +29,7 @@ from bot.core.policies import (
 )
 from bot.core.records import LINK_PURPOSE, decode_master_key, derive_key
 from bot.core.sla import BusinessHours, Case, SlaPolicy, SlaTarget
+from scripts_i18n import ROOT
 
 
 def sla_policy(settings: Settings) -> SlaPolicy:
@@ -63,6 +69,52 @@ def bot_wide_rate(settings: Settings) -> float:
     if settings.paid_broadcast:
         return settings.paid_messages_per_second
     return settings.global_messages_per_second
+
+
+def clock_time(text: str) -> time:
+    """``"21:00"`` → ``time(21, 0)`` (the setting's pattern has checked the form)."""
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
+
+
+def read_playbook(settings: Settings) -> Playbook:
+    """The deployment's playbook (``RAPPORT_PLAYBOOK_FILE`` or the shipped one), checked
+    against the templates of every locale; raises :class:`PlaybookError` naming each
+    problem with its line. Reading it takes a few hundred milliseconds (every template file
+    is parsed), so a file is read again only when it or a template file changed."""
+    path = Path(settings.playbook_file) if settings.playbook_file else DEFAULT_PLAYBOOK
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
+        stamp = -1  # the loader reports the unreadable file with its name
+    templates = tuple(p.stat().st_mtime_ns for p in sorted(ROOT.glob("*/messages/*.yaml")))
+    return _read_playbook(str(path), stamp, templates)
+
+
+@functools.lru_cache(maxsize=8)
+def _read_playbook(path: str, stamp: int, templates: tuple[int, ...]) -> Playbook:
+    """The playbook is frozen, so one read serves every caller until a file changes."""
+    return load_playbook(Path(path), template_keys(ROOT, LOCALES), LOCALES)
+
+
+def engagement_policy(settings: Settings, playbook: Playbook | None = None) -> EngagementPolicy:
+    """The guards' numbers and the playbook (read with :func:`read_playbook` unless given)."""
+    s = settings
+    tags = frozenset(t.strip() for t in s.price_sensitive_tags.split(",") if t.strip())
+    return EngagementPolicy(
+        quiet_start=clock_time(s.quiet_hours_start),
+        quiet_end=clock_time(s.quiet_hours_end),
+        marketing_cap=s.marketing_cap,
+        cap_days=s.marketing_cap_days,
+        birthday_grace_days=s.birthday_grace_days,
+        unhappy_complaint_days=s.unhappy_complaint_days,
+        unhappy_rating_at_most=s.unhappy_rating_at_most,
+        price_sensitive_coupon_share=s.price_sensitive_coupon_share,
+        price_sensitive_tags=tags,
+        active_days=s.lifecycle_active_days,
+        currency=s.shop_currency,
+        playbook=playbook if playbook is not None else read_playbook(s),
+    )
 
 
 def policies(settings: Settings) -> Policies:
@@ -107,4 +159,5 @@ def policies(settings: Settings) -> Policies:
             retry_initial_seconds=s.accept_retry_initial_seconds,
             retry_max_seconds=s.accept_retry_max_seconds,
         ),
+        engagement=engagement_policy(s),
     )

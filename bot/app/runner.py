@@ -18,7 +18,7 @@ from bot.app.bootstrap import (
     outbox_policy,
     publish_menus,
 )
-from bot.app.jobs import revisit, sla
+from bot.app.jobs import engagement, revisit, sla
 from bot.app.settings import Framework, Settings
 from bot.core.deps import Deps
 from bot.core.dispatch import Dispatcher
@@ -149,6 +149,9 @@ async def start_bot(services: Services, framework: Framework) -> RunningBot:
     await scheduler.schedule_every(sla.JOB_ID, sla.TARGET, settings.sla_sweep_seconds)
     await scheduler.schedule_every(
         revisit.SWEEP_JOB_ID, revisit.SWEEP_TARGET, settings.revisit_sweep_seconds
+    )
+    await scheduler.schedule_every(
+        engagement.JOB_ID, engagement.TARGET, settings.engagement_run_seconds
     )
     outbox = OutboxSender(deps, dispatcher.delivery, outbox_policy(settings), worker)
     task = asyncio.create_task(outbox.run(after=dispatcher.resumed), name="rapport-outbox")

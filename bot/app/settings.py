@@ -234,6 +234,67 @@ class Settings(BaseSettings):
         "sent (a safety net behind the job scheduled at each resolution).",
     )
 
+    # --- Engagement (SPEC §8) -------------------------------------------------------------
+    playbook_file: str | None = Field(
+        None,
+        description="The engagement playbook (YAML); unset: the shipped default, which "
+        "implements SPEC §8 (`rapport playbook check` validates a file).",
+    )
+    engagement_run_seconds: int = Field(
+        3600,
+        gt=0,
+        description="How often the scheduler runs the playbook and queues what is due.",
+    )
+    quiet_hours_start: str = Field(
+        "21:00",
+        pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+        description="Start of the quiet hours (HH:MM, customer's local time): marketing "
+        "messages due then are held, never dropped.",
+    )
+    quiet_hours_end: str = Field(
+        "09:00",
+        pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+        description="End of the quiet hours (HH:MM, customer's local time): held marketing "
+        "messages go out from then.",
+    )
+    marketing_cap: int = Field(
+        2, ge=1, description="Most marketing messages one customer receives per cap window."
+    )
+    marketing_cap_days: int = Field(
+        7, ge=1, description="The cap window, in days (a trailing window, not a calendar week)."
+    )
+    birthday_grace_days: int = Field(
+        3,
+        ge=0,
+        description="Days after a birthday during which its greeting is still sent (a missed "
+        "run, quiet hours or the cap may push it past the day).",
+    )
+    unhappy_complaint_days: int = Field(
+        180,
+        ge=1,
+        description="Win-back: a complaint within this many days makes a customer "
+        "'unhappy with service'.",
+    )
+    unhappy_rating_at_most: int = Field(
+        2,
+        ge=1,
+        le=5,
+        description="Win-back: a rating (1–5) at or below this makes a customer 'unhappy "
+        "with service'.",
+    )
+    price_sensitive_coupon_share: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Win-back: a customer whose share of orders that used a coupon is above "
+        "this is 'price-sensitive'.",
+    )
+    price_sensitive_tags: str = Field(
+        "price-sensitive,value-seeker",
+        description="Win-back: need tags (comma-separated) that mark a customer as "
+        "'price-sensitive' (they mentioned price).",
+    )
+
     # --- Delivery within Telegram's limits (SPEC §11) -------------------------------------
     chat_messages_per_second: float = Field(
         1.0, gt=0, description="Sustained messages per second to one chat."

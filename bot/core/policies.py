@@ -9,9 +9,10 @@ valid configuration for tests and tools.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import time, timedelta
 from enum import StrEnum
 
+from bot.core.engagement.playbook import Playbook
 from bot.core.pacing import PacingLimits
 from bot.core.sla import SlaPolicy, default_sla
 from bot.core.tickets import Level
@@ -133,6 +134,36 @@ class ComplaintPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class EngagementPolicy:
+    """The guards on proactive messages and the win-back definitions (SPEC §8)."""
+
+    quiet_start: time = time(21, 0)
+    """Quiet hours start (customer's local time); equal to `quiet_end`: no quiet hours."""
+    quiet_end: time = time(9, 0)
+    """Quiet hours end: a marketing message held overnight goes out from then."""
+    marketing_cap: int = 2
+    """Most marketing messages per customer within `cap_days`."""
+    cap_days: int = 7
+    birthday_grace_days: int = 3
+    """Days after a birthday during which its greeting is still sent."""
+    unhappy_complaint_days: int = 180
+    """A complaint this recent makes a customer unhappy with service."""
+    unhappy_rating_at_most: int = 2
+    """So does a rating (1–5) at or below this, within the same days."""
+    price_sensitive_coupon_share: float = 0.5
+    """A customer whose share of orders with a coupon is above this is price-sensitive..."""
+    price_sensitive_tags: frozenset[str] = frozenset({"price-sensitive", "value-seeker"})
+    """...and so is one carrying any of these need tags (they mentioned price)."""
+    active_days: int = 90
+    """The lifecycle's active stage (the tiers' ``active_days``): the day after a customer's
+    last paid order is this old, they have turned dormant."""
+    currency: str = "CNY"
+    """How coupon amounts are written in messages (the shop's currency)."""
+    playbook: Playbook = field(default_factory=lambda: Playbook(()))
+    """The deployment's playbook, read and checked at start-up (empty: nothing is sent)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Policies:
     """Everything the core needs to know about the deployment, in one frozen bundle."""
 
@@ -144,6 +175,7 @@ class Policies:
     delivery: DeliveryPolicy = field(default_factory=DeliveryPolicy)
     complaints: ComplaintPolicy = field(default_factory=ComplaintPolicy)
     handling: HandlingPolicy = field(default_factory=HandlingPolicy)
+    engagement: EngagementPolicy = field(default_factory=EngagementPolicy)
 
     @property
     def enquiry_first_response(self) -> timedelta:

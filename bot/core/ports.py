@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Any, Literal, Protocol, Self
 
 from bot.core.desk import Takeover
+from bot.core.engagement.facts import CustomerFacts
 from bot.core.messages import Outgoing, Sent
 from bot.core.models import Conversation, Customer, LoggedMessage, SupportRequest
 from bot.core.outbox_model import OutboxMessage, OutboxState, OutboxSummary
@@ -425,6 +426,17 @@ class OutboxRepository(Protocol):
         ...
 
 
+class EngagementFactsReader(Protocol):
+    """The engagement engine's read model (:class:`~bot.core.engagement.facts.CustomerFacts`):
+    one customer with their standing, profile, orders, complaints, ratings and the engagement
+    messages already in the outbox. Read-only."""
+
+    async def customer_facts(self, after_id: int = 0, limit: int = 500) -> list[CustomerFacts]:
+        """Customers with an id above `after_id`, in id order, at most `limit` (page on by
+        passing the last id). A birthday is read only when personal data can be decrypted."""
+        ...
+
+
 class DuplicateUpdate(Exception):
     """The update was already recorded: a re-delivery, to be ignored."""
 
@@ -446,6 +458,7 @@ class UnitOfWork(Protocol):
     ratings: RatingRepository
     inbox: InboxRepository
     outbox: OutboxRepository
+    engagement: EngagementFactsReader
 
     async def __aenter__(self) -> Self: ...
 

@@ -21,12 +21,14 @@ import pytest
 
 from bot.core import ports
 from bot.core.desk import Takeover
+from bot.core.engagement.facts import CustomerFacts, SentEngagement
 from bot.core.messages import OutButton, Outgoing, TopicRef
 from bot.core.models import (
     Conversation,
     Customer,
     Direction,
     LoggedMessage,
+    Reachability,
     RequestReason,
     RequestStatus,
     SupportRequest,
@@ -999,6 +1001,54 @@ async def test_outbox_enqueues_once_claims_once_and_keeps_each_outcome(backend: 
 
 
 # --- coverage of the ports -------------------------------------------------------------------
+
+
+async def test_engagement_facts_gather_what_the_playbook_reads(backend: Backend) -> None:
+    """Orders are left out: the fake keeps them apart (``MemoryStore.orders``), the SQL rows
+    come from the import, tested in ``tests/integration/test_engagement_storage.py``."""
+    ann = await add_customer(backend.uow, 1, timezone="Asia/Shanghai", language_code="zh-TW")
+    bob = await add_customer(backend.uow, 2, reachability=Reachability.BLOCKED)
+    assert ann.id is not None and bob.id is not None
+    complaint = await add_ticket(backend.uow, ann)
+    assert complaint.id is not None
+    await backend.seed_tiers(
+        a_standing(ann.id), [TierChange(ann.id, date(2026, 2, 1), Tier.BASE, Tier.HIGH)]
+    )
+    message = replace(_queued("k").message, chat_id=BIG + 1, about_customer_id=ann.id)
+    async with backend.uow() as work:
+        await work.records.save_profile(a_profile(ann.id))
+        await work.staff.set_advisor(ann.id, BIG + 50)
+        await work.ratings.add(Rating(complaint.id, ann.id, 2, minutes(5)))
+        for key in (f"engage:birthday:{ann.id}:2026", f"revisit:{complaint.id}"):
+            await work.outbox.enqueue(
+                OutboxMessage(key, Lane.PROACTIVE, message, minutes(1), minutes(9))
+            )
+        await work.commit()
+    async with backend.uow() as work:
+        first, second = await work.engagement.customer_facts()
+        assert await work.engagement.customer_facts(after_id=ann.id) == [second]
+        assert await work.engagement.customer_facts(limit=1) == [first]
+    assert first == CustomerFacts(
+        customer_id=ann.id,
+        name="Ann",
+        chat_id=BIG + 1,
+        language_code="zh-TW",
+        timezone="Asia/Shanghai",
+        tier=Tier.HIGH,
+        stage=Lifecycle.ACTIVE,
+        segment=Segment.CHAMPIONS,
+        tags=frozenset({"vip", "茶"}),
+        has_advisor=True,
+        consent=True,
+        birthday=date(1990, 2, 3),
+        complaints=(T0,),
+        ratings=((minutes(5), 2),),
+        tier_changed_on=date(2026, 2, 1),
+        sent=(SentEngagement(f"engage:birthday:{ann.id}:2026", minutes(9)),),
+    )
+    assert second == CustomerFacts(
+        customer_id=bob.id, name="Ann", chat_id=BIG + 2, reachability=Reachability.BLOCKED
+    )
 
 
 def test_every_port_method_is_exercised() -> None:

@@ -71,6 +71,12 @@ SAMPLE: dict[str, Any] = {
     "user_id": 9002,
     "chat": -1001234567890,
     "problem": "blocked",
+    "offer": "20 % off, valid for 30 days",
+    "order": "A-1001",
+    "news": "New autumn collection",
+    "value": 20,
+    "min_spend": "50.00",
+    "valid_days": 30,
 }
 
 

@@ -26,6 +26,7 @@ LAZY_GROUPS: dict[str, str] = {
     "tiers": "bot.app.cli.tiers",
     "staff": "bot.app.cli.staff",
     "outbox": "bot.app.cli.outbox",
+    "playbook": "bot.app.cli.playbook",
 }
 """Command groups: each module defines a ``typer.Typer`` named ``app``."""
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
@@ -78,6 +79,13 @@ def run(framework: FrameworkOption = None) -> None:
             "no bot token. Set TELEGRAM_BOT_TOKEN (from @BotFather), "
             "or try `rapport demo`, which needs none."
         )
+    from bot.app.playbook_file import PlaybookError
+    from bot.app.policies import read_playbook
+
+    try:  # before anything is opened; the bot reads the same (cached) playbook
+        read_playbook(settings)
+    except PlaybookError as exc:
+        fail(f"the playbook has problems (run `rapport playbook check`):\n{exc}")
     setup_logging(settings)
     from bot.adapters.connection import TokenRefused
     from storage.key_check import EncryptionKeyMismatch

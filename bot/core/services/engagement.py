@@ -1,0 +1,204 @@
+"""Engagement use cases: the playbook evaluated over every customer in the database.
+
+:func:`preview` reads the customers' facts page by page through the unit of work's
+:class:`~bot.core.ports.EngagementFactsReader` and evaluates each page
+(:func:`bot.core.engagement.evaluate.evaluate`); it writes nothing (``rapport playbook
+preview``).
+
+:func:`run_playbook` does the same and, in the unit of work that read each page, writes every
+planned message to the outbox's proactive lane under its key
+``engage:<rule>:<customer>:<period>``, with ``not_before`` at the moment the guards chose (the
+end of the quiet hours for a held one). The outbox keeps keys unique, so a second run — or a
+restart, or a second process — enqueues nothing new. Marketing messages carry an opt-out
+button (:data:`OPT_OUT_DATA`). A message whose template needs content the engine cannot give
+yet (the mid tier's ``news``, until news items exist) is not written and is counted as
+``unrendered``; the next run tries again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from bot.core.delivery import render_reply
+from bot.core.deps import Deps
+from bot.core.engagement.evaluate import Context, Planned, RuleResult, evaluate
+from bot.core.engagement.playbook import CouponKind, CouponSpec, Playbook
+from bot.core.messages import Button, Outgoing, Reply
+from bot.core.outbox_model import Lane, OutboxMessage
+from bot.core.policies import EngagementPolicy
+from bot.core.ports import Renderer, UnitOfWork, UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+OPT_OUT_DATA = "optout:marketing"
+"""The callback data of the opt-out button on every marketing message (its route, with
+``/stop``, is a later step of the engagement work)."""
+OPT_OUT_KEY = "engage.opt_out_button"
+OFFER_KEY = "engage.offer.{kind}"
+
+
+@dataclass(slots=True)
+class EngagementRun:
+    """What one run of the playbook did."""
+
+    queued: list[int] = field(default_factory=list)
+    """Outbox rows written that are due now (held ones wait for the senders)."""
+    written: Counter[str] = field(default_factory=Counter)
+    """Rows written per rule (due now or held)."""
+    already: int = 0
+    """Planned messages whose key another process wrote first."""
+    unrendered: Counter[str] = field(default_factory=Counter)
+    """Planned messages per rule that could not be worded (content missing)."""
+    skipped: Counter[str] = field(default_factory=Counter)
+    """Skips by reason (consent, cap, …) over all rules."""
+
+
+def context_of(deps: Deps) -> Context:
+    locale = deps.policies.locale
+    return Context(deps.renderer.locales, locale.default_locale, locale.default_timezone)
+
+
+def money(cents: int, currency: str) -> str:
+    return f"{Decimal(cents) / 100:.2f} {currency}"
+
+
+def offer_params(coupon: CouponSpec, currency: str) -> dict[str, Any]:
+    """The parameters of ``engage.offer.<kind>``."""
+    if coupon.kind is CouponKind.PERCENT:
+        value: object = coupon.value
+    elif coupon.kind is CouponKind.FIXED:
+        value = money(coupon.value or 0, currency)
+    else:
+        value = None
+    min_spend = money(coupon.min_spend_cents, currency) if coupon.min_spend_cents else ""
+    return {"value": value, "min_spend": min_spend, "valid_days": coupon.valid_days}
+
+
+def message_params(
+    renderer: Renderer, planned: Planned, currency: str, extra: Mapping[str, Any]
+) -> dict[str, Any]:
+    """What the rule's template is rendered with: ``name``, ``order`` for order rules, and
+    ``offer`` (worded in the customer's locale) for rules with a coupon."""
+    params: dict[str, Any] = {"name": planned.name, **extra}
+    if planned.order_ref is not None:
+        params["order"] = planned.order_ref
+    if planned.coupon is not None:
+        key = OFFER_KEY.format(kind=planned.coupon.kind.value)
+        params["offer"] = renderer.render(
+            key, planned.locale, offer_params(planned.coupon, currency)
+        )
+    return params
+
+
+def word(
+    renderer: Renderer,
+    planned: Planned,
+    currency: str,
+    extra: Mapping[str, Any] | None = None,
+) -> Outgoing | None:
+    """The planned message rendered, with the opt-out button when it is marketing; None when
+    its template needs a parameter the engine does not have."""
+    buttons = ((Button(OPT_OUT_KEY, OPT_OUT_DATA),),) if planned.marketing else ()
+    try:
+        reply = Reply(
+            planned.template,
+            message_params(renderer, planned, currency, extra or {}),
+            buttons=buttons,
+            chat_id=planned.chat_id,
+            locale=planned.locale,
+            about_customer_id=planned.customer_id,
+        )
+        return render_reply(renderer, reply, planned.locale, planned.chat_id)
+    except Exception as exc:  # the renderer's error type is the template engine's own
+        log.debug("cannot word %s for customer %s: %s", planned.key, planned.customer_id, exc)
+        return None
+
+
+async def _page(
+    uow: UnitOfWork,
+    after: int,
+    limit: int,
+    playbook: Playbook,
+    now: datetime,
+    policy: EngagementPolicy,
+    context: Context,
+    rule_ids: Collection[str] | None,
+) -> tuple[int | None, list[RuleResult]]:
+    facts = await uow.engagement.customer_facts(after_id=after, limit=limit)
+    if not facts:
+        return None, []
+    return facts[-1].customer_id, evaluate(playbook, facts, now, policy, context, rule_ids)
+
+
+async def preview(
+    uow: UnitOfWorkFactory,
+    playbook: Playbook,
+    now: datetime,
+    policy: EngagementPolicy,
+    context: Context,
+    rule_ids: Collection[str] | None = None,
+    page: int = 500,
+) -> list[RuleResult]:
+    """Every (chosen) rule's plan over all customers at `now`; nothing is written."""
+    wanted = [r for r in playbook.rules if rule_ids is None or r.id in rule_ids]
+    merged = {r.id: RuleResult(r.id, r.is_marketing) for r in wanted}
+    after: int | None = 0
+    while after is not None:
+        async with uow() as work:
+            after, results = await _page(
+                work, after, page, playbook, now, policy, context, rule_ids
+            )
+        for result in results:
+            total = merged[result.rule_id]
+            total.planned.extend(result.planned)
+            total.skipped.extend(result.skipped)
+            total.not_due += result.not_due
+    return [merged[r.id] for r in wanted]
+
+
+async def run_playbook(deps: Deps, page: int = 500) -> EngagementRun:
+    """Evaluates the deployment's playbook now and writes what is due to the outbox, one page
+    of customers per unit of work (see the module docstring). Returns what it did."""
+    now = deps.clock.now()
+    policy = deps.policies.engagement
+    context = context_of(deps)
+    report = EngagementRun()
+    after: int | None = 0
+    while after is not None:
+        async with deps.uow() as work:
+            after, results = await _page(
+                work, after, page, policy.playbook, now, policy, context, None
+            )
+            for result in results:
+                report.skipped.update(s.reason.value for s in result.skipped)
+                for planned in result.planned:
+                    message = word(deps.renderer, planned, policy.currency)
+                    if message is None:
+                        report.unrendered[planned.rule_id] += 1
+                        continue
+                    item = OutboxMessage(
+                        key=planned.key,
+                        lane=Lane.PROACTIVE,
+                        message=message,
+                        created_at=now,
+                        not_before=planned.not_before,
+                    )
+                    row = await work.outbox.enqueue(item)
+                    if row is None:
+                        report.already += 1
+                        continue
+                    report.written[planned.rule_id] += 1
+                    if planned.not_before <= now:
+                        report.queued.append(row)
+            await work.commit()
+    for rule_id, n in report.unrendered.items():
+        log.info("engagement: %d message(s) of rule %s not worded (content missing)", n, rule_id)
+    if report.written:
+        log.info("engagement: wrote %s", dict(report.written))
+    return report

@@ -1,0 +1,69 @@
+"""The in-memory engagement read model, over the fake store of :mod:`tests.fakes`.
+
+Orders live only in SQL in production (the import writes them); tests that need them put
+:class:`OrderFact` rows in ``MemoryStore.orders`` (customer id → orders)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.core.engagement.facts import CustomerFacts, SentEngagement
+from bot.core.tickets import TicketKind
+from bot.core.tiers import Lifecycle, Tier
+
+if TYPE_CHECKING:
+    from tests.fakes import MemoryStore
+
+
+class MemoryEngagementFacts:
+    def __init__(self, work: MemoryStore) -> None:
+        self._work = work
+
+    async def customer_facts(self, after_id: int = 0, limit: int = 500) -> list[CustomerFacts]:
+        w = self._work
+        ids = sorted(i for i in w.customers if i > after_id)[:limit]
+        facts: list[CustomerFacts] = []
+        for cid in ids:
+            c = w.customers[cid]
+            profile = w.profiles.get(cid)
+            standing = w.standings.get(cid)
+            tickets = [t for t in w.tickets.values() if t.customer_id == cid]
+            changes = [h.as_of for h in w.tier_history if h.customer_id == cid]
+            sent = tuple(
+                SentEngagement(row.key, row.not_before)
+                for row in w.outbox.values()
+                if row.key.startswith("engage:") and row.message.about_customer_id == cid
+            )
+            facts.append(
+                CustomerFacts(
+                    customer_id=cid,
+                    name=c.first_name or c.display_name,
+                    chat_id=c.chat_id,
+                    reachability=c.reachability,
+                    language=c.language,
+                    language_code=c.language_code,
+                    timezone=c.timezone,
+                    tier=standing.tier if standing else Tier.PROSPECT,
+                    stage=standing.lifecycle if standing else Lifecycle.PROSPECT,
+                    segment=standing.segment if standing else None,
+                    tags=frozenset(profile.tags) if profile else frozenset(),
+                    has_advisor=cid in w.advisors,
+                    consent=bool(profile and profile.marketing_consent),
+                    birthday=profile.birthday if profile else None,
+                    orders=tuple(w.orders.get(cid, ())),
+                    complaints=tuple(
+                        t.created_at for t in tickets if t.kind is TicketKind.COMPLAINT
+                    ),
+                    ratings=tuple(
+                        (r.rated_at, r.score) for r in w.ratings.values() if r.customer_id == cid
+                    ),
+                    resolved_tickets=tuple(
+                        (t.id, t.resolved_at)
+                        for t in tickets
+                        if t.id is not None and t.resolved_at is not None
+                    ),
+                    tier_changed_on=max(changes) if changes else None,
+                    sent=sent,
+                )
+            )
+        return facts
