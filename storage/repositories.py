@@ -17,7 +17,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from bot.core.models import Conversation, Customer, LoggedMessage, RequestStatus, SupportRequest
+from bot.core.models import (
+    Conversation,
+    Customer,
+    Direction,
+    LoggedMessage,
+    RequestStatus,
+    SupportRequest,
+)
 from bot.core.ports import DuplicateUpdate
 from storage.inbox import forget
 from storage.mapping import (
@@ -158,6 +165,19 @@ class SqlMessageLogRepository:
         rows = list((await self._session.scalars(stmt)).all())
         rows.reverse()
         return [message_from_row(row) for row in rows]
+
+    async def posted_about(self, customer_id: int, own_chat_id: int | None) -> list[LoggedMessage]:
+        stmt = (
+            select(MessageLogRow)
+            .where(
+                col(MessageLogRow.customer_id) == customer_id,
+                col(MessageLogRow.direction) == Direction.OUT.value,
+                col(MessageLogRow.telegram_message_id).is_not(None),
+                col(MessageLogRow.chat_id) != (own_chat_id if own_chat_id is not None else 0),
+            )
+            .order_by(col(MessageLogRow.at), col(MessageLogRow.id))
+        )
+        return [message_from_row(row) for row in await self._session.scalars(stmt)]
 
 
 class SqlConversationRepository:

@@ -187,6 +187,17 @@ class _Messages:
         found = sorted((m for m in self._data if m.chat_id == chat_id), key=_by_time_and_id)
         return copy.deepcopy(found[-limit:]) if limit > 0 else []
 
+    async def posted_about(self, customer_id: int, own_chat_id: int | None) -> list[LoggedMessage]:
+        found = [
+            m
+            for m in self._data
+            if m.customer_id == customer_id
+            and m.direction is Direction.OUT
+            and m.telegram_message_id is not None
+            and m.chat_id != own_chat_id
+        ]
+        return copy.deepcopy(sorted(found, key=_by_time_and_id))
+
     async def find_sent(self, chat_id: int, telegram_message_id: int) -> LoggedMessage | None:
         for m in reversed(self._data):
             if (

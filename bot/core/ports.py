@@ -118,6 +118,11 @@ class MessageLogRepository(Protocol):
         """The chat's most recent messages, oldest first."""
         ...
 
+    async def posted_about(self, customer_id: int, own_chat_id: int | None) -> list[LoggedMessage]:
+        """Messages the bot posted about the customer in other chats than their own (ticket
+        cards, alerts, relays in staff chats) that Telegram still shows, oldest first."""
+        ...
+
 
 class ConversationRepository(Protocol):
     async def get(self, chat_id: int) -> Conversation | None: ...

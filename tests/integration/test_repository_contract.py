@@ -304,6 +304,35 @@ async def test_mark_handled_and_find_sent(backend: Backend) -> None:
     assert by_update[901].handled_at is None
 
 
+async def test_what_was_posted_about_a_customer_elsewhere(backend: Backend) -> None:
+    ann = await add_customer(backend.uow)
+    assert ann.id is not None
+    group = -(BIG + 5)
+    async with backend.uow() as work:
+        for entry in (
+            logged(Direction.OUT, None, group, customer_id=ann.id, telegram_message_id=31),
+            logged(Direction.OUT, None, BIG + 1, customer_id=ann.id, telegram_message_id=32),
+            logged(Direction.OUT, None, group, customer_id=ann.id),  # never reached Telegram
+            logged(Direction.IN, 700, group, customer_id=ann.id, telegram_message_id=33),
+            logged(Direction.OUT, None, group, telegram_message_id=34),  # about nobody
+            logged(
+                Direction.OUT,
+                None,
+                BIG + 7,
+                customer_id=ann.id,
+                telegram_message_id=35,
+                at=minutes(-1),
+            ),
+        ):
+            await work.messages.add(entry)
+        await work.commit()
+    async with backend.uow() as work:
+        posted = await work.messages.posted_about(ann.id, BIG + 1)
+        assert [(m.chat_id, m.telegram_message_id) for m in posted] == [(BIG + 7, 35), (group, 31)]
+        everywhere = await work.messages.posted_about(ann.id, None)
+        assert {m.telegram_message_id for m in everywhere} == {31, 32, 35}
+
+
 async def test_for_chat_is_the_most_recent_oldest_first(backend: Backend) -> None:
     async with backend.uow() as work:
         # Added out of time order; two share a time (then the order of adding decides).

@@ -116,23 +116,38 @@ def forget(
     ref: RefArgument,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
-    """Erase the customer's personal data and message texts; anonymous counts stay."""
+    """Erase the customer's personal data and message texts, and redact what the bot posted
+    about them in staff chats; anonymous counts stay."""
     settings = load_settings()
     if not yes and not typer.confirm(f"Erase the personal data of customer {ref}?"):
         raise typer.Exit(1)
 
-    async def work() -> None:
+    async def work() -> int:
+        from bot.app.i18n import SCRIPTS_DIR, build_renderer
+        from bot.app.settings import LOCALES
+        from bot.core.services.erasure import forget_customer
         from storage.engine import scrub
 
+        renderer = build_renderer(
+            SCRIPTS_DIR, LOCALES, [], {"business_name": settings.business_name}
+        )
         async with database(settings) as (engine, uow_factory):
             cid = await _customer_id(uow_factory, ref)
             async with uow_factory() as uow:
-                await uow.records.forget(cid)
+                queued = await forget_customer(
+                    uow, renderer, settings.staff_locale, cid, datetime.now(UTC)
+                )
                 await uow.commit()
             await scrub(engine)
+        return queued
 
-    asyncio.run(work())
+    queued = asyncio.run(work())
     typer.echo(f"customer {ref}: personal data and message texts erased")
+    if queued:
+        typer.echo(
+            f"{queued} messages the bot posted about them in staff chats will be replaced by a "
+            "notice as soon as the bot runs (see `rapport outbox status`)"
+        )
 
 
 @app.command("link-url")

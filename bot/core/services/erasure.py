@@ -1,0 +1,50 @@
+"""Erasing a customer (SPEC §12), in the database and in the staff chats.
+
+``rapport customer forget`` erases the customer's personal data and words from every table
+(:meth:`bot.core.ports.CustomerRecordRepository.forget`). What the bot already posted about
+them in other chats — ticket cards, alerts, relayed messages in the staff group and the
+supervisors' and managers' chats — Telegram still shows; so, in the same transaction, each
+of those messages is queued in the outbox as an edit that replaces its text (and removes its
+buttons) with a short notice. The running bot's outbox senders make the edits: nothing is
+sent from the command line, and an edit that cannot be made (a relayed photo has no text to
+replace, or the chat is gone) ends ``failed`` or ``skipped`` with Telegram's reason, visible
+in ``rapport outbox status``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.core.messages import Outgoing
+from bot.core.outbox import Lane, enqueue_rendered
+from bot.core.ports import Renderer, UnitOfWork
+
+ERASED_NOTICE = "staff.erased"
+"""The template that replaces what the bot had posted about an erased customer."""
+
+
+async def forget_customer(
+    uow: UnitOfWork, renderer: Renderer, staff_locale: str, customer_id: int, now: datetime
+) -> int:
+    """Erases the customer in `uow` and queues the redaction of every message the bot posted
+    about them elsewhere; returns how many edits were queued. The caller commits. Raises
+    LookupError for an unknown customer."""
+    customer = await uow.customers.get(customer_id)
+    if customer is None:
+        raise LookupError(f"no customer {customer_id}")
+    posted = await uow.messages.posted_about(customer_id, customer.chat_id)
+    await uow.records.forget(customer_id)  # (skips unsent outbox rows about the customer)
+    text = renderer.render(ERASED_NOTICE, staff_locale)
+    queued = 0
+    for message in posted:
+        assert message.telegram_message_id is not None
+        edit = Outgoing(
+            chat_id=message.chat_id,
+            text=text,
+            edit_message_id=message.telegram_message_id,
+            template_key=ERASED_NOTICE,
+        )
+        key = f"erase:{customer_id}:{message.chat_id}:{message.telegram_message_id}"
+        if await enqueue_rendered(uow, edit, key=key, lane=Lane.SERVICE, now=now) is not None:
+            queued += 1
+    return queued
