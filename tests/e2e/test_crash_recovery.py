@@ -50,8 +50,9 @@ CUSTOMERS = 30
 MESSAGES_EACH = 4
 TOTAL = CUSTOMERS * MESSAGES_EACH
 LIMITS = FloodLimits(per_chat_rate=50.0, per_chat_burst=50)
-START_TIMEOUT = 30.0
-"""Seconds for a fresh process to import its framework, migrate and start polling."""
+START_TIMEOUT = 90.0
+"""Seconds for a fresh process to import its framework, migrate and start polling (importing
+aiogram alone builds its pydantic models for about 8 s on a loaded 2-core machine)."""
 ANSWER_TIMEOUT = 90.0
 
 Answer = tuple[int, str]

@@ -100,7 +100,7 @@ async def test_it_starts_once_telegram_answers(framework: Framework, tmp_path: P
         emu = Emulator(token=TOKEN)  # Telegram comes back, on the same address
         await emu.start(port=port)
         try:
-            await emu.wait_until_polling(timeout=30)
+            await emu.wait_until_polling(timeout=90)
             process.send_signal(signal.SIGTERM)
             rest, _ = await asyncio.wait_for(process.communicate(), timeout=30)
         finally:
