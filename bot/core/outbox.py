@@ -215,23 +215,24 @@ class OutboxSender:
         return len(claimed)
 
     async def claim_due(self, limit: int) -> list[OutboxMessage]:
-        """Claims up to `limit` due rows for this worker in one transaction, service lane
-        first, then oldest first; a row another sender claimed meanwhile is left to it."""
+        """Claims up to `limit` due rows for this worker in one transaction of two statements
+        (which rows are due; one conditional update of them all), service lane first, then
+        oldest first; a row another sender claimed meanwhile is left to it."""
         now = self._deps.clock.now()
         stale = now - timedelta(seconds=self._policy.claim_timeout_seconds)
-        claimed: list[OutboxMessage] = []
         async with self._deps.uow() as uow:
-            for row in await uow.outbox.due(now, stale, limit):
-                assert row.id is not None
-                if await uow.outbox.claim(row.id, self._worker, now, stale):
-                    if row.state is OutboxState.SENDING:
-                        log.warning(
-                            "outbox row %s was left sending by %s; sending it again",
-                            row.id,
-                            row.claimed_by,
-                        )
-                    claimed.append(row)
+            due = await uow.outbox.due(now, stale, limit)
+            ids = [row.id for row in due if row.id is not None]
+            won = set(await uow.outbox.claim_many(ids, self._worker, now, stale))
             await uow.commit()
+        claimed = [row for row in due if row.id in won]
+        for row in claimed:
+            if row.state is OutboxState.SENDING:
+                log.warning(
+                    "outbox row %s was left sending by %s; sending it again",
+                    row.id,
+                    row.claimed_by,
+                )
         return claimed
 
     async def _send(self, row: OutboxMessage) -> OutboxState:
@@ -353,19 +354,15 @@ class _Recorder:
 
 async def _apply(
     uow: UnitOfWork,
-    delivery: Delivery,
     row: OutboxMessage,
     policy: OutboxPolicy | None,
     result: SendResult,
     now: datetime,
 ) -> OutboxState:
-    """Writes what became of one send into `uow` (the caller commits); the row's new state."""
+    """Writes what became of one send that did not arrive into `uow` (the caller commits;
+    sent rows are written a batch at a time by :func:`_record_all`); the row's new state."""
     assert row.id is not None
-    if result.outcome is SendOutcome.SENT:
-        assert result.sent is not None
-        await uow.outbox.mark_sent(row.id, now, result.sent.message_id)
-        await delivery.log_sent(uow, row.message, result.sent)
-        return OutboxState.SENT
+    assert result.outcome is not SendOutcome.SENT
     if result.outcome is SendOutcome.SKIPPED:
         await uow.outbox.finish(row.id, OutboxState.SKIPPED, result.reason, row.attempts)
         return OutboxState.SKIPPED
@@ -393,6 +390,34 @@ async def _apply(
 Outcome = tuple[OutboxMessage, SendResult]
 
 
+async def _write_outcomes(
+    uow: UnitOfWork,
+    delivery: Delivery,
+    outcomes: Sequence[Outcome],
+    policy: OutboxPolicy | None,
+    now: datetime,
+) -> list[OutboxState]:
+    """Writes these outcomes into `uow` (the caller commits); the rows' new states. The sent
+    ones, the bulk of any batch, take three statements however many they are: one executemany
+    ``UPDATE`` marks them sent, one query finds the customers of their chats and one
+    executemany ``INSERT`` logs them. The others are written one by one (:func:`_apply`)."""
+    states: list[OutboxState] = []
+    sent: list[tuple[OutboxMessage, Sent]] = []
+    for row, result in outcomes:
+        if result.outcome is SendOutcome.SENT:
+            assert row.id is not None and result.sent is not None
+            sent.append((row, result.sent))
+            states.append(OutboxState.SENT)
+        else:
+            states.append(await _apply(uow, row, policy, result, now))
+    if sent:
+        await uow.outbox.mark_sent_many(
+            [(row.id, message.message_id) for row, message in sent if row.id is not None], now
+        )
+        await delivery.log_sent(uow, [(row.message, message) for row, message in sent])
+    return states
+
+
 async def _record_all(
     deps: Deps, delivery: Delivery, outcomes: Sequence[Outcome], policy: OutboxPolicy | None
 ) -> list[OutboxState]:
@@ -405,10 +430,7 @@ async def _record_all(
         try:
             now = deps.clock.now()
             async with deps.uow() as uow:
-                states = [
-                    await _apply(uow, delivery, row, policy, result, now)
-                    for row, result in outcomes
-                ]
+                states = await _write_outcomes(uow, delivery, outcomes, policy, now)
                 await uow.commit()
         except Exception as exc:
             failures += 1
