@@ -19,7 +19,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from bot.core.models import Conversation, Customer, LoggedMessage, RequestStatus, SupportRequest
+from bot.core.models import (
+    Conversation,
+    Customer,
+    Direction,
+    LoggedMessage,
+    RequestStatus,
+    SupportRequest,
+)
 from bot.core.ports import DuplicateUpdate
 from storage.inbox import forget
 from storage.mapping import (
@@ -146,8 +153,7 @@ class SqlMessageLogRepository:
         if not entries:
             return
         table = MessageLogRow.__table__  # type: ignore[attr-defined]
-        values = [_columns(message_to_row(entry)) for entry in entries]
-        await self._session.execute(insert(table), values)
+        await self._session.execute(insert(table), [_outbound(entry) for entry in entries])
 
     async def mark_handled(self, update_id: int, at: datetime) -> None:
         """Set ``handled_at`` on the entry of `update_id` (nothing happens if there is none)
@@ -189,12 +195,20 @@ class SqlMessageLogRepository:
         return [message_from_row(row) for row in rows]
 
 
-def _columns(row: MessageLogRow) -> dict[str, Any]:
-    """The row's column values but its (database-assigned) id, for a Core ``INSERT``."""
+def _outbound(entry: LoggedMessage) -> dict[str, Any]:
+    """The column values of an entry without an update id, for a Core ``INSERT`` (as
+    :func:`storage.mapping.message_to_row` maps them, without building a validated row)."""
     return {
-        column.name: getattr(row, column.name)
-        for column in MessageLogRow.__table__.columns  # type: ignore[attr-defined]
-        if column.name != "id"
+        "direction": Direction(entry.direction).value,
+        "chat_id": entry.chat_id,
+        "at": entry.at,
+        "text": entry.text,
+        "telegram_message_id": entry.telegram_message_id,
+        "update_id": None,
+        "customer_id": entry.customer_id,
+        "template_key": entry.template_key,
+        "content": entry.content,
+        "handled_at": entry.handled_at,
     }
 
 

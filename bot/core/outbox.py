@@ -71,6 +71,8 @@ class OutboxPolicy:
 
     batch_size: int = 50
     """Rows one sender claims at a time (the most one crash can repeat per process)."""
+    record_wait_seconds: float = 0.0
+    """How long the recorder gathers outcomes before writing them in one transaction."""
     poll_seconds: float = 1.0
     """How long an idle sender waits before looking again."""
     max_attempts: int = 5
@@ -335,7 +337,11 @@ class _Recorder:
 
     async def _write(self) -> None:
         while self._queue:
-            await asyncio.sleep(0)  # sends finishing right now join this batch
+            # Sends finishing meanwhile join this batch: fewer, larger transactions.
+            if self._policy.record_wait_seconds > 0:
+                await self._deps.clock.sleep(self._policy.record_wait_seconds)
+            else:
+                await asyncio.sleep(0)
             size = self._policy.batch_size
             batch, self._queue = self._queue[:size], self._queue[size:]
             try:
