@@ -1,7 +1,9 @@
 """The outbox repository (``outbox``): insert-or-ignore on the idempotency key, and every
 state change a conditional ``UPDATE … WHERE id = ? AND state = ?`` whose row count says who
-won. Portable: a duplicate key is caught as an IntegrityError inside a SAVEPOINT, so the
-caller's transaction (the job's decision) carries on, on SQLite and PostgreSQL alike."""
+won (the batch forms: ``… WHERE id IN (…) AND <claimable> RETURNING id`` for claims, an
+executemany of the one-row update for sent rows). Portable: a duplicate key is caught as an
+IntegrityError inside a SAVEPOINT, so the caller's transaction (the job's decision) carries on,
+on SQLite and PostgreSQL alike."""
 
 from __future__ import annotations
 
@@ -194,7 +196,7 @@ class SqlOutboxRepository:
             .returning(col(OutboxRow.id))
             .execution_options(synchronize_session=False)
         )
-        won = {int(i) for i in await self._session.scalars(stmt)}
+        won = {int(i) for i in await self._session.scalars(stmt) if i is not None}
         return [i for i in outbox_ids if i in won]
 
     async def mark_sent(self, outbox_id: int, at: datetime, telegram_message_id: int) -> None:

@@ -5,11 +5,13 @@ as outbox rows in the very unit of work that records its decision (:func:`enqueu
 under an idempotency key (``sla:<ticket>:<action>:<chat>``, ``revisit:<ticket>``) that the
 database keeps unique: a job run twice, or by two processes, enqueues once.
 
-:class:`OutboxSender` runs in every process. It claims a due row with a conditional update
-that only one process can win (``pending`` → ``sending``), sends it through
-:meth:`~bot.core.delivery.Delivery.send_once` (the bot's one pacer and error handling), and
-then, in one transaction, marks it ``sent`` and logs the message. Service rows go before
-proactive ones, oldest first. What a failure leaves:
+:class:`OutboxSender` runs in every process. It claims due rows with one conditional update
+per batch that only one process can win for each row (``pending`` → ``sending``), sends each
+through :meth:`~bot.core.delivery.Delivery.send_once` (the bot's one pacer and error
+handling), and then records the outcomes a batch per transaction: the sent rows with three
+bulk statements however many they are (mark sent, find their customers, log them), the
+others row by row. Service rows go before proactive ones, oldest first. At Telegram's paid
+rate (1000/s) per-row statements, not Telegram, were the limit. What a failure leaves:
 
 - 429: Delivery pauses the whole bot and retries the same row (it stays claimed);
 - 403 / "chat not found": ``skipped`` with Telegram's reason (the customer is marked
@@ -23,10 +25,11 @@ proactive ones, oldest first. What a failure leaves:
 ``claim_timeout_seconds`` have passed since its claim. Telegram may already have delivered it
 (the crash came after the send, before ``sent`` was committed), so a crash can repeat at most
 the rows that were claimed and not yet marked sent at that moment: at most ``batch_size`` per
-process that died, and never a row whose ``sent`` was committed. No row is lost: every row
-ends ``sent``, ``skipped`` or ``failed`` (and ``rapport outbox retry`` puts a failed one back).
-The timeout must exceed the longest time one send can take (a 429 pause included), or a slow
-but live sender's row could be claimed and sent a second time.
+process that died (``outbox_paid_batch_size`` with paid broadcasts on), and never a row whose
+``sent`` was committed. No row is lost: every row ends ``sent``, ``skipped`` or ``failed`` (and
+``rapport outbox retry`` puts a failed one back). The timeout must exceed the longest time one
+send can take (a 429 pause included), or a slow but live sender's row could be claimed and sent
+a second time.
 """
 
 from __future__ import annotations
