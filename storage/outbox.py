@@ -1,15 +1,18 @@
 """The outbox repository (``outbox``): insert-or-ignore on the idempotency key, and every
 state change a conditional ``UPDATE … WHERE id = ? AND state = ?`` whose row count says who
-won. Portable: a duplicate key is caught as an IntegrityError inside a SAVEPOINT, so the
-caller's transaction (the job's decision) carries on, on SQLite and PostgreSQL alike."""
+won (the batch forms: ``… WHERE id IN (…) AND <claimable> RETURNING id`` for claims, an
+executemany of the one-row update for sent rows). Portable: a duplicate key is caught as an
+IntegrityError inside a SAVEPOINT, so the caller's transaction (the job's decision) carries on,
+on SQLite and PostgreSQL alike."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, case, func, or_, update
+from sqlalchemy import CursorResult, bindparam, case, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import and_, col, select
@@ -54,7 +57,8 @@ def _to_row(item: OutboxMessage) -> OutboxRow:
     )
 
 
-def _from_row(row: OutboxRow) -> OutboxMessage:
+def _from_row(row: Any) -> OutboxMessage:
+    """An ``OutboxRow``, or a result row of its columns (named alike), as the core's row."""
     topic = json.loads(row.topic) if row.topic else None
     message = Outgoing(
         chat_id=row.chat_id,
@@ -86,6 +90,20 @@ def _from_row(row: OutboxRow) -> OutboxMessage:
         sent_at=row.sent_at,
         telegram_message_id=row.telegram_message_id,
         id=row.id,
+    )
+
+
+def _claimable(stale_before: datetime | None) -> Any:
+    """Pending, or (with `stale_before`) sending since before it: a row a sender may claim."""
+    pending = col(OutboxRow.state) == OutboxState.PENDING.value
+    if stale_before is None:
+        return pending
+    return or_(
+        pending,
+        and_(
+            col(OutboxRow.state) == OutboxState.SENDING.value,
+            col(OutboxRow.claimed_at) < stale_before,
+        ),
     )
 
 
@@ -124,8 +142,11 @@ class SqlOutboxRepository:
         return _from_row(row) if row is not None else None
 
     async def due(self, now: datetime, stale_before: datetime, limit: int) -> list[OutboxMessage]:
+        """Reads plain column tuples rather than ORM rows: at Telegram's paid rate loading
+        (and validating) an ``OutboxRow`` per message costs more than the query."""
+        table = OutboxRow.__table__  # type: ignore[attr-defined]
         stmt = (
-            select(OutboxRow)
+            select(*table.columns)
             .where(
                 or_(
                     and_(
@@ -144,39 +165,63 @@ class SqlOutboxRepository:
                 col(OutboxRow.id),
             )
             .limit(limit)
-            .execution_options(populate_existing=True)
         )
-        return [_from_row(row) for row in await self._session.scalars(stmt)]
+        return [_from_row(row) for row in await self._session.execute(stmt)]
 
     async def claim(
         self, outbox_id: int, worker: str, now: datetime, stale_before: datetime | None
     ) -> bool:
-        claimable = col(OutboxRow.state) == OutboxState.PENDING.value
-        if stale_before is not None:
-            claimable = or_(
-                claimable,
-                and_(
-                    col(OutboxRow.state) == OutboxState.SENDING.value,
-                    col(OutboxRow.claimed_at) < stale_before,
-                ),
-            )
         return await self._update(
             outbox_id,
-            claimable,
+            _claimable(stale_before),
             state=OutboxState.SENDING.value,
             claimed_by=worker[:128],
             claimed_at=now,
         )
 
-    async def mark_sent(self, outbox_id: int, at: datetime, telegram_message_id: int) -> None:
-        await self._update(
-            outbox_id,
-            col(OutboxRow.state) == OutboxState.SENDING.value,
-            state=OutboxState.SENT.value,
-            sent_at=at,
-            telegram_message_id=telegram_message_id,
-            last_error=None,
+    async def claim_many(
+        self, outbox_ids: Sequence[int], worker: str, now: datetime, stale_before: datetime | None
+    ) -> list[int]:
+        """One ``UPDATE … WHERE id IN (…) AND <claimable> RETURNING id``: the database
+        changes each row at most once under its row lock (PostgreSQL re-checks the condition
+        on a row another transaction changed meanwhile; SQLite has one writer), so of two
+        callers only the one whose update changed a row gets its id back. ``RETURNING`` is
+        in PostgreSQL and SQLite ≥ 3.35 alike."""
+        if not outbox_ids:
+            return []
+        stmt = (
+            update(OutboxRow)
+            .where(col(OutboxRow.id).in_(list(outbox_ids)), _claimable(stale_before))
+            .values(state=OutboxState.SENDING.value, claimed_by=worker[:128], claimed_at=now)
+            .returning(col(OutboxRow.id))
+            .execution_options(synchronize_session=False)
         )
+        won = {int(i) for i in await self._session.scalars(stmt) if i is not None}
+        return [i for i in outbox_ids if i in won]
+
+    async def mark_sent(self, outbox_id: int, at: datetime, telegram_message_id: int) -> None:
+        await self.mark_sent_many([(outbox_id, telegram_message_id)], at)
+
+    async def mark_sent_many(self, sent: Sequence[tuple[int, int]], at: datetime) -> None:
+        """One executemany ``UPDATE … WHERE id = ? AND state = 'sending'`` for all of them
+        (the Core table, so SQLAlchemy neither loads nor tracks ORM objects)."""
+        if not sent:
+            return
+        table = OutboxRow.__table__  # type: ignore[attr-defined]
+        stmt = (
+            update(table)
+            .where(
+                table.c.id == bindparam("sent_id"),
+                table.c.state == OutboxState.SENDING.value,
+            )
+            .values(
+                state=OutboxState.SENT.value,
+                sent_at=at,
+                telegram_message_id=bindparam("sent_message_id"),
+                last_error=None,
+            )
+        )
+        await self._session.execute(stmt, [{"sent_id": i, "sent_message_id": m} for i, m in sent])
 
     async def finish(self, outbox_id: int, state: OutboxState, reason: str, attempts: int) -> None:
         if state not in (OutboxState.FAILED, OutboxState.SKIPPED):

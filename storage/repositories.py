@@ -10,9 +10,11 @@ changes nothing until it is passed back (``update``, ``save``).
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import exists, update
+from sqlalchemy import exists, func, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -68,6 +70,22 @@ class SqlCustomerRepository:
         )
         row = (await self._session.scalars(stmt)).first()
         return None if row is None else customer_from_row(row)
+
+    async def ids_by_chat_id(self, chat_ids: Collection[int]) -> dict[int, int]:
+        """One ``SELECT chat_id, min(id) … WHERE chat_id IN (…) GROUP BY chat_id``: for each
+        of these chats that is a customer's private chat, the (oldest) customer's id."""
+        if not chat_ids:
+            return {}
+        stmt = (
+            select(CustomerRow.chat_id, func.min(CustomerRow.id))
+            .where(col(CustomerRow.chat_id).in_(set(chat_ids)))
+            .group_by(col(CustomerRow.chat_id))
+        )
+        return {
+            int(chat): int(customer)
+            for chat, customer in await self._session.execute(stmt)
+            if chat is not None and customer is not None
+        }
 
     async def add(self, customer: Customer) -> Customer:
         """Insert `customer` (its `id` is ignored) and return it with the new id. A second
@@ -127,6 +145,16 @@ class SqlMessageLogRepository:
             raise
         return message_from_row(row)
 
+    async def add_many(self, entries: Sequence[LoggedMessage]) -> None:
+        """Insert these entries (none with an update id) with one executemany ``INSERT`` on
+        the Core table: no ORM objects, no ids read back."""
+        if any(entry.update_id is not None for entry in entries):
+            raise ValueError("entries with an update id are added one by one (add)")
+        if not entries:
+            return
+        table = MessageLogRow.__table__  # type: ignore[attr-defined]
+        await self._session.execute(insert(table), [_outbound(entry) for entry in entries])
+
     async def mark_handled(self, update_id: int, at: datetime) -> None:
         """Set ``handled_at`` on the entry of `update_id` (nothing happens if there is none)
         and, in the same transaction, take the update out of the inbox: handled is handled
@@ -178,6 +206,23 @@ class SqlMessageLogRepository:
             .order_by(col(MessageLogRow.at), col(MessageLogRow.id))
         )
         return [message_from_row(row) for row in await self._session.scalars(stmt)]
+
+
+def _outbound(entry: LoggedMessage) -> dict[str, Any]:
+    """The column values of an entry without an update id, for a Core ``INSERT`` (as
+    :func:`storage.mapping.message_to_row` maps them, without building a validated row)."""
+    return {
+        "direction": Direction(entry.direction).value,
+        "chat_id": entry.chat_id,
+        "at": entry.at,
+        "text": entry.text,
+        "telegram_message_id": entry.telegram_message_id,
+        "update_id": None,
+        "customer_id": entry.customer_id,
+        "template_key": entry.template_key,
+        "content": entry.content,
+        "handled_at": entry.handled_at,
+    }
 
 
 class SqlConversationRepository:

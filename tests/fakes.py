@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -142,6 +142,13 @@ class _Customers:
                 return copy.deepcopy(c)
         return None
 
+    async def ids_by_chat_id(self, chat_ids: Collection[int]) -> dict[int, int]:
+        owners: dict[int, int] = {}
+        for customer_id, c in sorted(self._data.items()):
+            if c.chat_id in chat_ids and c.chat_id is not None:
+                owners.setdefault(c.chat_id, customer_id)
+        return owners
+
     async def add(self, customer: Customer) -> Customer:
         stored = replace(customer, id=next(self._ids))
         assert stored.id is not None
@@ -176,6 +183,12 @@ class _Messages:
         stored = replace(entry, id=next(self._ids))
         self._data.append(stored)
         return copy.deepcopy(stored)
+
+    async def add_many(self, entries: Sequence[LoggedMessage]) -> None:
+        if any(entry.update_id is not None for entry in entries):
+            raise ValueError("entries with an update id are added one by one (add)")
+        for entry in entries:
+            await self.add(entry)
 
     async def mark_handled(self, update_id: int, at: datetime) -> None:
         for m in self._data:
@@ -294,6 +307,11 @@ class _Outbox:
         row.state, row.claimed_by, row.claimed_at = OutboxState.SENDING, worker, now
         return True
 
+    async def claim_many(
+        self, outbox_ids: Sequence[int], worker: str, now: datetime, stale_before: datetime | None
+    ) -> list[int]:
+        return [i for i in outbox_ids if await self.claim(i, worker, now, stale_before)]
+
     def _sending(self, outbox_id: int) -> OutboxMessage | None:
         row = self._rows.get(outbox_id)
         return row if row is not None and row.state is OutboxState.SENDING else None
@@ -302,6 +320,10 @@ class _Outbox:
         if row := self._sending(outbox_id):
             row.state, row.sent_at, row.last_error = OutboxState.SENT, at, None
             row.telegram_message_id = telegram_message_id
+
+    async def mark_sent_many(self, sent: Sequence[tuple[int, int]], at: datetime) -> None:
+        for outbox_id, telegram_message_id in sent:
+            await self.mark_sent(outbox_id, at, telegram_message_id)
 
     async def finish(self, outbox_id: int, state: OutboxState, reason: str, attempts: int) -> None:
         if state not in (OutboxState.FAILED, OutboxState.SKIPPED):

@@ -128,7 +128,10 @@ def make_deps(
 
 def outbox_policy(settings: Settings) -> OutboxPolicy:
     return OutboxPolicy(
-        batch_size=settings.outbox_batch_size,
+        batch_size=settings.outbox_paid_batch_size
+        if settings.paid_broadcast
+        else settings.outbox_batch_size,
+        record_wait_seconds=settings.outbox_record_wait_seconds,
         poll_seconds=settings.outbox_poll_seconds,
         max_attempts=settings.outbox_max_attempts,
         backoff_initial_seconds=settings.outbox_backoff_initial_seconds,

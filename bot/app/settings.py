@@ -336,6 +336,18 @@ class Settings(BaseSettings):
         description="Outbox rows one process claims at a time; a process killed mid-batch may "
         "repeat at most this many messages.",
     )
+    outbox_paid_batch_size: int = Field(
+        200,
+        ge=1,
+        description="outbox_batch_size while paid_broadcast is on: at 1000 messages/s more "
+        "rows must be in flight; a process killed mid-batch may repeat at most this many.",
+    )
+    outbox_record_wait_seconds: float = Field(
+        0.02,
+        ge=0,
+        description="How long the outbox sender gathers outcomes before recording them in one "
+        "transaction (more rows per transaction at high rates, at this much latency).",
+    )
     outbox_poll_seconds: float = Field(
         1.0, gt=0, description="How long an idle outbox sender waits before looking again."
     )

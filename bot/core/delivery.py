@@ -216,9 +216,9 @@ class Delivery:
         messages queued at the bot-wide turn."""
         return await self._attempts(message, tries, alert_when_giving_up=alert, urgent=urgent)
 
-    async def log_sent(self, uow: UnitOfWork, message: Outgoing, sent: Sent) -> None:
-        """Logs one delivered message in `uow` (the caller commits)."""
-        await self._log(uow, [(message, sent)])
+    async def log_sent(self, uow: UnitOfWork, delivered: Sequence[tuple[Outgoing, Sent]]) -> None:
+        """Logs these delivered messages in `uow`, all in one insert (the caller commits)."""
+        await self._log(uow, delivered)
 
     async def _attempts(
         self,
@@ -356,22 +356,29 @@ class Delivery:
         return render_reply(self._deps.renderer, item, item.locale or locale, chat_id)
 
     async def _log(self, uow: UnitOfWork, delivered: Sequence[tuple[Outgoing, Sent]]) -> None:
-        for message, sent in delivered:
-            customer_id = message.about_customer_id
-            if customer_id is None:
-                customer = await uow.customers.get_by_chat_id(message.chat_id)
-                customer_id = customer.id if customer else None
-            await uow.messages.add(
+        """Logs these delivered messages in `uow` with one customer lookup (for the messages
+        that do not name their customer) and one insert, however many there are."""
+        if not delivered:
+            return
+        unnamed = {m.chat_id for m, _ in delivered if m.about_customer_id is None}
+        owners = await uow.customers.ids_by_chat_id(unnamed) if unnamed else {}
+        at = self._deps.clock.now()
+        await uow.messages.add_many(
+            [
                 LoggedMessage(
                     direction=Direction.OUT,
                     chat_id=message.chat_id,
-                    at=self._deps.clock.now(),
+                    at=at,
                     text=message.text,
                     telegram_message_id=sent.message_id,
-                    customer_id=customer_id,
+                    customer_id=message.about_customer_id
+                    if message.about_customer_id is not None
+                    else owners.get(message.chat_id),
                     template_key=message.template_key,
                 )
-            )
+                for message, sent in delivered
+            ]
+        )
 
     async def _mark_unreachable(self, chat_id: int, exc: DeliveryError) -> None:
         state = Reachability.BLOCKED if isinstance(exc, ChatBlocked) else Reachability.CHAT_GONE

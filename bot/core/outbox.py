@@ -5,11 +5,13 @@ as outbox rows in the very unit of work that records its decision (:func:`enqueu
 under an idempotency key (``sla:<ticket>:<action>:<chat>``, ``revisit:<ticket>``) that the
 database keeps unique: a job run twice, or by two processes, enqueues once.
 
-:class:`OutboxSender` runs in every process. It claims a due row with a conditional update
-that only one process can win (``pending`` → ``sending``), sends it through
-:meth:`~bot.core.delivery.Delivery.send_once` (the bot's one pacer and error handling), and
-then, in one transaction, marks it ``sent`` and logs the message. Service rows go before
-proactive ones, oldest first. What a failure leaves:
+:class:`OutboxSender` runs in every process. It claims due rows with one conditional update
+per batch that only one process can win for each row (``pending`` → ``sending``), sends each
+through :meth:`~bot.core.delivery.Delivery.send_once` (the bot's one pacer and error
+handling), and then records the outcomes a batch per transaction: the sent rows with three
+bulk statements however many they are (mark sent, find their customers, log them), the
+others row by row. Service rows go before proactive ones, oldest first. At Telegram's paid
+rate (1000/s) per-row statements, not Telegram, were the limit. What a failure leaves:
 
 - 429: Delivery pauses the whole bot and retries the same row (it stays claimed);
 - 403 / "chat not found": ``skipped`` with Telegram's reason (the customer is marked
@@ -23,10 +25,11 @@ proactive ones, oldest first. What a failure leaves:
 ``claim_timeout_seconds`` have passed since its claim. Telegram may already have delivered it
 (the crash came after the send, before ``sent`` was committed), so a crash can repeat at most
 the rows that were claimed and not yet marked sent at that moment: at most ``batch_size`` per
-process that died, and never a row whose ``sent`` was committed. No row is lost: every row
-ends ``sent``, ``skipped`` or ``failed`` (and ``rapport outbox retry`` puts a failed one back).
-The timeout must exceed the longest time one send can take (a 429 pause included), or a slow
-but live sender's row could be claimed and sent a second time.
+process that died (``outbox_paid_batch_size`` with paid broadcasts on), and never a row whose
+``sent`` was committed. No row is lost: every row ends ``sent``, ``skipped`` or ``failed`` (and
+``rapport outbox retry`` puts a failed one back). The timeout must exceed the longest time one
+send can take (a 429 pause included), or a slow but live sender's row could be claimed and sent
+a second time.
 """
 
 from __future__ import annotations
@@ -71,6 +74,8 @@ class OutboxPolicy:
 
     batch_size: int = 50
     """Rows one sender claims at a time (the most one crash can repeat per process)."""
+    record_wait_seconds: float = 0.0
+    """How long the recorder gathers outcomes before writing them in one transaction."""
     poll_seconds: float = 1.0
     """How long an idle sender waits before looking again."""
     max_attempts: int = 5
@@ -215,23 +220,24 @@ class OutboxSender:
         return len(claimed)
 
     async def claim_due(self, limit: int) -> list[OutboxMessage]:
-        """Claims up to `limit` due rows for this worker in one transaction, service lane
-        first, then oldest first; a row another sender claimed meanwhile is left to it."""
+        """Claims up to `limit` due rows for this worker in one transaction of two statements
+        (which rows are due; one conditional update of them all), service lane first, then
+        oldest first; a row another sender claimed meanwhile is left to it."""
         now = self._deps.clock.now()
         stale = now - timedelta(seconds=self._policy.claim_timeout_seconds)
-        claimed: list[OutboxMessage] = []
         async with self._deps.uow() as uow:
-            for row in await uow.outbox.due(now, stale, limit):
-                assert row.id is not None
-                if await uow.outbox.claim(row.id, self._worker, now, stale):
-                    if row.state is OutboxState.SENDING:
-                        log.warning(
-                            "outbox row %s was left sending by %s; sending it again",
-                            row.id,
-                            row.claimed_by,
-                        )
-                    claimed.append(row)
+            due = await uow.outbox.due(now, stale, limit)
+            ids = [row.id for row in due if row.id is not None]
+            won = set(await uow.outbox.claim_many(ids, self._worker, now, stale))
             await uow.commit()
+        claimed = [row for row in due if row.id in won]
+        for row in claimed:
+            if row.state is OutboxState.SENDING:
+                log.warning(
+                    "outbox row %s was left sending by %s; sending it again",
+                    row.id,
+                    row.claimed_by,
+                )
         return claimed
 
     async def _send(self, row: OutboxMessage) -> OutboxState:
@@ -334,7 +340,11 @@ class _Recorder:
 
     async def _write(self) -> None:
         while self._queue:
-            await asyncio.sleep(0)  # sends finishing right now join this batch
+            # Sends finishing meanwhile join this batch: fewer, larger transactions.
+            if self._policy.record_wait_seconds > 0:
+                await self._deps.clock.sleep(self._policy.record_wait_seconds)
+            else:
+                await asyncio.sleep(0)
             size = self._policy.batch_size
             batch, self._queue = self._queue[:size], self._queue[size:]
             try:
@@ -353,19 +363,15 @@ class _Recorder:
 
 async def _apply(
     uow: UnitOfWork,
-    delivery: Delivery,
     row: OutboxMessage,
     policy: OutboxPolicy | None,
     result: SendResult,
     now: datetime,
 ) -> OutboxState:
-    """Writes what became of one send into `uow` (the caller commits); the row's new state."""
+    """Writes what became of one send that did not arrive into `uow` (the caller commits;
+    sent rows are written a batch at a time by :func:`_record_all`); the row's new state."""
     assert row.id is not None
-    if result.outcome is SendOutcome.SENT:
-        assert result.sent is not None
-        await uow.outbox.mark_sent(row.id, now, result.sent.message_id)
-        await delivery.log_sent(uow, row.message, result.sent)
-        return OutboxState.SENT
+    assert result.outcome is not SendOutcome.SENT
     if result.outcome is SendOutcome.SKIPPED:
         await uow.outbox.finish(row.id, OutboxState.SKIPPED, result.reason, row.attempts)
         return OutboxState.SKIPPED
@@ -393,6 +399,34 @@ async def _apply(
 Outcome = tuple[OutboxMessage, SendResult]
 
 
+async def _write_outcomes(
+    uow: UnitOfWork,
+    delivery: Delivery,
+    outcomes: Sequence[Outcome],
+    policy: OutboxPolicy | None,
+    now: datetime,
+) -> list[OutboxState]:
+    """Writes these outcomes into `uow` (the caller commits); the rows' new states. The sent
+    ones, the bulk of any batch, take three statements however many they are: one executemany
+    ``UPDATE`` marks them sent, one query finds the customers of their chats and one
+    executemany ``INSERT`` logs them. The others are written one by one (:func:`_apply`)."""
+    states: list[OutboxState] = []
+    sent: list[tuple[OutboxMessage, Sent]] = []
+    for row, result in outcomes:
+        if result.outcome is SendOutcome.SENT:
+            assert row.id is not None and result.sent is not None
+            sent.append((row, result.sent))
+            states.append(OutboxState.SENT)
+        else:
+            states.append(await _apply(uow, row, policy, result, now))
+    if sent:
+        await uow.outbox.mark_sent_many(
+            [(row.id, message.message_id) for row, message in sent if row.id is not None], now
+        )
+        await delivery.log_sent(uow, [(row.message, message) for row, message in sent])
+    return states
+
+
 async def _record_all(
     deps: Deps, delivery: Delivery, outcomes: Sequence[Outcome], policy: OutboxPolicy | None
 ) -> list[OutboxState]:
@@ -405,10 +439,7 @@ async def _record_all(
         try:
             now = deps.clock.now()
             async with deps.uow() as uow:
-                states = [
-                    await _apply(uow, delivery, row, policy, result, now)
-                    for row, result in outcomes
-                ]
+                states = await _write_outcomes(uow, delivery, outcomes, policy, now)
                 await uow.commit()
         except Exception as exc:
             failures += 1

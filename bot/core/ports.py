@@ -6,7 +6,7 @@ adapter a messenger; tests use the in-memory fakes in ``tests/fakes.py``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -93,6 +93,11 @@ class CustomerRepository(Protocol):
 
     async def get_by_chat_id(self, chat_id: int) -> Customer | None: ...
 
+    async def ids_by_chat_id(self, chat_ids: Collection[int]) -> dict[int, int]:
+        """For each of `chat_ids` that is a customer's private chat, that customer's id (the
+        oldest, should there be several), in one query; chats of nobody are left out."""
+        ...
+
     async def add(self, customer: Customer) -> Customer:
         """Stores a new customer and returns it with its `id` set."""
         ...
@@ -106,6 +111,11 @@ class MessageLogRepository(Protocol):
     async def add(self, entry: LoggedMessage) -> LoggedMessage:
         """Stores the entry and returns it with its `id` set. Raises
         :class:`DuplicateUpdate` if an inbound entry with the same update id exists."""
+        ...
+
+    async def add_many(self, entries: Sequence[LoggedMessage]) -> None:
+        """Stores these entries at once (the outbox logs what it sent a batch at a time);
+        none may carry an update id (``ValueError``): those go through :meth:`add`."""
         ...
 
     async def mark_handled(self, update_id: int, at: datetime) -> None: ...
@@ -379,7 +389,8 @@ class InboxRepository(Protocol):
 
 class OutboxRepository(Protocol):
     """Messages waiting to be sent (:mod:`bot.core.outbox`). Every state change but
-    :meth:`enqueue` is a conditional update on one row; the unit of work commits."""
+    :meth:`enqueue` is a conditional update (on one row, or on each row of a ``_many``
+    call: only rows in the expected state change); the unit of work commits."""
 
     async def enqueue(self, item: OutboxMessage) -> int | None:
         """Adds `item` and returns its id; None, writing nothing, if its key is taken."""
@@ -399,7 +410,19 @@ class OutboxRepository(Protocol):
         `worker` at `now`; True only for the one caller whose update changed the row."""
         ...
 
+    async def claim_many(
+        self, outbox_ids: Sequence[int], worker: str, now: datetime, stale_before: datetime | None
+    ) -> list[int]:
+        """:meth:`claim` for many rows in one statement; the ids this call won, in the order
+        given. Of two callers (two processes) each row goes to one only."""
+        ...
+
     async def mark_sent(self, outbox_id: int, at: datetime, telegram_message_id: int) -> None: ...
+
+    async def mark_sent_many(self, sent: Sequence[tuple[int, int]], at: datetime) -> None:
+        """:meth:`mark_sent` for many rows at once: (outbox id, Telegram's message id) each;
+        a row no longer ``sending`` is left as it is."""
+        ...
 
     async def finish(self, outbox_id: int, state: OutboxState, reason: str, attempts: int) -> None:
         """Ends a row as failed or skipped, with Telegram's reason."""

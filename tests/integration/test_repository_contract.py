@@ -230,6 +230,9 @@ async def test_customers(backend: Backend) -> None:
         assert await work.customers.get(ann.id + 1000) is None
         assert await work.customers.get_by_telegram_id(42) is None
         assert await work.customers.get_by_chat_id(42) is None
+        # Many chats at once: the oldest customer of each, chats of nobody left out.
+        assert await work.customers.ids_by_chat_id([BIG + 1, 42, BIG + 2]) == {BIG + 1: ann.id}
+        assert await work.customers.ids_by_chat_id([]) == {}
 
         got = await work.customers.get(ann.id)
         assert got is not None
@@ -350,6 +353,35 @@ async def test_for_chat_is_the_most_recent_oldest_first(backend: Backend) -> Non
     assert [m.update_id for m in everything] == [1, 2, 3, 4, 5]
     assert [m.update_id for m in last_three] == [3, 4, 5]
     assert [m.update_id for m in other] == [100]
+
+
+async def test_outbound_entries_are_added_many_at_once(backend: Backend) -> None:
+    ann = await add_customer(backend.uow)
+    async with backend.uow() as work:
+        await work.messages.add_many(
+            [
+                logged(Direction.OUT, None, customer_id=ann.id, telegram_message_id=70, text="a"),
+                logged(Direction.OUT, None, telegram_message_id=71, text="b", at=minutes(1)),
+                logged(Direction.OUT, None, BIG + 2, template_key="faq.answer"),
+            ]
+        )
+        await work.messages.add_many([])  # nothing to add: no error
+        with pytest.raises(ValueError):  # inbound entries with update ids go one by one
+            await work.messages.add_many([logged(Direction.IN, 600)])
+        await work.commit()
+    async with backend.uow() as work:
+        mine = await work.messages.for_chat(BIG + 1)
+        other = await work.messages.for_chat(BIG + 2)
+        sent = await work.messages.find_sent(BIG + 1, 70)
+        assert not await work.messages.has_update(600)
+    assert [(m.text, m.customer_id, m.telegram_message_id) for m in mine] == [
+        ("a", ann.id, 70),
+        ("b", None, 71),
+    ]
+    assert sent is not None and sent.id is not None and sent.direction is Direction.OUT
+    assert [(m.chat_id, m.template_key, m.update_id) for m in other] == [
+        (BIG + 2, "faq.answer", None)
+    ]
 
 
 # --- conversations ---------------------------------------------------------------------------
@@ -1027,6 +1059,48 @@ async def test_outbox_enqueues_once_claims_once_and_keeps_each_outcome(backend: 
         freed = await work.outbox.get(later)
         assert freed and freed.state is OutboxState.PENDING and freed.claimed_by is None
         assert freed.not_before == minutes(43) and freed.last_error == "sender died"
+
+
+async def test_outbox_claims_and_marks_sent_many_rows_at_once(backend: Backend) -> None:
+    async with backend.uow() as work:
+        ids = [await work.outbox.enqueue(_queued(f"bulk:{n}", at=n)) for n in range(4)]
+        await work.commit()
+    first, second, third, fourth = [i for i in ids if i is not None]
+    async with backend.uow() as work:
+        assert await work.outbox.claim_many([], "a:1", minutes(5), None) == []
+        assert await work.outbox.claim(second, "b:2", minutes(5), None)
+        await work.commit()
+    async with backend.uow() as work:  # the one b:2 holds is not a:1's; the rest, in order
+        won = await work.outbox.claim_many(
+            [third, second, first, 999_999], "a:1", minutes(6), None
+        )
+        assert won == [third, first]
+        assert await work.outbox.claim_many([first, third], "c:3", minutes(6), None) == []
+        await work.commit()
+    async with backend.uow() as work:
+        # Stale claims (made at 5 and 6, before 10) are claimed again; pending ones as ever.
+        won = await work.outbox.claim_many(
+            [first, second, fourth], "c:3", minutes(20), minutes(10)
+        )
+        assert won == [first, second, fourth]
+        await work.commit()
+    async with backend.uow() as work:
+        await work.outbox.mark_sent_many([(first, 501), (second, 502)], minutes(21))
+        await work.outbox.mark_sent_many([], minutes(21))
+        await work.outbox.finish(fourth, OutboxState.SKIPPED, "Forbidden", 0)
+        await work.outbox.mark_sent_many([(fourth, 504)], minutes(22))  # no longer sending
+        await work.commit()
+    async with backend.uow() as work:
+        rows = {i: await work.outbox.get(i) for i in (first, second, third, fourth)}
+    sent = [rows[first], rows[second]]
+    assert [(r.state, r.telegram_message_id, r.sent_at) for r in sent if r] == [
+        (OutboxState.SENT, 501, minutes(21)),
+        (OutboxState.SENT, 502, minutes(21)),
+    ]
+    held, skipped = rows[third], rows[fourth]
+    assert held and held.state is OutboxState.SENDING and held.claimed_by == "a:1"
+    assert held.claimed_at == minutes(6)
+    assert skipped and skipped.state is OutboxState.SKIPPED and skipped.telegram_message_id is None
 
 
 # --- coverage of the ports -------------------------------------------------------------------
