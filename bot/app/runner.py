@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Protocol
 from urllib.parse import urlsplit
 
@@ -23,6 +25,7 @@ from bot.app.settings import Framework, Settings
 from bot.core.deps import Deps
 from bot.core.dispatch import Dispatcher
 from bot.core.outbox import OutboxSender, recover, release_own, worker_name
+from bot.core.policies import HandlingPolicy
 from bot.core.ports import Messenger
 from bot.handlers import ROUTING
 from scheduler import Scheduler, SchedulerTimings
@@ -122,6 +125,25 @@ class RunningBot:
                 await self.outbox_task
 
 
+async def _persisting(
+    what: str, attempt: Callable[[], Awaitable[object]], policy: HandlingPolicy
+) -> None:
+    """`attempt()`, tried again with the handling policy's growing waits while it fails (a
+    busy database); the last failure is raised."""
+    failures = 0
+    while True:
+        try:
+            await attempt()
+            return
+        except Exception as exc:
+            failures += 1
+            if failures >= policy.attempts:
+                raise
+            wait = policy.wait(failures)
+            log.warning("%s failed (%s); trying again in %.1f s", what, type(exc).__name__, wait)
+            await asyncio.sleep(wait)
+
+
 async def start_bot(services: Services, framework: Framework) -> RunningBot:
     """Starts polling, the scheduler and the outbox sender, and (re)registers the periodic
     jobs. Every process may call this; only the scheduler's lease holder runs the jobs, while
@@ -145,14 +167,19 @@ async def start_bot(services: Services, framework: Framework) -> RunningBot:
             await app.stop()
         raise
     await publish_menus(deps)
+    # Polling has begun: a database another process holds locked (a VACUUM, a migration) must
+    # delay registering the jobs, not end the bot.
     await scheduler.start(dispatcher)
-    await scheduler.schedule_every(sla.JOB_ID, sla.TARGET, settings.sla_sweep_seconds)
-    await scheduler.schedule_every(
-        revisit.SWEEP_JOB_ID, revisit.SWEEP_TARGET, settings.revisit_sweep_seconds
-    )
-    await scheduler.schedule_every(
-        engagement.JOB_ID, engagement.TARGET, settings.engagement_run_seconds
-    )
+    for job_id, target, seconds in (
+        (sla.JOB_ID, sla.TARGET, settings.sla_sweep_seconds),
+        (revisit.SWEEP_JOB_ID, revisit.SWEEP_TARGET, settings.revisit_sweep_seconds),
+        (engagement.JOB_ID, engagement.TARGET, settings.engagement_run_seconds),
+    ):
+        await _persisting(
+            f"scheduling {job_id}",
+            partial(scheduler.schedule_every, job_id, target, seconds),
+            deps.policies.handling,
+        )
     outbox = OutboxSender(deps, dispatcher.delivery, outbox_policy(settings), worker)
     task = asyncio.create_task(outbox.run(after=dispatcher.resumed), name="rapport-outbox")
     return RunningBot(app, dispatcher, scheduler, outbox, task, settings.stop_grace_seconds)
