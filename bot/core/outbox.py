@@ -46,6 +46,7 @@ from bot.core.delivery import UNCERTAIN, Delivery, SendOutcome, SendResult, rend
 from bot.core.deps import Deps
 from bot.core.messages import CallbackAnswer, Outgoing, Relay, Reply, Sent
 from bot.core.outbox_model import Lane, OutboxMessage, OutboxState, OutboxSummary
+from bot.core.policies import doubling_wait
 from bot.core.ports import UnitOfWork
 
 __all__ = [
@@ -87,12 +88,7 @@ class OutboxPolicy:
 
     def backoff(self, attempts: int) -> float:
         """Seconds to wait after the `attempts`-th failure (1, 2, …)."""
-        return float(
-            min(
-                self.backoff_initial_seconds * 2.0 ** max(attempts - 1, 0),
-                self.backoff_max_seconds,
-            )
-        )
+        return doubling_wait(attempts, self.backoff_initial_seconds, self.backoff_max_seconds)
 
 
 def worker_name() -> str:

@@ -109,6 +109,12 @@ class DeliveryPolicy:
     """Attempts at one message after 429s and transient errors."""
 
 
+def doubling_wait(failures: int, initial: float, longest: float) -> float:
+    """The wait after the `failures`-th failure (1, 2, …): `initial`, doubling each time, at
+    most `longest`. Every back-off of the bot (updates, outbox rows) uses it."""
+    return float(min(initial * 2.0 ** max(failures - 1, 0), longest))
+
+
 @dataclass(frozen=True, slots=True)
 class HandlingPolicy:
     """How often one update is tried in this run before it is left in the inbox for the next
@@ -121,9 +127,7 @@ class HandlingPolicy:
 
     def wait(self, failures: int) -> float:
         """Seconds to wait after the `failures`-th failure (1, 2, …)."""
-        return float(
-            min(self.retry_initial_seconds * 2.0 ** max(failures - 1, 0), self.retry_max_seconds)
-        )
+        return doubling_wait(failures, self.retry_initial_seconds, self.retry_max_seconds)
 
 
 @dataclass(frozen=True, slots=True)
