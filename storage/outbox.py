@@ -54,6 +54,7 @@ def _to_row(item: OutboxMessage) -> OutboxRow:
         edit_message_id=m.edit_message_id,
         copy_from_chat_id=m.copy_from_chat_id,
         copy_message_id=m.copy_message_id,
+        rename_thread_id=m.rename_thread_id,
     )
 
 
@@ -75,6 +76,7 @@ def _from_row(row: Any) -> OutboxMessage:
         edit_message_id=row.edit_message_id,
         copy_from_chat_id=row.copy_from_chat_id,
         copy_message_id=row.copy_message_id,
+        rename_thread_id=row.rename_thread_id,
     )
     return OutboxMessage(
         key=row.idempotency_key,

@@ -8,7 +8,7 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from storage.tables import TicketTopicRow
+from storage.tables import TicketRow, TicketTopicRow
 
 
 class SqlTopicRepository:
@@ -41,3 +41,13 @@ class SqlTopicRepository:
             col(TicketTopicRow.chat_id) == chat_id, col(TicketTopicRow.thread_id) == thread_id
         )
         return (await self._session.scalars(stmt)).first()
+
+    async def of_customer(self, customer_id: int) -> list[tuple[int, int, int]]:
+        stmt = (
+            select(TicketTopicRow.ticket_id, TicketTopicRow.chat_id, TicketTopicRow.thread_id)
+            .join(TicketRow, col(TicketRow.id) == col(TicketTopicRow.ticket_id))
+            .where(col(TicketRow.customer_id) == customer_id)
+            .order_by(col(TicketTopicRow.ticket_id), col(TicketTopicRow.chat_id))
+        )
+        rows = await self._session.execute(stmt)
+        return [(ticket_id, chat_id, thread_id) for ticket_id, chat_id, thread_id in rows]

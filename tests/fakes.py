@@ -621,6 +621,13 @@ class _Topics:
                 return ticket_id
         return None
 
+    async def of_customer(self, customer_id: int) -> list[tuple[int, int, int]]:
+        return sorted(
+            (ticket_id, chat_id, thread_id)
+            for (ticket_id, chat_id), thread_id in self._store.topics.items()
+            if self._store.tickets[ticket_id].customer_id == customer_id
+        )
+
 
 _TABLES = tuple(f.name for f in fields(MemoryStore) if f.name != "ids")
 
@@ -739,7 +746,8 @@ class RecordingMessenger:
         if message.thread_id is not None and message.thread_id in self.deleted_threads:
             raise ThreadNotFound("Bad Request: message thread not found")
         self.sent.append(message)
-        return Sent(chat_id=message.chat_id, message_id=message.edit_message_id or next(self._ids))
+        reused = message.edit_message_id or message.rename_thread_id
+        return Sent(chat_id=message.chat_id, message_id=reused or next(self._ids))
 
     async def answer_callback(self, callback_id: str, text: str | None = None) -> None:
         self.callbacks.append((callback_id, text))

@@ -23,7 +23,7 @@ def from_bad_request(description: str) -> DeliveryError:
         return ChatGone(description)
     if "message thread not found" in text or "topic_deleted" in text:
         return ThreadNotFound(description)
-    if "message is not modified" in text:
+    if "message is not modified" in text or "topic_not_modified" in text:
         return MessageUnchanged(description)
     if "bot was blocked" in text or "user is deactivated" in text:
         return ChatBlocked(description)

@@ -172,7 +172,8 @@ class OutButton:
 class Outgoing:
     """A rendered message, ready for a messenger: HTML text and inline keyboard rows. With
     `copy_message_id` it is a copy of that message from `copy_from_chat_id` instead, and
-    `text`, if not empty, becomes the copy's caption."""
+    `text`, if not empty, becomes the copy's caption. With `rename_thread_id` it renames that
+    forum topic of `chat_id` to `text` (plain text, at most 128 characters) instead."""
 
     chat_id: int
     text: str
@@ -186,6 +187,7 @@ class Outgoing:
     thread_id: int | None = None
     request_contact: str | None = None
     remove_keyboard: bool = False
+    rename_thread_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -349,6 +349,11 @@ class TopicRepository(Protocol):
 
     async def ticket_of(self, chat_id: int, thread_id: int) -> int | None: ...
 
+    async def of_customer(self, customer_id: int) -> list[tuple[int, int, int]]:
+        """The topics of the customer's tickets: ``(ticket_id, chat_id, thread_id)``, in
+        ticket order."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class InboundUpdate:

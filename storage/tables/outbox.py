@@ -65,3 +65,7 @@ class OutboxRow(StorageModel, table=True):
         default=None, sa_column=Column(BigInteger(), nullable=True)
     )
     """Set: the row copies this message (the desk's relay); ``text`` is the new caption."""
+    rename_thread_id: int | None = Field(
+        default=None, sa_column=Column(BigInteger(), nullable=True)
+    )
+    """Set: the row renames this forum topic of ``chat_id`` to ``text`` (erasure, issue #14)."""

@@ -747,6 +747,11 @@ async def test_forum_topics(backend: Backend) -> None:
         assert await work.topics.thread_of(ticket.id, group) == 43
         assert await work.topics.ticket_of(group, 41) is None
         assert await work.topics.ticket_of(group, 43) == ticket.id
+        assert await work.topics.of_customer(ann.id or 0) == [
+            (ticket.id, group, 43),
+            (other.id, group, 42),
+        ]
+        assert await work.topics.of_customer((ann.id or 0) + 1) == []
 
 
 # --- customer records and tiers --------------------------------------------------------------

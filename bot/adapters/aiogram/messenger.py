@@ -75,6 +75,13 @@ class AiogramMessenger:
         keyboard = inline_keyboard(message.buttons)
         markup = InlineKeyboardMarkup.model_validate(keyboard) if keyboard else None
         try:
+            if message.rename_thread_id is not None:
+                await self.bot.edit_forum_topic(
+                    chat_id=message.chat_id,
+                    message_thread_id=message.rename_thread_id,
+                    name=message.text,
+                )
+                return Sent(message.chat_id, message.rename_thread_id)
             if message.copy_message_id is not None and message.copy_from_chat_id is not None:
                 copied = await self.bot.copy_message(
                     chat_id=message.chat_id,

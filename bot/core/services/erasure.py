@@ -5,10 +5,11 @@
 them in other chats — ticket cards, alerts, relayed messages in the staff group and the
 supervisors' and managers' chats — Telegram still shows; so, in the same transaction, each
 of those messages is queued in the outbox as an edit that replaces its text (and removes its
-buttons) with a short notice. The running bot's outbox senders make the edits: nothing is
-sent from the command line, and an edit that cannot be made (a relayed photo has no text to
-replace, or the chat is gone) ends ``failed`` or ``skipped`` with Telegram's reason, visible
-in ``rapport outbox status``.
+buttons) with a short notice, and each of their tickets' forum topics, whose title carries
+the customer's name, is queued to be renamed to the ticket's number and severity. The running
+bot's outbox senders make the edits: nothing is sent from the command line, and an edit that
+cannot be made (a relayed photo has no text to replace, or the chat is gone) ends ``failed``
+or ``skipped`` with Telegram's reason, visible in ``rapport outbox status``.
 """
 
 from __future__ import annotations
@@ -22,17 +23,22 @@ from bot.core.ports import Renderer, UnitOfWork
 ERASED_NOTICE = "staff.erased"
 """The template that replaces what the bot had posted about an erased customer."""
 
+ERASED_TOPIC = "staff.erased_topic"
+"""The template of an erased customer's ticket topic's new title (number, severity)."""
+
 
 async def forget_customer(
     uow: UnitOfWork, renderer: Renderer, staff_locale: str, customer_id: int, now: datetime
 ) -> int:
     """Erases the customer in `uow` and queues the redaction of every message the bot posted
-    about them elsewhere; returns how many edits were queued. The caller commits. Raises
+    about them elsewhere, and the renaming of their tickets' topics; returns how many edits
+    and renames were queued. The caller commits. Raises
     LookupError for an unknown customer."""
     customer = await uow.customers.get(customer_id)
     if customer is None:
         raise LookupError(f"no customer {customer_id}")
     posted = await uow.messages.posted_about(customer_id, customer.chat_id)
+    topics = await uow.topics.of_customer(customer_id)
     await uow.records.forget(customer_id)  # (skips unsent outbox rows about the customer)
     text = renderer.render(ERASED_NOTICE, staff_locale)
     queued = 0
@@ -46,5 +52,18 @@ async def forget_customer(
         )
         key = f"erase:{customer_id}:{message.chat_id}:{message.telegram_message_id}"
         if await enqueue_rendered(uow, edit, key=key, lane=Lane.SERVICE, now=now) is not None:
+            queued += 1
+    for ticket_id, chat_id, thread_id in topics:
+        ticket = await uow.tickets.get(ticket_id)
+        assert ticket is not None  # tickets outlive erasure (counts and reports keep them)
+        params = {"number": ticket.number, "severity": ticket.severity.value}
+        rename = Outgoing(
+            chat_id=chat_id,
+            text=renderer.render(ERASED_TOPIC, staff_locale, params),
+            rename_thread_id=thread_id,
+            template_key=ERASED_TOPIC,
+        )
+        key = f"erase-topic:{customer_id}:{chat_id}:{thread_id}"
+        if await enqueue_rendered(uow, rename, key=key, lane=Lane.SERVICE, now=now) is not None:
             queued += 1
     return queued
