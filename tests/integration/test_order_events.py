@@ -4,6 +4,7 @@ refusals that change nothing, repeats and late events, and RFM buckets equal to 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -314,3 +315,32 @@ def test_a_port_without_a_secret_is_refused_in_one_line() -> None:
     assert "\n" not in message and "RAPPORT_EVENTS_SECRET" in message
     assert events_secret(Settings(events_port=None)) is None
     assert events_secret(Settings(events_port=8081, events_secret="x")) == b"x"
+
+
+def test_rapport_run_refuses_a_port_without_a_secret_before_starting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from typer.testing import CliRunner
+
+    from bot.app.cli import app
+
+    monkeypatch.setenv("RAPPORT_BOT_TOKEN", "123456:TEST")
+    monkeypatch.setenv("RAPPORT_EVENTS_PORT", "8081")
+    monkeypatch.delenv("RAPPORT_EVENTS_SECRET", raising=False)
+    result = CliRunner().invoke(app, ["run"])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "RAPPORT_EVENTS_SECRET" in lines[0]
+
+
+async def test_the_secret_and_the_body_never_reach_the_log(
+    endpoint: Endpoint, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    await endpoint.post(event("created", customer_ref="PRIVATE-REF"), signature="sha256=00")
+    await endpoint.post(event("created", amount="-1", customer_ref="PRIVATE-REF"))
+    await endpoint.post(event("created", customer_ref="PRIVATE-REF"))
+    # rapport's own lines (aiosqlite prints every statement's parameters at DEBUG)
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("bot."))
+    assert "order event" in logged
+    assert SECRET.decode() not in logged and "PRIVATE-REF" not in logged
