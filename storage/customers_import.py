@@ -86,6 +86,7 @@ __all__ = [
     "import_orders",
     "import_orders_file",
     "read_rows",
+    "upsert_orders",
 ]
 
 CUSTOMERS: Table = metadata.tables["customer"]
@@ -314,53 +315,69 @@ async def import_orders(
         latest = {o.order_id: o for _, o in batch}
         done.unchanged += len(batch) - len(latest)
         async with engine.begin() as conn:
-            driver = BulkDriver.of(conn)
-            stored_time = driver.time
-            refs = (o.customer_ref for o in latest.values())
-            ids, _created = await _customer_ids(conn, refs, now, done)
-            stored = await _stored_orders(conn, list(latest))
-            new: list[tuple[Any, ...]] = []
-            changed: list[tuple[Any, ...]] = []
-            deltas: dict[tuple[int, date], list[int]] = {}
-            for order_id, o in latest.items():
-                status = o.status.value
-                values = (
-                    ids[o.customer_ref],
-                    o.amount_cents,
-                    o.currency,
-                    status,
-                    stored_time(o.created_at),
-                    stored_time(o.paid_at),
-                    stored_time(o.delivered_at),
-                    o.coupon_code,
-                )
-                old = stored.get(order_id)
-                if old == values:
-                    done.unchanged += 1
-                    continue
-                if old is None:
-                    new.append((order_id, *values))
-                    done.created += 1
-                else:
-                    changed.append((*values, order_id))
-                    done.updated += 1
-                    if old[3] in _COUNTS:
-                        old_day = driver.day_of(old[5] if old[5] is not None else old[4])
-                        add_delta(deltas, (old[0], old_day), -1, -old[1])
-                if status in _COUNTS:
-                    new_day = (o.paid_at or o.created_at).astimezone(UTC).date()
-                    add_delta(deltas, (values[0], new_day), 1, o.amount_cents)
-            if new:
-                await driver.executemany(conn, _INSERT_ORDER, new)
-            if changed:
-                await driver.executemany(conn, _UPDATE_ORDER, changed)
-            if deltas:
-                through = await window_through(conn, now.astimezone(UTC).date())
-                await apply_deltas(conn, deltas, window_start(through, policy or TierPolicy()))
+            await upsert_orders(conn, latest, now=now, policy=policy, report=done)
         report.add(done)
         if progress:
             progress(len(batch))
     return report
+
+
+async def upsert_orders(
+    conn: AsyncConnection,
+    latest: Mapping[str, OrderIn],
+    *,
+    now: datetime,
+    policy: TierPolicy | None,
+    report: ImportReport,
+) -> None:
+    """Writes `latest` (order_id → the order's full state) in the caller's transaction: new
+    orders are inserted, changed ones updated, equal ones left alone (counted in `report`), and
+    the RFM buckets and running totals follow. The one write path of orders, shared by the
+    file import and the order events endpoint (:mod:`storage.order_events`), so both leave the
+    same buckets for the same final state."""
+    driver = BulkDriver.of(conn)
+    stored_time = driver.time
+    refs = (o.customer_ref for o in latest.values())
+    ids, _created = await _customer_ids(conn, refs, now, report)
+    stored = await _stored_orders(conn, list(latest))
+    new: list[tuple[Any, ...]] = []
+    changed: list[tuple[Any, ...]] = []
+    deltas: dict[tuple[int, date], list[int]] = {}
+    for order_id, o in latest.items():
+        status = o.status.value
+        values = (
+            ids[o.customer_ref],
+            o.amount_cents,
+            o.currency,
+            status,
+            stored_time(o.created_at),
+            stored_time(o.paid_at),
+            stored_time(o.delivered_at),
+            o.coupon_code,
+        )
+        old = stored.get(order_id)
+        if old == values:
+            report.unchanged += 1
+            continue
+        if old is None:
+            new.append((order_id, *values))
+            report.created += 1
+        else:
+            changed.append((*values, order_id))
+            report.updated += 1
+            if old[3] in _COUNTS:
+                old_day = driver.day_of(old[5] if old[5] is not None else old[4])
+                add_delta(deltas, (old[0], old_day), -1, -old[1])
+        if status in _COUNTS:
+            new_day = (o.paid_at or o.created_at).astimezone(UTC).date()
+            add_delta(deltas, (values[0], new_day), 1, o.amount_cents)
+    if new:
+        await driver.executemany(conn, _INSERT_ORDER, new)
+    if changed:
+        await driver.executemany(conn, _UPDATE_ORDER, changed)
+    if deltas:
+        through = await window_through(conn, now.astimezone(UTC).date())
+        await apply_deltas(conn, deltas, window_start(through, policy or TierPolicy()))
 
 
 async def _stored_orders(

@@ -106,6 +106,7 @@ class SqlEngagementFacts:
                     paid_at=o.paid_at,
                     delivered_at=o.delivered_at,
                     used_coupon=bool(o.coupon_code),
+                    amount_cents=o.amount_cents,
                 )
             )
         complaints: dict[int, list[datetime]] = defaultdict(list)

@@ -29,7 +29,20 @@ from bot.core.policies import (
 )
 from bot.core.records import LINK_PURPOSE, decode_master_key, derive_key
 from bot.core.sla import BusinessHours, Case, SlaPolicy, SlaTarget
+from bot.core.tiers import TierPolicy
 from scripts_i18n import ROOT
+
+
+def tier_policy(settings: Settings) -> TierPolicy:
+    """The RFM window, tier shares and lifecycle days; ValueError when they contradict."""
+    return TierPolicy(
+        window_days=settings.rfm_window_days,
+        high_share=settings.tier_high_share,
+        base_share=settings.tier_base_share,
+        new_days=settings.lifecycle_new_days,
+        active_days=settings.lifecycle_active_days,
+        dormant_days=settings.lifecycle_dormant_days,
+    )
 
 
 def sla_policy(settings: Settings) -> SlaPolicy:

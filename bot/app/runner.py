@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 from collections.abc import Awaitable, Callable
@@ -20,7 +21,9 @@ from bot.app.bootstrap import (
     outbox_policy,
     publish_menus,
 )
+from bot.app.events_server import EventsServer, events_secret, start_events_server
 from bot.app.jobs import engagement, revisit, sla
+from bot.app.policies import tier_policy
 from bot.app.settings import Framework, Settings
 from bot.core.deps import Deps
 from bot.core.dispatch import Dispatcher
@@ -95,6 +98,8 @@ class RunningBot:
     outbox: OutboxSender
     outbox_task: asyncio.Task[None]
     stop_grace: float
+    events: EventsServer | None = None
+    """The order events endpoint, when ``RAPPORT_EVENTS_PORT`` is set."""
 
     @property
     def deps(self) -> Deps:
@@ -104,7 +109,10 @@ class RunningBot:
         """Begins no more updates at once (those not begun stay in the inbox for the next
         start), stops the scheduler, then the adapter: it stops fetching and awaits the
         updates being handled. Outbox rows this process claimed and could not send in time
-        go back to pending for the next sender."""
+        go back to pending for the next sender. The order events endpoint stops first: an
+        event it has begun is applied, later ones are refused by the closed port."""
+        if self.events is not None:
+            await self.events.stop()
         self.dispatcher.close()
         await self.scheduler.stop()
         await self._stop_outbox()
@@ -152,8 +160,12 @@ async def start_bot(services: Services, framework: Framework) -> RunningBot:
     (:mod:`bot.adapters.polling`).
 
     Everything is built once, in dependency order, and never replaced: the adapter's
-    messenger, the scheduler, the core's Deps (which hold both), the dispatcher."""
+    messenger, the scheduler, the core's Deps (which hold both), the dispatcher. With
+    ``RAPPORT_EVENTS_PORT`` set, the order events endpoint starts last
+    (:mod:`bot.app.events_server`); set without ``RAPPORT_EVENTS_SECRET``, nothing starts and
+    :class:`~bot.app.events_server.EventsConfigError` says why."""
     settings = services.settings
+    events_secret(settings)  # a port without a secret: refused before anything starts
     app = make_app(framework, settings)
     scheduler = Scheduler(scheduler_timings(settings), services.engine)
     deps = make_deps(services, app.messenger, scheduler)
@@ -182,7 +194,15 @@ async def start_bot(services: Services, framework: Framework) -> RunningBot:
         )
     outbox = OutboxSender(deps, dispatcher.delivery, outbox_policy(settings), worker)
     task = asyncio.create_task(outbox.run(after=dispatcher.resumed), name="rapport-outbox")
-    return RunningBot(app, dispatcher, scheduler, outbox, task, settings.stop_grace_seconds)
+    bot = RunningBot(app, dispatcher, scheduler, outbox, task, settings.stop_grace_seconds)
+    try:
+        events = await start_events_server(
+            settings, services.engine, services.clock, tier_policy(settings)
+        )
+    except BaseException:
+        await bot.stop()
+        raise
+    return dataclasses.replace(bot, events=events) if events is not None else bot
 
 
 async def run_forever(settings: Settings) -> None:

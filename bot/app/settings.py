@@ -295,6 +295,31 @@ class Settings(BaseSettings):
         "'price-sensitive' (they mentioned price).",
     )
 
+    # --- Order events endpoint (issue #10; docs/events.md) --------------------------------
+    events_port: int | None = Field(
+        None,
+        ge=0,
+        le=65535,
+        description="Port of the order events endpoint (POST /events/orders) that `rapport "
+        "run` serves; unset: no endpoint. 0 picks a free port (tests). Needs "
+        "RAPPORT_EVENTS_SECRET.",
+    )
+    events_host: str = Field(
+        "127.0.0.1",
+        description="Address the order events endpoint listens on (put a TLS proxy in front "
+        "to expose it).",
+    )
+    events_secret: SecretStr | None = Field(
+        None,
+        description="Shared secret the shop signs each order event with (HMAC-SHA256 over the "
+        "body). Never logged.",
+    )
+    events_max_body_bytes: int = Field(
+        64 * 1024,
+        gt=0,
+        description="Largest order event body accepted, in bytes; a larger one gets 413.",
+    )
+
     # --- Delivery within Telegram's limits (SPEC §11) -------------------------------------
     chat_messages_per_second: float = Field(
         1.0, gt=0, description="Sustained messages per second to one chat."

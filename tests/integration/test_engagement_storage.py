@@ -91,7 +91,13 @@ async def seed(url: str, key: str) -> dict[str, int]:
         facts = {f.customer_id: f for f in await work.engagement.customer_facts()}
     await engine.dispose()
     assert facts[ids["Bob"]].orders == (
-        OrderFact("B-1", OrderStatus.PENDING, NOW - timedelta(hours=2), used_coupon=True),
+        OrderFact(
+            "B-1",
+            OrderStatus.PENDING,
+            NOW - timedelta(hours=2),
+            used_coupon=True,
+            amount_cents=1999,
+        ),
     )
     assert facts[ids["Ann"]].birthday == date(1991, 12, 1)
     return ids

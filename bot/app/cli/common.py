@@ -35,5 +35,5 @@ def load_settings(**overrides: object) -> Settings:
 
 
 def setup_logging(settings: Settings, level: str | None = None) -> None:
-    secret = settings.bot_token.get_secret_value() if settings.bot_token else ""
-    configure_logging(level or settings.log_level, secrets=[secret])
+    secrets = [s.get_secret_value() for s in (settings.bot_token, settings.events_secret) if s]
+    configure_logging(level or settings.log_level, secrets=secrets)

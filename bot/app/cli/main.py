@@ -86,13 +86,19 @@ def run(framework: FrameworkOption = None) -> None:
         read_playbook(settings)
     except PlaybookError as exc:
         fail(f"the playbook has problems (run `rapport playbook check`):\n{exc}")
+    from bot.app.events_server import EventsConfigError, events_secret
+
+    try:
+        events_secret(settings)
+    except EventsConfigError as exc:
+        fail(str(exc))
     setup_logging(settings)
     from bot.adapters.connection import TokenRefused
     from storage.key_check import EncryptionKeyMismatch
 
     try:
         asyncio.run(run_forever(settings))
-    except EncryptionKeyMismatch as exc:
+    except (EncryptionKeyMismatch, EventsConfigError) as exc:
         fail(str(exc))
     except TokenRefused:
         fail(

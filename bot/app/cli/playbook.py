@@ -7,6 +7,11 @@ deployment's playbook (``RAPPORT_PLAYBOOK_FILE``, or the shipped default).
 ``preview`` evaluates that playbook over the current database as of now (or ``--as-of``) and
 shows, per rule, who would receive what (template, variant and why, locale, from when) and why
 every other customer of the rule's audience is skipped. It sends and writes nothing.
+
+``simulate --from DATE --to DATE`` runs the playbook once a day over that span on the current
+database, carrying forward what it would have sent (:mod:`bot.core.engagement.simulate`), and
+prints per rule what would be sent and skipped by reason, and the most marketing messages any
+customer would get in any 7 days. It sends and writes nothing.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
+from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,7 +33,9 @@ from bot.app.settings import LOCALES, Settings
 from bot.core.engagement.evaluate import Context, RuleResult
 from scripts_i18n import ROOT
 
-app = typer.Typer(help="The engagement playbook: check it, preview it.", no_args_is_help=True)
+app = typer.Typer(
+    help="The engagement playbook: check it, preview it, simulate it.", no_args_is_help=True
+)
 
 #: Exit status of `check` for a file with problems.
 INVALID = 1
@@ -158,3 +166,80 @@ def preview(
     typer.echo(f"playbook {path}, as of {moment.isoformat()} (nothing is sent)")
     for result in results:
         _print_rule(result)
+
+
+def _day(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} {value!r} is not a date (YYYY-MM-DD)")
+
+
+@app.command("simulate")
+def simulate(
+    start: Annotated[str, typer.Option("--from", help="First simulated day (YYYY-MM-DD).")],
+    end: Annotated[str, typer.Option("--to", help="Last simulated day (YYYY-MM-DD).")],
+    run_at: Annotated[
+        str, typer.Option("--at", help="UTC time of each day's simulated run (HH:MM).")
+    ] = "10:00",
+    as_json: JsonOption = False,
+) -> None:
+    """Run the playbook once a day over a span of simulated days on the current database:
+    what each rule would send, who it would skip and why, and the most marketing messages any
+    customer would get in 7 days. Sends nothing and writes nothing."""
+    from bot.app.bootstrap import build_language
+    from bot.app.policies import clock_time, tier_policy
+    from bot.core.services.engagement import simulate_playbook
+
+    settings = load_settings()
+    first, last = _day(start, "--from"), _day(end, "--to")
+    if last < first:
+        fail(f"--to {end} is before --from {start}")
+    try:
+        at: time = clock_time(run_at)
+    except ValueError:
+        fail(f"--at {run_at!r} is not a time of day (HH:MM)")
+    try:
+        policy = engagement_policy(settings)
+        tiers = tier_policy(settings)
+    except PlaybookError as exc:
+        fail(f"the playbook has problems (run `rapport playbook check`):\n{exc}")
+    except ValueError as exc:
+        fail(f"tier settings: {exc}")
+    context = Context(
+        locales=LOCALES,
+        default_locale=settings.default_locale,
+        default_timezone=settings.default_timezone,
+    )
+    renderer, _faq = build_language(settings)
+    personal = cipher(settings)  # without a key, birthdays stay unknown
+
+    async def work() -> dict[str, Any]:
+        async with database(settings, personal) as (_engine, uow):
+            result = await simulate_playbook(
+                uow,
+                policy.playbook,
+                (first, last),
+                policy=policy,
+                context=context,
+                tier_policy=tiers,
+                run_at=at,
+                renderer=renderer,
+            )
+        return result.as_json()
+
+    report = asyncio.run(work())
+    if as_json:
+        typer.echo(json.dumps(report, ensure_ascii=False))
+        return
+    typer.echo(
+        f"playbook {playbook_path(settings)} simulated from {first} to {last}, daily at "
+        f"{at.strftime('%H:%M')} UTC, over {report['customers']} customers (nothing is sent)"
+    )
+    rules: dict[str, dict[str, Any]] = report["rules"]
+    for rule_id, tally in rules.items():
+        why = ", ".join(f"{reason} {n}" for reason, n in tally["skipped"].items())
+        typer.echo(f"{rule_id} ({tally['kind']}): {tally['sent']} sent; skipped: {why or 'none'}")
+    typer.echo(
+        f"most marketing messages to one customer in 7 days: {report['max_marketing_in_7_days']}"
+    )

@@ -42,15 +42,10 @@ def parse_as_of(value: str | None) -> datetime:
 
 
 def tier_policy(settings: Settings) -> TierPolicy:
+    from bot.app.policies import tier_policy as of_settings
+
     try:
-        return TierPolicy(
-            window_days=settings.rfm_window_days,
-            high_share=settings.tier_high_share,
-            base_share=settings.tier_base_share,
-            new_days=settings.lifecycle_new_days,
-            active_days=settings.lifecycle_active_days,
-            dormant_days=settings.lifecycle_dormant_days,
-        )
+        return of_settings(settings)
     except ValueError as exc:
         fail(f"tier settings: {exc}")
 

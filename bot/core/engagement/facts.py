@@ -23,6 +23,7 @@ class OrderFact:
     paid_at: datetime | None = None
     delivered_at: datetime | None = None
     used_coupon: bool = False
+    amount_cents: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,10 @@ restart, or a second process — enqueues nothing new. Marketing messages carry 
 button (:data:`OPT_OUT_DATA`). A message whose template needs content the engine cannot give
 yet (the mid tier's ``news``, until news items exist) is not written and is counted as
 ``unrendered``; the next run tries again.
+
+:func:`simulate_playbook` reads every customer's facts and runs the playbook over a span of
+simulated days (:mod:`bot.core.engagement.simulate`); it writes nothing (``rapport playbook
+simulate``).
 """
 
 from __future__ import annotations
@@ -21,18 +25,21 @@ import logging
 from collections import Counter
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
 from bot.core.delivery import render_reply
 from bot.core.deps import Deps
 from bot.core.engagement.evaluate import Context, Planned, RuleResult, evaluate
+from bot.core.engagement.facts import CustomerFacts
 from bot.core.engagement.playbook import CouponKind, CouponSpec, Playbook
+from bot.core.engagement.simulate import Simulation, simulate
 from bot.core.messages import Button, Outgoing, Reply
 from bot.core.outbox_model import Lane, OutboxMessage
 from bot.core.policies import EngagementPolicy
 from bot.core.ports import Renderer, UnitOfWork, UnitOfWorkFactory
+from bot.core.tiers import TierPolicy
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +167,49 @@ async def preview(
             total.skipped.extend(result.skipped)
             total.not_due += result.not_due
     return [merged[r.id] for r in wanted]
+
+
+async def simulate_playbook(
+    uow: UnitOfWorkFactory,
+    playbook: Playbook,
+    span: tuple[date, date],
+    *,
+    policy: EngagementPolicy,
+    context: Context,
+    tier_policy: TierPolicy,
+    run_at: time,
+    renderer: Renderer,
+    page: int = 500,
+) -> Simulation:
+    """The playbook run once a day over `span` (both days included) on the customers in the
+    database (:func:`bot.core.engagement.simulate.simulate`): reads every customer's facts,
+    writes and sends nothing. A planned message counts as sent only if it can be worded, as in
+    a real run. Holds every customer's facts in memory at once."""
+    customers: list[CustomerFacts] = []
+    after = 0
+    while True:
+        async with uow() as work:
+            chunk = await work.engagement.customer_facts(after_id=after, limit=page)
+        if not chunk:
+            break
+        customers.extend(chunk)
+        after = chunk[-1].customer_id
+
+    def wordable(planned: Planned) -> bool:
+        return word(renderer, planned, policy.currency) is not None
+
+    start, end = span
+    return simulate(
+        playbook,
+        customers,
+        start,
+        end,
+        policy=policy,
+        context=context,
+        tier_policy=tier_policy,
+        run_at=run_at,
+        wordable=wordable,
+    )
 
 
 async def run_playbook(deps: Deps, page: int = 500) -> EngagementRun:
