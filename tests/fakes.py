@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
+from bot.core.consent import ConsentChange
 from bot.core.desk import Takeover
 from bot.core.engagement.facts import OrderFact
 from bot.core.errors import DeliveryError, ThreadNotFound
@@ -109,6 +110,8 @@ class MemoryStore:
     revisits: dict[int, Revisit] = field(default_factory=dict)
     events: list[TicketEvent] = field(default_factory=list)
     profiles: dict[int, CustomerProfile] = field(default_factory=dict)
+    consent_log: dict[int, ConsentChange] = field(default_factory=dict)
+    """Entry number → consent change (a dict: erasure deletes entries)."""
     standings: dict[int, TierInfo] = field(default_factory=dict)
     tier_history: list[TierChange] = field(default_factory=list)
     inbox: dict[int, InboundUpdate] = field(default_factory=dict)

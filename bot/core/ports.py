@@ -12,6 +12,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Literal, Protocol, Self
 
+from bot.core.consent import ConsentChange, ConsentState
 from bot.core.desk import Takeover
 from bot.core.engagement.facts import CustomerFacts
 from bot.core.messages import Outgoing, Sent
@@ -210,6 +211,20 @@ class CustomerRecordRepository(Protocol):
     async def absorb(self, source_id: int, target_id: int) -> None:
         """Moves the imported record `source_id` (reference, profile, orders, tiers) onto the
         Telegram customer `target_id` and deletes `source_id`."""
+        ...
+
+    async def consent(self, customer_id: int) -> ConsentState:
+        """The customer's marketing consent (read without decrypting anything); a customer
+        without a profile has the default: none, never given."""
+        ...
+
+    async def record_consent(self, change: ConsentChange) -> None:
+        """Sets the profile's consent to the change (creating a profile that holds nothing
+        but the consent when there is none) and appends the change to the consent log."""
+        ...
+
+    async def consent_log(self, customer_id: int) -> list[ConsentChange]:
+        """Every consent change of the customer, oldest first."""
         ...
 
     async def export(self, customer_id: int) -> CustomerExport: ...

@@ -2,6 +2,7 @@
 (alembic's ``target_metadata``); add the module of each new feature here."""
 
 from storage.tables.base import NAMING_CONVENTION, StorageModel, metadata
+from storage.tables.consent import MarketingConsentLogRow
 from storage.tables.customers import (
     CustomerOrderRow,
     CustomerPaidDayRow,
@@ -35,6 +36,7 @@ __all__ = [
     "CustomerTierRow",
     "InboundUpdateRow",
     "KeyCheckRow",
+    "MarketingConsentLogRow",
     "MessageLogRow",
     "OutboxRow",
     "RfmWindowRow",

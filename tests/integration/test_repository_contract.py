@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from bot.core import ports
+from bot.core.consent import ConsentChange, ConsentSource, ConsentState
 from bot.core.desk import Takeover
 from bot.core.engagement.facts import CustomerFacts, SentEngagement
 from bot.core.messages import OutButton, Outgoing, TopicRef
@@ -793,6 +794,41 @@ async def test_profiles_and_phone_lookup(backend: Backend) -> None:
             ann.id, phone=None, marketing_consent=False
         )
         assert await work.records.find_by_phone("+85291234567") == [bob]
+
+
+async def test_consent_and_its_log(backend: Backend) -> None:
+    """A consent change on a customer without a profile makes a bare one; with a profile it
+    changes only the consent; every change is logged, oldest first."""
+    ann = await add_customer(backend.uow, 1)
+    bob = await add_customer(backend.uow, 2)
+    assert ann.id is not None and bob.id is not None
+    later = T0 + timedelta(minutes=5)
+    async with backend.uow() as work:
+        assert await work.records.consent(ann.id) == ConsentState()
+        await work.records.save_profile(a_profile(bob.id))
+        await work.records.record_consent(ConsentChange(ann.id, False, ConsentSource.STOP, T0))
+        await work.records.record_consent(
+            ConsentChange(bob.id, False, ConsentSource.BUTTON, later)
+        )
+        await work.commit()
+    async with backend.uow() as work:
+        assert await work.records.consent(ann.id) == ConsentState(False, T0)
+        assert await work.records.profile(ann.id) == CustomerProfile(
+            ann.id, marketing_consent=False, marketing_consent_at=T0
+        )
+        assert await work.records.profile(bob.id) == a_profile(
+            bob.id, marketing_consent=False, marketing_consent_at=later
+        )
+        await work.records.record_consent(ConsentChange(ann.id, True, ConsentSource.START, later))
+        await work.commit()
+    async with backend.uow() as work:
+        assert [(c.consent, c.source) for c in await work.records.consent_log(ann.id)] == [
+            (False, ConsentSource.STOP),
+            (True, ConsentSource.START),
+        ]
+        assert await work.records.consent_log(bob.id) == [
+            ConsentChange(bob.id, False, ConsentSource.BUTTON, later)
+        ]
 
 
 async def test_tiers(backend: Backend) -> None:

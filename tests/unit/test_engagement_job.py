@@ -10,12 +10,13 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from bot.app.jobs import engagement as engagement_job
+from bot.core.consent import OPT_OUT_DATA
 from bot.core.dispatch import Dispatcher
 from bot.core.engagement.facts import OrderFact
 from bot.core.models import Customer
 from bot.core.outbox_model import Lane, OutboxMessage, OutboxState
 from bot.core.records import CustomerProfile, OrderStatus, TierInfo
-from bot.core.services.engagement import OPT_OUT_DATA, run_playbook
+from bot.core.services.engagement import run_playbook
 from bot.core.tiers import Lifecycle, Tier
 from bot.handlers.routes import ROUTING
 from tests.unit.conftest import FakeBot

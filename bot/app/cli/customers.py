@@ -97,6 +97,7 @@ def export(
             "orders": held.orders,
             "messages": held.messages,
             "requests": held.requests,
+            "consent_log": held.consent_log,
         }
 
     try:

@@ -10,7 +10,8 @@ planned message to the outbox's proactive lane under its key
 ``engage:<rule>:<customer>:<period>``, with ``not_before`` at the moment the guards chose (the
 end of the quiet hours for a held one). The outbox keeps keys unique, so a second run — or a
 restart, or a second process — enqueues nothing new. Marketing messages carry an opt-out
-button (:data:`OPT_OUT_DATA`). A message whose template needs content the engine cannot give
+button (:data:`bot.core.consent.OPT_OUT_DATA`; its routes are in
+:mod:`bot.handlers.consent`). A message whose template needs content the engine cannot give
 yet (the mid tier's ``news``, until news items exist) is not written and is counted as
 ``unrendered``; the next run tries again.
 """
@@ -25,6 +26,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from bot.core.consent import OPT_OUT_DATA
 from bot.core.delivery import render_reply
 from bot.core.deps import Deps
 from bot.core.engagement.evaluate import Context, Planned, RuleResult, evaluate
@@ -36,9 +38,6 @@ from bot.core.ports import Renderer, UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
-OPT_OUT_DATA = "optout:marketing"
-"""The callback data of the opt-out button on every marketing message (its route, with
-``/stop``, is a later step of the engagement work)."""
 OPT_OUT_KEY = "engage.opt_out_button"
 OFFER_KEY = "engage.offer.{kind}"
 
