@@ -31,6 +31,7 @@ from storage.crypto import PersonalDataCipher
 from storage.mapping import customer_from_row
 from storage.tables import (
     ConversationRow,
+    CouponRow,
     CustomerAdvisorRow,
     CustomerOrderRow,
     CustomerPaidDayRow,
@@ -66,6 +67,7 @@ _OWNED = (
     CustomerTierHistoryRow,
     CustomerProfileRow,
     MarketingConsentLogRow,  # the target's own entries stay; the record's join them
+    CouponRow,
 )
 
 

@@ -41,6 +41,7 @@ from sqlalchemy import Table, bindparam, insert, select, type_coerce, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.core.coupons import OrderCoupon
 from bot.core.importing import (
     CUSTOMER_COLUMNS,
     CUSTOMER_REQUIRED,
@@ -56,6 +57,7 @@ from bot.core.models import Reachability
 from bot.core.records import CustomerProfile, OrderStatus, PersonalDataError
 from bot.core.tiers import TierPolicy, window_start
 from storage.bulk import AS_DRIVER, BulkDriver, BulkStatement, binds, chunks, dialect_insert
+from storage.coupons import redeem_order_coupons
 from storage.crypto import PersonalDataCipher
 from storage.customers import NO_KEY, profile_from_row, profile_values
 from storage.import_check import (
@@ -303,7 +305,11 @@ async def import_orders(
     The hot statements (reading the stored orders, inserting and updating orders, the bucket
     and running-total upserts) run as driver-level ``executemany`` of prepared tuples
     (:class:`BulkDriver`): an unchanged order is recognised by comparing its tuple with the stored
-    one, and no value passes through SQLAlchemy's per-value type processing."""
+    one, and no value passes through SQLAlchemy's per-value type processing.
+
+    A new or changed order that carries a coupon code redeems it in the same transaction
+    (:func:`storage.coupons.redeem_order_coupons`); ``report.coupons`` counts the outcomes. A
+    code that is not redeemed (another customer's, expired, used) never stops the order."""
     report = report if report is not None else ImportReport()
 
     def parse(row: Mapping[str, Any]) -> OrderIn:
@@ -321,6 +327,7 @@ async def import_orders(
             stored = await _stored_orders(conn, list(latest))
             new: list[tuple[Any, ...]] = []
             changed: list[tuple[Any, ...]] = []
+            with_codes: list[OrderCoupon] = []
             deltas: dict[tuple[int, date], list[int]] = {}
             for order_id, o in latest.items():
                 status = o.status.value
@@ -350,10 +357,15 @@ async def import_orders(
                 if status in _COUNTS:
                     new_day = (o.paid_at or o.created_at).astimezone(UTC).date()
                     add_delta(deltas, (values[0], new_day), 1, o.amount_cents)
+                if o.coupon_code:
+                    with_codes.append(order_coupon(o, values[0]))
             if new:
                 await driver.executemany(conn, _INSERT_ORDER, new)
             if changed:
                 await driver.executemany(conn, _UPDATE_ORDER, changed)
+            if with_codes:
+                outcomes = await redeem_order_coupons(conn, with_codes, now)
+                done.coupons.update({k.value: n for k, n in outcomes.items()})
             if deltas:
                 through = await window_through(conn, now.astimezone(UTC).date())
                 await apply_deltas(conn, deltas, window_start(through, policy or TierPolicy()))
@@ -361,6 +373,20 @@ async def import_orders(
         if progress:
             progress(len(batch))
     return report
+
+
+def order_coupon(order: OrderIn, customer_id: int) -> OrderCoupon:
+    """What the redemption needs of an order that carries a code."""
+    assert order.coupon_code is not None
+    return OrderCoupon(
+        order_id=order.order_id,
+        customer_id=customer_id,
+        code=order.coupon_code,
+        created_at=order.created_at,
+        amount_cents=order.amount_cents,
+        currency=order.currency,
+        status=order.status,
+    )
 
 
 async def _stored_orders(

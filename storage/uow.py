@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.core.ports import (
     ConversationRepository,
+    CouponRepository,
     CustomerRecordRepository,
     CustomerRepository,
     CustomerTiers,
@@ -50,6 +51,7 @@ from bot.core.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
+from storage.coupons import SqlCouponRepository
 from storage.crypto import PersonalDataCipher
 from storage.customers import SqlCustomerRecords, SqlCustomerTiers
 from storage.desk import SqlDeskRepository
@@ -116,6 +118,7 @@ class SqlUnitOfWork:
     records: CustomerRecordRepository
     tiers: CustomerTiers
     engagement: EngagementFactsReader
+    coupons: CouponRepository
 
     def __init__(
         self,
@@ -160,6 +163,7 @@ class SqlUnitOfWork:
         self.inbox = SqlInboxRepository(session)
         self.outbox = SqlOutboxRepository(session)
         self.engagement = SqlEngagementFacts(session, self._cipher)
+        self.coupons = SqlCouponRepository(session)
         return self
 
     async def __aexit__(
@@ -237,3 +241,4 @@ if TYPE_CHECKING:  # mypy proves the classes satisfy the core's Protocols
         _inbox: InboxRepository = SqlInboxRepository(session)
         _outbox: OutboxRepository = SqlOutboxRepository(session)
         _engagement: EngagementFactsReader = SqlEngagementFacts(session, None)
+        _coupons: CouponRepository = SqlCouponRepository(session)

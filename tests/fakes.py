@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from bot.core.consent import ConsentChange
+from bot.core.coupons import Coupon
 from bot.core.desk import Takeover
 from bot.core.engagement.facts import OrderFact
 from bot.core.errors import DeliveryError, ThreadNotFound
@@ -32,6 +33,7 @@ from bot.core.outbox_model import Lane, OutboxMessage, OutboxState, OutboxSummar
 from bot.core.ports import (
     SLA_MARKS,
     ConversationRepository,
+    CouponRepository,
     CustomerRecordRepository,
     CustomerRepository,
     CustomerTiers,
@@ -53,6 +55,7 @@ from bot.core.ratings import Rating, Revisit, RevisitAnswer
 from bot.core.records import CustomerProfile, TierChange, TierInfo
 from bot.core.roles import AuditEntry, StaffMember
 from bot.core.tickets import Ticket, TicketEvent, ticket_number
+from tests.fakes_coupons import MemoryCoupons
 from tests.fakes_customers import MemoryCustomerRecords, MemoryCustomerTiers
 from tests.fakes_engagement import MemoryEngagementFacts
 
@@ -111,6 +114,7 @@ class MemoryStore:
     events: list[TicketEvent] = field(default_factory=list)
     profiles: dict[int, CustomerProfile] = field(default_factory=dict)
     consent_log: dict[int, ConsentChange] = field(default_factory=dict)
+    coupons: dict[int, Coupon] = field(default_factory=dict)
     """Entry number → consent change (a dict: erasure deletes entries)."""
     standings: dict[int, TierInfo] = field(default_factory=dict)
     tier_history: list[TierChange] = field(default_factory=list)
@@ -671,6 +675,7 @@ class MemoryUnitOfWork:
     inbox: InboxRepository
     outbox: OutboxRepository
     engagement: EngagementFactsReader
+    coupons: CouponRepository
 
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
@@ -693,6 +698,7 @@ class MemoryUnitOfWork:
         self.records = MemoryCustomerRecords(self._work)
         self.tiers = MemoryCustomerTiers(self._work)
         self.engagement = MemoryEngagementFacts(self._work)
+        self.coupons = MemoryCoupons(self._work)
         return self
 
     async def __aexit__(

@@ -113,6 +113,7 @@ def engagement_policy(settings: Settings, playbook: Playbook | None = None) -> E
         price_sensitive_tags=tags,
         active_days=s.lifecycle_active_days,
         currency=s.shop_currency,
+        coupon_code_length=s.coupon_code_length,
         playbook=playbook if playbook is not None else read_playbook(s),
     )
 

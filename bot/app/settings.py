@@ -257,6 +257,14 @@ class Settings(BaseSettings):
         description="End of the quiet hours (HH:MM, customer's local time): held marketing "
         "messages go out from then.",
     )
+    coupon_code_length: int = Field(
+        8,
+        ge=8,
+        le=16,
+        multiple_of=4,
+        description="Symbols of a coupon code (shown in groups of 4; no 0/O, 1/I; 5 random "
+        "bits each, so 8 make 40 bits).",
+    )
     marketing_cap: int = Field(
         2, ge=1, description="Most marketing messages one customer receives per cap window."
     )

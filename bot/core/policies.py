@@ -162,7 +162,10 @@ class EngagementPolicy:
     """The lifecycle's active stage (the tiers' ``active_days``): the day after a customer's
     last paid order is this old, they have turned dormant."""
     currency: str = "CNY"
-    """How coupon amounts are written in messages (the shop's currency)."""
+    """How coupon amounts are written in messages (the shop's currency), and the currency of
+    the coupons the playbook issues."""
+    coupon_code_length: int = 8
+    """Symbols of a coupon code (a multiple of 4; 5 bits each: 8 make 40 bits)."""
     playbook: Playbook = field(default_factory=lambda: Playbook(()))
     """The deployment's playbook, read and checked at start-up (empty: nothing is sent)."""
 

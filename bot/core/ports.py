@@ -6,6 +6,7 @@ adapter a messenger; tests use the in-memory fakes in ``tests/fakes.py``.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,6 +14,7 @@ from types import TracebackType
 from typing import Any, Literal, Protocol, Self
 
 from bot.core.consent import ConsentChange, ConsentState
+from bot.core.coupons import Coupon, OrderCoupon, Redemption
 from bot.core.desk import Takeover
 from bot.core.engagement.facts import CustomerFacts
 from bot.core.messages import Outgoing, Sent
@@ -480,6 +482,28 @@ class EngagementFactsReader(Protocol):
         ...
 
 
+class CouponRepository(Protocol):
+    """Issued coupons (:mod:`bot.core.coupons`)."""
+
+    async def add(self, coupon: Coupon) -> Coupon:
+        """Stores a new coupon and returns it with its `id`; its code, and its source and
+        reference together, are unique (a duplicate fails the transaction)."""
+        ...
+
+    async def get_by_code(self, code: str) -> Coupon | None:
+        """The coupon with this code, as stored (``K7QM-3XHP``)."""
+        ...
+
+    async def for_customer(self, customer_id: int) -> list[Coupon]:
+        """The customer's coupons, newest first — theirs only."""
+        ...
+
+    async def redeem(self, orders: Sequence[OrderCoupon], at: datetime) -> Counter[Redemption]:
+        """Redeems what these orders' codes allow (:func:`bot.core.coupons.judge`); how many
+        orders came to each outcome."""
+        ...
+
+
 class DuplicateUpdate(Exception):
     """The update was already recorded: a re-delivery, to be ignored."""
 
@@ -502,6 +526,7 @@ class UnitOfWork(Protocol):
     inbox: InboxRepository
     outbox: OutboxRepository
     engagement: EngagementFactsReader
+    coupons: CouponRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -49,6 +49,7 @@ from bot.flows import rating as rating_flow
 from bot.handlers import (
     complaints,
     consent,
+    coupons,
     desk,
     language,
     linking,
@@ -121,6 +122,7 @@ ROUTES: tuple[Route, ...] = (
     Route(Command("complaint"), complaints.on_complaint_command),
     Route(Command("status"), complaints.on_status),
     Route(Command("stop"), consent.on_stop),
+    Route(Command("coupons"), coupons.on_coupons),
     # Private chats: buttons.
     Route(Callback(language.PREFIX), language.on_language_chosen),
     Route(Callback(faq_confirm.PREFIX), questions.on_faq_choice),

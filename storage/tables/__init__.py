@@ -3,6 +3,7 @@
 
 from storage.tables.base import NAMING_CONVENTION, StorageModel, metadata
 from storage.tables.consent import MarketingConsentLogRow
+from storage.tables.coupons import CouponRow
 from storage.tables.customers import (
     CustomerOrderRow,
     CustomerPaidDayRow,
@@ -26,6 +27,7 @@ from storage.tables.topics import TicketTopicRow
 __all__ = [
     "NAMING_CONVENTION",
     "ConversationRow",
+    "CouponRow",
     "CustomerAdvisorRow",
     "CustomerOrderRow",
     "CustomerPaidDayRow",

@@ -21,8 +21,10 @@ import pytest
 
 from bot.core import ports
 from bot.core.consent import ConsentChange, ConsentSource, ConsentState
+from bot.core.coupons import CouponSource, OrderCoupon, Redemption, issue
 from bot.core.desk import Takeover
 from bot.core.engagement.facts import CustomerFacts, SentEngagement
+from bot.core.engagement.playbook import CouponKind, CouponSpec
 from bot.core.messages import OutButton, Outgoing, TopicRef
 from bot.core.models import (
     Conversation,
@@ -37,7 +39,7 @@ from bot.core.models import (
 from bot.core.outbox_model import Lane, OutboxMessage, OutboxState
 from bot.core.ports import DuplicateUpdate, UnitOfWork, UnitOfWorkFactory
 from bot.core.ratings import Rating, RevisitAnswer
-from bot.core.records import CustomerExport, CustomerProfile, TierChange, TierInfo
+from bot.core.records import CustomerExport, CustomerProfile, OrderStatus, TierChange, TierInfo
 from bot.core.roles import AuditEntry, Role, StaffMember
 from bot.core.tickets import (
     EventKind,
@@ -829,6 +831,59 @@ async def test_consent_and_its_log(backend: Backend) -> None:
         assert await work.records.consent_log(bob.id) == [
             ConsentChange(bob.id, False, ConsentSource.BUTTON, later)
         ]
+
+
+async def test_coupons(backend: Backend) -> None:
+    """Each customer sees only their own coupons, newest first; a code redeems once."""
+    ann = await add_customer(backend.uow, 1)
+    bob = await add_customer(backend.uow, 2)
+    assert ann.id is not None and bob.id is not None
+    spec = CouponSpec(CouponKind.PERCENT, 10, valid_days=30)
+
+    def made(customer_id: int, code: str, ref: str, at: datetime) -> Any:
+        return issue(
+            spec,
+            code=code,
+            customer_id=customer_id,
+            currency="CNY",
+            source=CouponSource.RULE,
+            source_ref=ref,
+            now=at,
+        )
+
+    async with backend.uow() as work:
+        first = await work.coupons.add(made(ann.id, "AAAA-2222", "engage:a:1:x", T0))
+        later = await work.coupons.add(
+            made(ann.id, "BBBB-3333", "engage:a:1:y", T0 + timedelta(days=1))
+        )
+        theirs = await work.coupons.add(made(bob.id, "CCCC-4444", "engage:a:2:x", T0))
+        await work.commit()
+    assert first.id is not None and first.code == "AAAA-2222"
+    async with backend.uow() as work:
+        assert await work.coupons.get_by_code("BBBB-3333") == later
+        assert await work.coupons.get_by_code("ZZZZ-9999") is None
+        assert await work.coupons.for_customer(ann.id) == [later, first]
+        assert await work.coupons.for_customer(bob.id) == [theirs]
+        placed = T0 + timedelta(days=2)
+        orders = [
+            OrderCoupon("O-1", ann.id, "aaaa 2222", placed, 9000, "CNY", OrderStatus.PAID),
+            OrderCoupon("O-2", ann.id, "AAAA-2222", placed, 9000, "CNY", OrderStatus.PAID),
+            OrderCoupon("O-3", ann.id, "CCCC-4444", placed, 9000, "CNY", OrderStatus.PAID),
+        ]
+        outcomes = await work.coupons.redeem(orders, placed)
+        await work.commit()
+    assert outcomes == {
+        Redemption.REDEEMED: 1,
+        Redemption.USED: 1,
+        Redemption.OTHER_CUSTOMER: 1,
+    }
+    async with backend.uow() as work:
+        redeemed = await work.coupons.get_by_code("AAAA-2222")
+        assert redeemed is not None
+        assert (redeemed.redeemed_order_id, redeemed.redeemed_amount_cents) == ("O-1", 9000)
+        assert redeemed.redeemed_at == placed
+        again = await work.coupons.redeem(orders[:1], placed)
+    assert again == {Redemption.ALREADY_THIS_ORDER: 1}
 
 
 async def test_tiers(backend: Backend) -> None:

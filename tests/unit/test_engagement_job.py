@@ -13,6 +13,7 @@ from bot.app.jobs import engagement as engagement_job
 from bot.core.consent import OPT_OUT_DATA
 from bot.core.dispatch import Dispatcher
 from bot.core.engagement.facts import OrderFact
+from bot.core.engagement.playbook import CouponKind
 from bot.core.models import Customer
 from bot.core.outbox_model import Lane, OutboxMessage, OutboxState
 from bot.core.records import CustomerProfile, OrderStatus, TierInfo
@@ -93,10 +94,16 @@ async def test_due_messages_are_queued_once_and_sent_once(shop: FakeBot) -> None
     assert "B-9" in reminder.message.text and reminder.message.buttons == ()
     assert len(bot.messenger.sent) == 3
 
+    [issued] = bot.uow.store.coupons.values()  # the coupon of the coupon rule, for Ann
+    assert issued.customer_id == ann and issued.source_ref == coupon.key
+    assert (issued.kind, issued.value, issued.currency) == (CouponKind.PERCENT, 10, "CNY")
+    assert f"with the code {issued.code}, valid through 2026-12-31" in coupon.message.text
+
     await engagement_job.run(dispatcher)  # run again, an hour later
     bot.clock.current = NOON + timedelta(hours=1)
     await engagement_job.run(dispatcher)
     assert len(outbox(bot)) == 3 and len(bot.messenger.sent) == 3
+    assert list(bot.uow.store.coupons.values()) == [issued]  # one coupon per message
 
 
 async def test_a_message_in_the_quiet_hours_is_queued_for_the_morning(shop: FakeBot) -> None:

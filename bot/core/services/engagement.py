@@ -27,6 +27,7 @@ from decimal import Decimal
 from typing import Any
 
 from bot.core.consent import OPT_OUT_DATA
+from bot.core.coupons import Coupon, CouponSource, issue, new_code
 from bot.core.delivery import render_reply
 from bot.core.deps import Deps
 from bot.core.engagement.evaluate import Context, Planned, RuleResult, evaluate
@@ -56,6 +57,8 @@ class EngagementRun:
     """Planned messages per rule that could not be worded (content missing)."""
     skipped: Counter[str] = field(default_factory=Counter)
     """Skips by reason (consent, cap, …) over all rules."""
+    coupons: int = 0
+    """Coupons issued with the messages written."""
 
 
 def context_of(deps: Deps) -> Context:
@@ -67,8 +70,11 @@ def money(cents: int, currency: str) -> str:
     return f"{Decimal(cents) / 100:.2f} {currency}"
 
 
-def offer_params(coupon: CouponSpec, currency: str) -> dict[str, Any]:
-    """The parameters of ``engage.offer.<kind>``."""
+def offer_params(
+    coupon: CouponSpec, currency: str, issued: Coupon | None = None
+) -> dict[str, Any]:
+    """The parameters of ``engage.offer.<kind>``: with the `issued` coupon, its code and the
+    last day it can be used; without (a preview), the days it will be valid."""
     if coupon.kind is CouponKind.PERCENT:
         value: object = coupon.value
     elif coupon.kind is CouponKind.FIXED:
@@ -76,18 +82,44 @@ def offer_params(coupon: CouponSpec, currency: str) -> dict[str, Any]:
     else:
         value = None
     min_spend = money(coupon.min_spend_cents, currency) if coupon.min_spend_cents else ""
-    return {"value": value, "min_spend": min_spend, "valid_days": coupon.valid_days}
+    params: dict[str, Any] = {
+        "value": value,
+        "min_spend": min_spend,
+        "valid_days": coupon.valid_days,
+    }
+    if issued is not None:
+        params["code"] = issued.code
+        params["until"] = issued.last_day.isoformat()
+    return params
+
+
+def spec_of(coupon: Coupon) -> CouponSpec:
+    """What an issued coupon offers, as a specification (to word it with ``engage.offer``)."""
+    return CouponSpec(coupon.kind, coupon.value, coupon.min_spend_cents)
+
+
+def word_offer(renderer: Renderer, coupon: Coupon, locale: str) -> str:
+    """An issued coupon in words: value, minimum spend, code and last day."""
+    key = OFFER_KEY.format(kind=coupon.kind.value)
+    return renderer.render(key, locale, offer_params(spec_of(coupon), coupon.currency, coupon))
 
 
 def message_params(
-    renderer: Renderer, planned: Planned, currency: str, extra: Mapping[str, Any]
+    renderer: Renderer,
+    planned: Planned,
+    currency: str,
+    extra: Mapping[str, Any],
+    coupon: Coupon | None = None,
 ) -> dict[str, Any]:
     """What the rule's template is rendered with: ``name``, ``order`` for order rules, and
-    ``offer`` (worded in the customer's locale) for rules with a coupon."""
+    ``offer`` (worded in the customer's locale; with the issued `coupon`'s code and last day)
+    for rules with a coupon."""
     params: dict[str, Any] = {"name": planned.name, **extra}
     if planned.order_ref is not None:
         params["order"] = planned.order_ref
-    if planned.coupon is not None:
+    if coupon is not None:
+        params["offer"] = word_offer(renderer, coupon, planned.locale)
+    elif planned.coupon is not None:
         key = OFFER_KEY.format(kind=planned.coupon.kind.value)
         params["offer"] = renderer.render(
             key, planned.locale, offer_params(planned.coupon, currency)
@@ -100,6 +132,7 @@ def word(
     planned: Planned,
     currency: str,
     extra: Mapping[str, Any] | None = None,
+    coupon: Coupon | None = None,
 ) -> Outgoing | None:
     """The planned message rendered, with the opt-out button when it is marketing; None when
     its template needs a parameter the engine does not have."""
@@ -107,7 +140,7 @@ def word(
     try:
         reply = Reply(
             planned.template,
-            message_params(renderer, planned, currency, extra or {}),
+            message_params(renderer, planned, currency, extra or {}, coupon),
             buttons=buttons,
             chat_id=planned.chat_id,
             locale=planned.locale,
@@ -133,6 +166,27 @@ async def _page(
     if not facts:
         return None, []
     return facts[-1].customer_id, evaluate(playbook, facts, now, policy, context, rule_ids)
+
+
+async def _coupon_for(
+    uow: UnitOfWork, planned: Planned, policy: EngagementPolicy, now: datetime
+) -> Coupon | None:
+    """The coupon the planned message carries (not stored yet: only once its message is),
+    with a code no stored coupon has; its reference is the message's engagement key."""
+    if planned.coupon is None:
+        return None
+    code = new_code(policy.coupon_code_length)
+    while await uow.coupons.get_by_code(code) is not None:  # 2^-40 per stored coupon
+        code = new_code(policy.coupon_code_length)
+    return issue(
+        planned.coupon,
+        code=code,
+        customer_id=planned.customer_id,
+        currency=policy.currency,
+        source=CouponSource.RULE,
+        source_ref=planned.key,
+        now=now,
+    )
 
 
 async def preview(
@@ -177,7 +231,8 @@ async def run_playbook(deps: Deps, page: int = 500) -> EngagementRun:
             for result in results:
                 report.skipped.update(s.reason.value for s in result.skipped)
                 for planned in result.planned:
-                    message = word(deps.renderer, planned, policy.currency)
+                    coupon = await _coupon_for(work, planned, policy, now)
+                    message = word(deps.renderer, planned, policy.currency, coupon=coupon)
                     if message is None:
                         report.unrendered[planned.rule_id] += 1
                         continue
@@ -192,6 +247,9 @@ async def run_playbook(deps: Deps, page: int = 500) -> EngagementRun:
                     if row is None:
                         report.already += 1
                         continue
+                    if coupon is not None:  # in the transaction that wrote its message
+                        await work.coupons.add(coupon)
+                        report.coupons += 1
                     report.written[planned.rule_id] += 1
                     if planned.not_before <= now:
                         report.queued.append(row)
