@@ -41,6 +41,7 @@ from sqlalchemy import Table, bindparam, insert, select, type_coerce, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.core.consent import ConsentSource, ConsentState, import_may_set, opted_out
 from bot.core.coupons import OrderCoupon
 from bot.core.importing import (
     CUSTOMER_COLUMNS,
@@ -93,6 +94,7 @@ __all__ = [
 CUSTOMERS: Table = metadata.tables["customer"]
 PROFILES: Table = metadata.tables["customer_profile"]
 ORDERS: Table = metadata.tables["customer_order"]
+CONSENT_LOG: Table = metadata.tables["marketing_consent_log"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -168,13 +170,26 @@ async def import_customers(
         async with engine.begin() as conn:
             ids, created = await _customer_ids(conn, latest, now, done)
             stored = await _stored_customers(conn, list(ids.values()), cipher)
+            asked = [ids[ref] for ref, c in latest.items() if c.marketing_consent]
+            last_sources = await _last_consent_sources(conn, asked)
             changed_customers: list[dict[str, Any]] = []
             profiles: list[dict[str, Any]] = []
+            consent_log: list[dict[str, Any]] = []
             for ref, incoming in latest.items():
                 cid = ids[ref]
                 customer_row, profile = stored[cid]
                 changes = _customer_changes(customer_row, incoming)
-                merged = _merged_profile(cid, profile, incoming)
+                consent = _consent_to_record(profile, last_sources.get(cid), incoming, done)
+                if consent is not None:
+                    consent_log.append(
+                        {
+                            "customer_id": cid,
+                            "consent": consent,
+                            "source": ConsentSource.IMPORT.value,
+                            "at": now,
+                        }
+                    )
+                merged = _merged_profile(cid, profile, incoming, consent, now)
                 if changes:
                     changed_customers.append({"b_id": cid, **changes, "updated_at": now})
                 if merged is not None:
@@ -203,6 +218,8 @@ async def import_customers(
                     upsert.on_conflict_do_update(index_elements=["customer_id"], set_=columns),
                     profiles,
                 )
+            if consent_log:
+                await conn.execute(insert(CONSENT_LOG), consent_log)
         report.add(done)
         report.customers_created = report.created
         if progress:
@@ -248,10 +265,52 @@ def _customer_changes(stored: Mapping[str, Any], incoming: CustomerIn) -> dict[s
     return changes
 
 
+async def _last_consent_sources(conn: AsyncConnection, ids: list[int]) -> dict[int, ConsentSource]:
+    """For each of `ids` with a consent log, the source of its latest entry."""
+    out: dict[int, ConsentSource] = {}
+    for chunk in chunks(ids):
+        stmt = (
+            select(CONSENT_LOG.c.customer_id, CONSENT_LOG.c.source)
+            .where(CONSENT_LOG.c.customer_id.in_(chunk))
+            .order_by(CONSENT_LOG.c.at, CONSENT_LOG.c.id)
+        )
+        for customer_id, source in (await conn.execute(stmt)).all():
+            out[customer_id] = ConsentSource(source)  # later rows overwrite earlier ones
+    return out
+
+
+def _consent_to_record(
+    stored: CustomerProfile | None,
+    last_source: ConsentSource | None,
+    incoming: CustomerIn,
+    report: ImportReport,
+) -> bool | None:
+    """The consent the row changes the customer's to (None: no change), by
+    :func:`bot.core.consent.import_may_set`; a "yes" that meets the customer's own "no" from
+    the chat is counted in ``report.consent["opt_out_kept"]``."""
+    wanted = incoming.marketing_consent
+    if wanted is None:
+        return None
+    state = ConsentState()
+    if stored is not None:
+        state = ConsentState(stored.marketing_consent, stored.marketing_consent_at)
+    if import_may_set(state, last_source, wanted):
+        report.consent["given" if wanted else "withdrawn"] += 1
+        return wanted
+    if wanted and opted_out(state):
+        report.consent["opt_out_kept"] += 1
+    return None
+
+
 def _merged_profile(
-    customer_id: int, stored: CustomerProfile | None, incoming: CustomerIn
+    customer_id: int,
+    stored: CustomerProfile | None,
+    incoming: CustomerIn,
+    consent: bool | None = None,
+    now: datetime | None = None,
 ) -> CustomerProfile | None:
-    """The profile to write, or None when the stored one already says it all."""
+    """The profile to write, or None when the stored one already says it all. `consent`, when
+    not None, is the new consent, given or withdrawn at `now`."""
     base = stored or CustomerProfile(customer_id=customer_id)
     merged = CustomerProfile(
         customer_id=customer_id,
@@ -259,8 +318,8 @@ def _merged_profile(
         email=incoming.email or base.email,
         birthday=incoming.birthday or base.birthday,
         tags=incoming.tags or base.tags,
-        marketing_consent=base.marketing_consent,
-        marketing_consent_at=base.marketing_consent_at,
+        marketing_consent=base.marketing_consent if consent is None else consent,
+        marketing_consent_at=base.marketing_consent_at if consent is None else now,
     )
     if stored is not None and merged == stored:
         return None

@@ -66,6 +66,9 @@ class ImportReport:
     customers_created: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
     coupons: Counter[str] = field(default_factory=Counter)
+    consent: Counter[str] = field(default_factory=Counter)
+    """Customer rows that changed the marketing consent (``given``, ``withdrawn``), and the
+    "yes" rows that left a customer's own opt-out from the chat standing (``opt_out_kept``)."""
     """Orders with a coupon code, by what the code came to (:class:`bot.core.coupons.Redemption`:
     ``redeemed``, ``expired``, ``other_customer`` …); orders without a code are not counted."""
 
@@ -81,6 +84,7 @@ class ImportReport:
         self.unchanged += other.unchanged
         self.customers_created += other.customers_created
         self.coupons.update(other.coupons)
+        self.consent.update(other.consent)
 
 
 Progress = Callable[[int], None]

@@ -64,3 +64,17 @@ def needs_change(state: ConsentState, consent: bool) -> bool:
     from somebody who never said anything (recorded, so ``/start`` can later bring them back
     and the log shows they said no)."""
     return state.at is None or state.consent != consent
+
+
+CHAT_SOURCES = frozenset({ConsentSource.BUTTON, ConsentSource.STOP, ConsentSource.START})
+"""Decisions the customer made themselves, in the chat."""
+
+
+def import_may_set(state: ConsentState, last_source: ConsentSource | None, consent: bool) -> bool:
+    """Whether a customer file's `consent` is recorded. It must change something; and it may
+    withdraw consent always, but never give it back to a customer whose current "no" they
+    said themselves in the chat (a file exported before they did must not undo it: only they
+    can, with ``/start`` or the button)."""
+    if not needs_change(state, consent):
+        return False
+    return not (consent and opted_out(state) and last_source in CHAT_SOURCES)

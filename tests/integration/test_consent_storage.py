@@ -150,3 +150,67 @@ def test_export_and_forget_on_the_command_line(
     result = runner.invoke(app, ["customer", "forget", "C1", "--yes"])
     assert result.exit_code == 0, result.output
     assert asyncio.run(entries()) == 0
+
+
+def test_the_customer_file_gives_and_withdraws_but_never_undoes_a_chat_opt_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``marketing_consent`` in ``rapport import customers``: recorded with source ``import``
+    when it changes something; a "yes" never overrides the customer's own "no" from the chat."""
+    monkeypatch.chdir(tmp_path)
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    key = new_key()
+    monkeypatch.setenv("RAPPORT_DATABASE_URL", url)
+    monkeypatch.setenv("RAPPORT_ENCRYPTION_KEY", key)
+    file = tmp_path / "customers.csv"
+
+    def imported(rows: str) -> str:
+        result = runner.invoke(app, ["import", "customers", str(_write(file, rows)), "--quiet"])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    async def after_stop_from_c1() -> None:
+        uow, engine = await _factory(url, key)
+        try:
+            async with uow() as work:
+                c1 = await work.records.get_by_ref("C1")
+                assert c1 is not None and c1.id is not None
+                await work.records.record_consent(
+                    ConsentChange(c1.id, False, ConsentSource.STOP, datetime.now(UTC))
+                )
+                await work.commit()
+        finally:
+            await engine.dispose()  # type: ignore[attr-defined]
+
+    async def logs() -> dict[str, list[tuple[bool, str]]]:
+        uow, engine = await _factory(url, key)
+        out: dict[str, list[tuple[bool, str]]] = {}
+        try:
+            async with uow() as work:
+                for ref in ("C1", "C2", "C3"):
+                    customer = await work.records.get_by_ref(ref)
+                    assert customer is not None and customer.id is not None
+                    log = await work.records.consent_log(customer.id)
+                    out[ref] = [(c.consent, c.source.value) for c in log]
+        finally:
+            await engine.dispose()  # type: ignore[attr-defined]
+        return out
+
+    out = imported("C1,Ann,yes\nC2,Bob,no\nC3,Cy,\n")
+    assert "marketing consent: 1 given, 1 withdrawn" in out
+    assert "marketing consent" not in imported("C1,Ann,yes\nC2,Bob,no\nC3,Cy,\n")  # no news
+    asyncio.run(after_stop_from_c1())
+    out = imported("C1,Ann,TRUE\nC2,Bob,1\nC3,Cy,\n")
+    assert "1 given, 0 withdrawn, 1 opt-out(s) kept" in out
+    assert asyncio.run(logs()) == {
+        "C1": [(True, "import"), (False, "stop")],
+        "C2": [(False, "import"), (True, "import")],
+        "C3": [],
+    }
+    bad = runner.invoke(app, ["import", "customers", str(_write(file, "C4,Di,maybe\n"))])
+    assert bad.exit_code == 1 and "marketing_consent 'maybe' is not yes or no" in bad.output
+
+
+def _write(file: Path, rows: str) -> Path:
+    file.write_text("customer_ref,name,marketing_consent\n" + rows, encoding="utf-8")
+    return file

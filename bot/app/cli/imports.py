@@ -48,8 +48,21 @@ def _summary(kind: str, report: ImportReport) -> str:
     return (
         f"{kind}: {report.rows} rows read, {report.committed} committed "
         f"({report.created} created, {report.updated} updated, {report.unchanged} unchanged), "
-        f"{len(report.rejected)} rejected{new_customers}{_coupons(report)}"
+        f"{len(report.rejected)} rejected{new_customers}{_coupons(report)}{_consent(report)}"
     )
+
+
+def _consent(report: ImportReport) -> str:
+    """ "; marketing consent: 3 given, 1 withdrawn, 1 opt-out kept (the customer's own, from
+    the chat)" — only when rows changed a consent or met an opt-out."""
+    given, withdrawn = report.consent["given"], report.consent["withdrawn"]
+    kept = report.consent["opt_out_kept"]
+    if not (given or withdrawn or kept):
+        return ""
+    text = f"; marketing consent: {given} given, {withdrawn} withdrawn"
+    if kept:
+        text += f", {kept} opt-out(s) kept (the customer's own, from the chat)"
+    return text
 
 
 def _coupons(report: ImportReport) -> str:
