@@ -41,6 +41,7 @@ from storage.tables import (
     CustomerTierHistoryRow,
     CustomerTierRow,
     InboundUpdateRow,
+    LoyaltyRedemptionRow,
     MarketingConsentLogRow,
     MessageLogRow,
     OutboxRow,
@@ -68,6 +69,7 @@ _OWNED = (
     CustomerProfileRow,
     MarketingConsentLogRow,  # the target's own entries stay; the record's join them
     CouponRow,
+    LoyaltyRedemptionRow,
 )
 
 

@@ -41,6 +41,7 @@ from bot.core.ports import (
     DeskRepository,
     EngagementFactsReader,
     InboxRepository,
+    LoyaltyRepository,
     MessageLogRepository,
     OutboxRepository,
     RatingRepository,
@@ -57,6 +58,7 @@ from storage.customers import SqlCustomerRecords, SqlCustomerTiers
 from storage.desk import SqlDeskRepository
 from storage.engagement import SqlEngagementFacts
 from storage.inbox import SqlInboxRepository
+from storage.loyalty import SqlLoyaltyRepository
 from storage.outbox import SqlOutboxRepository
 from storage.ratings import SqlRatingRepository
 from storage.repositories import (
@@ -119,6 +121,7 @@ class SqlUnitOfWork:
     tiers: CustomerTiers
     engagement: EngagementFactsReader
     coupons: CouponRepository
+    loyalty: LoyaltyRepository
 
     def __init__(
         self,
@@ -164,6 +167,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutboxRepository(session)
         self.engagement = SqlEngagementFacts(session, self._cipher)
         self.coupons = SqlCouponRepository(session)
+        self.loyalty = SqlLoyaltyRepository(session)
         return self
 
     async def __aexit__(
@@ -242,3 +246,4 @@ if TYPE_CHECKING:  # mypy proves the classes satisfy the core's Protocols
         _outbox: OutboxRepository = SqlOutboxRepository(session)
         _engagement: EngagementFactsReader = SqlEngagementFacts(session, None)
         _coupons: CouponRepository = SqlCouponRepository(session)
+        _loyalty: LoyaltyRepository = SqlLoyaltyRepository(session)

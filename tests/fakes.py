@@ -20,6 +20,7 @@ from bot.core.coupons import Coupon
 from bot.core.desk import Takeover
 from bot.core.engagement.facts import OrderFact
 from bot.core.errors import DeliveryError, ThreadNotFound
+from bot.core.loyalty import LoyaltyOrder, LoyaltyRedemption
 from bot.core.messages import Outgoing, Sent
 from bot.core.models import (
     Conversation,
@@ -43,6 +44,7 @@ from bot.core.ports import (
     FaqMatch,
     InboundUpdate,
     InboxRepository,
+    LoyaltyRepository,
     MessageLogRepository,
     OutboxRepository,
     RatingRepository,
@@ -55,7 +57,7 @@ from bot.core.ratings import Rating, Revisit, RevisitAnswer
 from bot.core.records import CustomerProfile, TierChange, TierInfo
 from bot.core.roles import AuditEntry, StaffMember
 from bot.core.tickets import Ticket, TicketEvent, ticket_number
-from tests.fakes_coupons import MemoryCoupons
+from tests.fakes_coupons import MemoryCoupons, MemoryLoyalty
 from tests.fakes_customers import MemoryCustomerRecords, MemoryCustomerTiers
 from tests.fakes_engagement import MemoryEngagementFacts
 
@@ -115,6 +117,9 @@ class MemoryStore:
     profiles: dict[int, CustomerProfile] = field(default_factory=dict)
     consent_log: dict[int, ConsentChange] = field(default_factory=dict)
     coupons: dict[int, Coupon] = field(default_factory=dict)
+    loyalty_orders: dict[int, tuple[LoyaltyOrder, ...]] = field(default_factory=dict)
+    """Customer id → their orders as loyalty reads them (SQL derives them from its orders)."""
+    loyalty_ledger: dict[int, LoyaltyRedemption] = field(default_factory=dict)
     """Entry number → consent change (a dict: erasure deletes entries)."""
     standings: dict[int, TierInfo] = field(default_factory=dict)
     tier_history: list[TierChange] = field(default_factory=list)
@@ -676,6 +681,7 @@ class MemoryUnitOfWork:
     outbox: OutboxRepository
     engagement: EngagementFactsReader
     coupons: CouponRepository
+    loyalty: LoyaltyRepository
 
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
@@ -699,6 +705,7 @@ class MemoryUnitOfWork:
         self.tiers = MemoryCustomerTiers(self._work)
         self.engagement = MemoryEngagementFacts(self._work)
         self.coupons = MemoryCoupons(self._work)
+        self.loyalty = MemoryLoyalty(self._work)
         return self
 
     async def __aexit__(

@@ -1,4 +1,5 @@
-"""In-memory coupons for :mod:`tests.fakes`, held to the SQL repository by the contract tests."""
+"""In-memory coupons and loyalty ledger for :mod:`tests.fakes`, held to the SQL repositories by
+the contract tests."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.core.coupons import Coupon, OrderCoupon, Redemption, judge, normalise_code
+from bot.core.loyalty import LoyaltyOrder, LoyaltyRedemption
 
 if TYPE_CHECKING:
     from tests.fakes import MemoryStore
@@ -46,3 +48,18 @@ class MemoryCoupons:
                 self._work.coupons[coupon.id] = coupon.redeemed_by(order, at)
             outcomes[verdict] += 1
         return outcomes
+
+
+class MemoryLoyalty:
+    def __init__(self, work: MemoryStore) -> None:
+        self._work = work
+
+    async def orders(self, customer_id: int) -> list[LoyaltyOrder]:
+        return list(self._work.loyalty_orders.get(customer_id, ()))
+
+    async def redemptions(self, customer_id: int) -> list[LoyaltyRedemption]:
+        ledger = self._work.loyalty_ledger
+        return [ledger[n] for n in sorted(ledger) if ledger[n].customer_id == customer_id]
+
+    async def add_redemption(self, redemption: LoyaltyRedemption) -> None:
+        self._work.loyalty_ledger[next(self._work.ids)] = redemption

@@ -14,6 +14,7 @@ from pathlib import Path
 from bot.app.playbook_file import DEFAULT_PLAYBOOK, load_playbook, template_keys
 from bot.app.settings import LOCALES, Settings
 from bot.core.engagement.playbook import Playbook
+from bot.core.loyalty import LoyaltyPolicy, parse_levels
 from bot.core.pacing import PacingLimits
 from bot.core.policies import (
     ComplaintPolicy,
@@ -118,6 +119,19 @@ def engagement_policy(settings: Settings, playbook: Playbook | None = None) -> E
     )
 
 
+def loyalty_policy(settings: Settings) -> LoyaltyPolicy:
+    """Points, levels and the points-for-a-coupon rate (SPEC §9)."""
+    s = settings
+    return LoyaltyPolicy(
+        points_per_unit=s.loyalty_points_per_unit,
+        window_days=s.loyalty_window_days,
+        levels=parse_levels(s.loyalty_levels),
+        redeem_points=s.loyalty_redeem_points,
+        coupon_cents=s.loyalty_coupon_cents,
+        coupon_valid_days=s.loyalty_coupon_valid_days,
+    )
+
+
 def policies(settings: Settings) -> Policies:
     s = settings
     return Policies(
@@ -161,4 +175,5 @@ def policies(settings: Settings) -> Policies:
             retry_max_seconds=s.accept_retry_max_seconds,
         ),
         engagement=engagement_policy(s),
+        loyalty=loyalty_policy(s),
     )

@@ -13,6 +13,7 @@ from datetime import time, timedelta
 from enum import StrEnum
 
 from bot.core.engagement.playbook import Playbook
+from bot.core.loyalty import LoyaltyPolicy
 from bot.core.pacing import PacingLimits
 from bot.core.sla import SlaPolicy, default_sla
 from bot.core.tickets import Level
@@ -183,6 +184,7 @@ class Policies:
     complaints: ComplaintPolicy = field(default_factory=ComplaintPolicy)
     handling: HandlingPolicy = field(default_factory=HandlingPolicy)
     engagement: EngagementPolicy = field(default_factory=EngagementPolicy)
+    loyalty: LoyaltyPolicy = field(default_factory=LoyaltyPolicy)
 
     @property
     def enquiry_first_response(self) -> timedelta:

@@ -17,6 +17,7 @@ from bot.core.consent import ConsentChange, ConsentState
 from bot.core.coupons import Coupon, OrderCoupon, Redemption
 from bot.core.desk import Takeover
 from bot.core.engagement.facts import CustomerFacts
+from bot.core.loyalty import LoyaltyOrder, LoyaltyRedemption
 from bot.core.messages import Outgoing, Sent
 from bot.core.models import Conversation, Customer, LoggedMessage, SupportRequest
 from bot.core.outbox_model import OutboxMessage, OutboxState, OutboxSummary
@@ -504,6 +505,21 @@ class CouponRepository(Protocol):
         ...
 
 
+class LoyaltyRepository(Protocol):
+    """What loyalty points are derived from (:mod:`bot.core.loyalty`)."""
+
+    async def orders(self, customer_id: int) -> list[LoyaltyOrder]:
+        """The customer's orders, oldest first; `paid_at` is the payment time (the order's
+        creation when a paid order came without one)."""
+        ...
+
+    async def redemptions(self, customer_id: int) -> list[LoyaltyRedemption]:
+        """The customer's conversions of points into coupons, oldest first."""
+        ...
+
+    async def add_redemption(self, redemption: LoyaltyRedemption) -> None: ...
+
+
 class DuplicateUpdate(Exception):
     """The update was already recorded: a re-delivery, to be ignored."""
 
@@ -527,6 +543,7 @@ class UnitOfWork(Protocol):
     outbox: OutboxRepository
     engagement: EngagementFactsReader
     coupons: CouponRepository
+    loyalty: LoyaltyRepository
 
     async def __aenter__(self) -> Self: ...
 

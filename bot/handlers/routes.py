@@ -53,6 +53,7 @@ from bot.handlers import (
     desk,
     language,
     linking,
+    loyalty,
     questions,
     ratings,
     staff,
@@ -123,6 +124,7 @@ ROUTES: tuple[Route, ...] = (
     Route(Command("status"), complaints.on_status),
     Route(Command("stop"), consent.on_stop),
     Route(Command("coupons"), coupons.on_coupons),
+    Route(Command("points"), loyalty.on_points),
     # Private chats: buttons.
     Route(Callback(language.PREFIX), language.on_language_chosen),
     Route(Callback(faq_confirm.PREFIX), questions.on_faq_choice),
@@ -131,6 +133,7 @@ ROUTES: tuple[Route, ...] = (
     Route(Callback(prompts.REVISIT_PREFIX), ratings.on_revisit_button),
     Route(Callback(consent.OPT_OUT_PREFIX), consent.on_opt_out_button),
     Route(Callback(consent.OPT_IN_PREFIX), consent.on_opt_in_button),
+    Route(Callback(loyalty.PREFIX), loyalty.on_redeem_button),
     # A ticket card's buttons in a dedicated advisor's private chat: the same staff actions,
     # for a roster member whose role allows them (checked and audited like in the group).
     Route(Callback(STAFF_PREFIX), staff.on_ticket_action, PRIVATE, STAFF, Action.MOVE_TICKET),

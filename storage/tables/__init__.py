@@ -16,6 +16,7 @@ from storage.tables.customers import (
 from storage.tables.desk import TakeoverRow
 from storage.tables.inbox import InboundUpdateRow
 from storage.tables.keys import KeyCheckRow
+from storage.tables.loyalty import LoyaltyRedemptionRow
 from storage.tables.outbox import OutboxRow
 from storage.tables.ratings import TicketRatingRow, TicketRevisitRow
 from storage.tables.scheduling import SchedulerLeaseRow
@@ -38,6 +39,7 @@ __all__ = [
     "CustomerTierRow",
     "InboundUpdateRow",
     "KeyCheckRow",
+    "LoyaltyRedemptionRow",
     "MarketingConsentLogRow",
     "MessageLogRow",
     "OutboxRow",

@@ -25,6 +25,7 @@ from bot.core.coupons import CouponSource, OrderCoupon, Redemption, issue
 from bot.core.desk import Takeover
 from bot.core.engagement.facts import CustomerFacts, SentEngagement
 from bot.core.engagement.playbook import CouponKind, CouponSpec
+from bot.core.loyalty import LoyaltyOrder, LoyaltyRedemption
 from bot.core.messages import OutButton, Outgoing, TopicRef
 from bot.core.models import (
     Conversation,
@@ -55,7 +56,7 @@ from bot.core.triage import Priority, Severity
 from storage.crypto import PersonalDataCipher, new_key
 from storage.engine import make_engine
 from storage.migrate import upgrade
-from storage.tables import CustomerTierHistoryRow, CustomerTierRow
+from storage.tables import CustomerOrderRow, CustomerTierHistoryRow, CustomerTierRow
 from storage.uow import SqlUnitOfWorkFactory
 from tests.fakes import MemoryUnitOfWorkFactory
 from tests.fakes_customers import plain
@@ -884,6 +885,50 @@ async def test_coupons(backend: Backend) -> None:
         assert redeemed.redeemed_at == placed
         again = await work.coupons.redeem(orders[:1], placed)
     assert again == {Redemption.ALREADY_THIS_ORDER: 1}
+
+
+async def seed_orders(backend: Backend, customer_id: int, orders: list[LoyaltyOrder]) -> None:
+    """Orders as each backend keeps them: rows of ``customer_order``, or the fake's list."""
+    if backend.name == "memory":
+        assert isinstance(backend.uow, MemoryUnitOfWorkFactory)
+        backend.uow.store.loyalty_orders[customer_id] = tuple(orders)
+        return
+    async with backend.uow() as work:
+        session = work.session  # type: ignore[attr-defined]
+        for o in orders:
+            session.add(
+                CustomerOrderRow(
+                    order_id=o.order_id,
+                    customer_id=customer_id,
+                    amount_cents=o.amount_cents,
+                    currency="CNY",
+                    status=o.status.value,
+                    created_at=o.paid_at or T0,
+                    paid_at=o.paid_at,
+                )
+            )
+        await work.commit()
+
+
+async def test_loyalty_orders_and_ledger(backend: Backend) -> None:
+    ann = await add_customer(backend.uow, 1)
+    bob = await add_customer(backend.uow, 2)
+    assert ann.id is not None and bob.id is not None
+    orders = [
+        LoyaltyOrder("O-1", 12_345, OrderStatus.PAID, T0),
+        LoyaltyOrder("O-2", 5_000, OrderStatus.REFUNDED, minutes(5)),
+    ]
+    await seed_orders(backend, ann.id, orders)
+    entry = LoyaltyRedemption(ann.id, 500, "AAAA-2222", minutes(10))
+    async with backend.uow() as work:
+        assert await work.loyalty.orders(ann.id) == orders
+        assert await work.loyalty.orders(bob.id) == []
+        assert await work.loyalty.redemptions(ann.id) == []
+        await work.loyalty.add_redemption(entry)
+        await work.commit()
+    async with backend.uow() as work:
+        assert await work.loyalty.redemptions(ann.id) == [entry]
+        assert await work.loyalty.redemptions(bob.id) == []
 
 
 async def test_tiers(backend: Backend) -> None:

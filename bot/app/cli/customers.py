@@ -13,9 +13,10 @@ import typer
 
 from bot.app.cli.common import fail, load_settings
 from bot.app.cli.records_common import JsonOption, cipher, database
-from bot.app.policies import policies
+from bot.app.policies import loyalty_policy, policies
 from bot.core.coupons import Coupon
 from bot.core.engagement.playbook import CouponKind
+from bot.core.loyalty import standing as loyalty_standing
 from bot.core.records import PersonalDataError
 from bot.core.services.advisors import AdvisorError, assign, unassign
 from bot.core.services.linking import link_url
@@ -50,6 +51,12 @@ def show(ref: RefArgument, as_json: JsonOption = False) -> None:
                 standing = await uow.tiers.standing(cid)
                 profile = await uow.records.profile(cid)
                 coupons = await uow.coupons.for_customer(cid)
+                points = loyalty_standing(
+                    await uow.loyalty.orders(cid),
+                    await uow.loyalty.redemptions(cid),
+                    datetime.now(UTC),
+                    loyalty_policy(settings),
+                )
         return {
             "customer_ref": ref,
             "recency_days": standing.recency_days if standing else None,
@@ -64,6 +71,11 @@ def show(ref: RefArgument, as_json: JsonOption = False) -> None:
             "as_of": standing.as_of.isoformat() if standing else None,
             "tags": list(profile.tags) if profile else [],
             "coupons": [coupon_json(c) for c in coupons],
+            "points": {
+                "balance": points.balance,
+                "level": points.level.name,
+                "window_points": points.window_points,
+            },
         }
 
     try:

@@ -27,7 +27,7 @@ from decimal import Decimal
 from typing import Any
 
 from bot.core.consent import OPT_OUT_DATA
-from bot.core.coupons import Coupon, CouponSource, issue, new_code
+from bot.core.coupons import Coupon, CouponSource, issue
 from bot.core.delivery import render_reply
 from bot.core.deps import Deps
 from bot.core.engagement.evaluate import Context, Planned, RuleResult, evaluate
@@ -36,6 +36,7 @@ from bot.core.messages import Button, Outgoing, Reply
 from bot.core.outbox_model import Lane, OutboxMessage
 from bot.core.policies import EngagementPolicy
 from bot.core.ports import Renderer, UnitOfWork, UnitOfWorkFactory
+from bot.core.services.coupons import free_code
 
 log = logging.getLogger(__name__)
 
@@ -175,12 +176,9 @@ async def _coupon_for(
     with a code no stored coupon has; its reference is the message's engagement key."""
     if planned.coupon is None:
         return None
-    code = new_code(policy.coupon_code_length)
-    while await uow.coupons.get_by_code(code) is not None:  # 2^-40 per stored coupon
-        code = new_code(policy.coupon_code_length)
     return issue(
         planned.coupon,
-        code=code,
+        code=await free_code(uow, policy.coupon_code_length),
         customer_id=planned.customer_id,
         currency=policy.currency,
         source=CouponSource.RULE,
