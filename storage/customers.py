@@ -398,6 +398,8 @@ class SqlCustomerRecords:
         customer.display_name = ""
         customer.first_name = ""
         customer.username = None
+        # The consent log goes with the profile. Coupons and the loyalty ledger stay, as the
+        # orders do: codes, amounts and order ids, anonymous once the customer row is.
         for owned in (CustomerProfileRow, MarketingConsentLogRow):
             await session.execute(delete(owned).where(col(owned.customer_id) == customer_id))
         await session.execute(

@@ -14,6 +14,13 @@ button (:data:`bot.core.consent.OPT_OUT_DATA`; its routes are in
 :mod:`bot.handlers.consent`). A message whose template needs content the engine cannot give
 yet (the mid tier's ``news``, until news items exist) is not written and is counted as
 ``unrendered``; the next run tries again.
+
+A rule with a coupon specification issues the coupon with its message: the code goes into the
+text (``engage.offer.<kind>``: value, code, last day), and the coupon is stored in the same
+unit of work, only once its outbox row was written (the key was free). Its ``source_ref`` is
+the engagement key, unique with the source: the coupon exists exactly when its message does,
+once per key, whatever the re-runs, restarts or processes. A message that cannot be worded
+issues nothing.
 """
 
 from __future__ import annotations
