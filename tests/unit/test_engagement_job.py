@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -20,6 +21,7 @@ from bot.core.records import CustomerProfile, OrderStatus, TierInfo
 from bot.core.services.engagement import run_playbook
 from bot.core.tiers import Lifecycle, Tier
 from bot.handlers.routes import ROUTING
+from tests.fakes_engagement import MemoryEngagementFacts
 from tests.unit.conftest import FakeBot
 
 NOON = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -151,3 +153,24 @@ async def test_an_empty_playbook_sends_nothing(shop: FakeBot) -> None:
     bot.deps = replace(bot.deps, policies=replace(bot.deps.policies, engagement=engagement))
     assert (await run_playbook(bot.deps)).written == {}
     assert outbox(bot) == {}
+
+
+async def test_a_message_another_process_wrote_first_issues_no_coupon(
+    shop: FakeBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two processes read the same facts; the second finds the key taken when it writes the
+    message: it issues no coupon either (the coupon goes with the outbox row, or not at all)."""
+    bot = shop
+    await add(bot, 1, "Ann", Tier.BASE)
+    first = await run_playbook(bot.deps)
+    assert first.coupons == 1
+
+    read = MemoryEngagementFacts.customer_facts
+
+    async def stale(self: MemoryEngagementFacts, after_id: int = 0, limit: int = 500) -> Any:
+        return [replace(f, sent=()) for f in await read(self, after_id, limit)]
+
+    monkeypatch.setattr(MemoryEngagementFacts, "customer_facts", stale)
+    second = await run_playbook(bot.deps)
+    assert second.already == 2 and second.coupons == 0 and not second.written
+    assert len(bot.uow.store.coupons) == 1
