@@ -166,6 +166,9 @@ def test_issued_once_redeemed_once_and_shown(shop: str, tmp_path: Path) -> None:
     assert mine["source"] == "rule" and mine["source_ref"] == ann.source_ref
     assert mine["redeemed"]["order_id"] == "A-1" and mine["redeemed"]["amount"] == "80.00"
     assert shown["points"] == {"balance": 110, "level": "member", "window_points": 110}
+    text = runner.invoke(app, ["customer", "show", "C1"]).output
+    assert f"{ann.code} (redeemed by order A-1)" in text
+    assert "110 (level member, 110 in the level window)" in text
     bobs = json.loads(runner.invoke(app, ["customer", "show", "C2", "--json"]).output)
     assert {c["code"] for c in bobs["coupons"]} == {bob.code, "7LDX-CDEF"}
     assert all(c["redeemed"] is None for c in bobs["coupons"])

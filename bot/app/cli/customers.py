@@ -88,6 +88,11 @@ def show(ref: RefArgument, as_json: JsonOption = False) -> None:
         for key, value in data.items():
             if key == "coupons":
                 value = ", ".join(_coupon_line(c) for c in value) or "none"
+            elif key == "points":
+                value = (
+                    f"{value['balance']} (level {value['level']}, "
+                    f"{value['window_points']} in the level window)"
+                )
             typer.echo(f"{key:14} {value}")
 
 
