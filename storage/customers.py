@@ -17,6 +17,7 @@ from sqlalchemy import delete, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from bot.core.consent import ConsentChange, ConsentSource, ConsentState
 from bot.core.models import Customer
 from bot.core.records import (
     CustomerExport,
@@ -30,6 +31,7 @@ from storage.crypto import PersonalDataCipher
 from storage.mapping import customer_from_row
 from storage.tables import (
     ConversationRow,
+    CouponRow,
     CustomerAdvisorRow,
     CustomerOrderRow,
     CustomerPaidDayRow,
@@ -39,6 +41,8 @@ from storage.tables import (
     CustomerTierHistoryRow,
     CustomerTierRow,
     InboundUpdateRow,
+    LoyaltyRedemptionRow,
+    MarketingConsentLogRow,
     MessageLogRow,
     OutboxRow,
     SupportRequestRow,
@@ -63,6 +67,9 @@ _OWNED = (
     CustomerTierRow,
     CustomerTierHistoryRow,
     CustomerProfileRow,
+    MarketingConsentLogRow,  # the target's own entries stay; the record's join them
+    CouponRow,
+    LoyaltyRedemptionRow,
 )
 
 
@@ -168,6 +175,47 @@ class SqlCustomerRecords:
             for name, value in values.items():
                 setattr(row, name, value)
 
+    async def consent(self, customer_id: int) -> ConsentState:
+        stmt = select(
+            col(CustomerProfileRow.marketing_consent), col(CustomerProfileRow.marketing_consent_at)
+        ).where(col(CustomerProfileRow.customer_id) == customer_id)
+        found = (await self._session.execute(stmt)).first()
+        return ConsentState() if found is None else ConsentState(bool(found[0]), found[1])
+
+    async def record_consent(self, change: ConsentChange) -> None:
+        row = await self._session.get(CustomerProfileRow, change.customer_id)
+        if row is None:
+            self._session.add(
+                CustomerProfileRow(
+                    customer_id=change.customer_id,
+                    tags=[],
+                    marketing_consent=change.consent,
+                    marketing_consent_at=change.at,
+                )
+            )
+        else:
+            row.marketing_consent, row.marketing_consent_at = change.consent, change.at
+        self._session.add(
+            MarketingConsentLogRow(
+                customer_id=change.customer_id,
+                consent=change.consent,
+                source=change.source.value,
+                at=change.at,
+            )
+        )
+        await self._session.flush()
+
+    async def consent_log(self, customer_id: int) -> list[ConsentChange]:
+        stmt = (
+            select(MarketingConsentLogRow)
+            .where(col(MarketingConsentLogRow.customer_id) == customer_id)
+            .order_by(col(MarketingConsentLogRow.at), col(MarketingConsentLogRow.id))
+        )
+        return [
+            ConsentChange(r.customer_id, r.consent, ConsentSource(r.source), r.at)
+            for r in (await self._session.scalars(stmt)).all()
+        ]
+
     async def find_by_phone(self, phone: str) -> list[Customer]:
         index = require(self._cipher).blind_index(phone, "phone")
         stmt = (
@@ -184,7 +232,14 @@ class SqlCustomerRecords:
         if source is None or target is None:
             raise LookupError(f"no customer {source_id if source is None else target_id}")
         session = self._session
-        if await session.get(CustomerProfileRow, source_id) is not None:
+        moved = await session.get(CustomerProfileRow, source_id)
+        if moved is not None:
+            own = await self.consent(target_id)
+            mine = moved.marketing_consent_at
+            if own.at is not None and (mine is None or own.at > mine):
+                # what the customer said in the chat is newer than what the shop knew
+                moved.marketing_consent, moved.marketing_consent_at = own.consent, own.at
+                await session.flush()
             await session.execute(
                 delete(CustomerProfileRow).where(col(CustomerProfileRow.customer_id) == target_id)
             )
@@ -266,6 +321,10 @@ class SqlCustomerRecords:
                     TicketRatingRow, ticket_ids, TicketRatingRow.rated_at
                 )
             ],
+            consent_log=[
+                _plain(r, "id", "customer_id")
+                for r in await rows(MarketingConsentLogRow, MarketingConsentLogRow.id)
+            ],
         )
 
     async def _of_tickets(self, table: Any, ticket_ids: list[int], order: Any) -> list[Any]:
@@ -339,9 +398,10 @@ class SqlCustomerRecords:
         customer.display_name = ""
         customer.first_name = ""
         customer.username = None
-        await session.execute(
-            delete(CustomerProfileRow).where(col(CustomerProfileRow.customer_id) == customer_id)
-        )
+        # The consent log goes with the profile. Coupons and the loyalty ledger stay, as the
+        # orders do: codes, amounts and order ids, anonymous once the customer row is.
+        for owned in (CustomerProfileRow, MarketingConsentLogRow):
+            await session.execute(delete(owned).where(col(owned.customer_id) == customer_id))
         await session.execute(
             update(MessageLogRow)
             .where(col(MessageLogRow.customer_id) == customer_id)

@@ -41,6 +41,8 @@ from sqlalchemy import Table, bindparam, insert, select, type_coerce, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.core.consent import ConsentSource, ConsentState, import_may_set, opted_out
+from bot.core.coupons import OrderCoupon
 from bot.core.importing import (
     CUSTOMER_COLUMNS,
     CUSTOMER_REQUIRED,
@@ -56,6 +58,7 @@ from bot.core.models import Reachability
 from bot.core.records import CustomerProfile, OrderStatus, PersonalDataError
 from bot.core.tiers import TierPolicy, window_start
 from storage.bulk import AS_DRIVER, BulkDriver, BulkStatement, binds, chunks, dialect_insert
+from storage.coupons import redeem_order_coupons
 from storage.crypto import PersonalDataCipher
 from storage.customers import NO_KEY, profile_from_row, profile_values
 from storage.import_check import (
@@ -92,6 +95,7 @@ __all__ = [
 CUSTOMERS: Table = metadata.tables["customer"]
 PROFILES: Table = metadata.tables["customer_profile"]
 ORDERS: Table = metadata.tables["customer_order"]
+CONSENT_LOG: Table = metadata.tables["marketing_consent_log"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -167,13 +171,26 @@ async def import_customers(
         async with engine.begin() as conn:
             ids, created = await _customer_ids(conn, latest, now, done)
             stored = await _stored_customers(conn, list(ids.values()), cipher)
+            asked = [ids[ref] for ref, c in latest.items() if c.marketing_consent]
+            last_sources = await _last_consent_sources(conn, asked)
             changed_customers: list[dict[str, Any]] = []
             profiles: list[dict[str, Any]] = []
+            consent_log: list[dict[str, Any]] = []
             for ref, incoming in latest.items():
                 cid = ids[ref]
                 customer_row, profile = stored[cid]
                 changes = _customer_changes(customer_row, incoming)
-                merged = _merged_profile(cid, profile, incoming)
+                consent = _consent_to_record(profile, last_sources.get(cid), incoming, done)
+                if consent is not None:
+                    consent_log.append(
+                        {
+                            "customer_id": cid,
+                            "consent": consent,
+                            "source": ConsentSource.IMPORT.value,
+                            "at": now,
+                        }
+                    )
+                merged = _merged_profile(cid, profile, incoming, consent, now)
                 if changes:
                     changed_customers.append({"b_id": cid, **changes, "updated_at": now})
                 if merged is not None:
@@ -202,6 +219,8 @@ async def import_customers(
                     upsert.on_conflict_do_update(index_elements=["customer_id"], set_=columns),
                     profiles,
                 )
+            if consent_log:
+                await conn.execute(insert(CONSENT_LOG), consent_log)
         report.add(done)
         report.customers_created = report.created
         if progress:
@@ -247,10 +266,52 @@ def _customer_changes(stored: Mapping[str, Any], incoming: CustomerIn) -> dict[s
     return changes
 
 
+async def _last_consent_sources(conn: AsyncConnection, ids: list[int]) -> dict[int, ConsentSource]:
+    """For each of `ids` with a consent log, the source of its latest entry."""
+    out: dict[int, ConsentSource] = {}
+    for chunk in chunks(ids):
+        stmt = (
+            select(CONSENT_LOG.c.customer_id, CONSENT_LOG.c.source)
+            .where(CONSENT_LOG.c.customer_id.in_(chunk))
+            .order_by(CONSENT_LOG.c.at, CONSENT_LOG.c.id)
+        )
+        for customer_id, source in (await conn.execute(stmt)).all():
+            out[customer_id] = ConsentSource(source)  # later rows overwrite earlier ones
+    return out
+
+
+def _consent_to_record(
+    stored: CustomerProfile | None,
+    last_source: ConsentSource | None,
+    incoming: CustomerIn,
+    report: ImportReport,
+) -> bool | None:
+    """The consent the row changes the customer's to (None: no change), by
+    :func:`bot.core.consent.import_may_set`; a "yes" that meets the customer's own "no" from
+    the chat is counted in ``report.consent["opt_out_kept"]``."""
+    wanted = incoming.marketing_consent
+    if wanted is None:
+        return None
+    state = ConsentState()
+    if stored is not None:
+        state = ConsentState(stored.marketing_consent, stored.marketing_consent_at)
+    if import_may_set(state, last_source, wanted):
+        report.consent["given" if wanted else "withdrawn"] += 1
+        return wanted
+    if wanted and opted_out(state):
+        report.consent["opt_out_kept"] += 1
+    return None
+
+
 def _merged_profile(
-    customer_id: int, stored: CustomerProfile | None, incoming: CustomerIn
+    customer_id: int,
+    stored: CustomerProfile | None,
+    incoming: CustomerIn,
+    consent: bool | None = None,
+    now: datetime | None = None,
 ) -> CustomerProfile | None:
-    """The profile to write, or None when the stored one already says it all."""
+    """The profile to write, or None when the stored one already says it all. `consent`, when
+    not None, is the new consent, given or withdrawn at `now`."""
     base = stored or CustomerProfile(customer_id=customer_id)
     merged = CustomerProfile(
         customer_id=customer_id,
@@ -258,8 +319,8 @@ def _merged_profile(
         email=incoming.email or base.email,
         birthday=incoming.birthday or base.birthday,
         tags=incoming.tags or base.tags,
-        marketing_consent=base.marketing_consent,
-        marketing_consent_at=base.marketing_consent_at,
+        marketing_consent=base.marketing_consent if consent is None else consent,
+        marketing_consent_at=base.marketing_consent_at if consent is None else now,
     )
     if stored is not None and merged == stored:
         return None
@@ -304,7 +365,11 @@ async def import_orders(
     The hot statements (reading the stored orders, inserting and updating orders, the bucket
     and running-total upserts) run as driver-level ``executemany`` of prepared tuples
     (:class:`BulkDriver`): an unchanged order is recognised by comparing its tuple with the stored
-    one, and no value passes through SQLAlchemy's per-value type processing."""
+    one, and no value passes through SQLAlchemy's per-value type processing.
+
+    A new or changed order that carries a coupon code redeems it in the same transaction
+    (:func:`storage.coupons.redeem_order_coupons`); ``report.coupons`` counts the outcomes. A
+    code that is not redeemed (another customer's, expired, used) never stops the order."""
     report = report if report is not None else ImportReport()
 
     def parse(row: Mapping[str, Any]) -> OrderIn:
@@ -331,10 +396,12 @@ async def upsert_orders(
     report: ImportReport,
 ) -> None:
     """Writes `latest` (order_id → the order's full state) in the caller's transaction: new
-    orders are inserted, changed ones updated, equal ones left alone (counted in `report`), and
-    the RFM buckets and running totals follow. The one write path of orders, shared by the
-    file import and the order events endpoint (:mod:`storage.order_events`), so both leave the
-    same buckets for the same final state."""
+    orders are inserted, changed ones updated, equal ones left alone (counted in `report`);
+    the coupons that new or changed orders carry are redeemed
+    (:func:`storage.coupons.redeem_order_coupons`), and the RFM buckets and running totals
+    follow. The one write path of orders, shared by the file import and the order events
+    endpoint (:mod:`storage.order_events`), so both leave the same buckets (and redemptions)
+    for the same final state."""
     driver = BulkDriver.of(conn)
     stored_time = driver.time
     refs = (o.customer_ref for o in latest.values())
@@ -342,6 +409,7 @@ async def upsert_orders(
     stored = await _stored_orders(conn, list(latest))
     new: list[tuple[Any, ...]] = []
     changed: list[tuple[Any, ...]] = []
+    with_codes: list[OrderCoupon] = []
     deltas: dict[tuple[int, date], list[int]] = {}
     for order_id, o in latest.items():
         status = o.status.value
@@ -371,13 +439,32 @@ async def upsert_orders(
         if status in _COUNTS:
             new_day = (o.paid_at or o.created_at).astimezone(UTC).date()
             add_delta(deltas, (values[0], new_day), 1, o.amount_cents)
+        if o.coupon_code:
+            with_codes.append(order_coupon(o, values[0]))
     if new:
         await driver.executemany(conn, _INSERT_ORDER, new)
     if changed:
         await driver.executemany(conn, _UPDATE_ORDER, changed)
+    if with_codes:
+        outcomes = await redeem_order_coupons(conn, with_codes, now)
+        report.coupons.update({k.value: n for k, n in outcomes.items()})
     if deltas:
         through = await window_through(conn, now.astimezone(UTC).date())
         await apply_deltas(conn, deltas, window_start(through, policy or TierPolicy()))
+
+
+def order_coupon(order: OrderIn, customer_id: int) -> OrderCoupon:
+    """What the redemption needs of an order that carries a code."""
+    assert order.coupon_code is not None
+    return OrderCoupon(
+        order_id=order.order_id,
+        customer_id=customer_id,
+        code=order.coupon_code,
+        created_at=order.created_at,
+        amount_cents=order.amount_cents,
+        currency=order.currency,
+        status=order.status,
+    )
 
 
 async def _stored_orders(

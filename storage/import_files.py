@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +65,12 @@ class ImportReport:
     unchanged: int = 0
     customers_created: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
+    coupons: Counter[str] = field(default_factory=Counter)
+    consent: Counter[str] = field(default_factory=Counter)
+    """Customer rows that changed the marketing consent (``given``, ``withdrawn``), and the
+    "yes" rows that left a customer's own opt-out from the chat standing (``opt_out_kept``)."""
+    """Orders with a coupon code, by what the code came to (:class:`bot.core.coupons.Redemption`:
+    ``redeemed``, ``expired``, ``other_customer`` …); orders without a code are not counted."""
 
     @property
     def committed(self) -> int:
@@ -76,6 +83,8 @@ class ImportReport:
         self.updated += other.updated
         self.unchanged += other.unchanged
         self.customers_created += other.customers_created
+        self.coupons.update(other.coupons)
+        self.consent.update(other.consent)
 
 
 Progress = Callable[[int], None]

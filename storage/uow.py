@@ -34,12 +34,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.core.ports import (
     ConversationRepository,
+    CouponRepository,
     CustomerRecordRepository,
     CustomerRepository,
     CustomerTiers,
     DeskRepository,
     EngagementFactsReader,
     InboxRepository,
+    LoyaltyRepository,
     MessageLogRepository,
     OutboxRepository,
     RatingRepository,
@@ -50,11 +52,13 @@ from bot.core.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
+from storage.coupons import SqlCouponRepository
 from storage.crypto import PersonalDataCipher
 from storage.customers import SqlCustomerRecords, SqlCustomerTiers
 from storage.desk import SqlDeskRepository
 from storage.engagement import SqlEngagementFacts
 from storage.inbox import SqlInboxRepository
+from storage.loyalty import SqlLoyaltyRepository
 from storage.outbox import SqlOutboxRepository
 from storage.ratings import SqlRatingRepository
 from storage.repositories import (
@@ -116,6 +120,8 @@ class SqlUnitOfWork:
     records: CustomerRecordRepository
     tiers: CustomerTiers
     engagement: EngagementFactsReader
+    coupons: CouponRepository
+    loyalty: LoyaltyRepository
 
     def __init__(
         self,
@@ -160,6 +166,8 @@ class SqlUnitOfWork:
         self.inbox = SqlInboxRepository(session)
         self.outbox = SqlOutboxRepository(session)
         self.engagement = SqlEngagementFacts(session, self._cipher)
+        self.coupons = SqlCouponRepository(session)
+        self.loyalty = SqlLoyaltyRepository(session)
         return self
 
     async def __aexit__(
@@ -237,3 +245,5 @@ if TYPE_CHECKING:  # mypy proves the classes satisfy the core's Protocols
         _inbox: InboxRepository = SqlInboxRepository(session)
         _outbox: OutboxRepository = SqlOutboxRepository(session)
         _engagement: EngagementFactsReader = SqlEngagementFacts(session, None)
+        _coupons: CouponRepository = SqlCouponRepository(session)
+        _loyalty: LoyaltyRepository = SqlLoyaltyRepository(session)

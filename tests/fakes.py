@@ -15,9 +15,12 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
+from bot.core.consent import ConsentChange
+from bot.core.coupons import Coupon
 from bot.core.desk import Takeover
 from bot.core.engagement.facts import OrderFact
 from bot.core.errors import DeliveryError, ThreadNotFound
+from bot.core.loyalty import LoyaltyOrder, LoyaltyRedemption
 from bot.core.messages import Outgoing, Sent
 from bot.core.models import (
     Conversation,
@@ -31,6 +34,7 @@ from bot.core.outbox_model import Lane, OutboxMessage, OutboxState, OutboxSummar
 from bot.core.ports import (
     SLA_MARKS,
     ConversationRepository,
+    CouponRepository,
     CustomerRecordRepository,
     CustomerRepository,
     CustomerTiers,
@@ -40,6 +44,7 @@ from bot.core.ports import (
     FaqMatch,
     InboundUpdate,
     InboxRepository,
+    LoyaltyRepository,
     MessageLogRepository,
     OutboxRepository,
     RatingRepository,
@@ -52,6 +57,7 @@ from bot.core.ratings import Rating, Revisit, RevisitAnswer
 from bot.core.records import CustomerProfile, TierChange, TierInfo
 from bot.core.roles import AuditEntry, StaffMember
 from bot.core.tickets import Ticket, TicketEvent, ticket_number
+from tests.fakes_coupons import MemoryCoupons, MemoryLoyalty
 from tests.fakes_customers import MemoryCustomerRecords, MemoryCustomerTiers
 from tests.fakes_engagement import MemoryEngagementFacts
 
@@ -109,6 +115,12 @@ class MemoryStore:
     revisits: dict[int, Revisit] = field(default_factory=dict)
     events: list[TicketEvent] = field(default_factory=list)
     profiles: dict[int, CustomerProfile] = field(default_factory=dict)
+    consent_log: dict[int, ConsentChange] = field(default_factory=dict)
+    coupons: dict[int, Coupon] = field(default_factory=dict)
+    loyalty_orders: dict[int, tuple[LoyaltyOrder, ...]] = field(default_factory=dict)
+    """Customer id → their orders as loyalty reads them (SQL derives them from its orders)."""
+    loyalty_ledger: dict[int, LoyaltyRedemption] = field(default_factory=dict)
+    """Entry number → consent change (a dict: erasure deletes entries)."""
     standings: dict[int, TierInfo] = field(default_factory=dict)
     tier_history: list[TierChange] = field(default_factory=list)
     inbox: dict[int, InboundUpdate] = field(default_factory=dict)
@@ -675,6 +687,8 @@ class MemoryUnitOfWork:
     inbox: InboxRepository
     outbox: OutboxRepository
     engagement: EngagementFactsReader
+    coupons: CouponRepository
+    loyalty: LoyaltyRepository
 
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
@@ -697,6 +711,8 @@ class MemoryUnitOfWork:
         self.records = MemoryCustomerRecords(self._work)
         self.tiers = MemoryCustomerTiers(self._work)
         self.engagement = MemoryEngagementFacts(self._work)
+        self.coupons = MemoryCoupons(self._work)
+        self.loyalty = MemoryLoyalty(self._work)
         return self
 
     async def __aexit__(

@@ -11,6 +11,7 @@ from dataclasses import fields, replace
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
+from bot.core.consent import ConsentChange, ConsentState
 from bot.core.models import Customer
 from bot.core.outbox_model import OutboxState
 from bot.core.records import CustomerExport, CustomerProfile, TierChange, TierInfo
@@ -51,6 +52,25 @@ class MemoryCustomerRecords:
     async def save_profile(self, profile: CustomerProfile) -> None:
         self._work.profiles[profile.customer_id] = copy.deepcopy(profile)
 
+    async def consent(self, customer_id: int) -> ConsentState:
+        found = self._work.profiles.get(customer_id)
+        if found is None:
+            return ConsentState()
+        return ConsentState(found.marketing_consent, found.marketing_consent_at)
+
+    async def record_consent(self, change: ConsentChange) -> None:
+        profile = self._work.profiles.get(change.customer_id) or CustomerProfile(
+            change.customer_id
+        )
+        self._work.profiles[change.customer_id] = replace(
+            profile, marketing_consent=change.consent, marketing_consent_at=change.at
+        )
+        self._work.consent_log[next(self._work.ids)] = change
+
+    async def consent_log(self, customer_id: int) -> list[ConsentChange]:
+        log = self._work.consent_log
+        return [log[n] for n in sorted(log) if log[n].customer_id == customer_id]
+
     async def find_by_phone(self, phone: str) -> list[Customer]:
         ids = sorted(cid for cid, p in self._work.profiles.items() if p.phone == phone)
         return [copy.deepcopy(self._work.customers[cid]) for cid in ids]
@@ -70,9 +90,15 @@ class MemoryCustomerRecords:
         target.language = target.language or source.language
         target.timezone = target.timezone or source.timezone
         if source_id in self._work.profiles:
-            self._work.profiles[target_id] = replace(
-                self._work.profiles.pop(source_id), customer_id=target_id
-            )
+            moved = replace(self._work.profiles.pop(source_id), customer_id=target_id)
+            own = await self.consent(target_id)
+            mine = moved.marketing_consent_at
+            if own.at is not None and (mine is None or own.at > mine):
+                moved = replace(moved, marketing_consent=own.consent, marketing_consent_at=own.at)
+            self._work.profiles[target_id] = moved
+        for n, change in self._work.consent_log.items():
+            if change.customer_id == source_id:
+                self._work.consent_log[n] = replace(change, customer_id=target_id)
         if source_id in self._work.standings:
             self._work.standings[target_id] = replace(
                 self._work.standings.pop(source_id), customer_id=target_id
@@ -103,6 +129,7 @@ class MemoryCustomerRecords:
             requests=[
                 plain(r, "customer_id") for r in work.requests if r.customer_id == customer_id
             ],
+            consent_log=[plain(c, "customer_id") for c in await self.consent_log(customer_id)],
         )
 
     async def forget(self, customer_id: int) -> None:
@@ -142,6 +169,8 @@ class MemoryCustomerRecords:
         customer.display_name = customer.first_name = ""
         customer.username = None
         self._work.profiles.pop(customer_id, None)
+        for n in [n for n, c in work.consent_log.items() if c.customer_id == customer_id]:
+            del work.consent_log[n]
         for m in self._work.messages:
             if m.customer_id == customer_id:
                 m.text, m.chat_id = None, 0

@@ -14,6 +14,7 @@ from pathlib import Path
 from bot.app.playbook_file import DEFAULT_PLAYBOOK, load_playbook, template_keys
 from bot.app.settings import LOCALES, Settings
 from bot.core.engagement.playbook import Playbook
+from bot.core.loyalty import LoyaltyPolicy, parse_levels
 from bot.core.pacing import PacingLimits
 from bot.core.policies import (
     ComplaintPolicy,
@@ -126,7 +127,21 @@ def engagement_policy(settings: Settings, playbook: Playbook | None = None) -> E
         price_sensitive_tags=tags,
         active_days=s.lifecycle_active_days,
         currency=s.shop_currency,
+        coupon_code_length=s.coupon_code_length,
         playbook=playbook if playbook is not None else read_playbook(s),
+    )
+
+
+def loyalty_policy(settings: Settings) -> LoyaltyPolicy:
+    """Points, levels and the points-for-a-coupon rate (SPEC §9)."""
+    s = settings
+    return LoyaltyPolicy(
+        points_per_unit=s.loyalty_points_per_unit,
+        window_days=s.loyalty_window_days,
+        levels=parse_levels(s.loyalty_levels),
+        redeem_points=s.loyalty_redeem_points,
+        coupon_cents=s.loyalty_coupon_cents,
+        coupon_valid_days=s.loyalty_coupon_valid_days,
     )
 
 
@@ -173,4 +188,5 @@ def policies(settings: Settings) -> Policies:
             retry_max_seconds=s.accept_retry_max_seconds,
         ),
         engagement=engagement_policy(s),
+        loyalty=loyalty_policy(s),
     )

@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.core.loyalty import parse_levels
+
 Framework = Literal["aiogram", "ptb"]
 LOCALES: tuple[str, ...] = ("en", "zh-Hans", "zh-Hant")
 
@@ -257,6 +259,40 @@ class Settings(BaseSettings):
         description="End of the quiet hours (HH:MM, customer's local time): held marketing "
         "messages go out from then.",
     )
+    coupon_code_length: int = Field(
+        8,
+        ge=8,
+        le=16,
+        multiple_of=4,
+        description="Symbols of a coupon code (shown in groups of 4; no 0/O, 1/I; 5 random "
+        "bits each, so 8 make 40 bits).",
+    )
+    loyalty_points_per_unit: int = Field(
+        1,
+        ge=0,
+        description="Loyalty points per currency unit of a paid order (0: no points); a "
+        "refunded order's points are taken back.",
+    )
+    loyalty_window_days: int = Field(
+        365, gt=0, description="Member levels count the points of orders paid in these days."
+    )
+    loyalty_levels: str = Field(
+        "member:0,silver:500,gold:2000",
+        pattern=r"^\s*[a-z][a-z0-9_-]*:\d+(\s*,\s*[a-z][a-z0-9_-]*:\d+)*\s*$",
+        description="Member levels as name:points, ascending from 0 (points within "
+        "`loyalty_window_days`); each name has a template loyalty.level.<name>.",
+    )
+    loyalty_redeem_points: int = Field(
+        500, ge=1, description="Points one loyalty coupon costs (the /points button)."
+    )
+    loyalty_coupon_cents: int = Field(
+        5000,
+        ge=1,
+        description="What a loyalty coupon takes off an order, in cents of `shop_currency`.",
+    )
+    loyalty_coupon_valid_days: int = Field(
+        30, ge=1, description="Days a loyalty coupon can be used."
+    )
     marketing_cap: int = Field(
         2, ge=1, description="Most marketing messages one customer receives per cap window."
     )
@@ -473,6 +509,12 @@ class Settings(BaseSettings):
     )
 
     log_level: str = Field("INFO", description="Python logging level.")
+
+    @field_validator("loyalty_levels")
+    @classmethod
+    def _levels_ascend(cls, value: str) -> str:
+        parse_levels(value)  # ValueError names what is wrong
+        return value
 
     @field_validator("faq_confirm_threshold")
     @classmethod

@@ -8,7 +8,16 @@ from collections.abc import Callable, Sequence
 # /command or /command@botname, then optional arguments (Telegram: 1–32 chars, a-z 0-9 _).
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{3,64}))?(?:\s+(.*))?$", re.S)
 
-MENU: tuple[str, ...] = ("start", "help", "complaint", "status", "language")
+MENU: tuple[str, ...] = (
+    "start",
+    "help",
+    "complaint",
+    "status",
+    "language",
+    "coupons",
+    "points",
+    "stop",
+)
 """Commands shown in Telegram's menu, in order; descriptions are templates ``commands.<name>``."""
 
 

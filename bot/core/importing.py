@@ -34,6 +34,7 @@ CUSTOMER_COLUMNS = (
     "language",
     "timezone",
     "tags",
+    "marketing_consent",
 )
 ORDER_COLUMNS = (
     "order_id",
@@ -83,6 +84,8 @@ class CustomerIn:
     language: str | None
     timezone: str | None
     tags: tuple[str, ...]
+    marketing_consent: bool | None = None
+    """What the shop knows of the customer's consent to marketing; None: nothing (kept)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,7 +340,37 @@ def parse_customer(
     name = _text(row, "name")
     if name is not None and len(name) > 255:
         raise RowError("name is longer than 255 characters")
-    return CustomerIn(ref, name, phone, email, birthday, language, timezone, tuple(sorted(tags)))
+    return CustomerIn(
+        ref,
+        name,
+        phone,
+        email,
+        birthday,
+        language,
+        timezone,
+        tuple(sorted(tags)),
+        _consent(row),
+    )
+
+
+_YES = frozenset({"yes", "y", "true", "1"})
+_NO = frozenset({"no", "n", "false", "0"})
+
+
+def _consent(row: Mapping[str, object]) -> bool | None:
+    """``marketing_consent``: yes/no, true/false, 1/0 (any case; JSON booleans too); empty
+    says nothing."""
+    raw = row.get("marketing_consent")
+    if type(raw) is bool:
+        return raw
+    text = _text(row, "marketing_consent")
+    if text is None:
+        return None
+    if text.lower() in _YES:
+        return True
+    if text.lower() in _NO:
+        return False
+    raise RowError(f"marketing_consent {_shown(text)} is not yes or no")
 
 
 def parse_order(

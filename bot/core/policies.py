@@ -13,6 +13,7 @@ from datetime import time, timedelta
 from enum import StrEnum
 
 from bot.core.engagement.playbook import Playbook
+from bot.core.loyalty import LoyaltyPolicy
 from bot.core.pacing import PacingLimits
 from bot.core.sla import SlaPolicy, default_sla
 from bot.core.tickets import Level
@@ -162,7 +163,10 @@ class EngagementPolicy:
     """The lifecycle's active stage (the tiers' ``active_days``): the day after a customer's
     last paid order is this old, they have turned dormant."""
     currency: str = "CNY"
-    """How coupon amounts are written in messages (the shop's currency)."""
+    """How coupon amounts are written in messages (the shop's currency), and the currency of
+    the coupons the playbook issues."""
+    coupon_code_length: int = 8
+    """Symbols of a coupon code (a multiple of 4; 5 bits each: 8 make 40 bits)."""
     playbook: Playbook = field(default_factory=lambda: Playbook(()))
     """The deployment's playbook, read and checked at start-up (empty: nothing is sent)."""
 
@@ -180,6 +184,7 @@ class Policies:
     complaints: ComplaintPolicy = field(default_factory=ComplaintPolicy)
     handling: HandlingPolicy = field(default_factory=HandlingPolicy)
     engagement: EngagementPolicy = field(default_factory=EngagementPolicy)
+    loyalty: LoyaltyPolicy = field(default_factory=LoyaltyPolicy)
 
     @property
     def enquiry_first_response(self) -> timedelta:

@@ -6,14 +6,18 @@ adapter a messenger; tests use the in-memory fakes in ``tests/fakes.py``.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Literal, Protocol, Self
 
+from bot.core.consent import ConsentChange, ConsentState
+from bot.core.coupons import Coupon, OrderCoupon, Redemption
 from bot.core.desk import Takeover
 from bot.core.engagement.facts import CustomerFacts
+from bot.core.loyalty import LoyaltyOrder, LoyaltyRedemption
 from bot.core.messages import Outgoing, Sent
 from bot.core.models import Conversation, Customer, LoggedMessage, SupportRequest
 from bot.core.outbox_model import OutboxMessage, OutboxState, OutboxSummary
@@ -210,6 +214,20 @@ class CustomerRecordRepository(Protocol):
     async def absorb(self, source_id: int, target_id: int) -> None:
         """Moves the imported record `source_id` (reference, profile, orders, tiers) onto the
         Telegram customer `target_id` and deletes `source_id`."""
+        ...
+
+    async def consent(self, customer_id: int) -> ConsentState:
+        """The customer's marketing consent (read without decrypting anything); a customer
+        without a profile has the default: none, never given."""
+        ...
+
+    async def record_consent(self, change: ConsentChange) -> None:
+        """Sets the profile's consent to the change (creating a profile that holds nothing
+        but the consent when there is none) and appends the change to the consent log."""
+        ...
+
+    async def consent_log(self, customer_id: int) -> list[ConsentChange]:
+        """Every consent change of the customer, oldest first."""
         ...
 
     async def export(self, customer_id: int) -> CustomerExport: ...
@@ -470,6 +488,43 @@ class EngagementFactsReader(Protocol):
         ...
 
 
+class CouponRepository(Protocol):
+    """Issued coupons (:mod:`bot.core.coupons`)."""
+
+    async def add(self, coupon: Coupon) -> Coupon:
+        """Stores a new coupon and returns it with its `id`; its code, and its source and
+        reference together, are unique (a duplicate fails the transaction)."""
+        ...
+
+    async def get_by_code(self, code: str) -> Coupon | None:
+        """The coupon with this code, as stored (``K7QM-3XHP``)."""
+        ...
+
+    async def for_customer(self, customer_id: int) -> list[Coupon]:
+        """The customer's coupons, newest first — theirs only."""
+        ...
+
+    async def redeem(self, orders: Sequence[OrderCoupon], at: datetime) -> Counter[Redemption]:
+        """Redeems what these orders' codes allow (:func:`bot.core.coupons.judge`); how many
+        orders came to each outcome."""
+        ...
+
+
+class LoyaltyRepository(Protocol):
+    """What loyalty points are derived from (:mod:`bot.core.loyalty`)."""
+
+    async def orders(self, customer_id: int) -> list[LoyaltyOrder]:
+        """The customer's orders, oldest first; `paid_at` is the payment time (the order's
+        creation when a paid order came without one)."""
+        ...
+
+    async def redemptions(self, customer_id: int) -> list[LoyaltyRedemption]:
+        """The customer's conversions of points into coupons, oldest first."""
+        ...
+
+    async def add_redemption(self, redemption: LoyaltyRedemption) -> None: ...
+
+
 class DuplicateUpdate(Exception):
     """The update was already recorded: a re-delivery, to be ignored."""
 
@@ -492,6 +547,8 @@ class UnitOfWork(Protocol):
     inbox: InboxRepository
     outbox: OutboxRepository
     engagement: EngagementFactsReader
+    coupons: CouponRepository
+    loyalty: LoyaltyRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -104,6 +104,7 @@ class CustomerExport:
     tickets: list[dict[str, object]] = field(default_factory=list)
     ticket_events: list[dict[str, object]] = field(default_factory=list)
     ratings: list[dict[str, object]] = field(default_factory=list)
+    consent_log: list[dict[str, object]] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------------------------

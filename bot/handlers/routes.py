@@ -46,7 +46,19 @@ from bot.core.services.tickets import ESCALATE_PREFIX, STAFF_PREFIX, TAKE_OVER_P
 from bot.flows import complaint as complaint_flow
 from bot.flows import faq_confirm
 from bot.flows import rating as rating_flow
-from bot.handlers import complaints, desk, language, linking, questions, ratings, staff, start
+from bot.handlers import (
+    complaints,
+    consent,
+    coupons,
+    desk,
+    language,
+    linking,
+    loyalty,
+    questions,
+    ratings,
+    staff,
+    start,
+)
 
 STAFF = Audience.STAFF
 GROUP = Place.STAFF_GROUP
@@ -110,12 +122,18 @@ ROUTES: tuple[Route, ...] = (
     Route(Command("link"), linking.on_link),
     Route(Command("complaint"), complaints.on_complaint_command),
     Route(Command("status"), complaints.on_status),
+    Route(Command("stop"), consent.on_stop),
+    Route(Command("coupons"), coupons.on_coupons),
+    Route(Command("points"), loyalty.on_points),
     # Private chats: buttons.
     Route(Callback(language.PREFIX), language.on_language_chosen),
     Route(Callback(faq_confirm.PREFIX), questions.on_faq_choice),
     Route(Callback(complaint_flow.PREFIX), complaints.on_complaint_button),
     Route(Callback(prompts.PREFIX), ratings.on_rating_button),
     Route(Callback(prompts.REVISIT_PREFIX), ratings.on_revisit_button),
+    Route(Callback(consent.OPT_OUT_PREFIX), consent.on_opt_out_button),
+    Route(Callback(consent.OPT_IN_PREFIX), consent.on_opt_in_button),
+    Route(Callback(loyalty.PREFIX), loyalty.on_redeem_button),
     # A ticket card's buttons in a dedicated advisor's private chat: the same staff actions,
     # for a roster member whose role allows them (checked and audited like in the group).
     Route(Callback(STAFF_PREFIX), staff.on_ticket_action, PRIVATE, STAFF, Action.MOVE_TICKET),

@@ -1,4 +1,5 @@
-"""/start and /help."""
+"""/start and /help. ``/start`` from a customer who opted out of marketing opts them back in
+(:func:`bot.core.services.consent.welcome_back`) and says so under the greeting."""
 
 from __future__ import annotations
 
@@ -7,13 +8,17 @@ from collections.abc import Sequence
 from bot.core.deps import Deps
 from bot.core.dispatch import Result, Turn
 from bot.core.messages import Reply
+from bot.core.services.consent import welcome_back
 from bot.core.services.dialogues import end_dialogue
 
 
 async def on_start(turn: Turn, deps: Deps) -> Sequence[Result]:
     if turn.conversation is not None:  # a fresh start abandons any half-finished dialogue
         await end_dialogue(deps, turn.msg.chat_id)
-    return [Reply("start.greeting", {"name": turn.name})]
+    greeting = Reply("start.greeting", {"name": turn.name})
+    if await welcome_back(deps, turn.customer):
+        return [greeting, Reply("consent.opted_in", {"name": turn.name})]
+    return [greeting]
 
 
 async def on_help(turn: Turn, deps: Deps) -> Sequence[Result]:

@@ -2,6 +2,8 @@
 (alembic's ``target_metadata``); add the module of each new feature here."""
 
 from storage.tables.base import NAMING_CONVENTION, StorageModel, metadata
+from storage.tables.consent import MarketingConsentLogRow
+from storage.tables.coupons import CouponRow
 from storage.tables.customers import (
     CustomerOrderRow,
     CustomerPaidDayRow,
@@ -14,6 +16,7 @@ from storage.tables.customers import (
 from storage.tables.desk import TakeoverRow
 from storage.tables.inbox import InboundUpdateRow
 from storage.tables.keys import KeyCheckRow
+from storage.tables.loyalty import LoyaltyRedemptionRow
 from storage.tables.outbox import OutboxRow
 from storage.tables.ratings import TicketRatingRow, TicketRevisitRow
 from storage.tables.scheduling import SchedulerLeaseRow
@@ -25,6 +28,7 @@ from storage.tables.topics import TicketTopicRow
 __all__ = [
     "NAMING_CONVENTION",
     "ConversationRow",
+    "CouponRow",
     "CustomerAdvisorRow",
     "CustomerOrderRow",
     "CustomerPaidDayRow",
@@ -35,6 +39,8 @@ __all__ = [
     "CustomerTierRow",
     "InboundUpdateRow",
     "KeyCheckRow",
+    "LoyaltyRedemptionRow",
+    "MarketingConsentLogRow",
     "MessageLogRow",
     "OutboxRow",
     "RfmWindowRow",

@@ -20,8 +20,12 @@ from typing import Any
 import pytest
 
 from bot.core import ports
+from bot.core.consent import ConsentChange, ConsentSource, ConsentState
+from bot.core.coupons import CouponSource, OrderCoupon, Redemption, issue
 from bot.core.desk import Takeover
 from bot.core.engagement.facts import CustomerFacts, SentEngagement
+from bot.core.engagement.playbook import CouponKind, CouponSpec
+from bot.core.loyalty import LoyaltyOrder, LoyaltyRedemption
 from bot.core.messages import OutButton, Outgoing, TopicRef
 from bot.core.models import (
     Conversation,
@@ -36,7 +40,7 @@ from bot.core.models import (
 from bot.core.outbox_model import Lane, OutboxMessage, OutboxState
 from bot.core.ports import DuplicateUpdate, UnitOfWork, UnitOfWorkFactory
 from bot.core.ratings import Rating, RevisitAnswer
-from bot.core.records import CustomerExport, CustomerProfile, TierChange, TierInfo
+from bot.core.records import CustomerExport, CustomerProfile, OrderStatus, TierChange, TierInfo
 from bot.core.roles import AuditEntry, Role, StaffMember
 from bot.core.tickets import (
     EventKind,
@@ -52,7 +56,7 @@ from bot.core.triage import Priority, Severity
 from storage.crypto import PersonalDataCipher, new_key
 from storage.engine import make_engine
 from storage.migrate import upgrade
-from storage.tables import CustomerTierHistoryRow, CustomerTierRow
+from storage.tables import CustomerOrderRow, CustomerTierHistoryRow, CustomerTierRow
 from storage.uow import SqlUnitOfWorkFactory
 from tests.fakes import MemoryUnitOfWorkFactory
 from tests.fakes_customers import plain
@@ -798,6 +802,138 @@ async def test_profiles_and_phone_lookup(backend: Backend) -> None:
             ann.id, phone=None, marketing_consent=False
         )
         assert await work.records.find_by_phone("+85291234567") == [bob]
+
+
+async def test_consent_and_its_log(backend: Backend) -> None:
+    """A consent change on a customer without a profile makes a bare one; with a profile it
+    changes only the consent; every change is logged, oldest first."""
+    ann = await add_customer(backend.uow, 1)
+    bob = await add_customer(backend.uow, 2)
+    assert ann.id is not None and bob.id is not None
+    later = T0 + timedelta(minutes=5)
+    async with backend.uow() as work:
+        assert await work.records.consent(ann.id) == ConsentState()
+        await work.records.save_profile(a_profile(bob.id))
+        await work.records.record_consent(ConsentChange(ann.id, False, ConsentSource.STOP, T0))
+        await work.records.record_consent(
+            ConsentChange(bob.id, False, ConsentSource.BUTTON, later)
+        )
+        await work.commit()
+    async with backend.uow() as work:
+        assert await work.records.consent(ann.id) == ConsentState(False, T0)
+        assert await work.records.profile(ann.id) == CustomerProfile(
+            ann.id, marketing_consent=False, marketing_consent_at=T0
+        )
+        assert await work.records.profile(bob.id) == a_profile(
+            bob.id, marketing_consent=False, marketing_consent_at=later
+        )
+        await work.records.record_consent(ConsentChange(ann.id, True, ConsentSource.START, later))
+        await work.commit()
+    async with backend.uow() as work:
+        assert [(c.consent, c.source) for c in await work.records.consent_log(ann.id)] == [
+            (False, ConsentSource.STOP),
+            (True, ConsentSource.START),
+        ]
+        assert await work.records.consent_log(bob.id) == [
+            ConsentChange(bob.id, False, ConsentSource.BUTTON, later)
+        ]
+
+
+async def test_coupons(backend: Backend) -> None:
+    """Each customer sees only their own coupons, newest first; a code redeems once."""
+    ann = await add_customer(backend.uow, 1)
+    bob = await add_customer(backend.uow, 2)
+    assert ann.id is not None and bob.id is not None
+    spec = CouponSpec(CouponKind.PERCENT, 10, valid_days=30)
+
+    def made(customer_id: int, code: str, ref: str, at: datetime) -> Any:
+        return issue(
+            spec,
+            code=code,
+            customer_id=customer_id,
+            currency="CNY",
+            source=CouponSource.RULE,
+            source_ref=ref,
+            now=at,
+        )
+
+    async with backend.uow() as work:
+        first = await work.coupons.add(made(ann.id, "AAAA-2222", "engage:a:1:x", T0))
+        later = await work.coupons.add(
+            made(ann.id, "BBBB-3333", "engage:a:1:y", T0 + timedelta(days=1))
+        )
+        theirs = await work.coupons.add(made(bob.id, "CCCC-4444", "engage:a:2:x", T0))
+        await work.commit()
+    assert first.id is not None and first.code == "AAAA-2222"
+    async with backend.uow() as work:
+        assert await work.coupons.get_by_code("BBBB-3333") == later
+        assert await work.coupons.get_by_code("ZZZZ-9999") is None
+        assert await work.coupons.for_customer(ann.id) == [later, first]
+        assert await work.coupons.for_customer(bob.id) == [theirs]
+        placed = T0 + timedelta(days=2)
+        orders = [
+            OrderCoupon("O-1", ann.id, "aaaa 2222", placed, 9000, "CNY", OrderStatus.PAID),
+            OrderCoupon("O-2", ann.id, "AAAA-2222", placed, 9000, "CNY", OrderStatus.PAID),
+            OrderCoupon("O-3", ann.id, "CCCC-4444", placed, 9000, "CNY", OrderStatus.PAID),
+        ]
+        outcomes = await work.coupons.redeem(orders, placed)
+        await work.commit()
+    assert outcomes == {
+        Redemption.REDEEMED: 1,
+        Redemption.USED: 1,
+        Redemption.OTHER_CUSTOMER: 1,
+    }
+    async with backend.uow() as work:
+        redeemed = await work.coupons.get_by_code("AAAA-2222")
+        assert redeemed is not None
+        assert (redeemed.redeemed_order_id, redeemed.redeemed_amount_cents) == ("O-1", 9000)
+        assert redeemed.redeemed_at == placed
+        again = await work.coupons.redeem(orders[:1], placed)
+    assert again == {Redemption.ALREADY_THIS_ORDER: 1}
+
+
+async def seed_orders(backend: Backend, customer_id: int, orders: list[LoyaltyOrder]) -> None:
+    """Orders as each backend keeps them: rows of ``customer_order``, or the fake's list."""
+    if backend.name == "memory":
+        assert isinstance(backend.uow, MemoryUnitOfWorkFactory)
+        backend.uow.store.loyalty_orders[customer_id] = tuple(orders)
+        return
+    async with backend.uow() as work:
+        session = work.session  # type: ignore[attr-defined]
+        for o in orders:
+            session.add(
+                CustomerOrderRow(
+                    order_id=o.order_id,
+                    customer_id=customer_id,
+                    amount_cents=o.amount_cents,
+                    currency="CNY",
+                    status=o.status.value,
+                    created_at=o.paid_at or T0,
+                    paid_at=o.paid_at,
+                )
+            )
+        await work.commit()
+
+
+async def test_loyalty_orders_and_ledger(backend: Backend) -> None:
+    ann = await add_customer(backend.uow, 1)
+    bob = await add_customer(backend.uow, 2)
+    assert ann.id is not None and bob.id is not None
+    orders = [
+        LoyaltyOrder("O-1", 12_345, OrderStatus.PAID, T0),
+        LoyaltyOrder("O-2", 5_000, OrderStatus.REFUNDED, minutes(5)),
+    ]
+    await seed_orders(backend, ann.id, orders)
+    entry = LoyaltyRedemption(ann.id, 500, "AAAA-2222", minutes(10))
+    async with backend.uow() as work:
+        assert await work.loyalty.orders(ann.id) == orders
+        assert await work.loyalty.orders(bob.id) == []
+        assert await work.loyalty.redemptions(ann.id) == []
+        await work.loyalty.add_redemption(entry)
+        await work.commit()
+    async with backend.uow() as work:
+        assert await work.loyalty.redemptions(ann.id) == [entry]
+        assert await work.loyalty.redemptions(bob.id) == []
 
 
 async def test_tiers(backend: Backend) -> None:

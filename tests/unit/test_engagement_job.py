@@ -6,18 +6,22 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from bot.app.jobs import engagement as engagement_job
+from bot.core.consent import OPT_OUT_DATA
 from bot.core.dispatch import Dispatcher
 from bot.core.engagement.facts import OrderFact
+from bot.core.engagement.playbook import CouponKind
 from bot.core.models import Customer
 from bot.core.outbox_model import Lane, OutboxMessage, OutboxState
 from bot.core.records import CustomerProfile, OrderStatus, TierInfo
-from bot.core.services.engagement import OPT_OUT_DATA, run_playbook
+from bot.core.services.engagement import run_playbook
 from bot.core.tiers import Lifecycle, Tier
 from bot.handlers.routes import ROUTING
+from tests.fakes_engagement import MemoryEngagementFacts
 from tests.unit.conftest import FakeBot
 
 NOON = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -92,10 +96,16 @@ async def test_due_messages_are_queued_once_and_sent_once(shop: FakeBot) -> None
     assert "B-9" in reminder.message.text and reminder.message.buttons == ()
     assert len(bot.messenger.sent) == 3
 
+    [issued] = bot.uow.store.coupons.values()  # the coupon of the coupon rule, for Ann
+    assert issued.customer_id == ann and issued.source_ref == coupon.key
+    assert (issued.kind, issued.value, issued.currency) == (CouponKind.PERCENT, 10, "CNY")
+    assert f"with the code {issued.code}, valid through 2026-12-31" in coupon.message.text
+
     await engagement_job.run(dispatcher)  # run again, an hour later
     bot.clock.current = NOON + timedelta(hours=1)
     await engagement_job.run(dispatcher)
     assert len(outbox(bot)) == 3 and len(bot.messenger.sent) == 3
+    assert list(bot.uow.store.coupons.values()) == [issued]  # one coupon per message
 
 
 async def test_a_message_in_the_quiet_hours_is_queued_for_the_morning(shop: FakeBot) -> None:
@@ -143,3 +153,24 @@ async def test_an_empty_playbook_sends_nothing(shop: FakeBot) -> None:
     bot.deps = replace(bot.deps, policies=replace(bot.deps.policies, engagement=engagement))
     assert (await run_playbook(bot.deps)).written == {}
     assert outbox(bot) == {}
+
+
+async def test_a_message_another_process_wrote_first_issues_no_coupon(
+    shop: FakeBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two processes read the same facts; the second finds the key taken when it writes the
+    message: it issues no coupon either (the coupon goes with the outbox row, or not at all)."""
+    bot = shop
+    await add(bot, 1, "Ann", Tier.BASE)
+    first = await run_playbook(bot.deps)
+    assert first.coupons == 1
+
+    read = MemoryEngagementFacts.customer_facts
+
+    async def stale(self: MemoryEngagementFacts, after_id: int = 0, limit: int = 500) -> Any:
+        return [replace(f, sent=()) for f in await read(self, after_id, limit)]
+
+    monkeypatch.setattr(MemoryEngagementFacts, "customer_facts", stale)
+    second = await run_playbook(bot.deps)
+    assert second.already == 2 and second.coupons == 0 and not second.written
+    assert len(bot.uow.store.coupons) == 1

@@ -77,6 +77,16 @@ SAMPLE: dict[str, Any] = {
     "value": 20,
     "min_spend": "50.00",
     "valid_days": 30,
+    "code": "K7QM-3XHP",
+    "until": "2026-12-31",
+    "offers": ["20 % off with the code K7QM-3XHP, valid through 2026-12-31"],
+    "balance": 620,
+    "member_level": "Silver",
+    "next_level": "Gold",
+    "to_next": 1380,
+    "window_days": 365,
+    "cost": 500,
+    "points": 500,
 }
 
 

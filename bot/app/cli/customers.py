@@ -13,7 +13,10 @@ import typer
 
 from bot.app.cli.common import fail, load_settings
 from bot.app.cli.records_common import JsonOption, cipher, database
-from bot.app.policies import policies
+from bot.app.policies import loyalty_policy, policies
+from bot.core.coupons import Coupon
+from bot.core.engagement.playbook import CouponKind
+from bot.core.loyalty import standing as loyalty_standing
 from bot.core.records import PersonalDataError
 from bot.core.services.advisors import AdvisorError, assign, unassign
 from bot.core.services.linking import link_url
@@ -47,6 +50,13 @@ def show(ref: RefArgument, as_json: JsonOption = False) -> None:
             async with uow_factory() as uow:
                 standing = await uow.tiers.standing(cid)
                 profile = await uow.records.profile(cid)
+                coupons = await uow.coupons.for_customer(cid)
+                points = loyalty_standing(
+                    await uow.loyalty.orders(cid),
+                    await uow.loyalty.redemptions(cid),
+                    datetime.now(UTC),
+                    loyalty_policy(settings),
+                )
         return {
             "customer_ref": ref,
             "recency_days": standing.recency_days if standing else None,
@@ -60,6 +70,12 @@ def show(ref: RefArgument, as_json: JsonOption = False) -> None:
             "lifecycle": standing.lifecycle.value if standing else None,
             "as_of": standing.as_of.isoformat() if standing else None,
             "tags": list(profile.tags) if profile else [],
+            "coupons": [coupon_json(c) for c in coupons],
+            "points": {
+                "balance": points.balance,
+                "level": points.level.name,
+                "window_points": points.window_points,
+            },
         }
 
     try:
@@ -70,7 +86,51 @@ def show(ref: RefArgument, as_json: JsonOption = False) -> None:
         typer.echo(json.dumps(data, ensure_ascii=False))
     else:
         for key, value in data.items():
+            if key == "coupons":
+                value = ", ".join(_coupon_line(c) for c in value) or "none"
+            elif key == "points":
+                value = (
+                    f"{value['balance']} (level {value['level']}, "
+                    f"{value['window_points']} in the level window)"
+                )
             typer.echo(f"{key:14} {value}")
+
+
+def _coupon_line(coupon: dict[str, Any]) -> str:
+    redeemed = coupon["redeemed"]
+    if redeemed:
+        return f"{coupon['code']} (redeemed by order {redeemed['order_id']})"
+    return f"{coupon['code']} (valid until {coupon['valid_until']})"
+
+
+def coupon_json(coupon: Coupon) -> dict[str, Any]:
+    """A coupon as ``customer show --json`` and ``customer export`` print it: amounts in
+    currency units, times in ISO 8601, and the redemption (order and amount) or None."""
+
+    def units(cents: int) -> str:
+        return f"{cents / 100:.2f}"
+
+    fixed = coupon.kind is CouponKind.FIXED and coupon.value is not None
+    redeemed = None
+    if coupon.redeemed_at is not None:
+        redeemed = {
+            "order_id": coupon.redeemed_order_id,
+            "amount": units(coupon.redeemed_amount_cents or 0),
+            "at": coupon.redeemed_at.isoformat(),
+        }
+    return {
+        "code": coupon.code,
+        "kind": coupon.kind.value,
+        "value": units(coupon.value or 0) if fixed else coupon.value,
+        "currency": coupon.currency,
+        "min_spend": units(coupon.min_spend_cents),
+        "valid_from": coupon.valid_from.isoformat(),
+        "valid_until": coupon.valid_until.isoformat(),
+        "source": coupon.source.value,
+        "source_ref": coupon.source_ref,
+        "issued_at": coupon.issued_at.isoformat(),
+        "redeemed": redeemed,
+    }
 
 
 @app.command("export")
@@ -89,6 +149,7 @@ def export(
             cid = await _customer_id(uow_factory, ref)
             async with uow_factory() as uow:
                 held = await uow.records.export(cid)
+                coupons = await uow.coupons.for_customer(cid)
         return {
             "customer": held.customer,
             "profile": held.profile,
@@ -97,6 +158,8 @@ def export(
             "orders": held.orders,
             "messages": held.messages,
             "requests": held.requests,
+            "consent_log": held.consent_log,
+            "coupons": [coupon_json(c) for c in coupons],
         }
 
     try:

@@ -24,6 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from bot.app.cli.common import fail, load_settings
 from bot.app.cli.records_common import cipher, database, tier_policy
 from bot.app.settings import LOCALES
+from bot.core.coupons import REFUSALS, Redemption
 from bot.core.records import PersonalDataError
 from storage.import_files import FileFormatError, ImportReport, count_rows
 
@@ -47,8 +48,38 @@ def _summary(kind: str, report: ImportReport) -> str:
     return (
         f"{kind}: {report.rows} rows read, {report.committed} committed "
         f"({report.created} created, {report.updated} updated, {report.unchanged} unchanged), "
-        f"{len(report.rejected)} rejected{new_customers}"
+        f"{len(report.rejected)} rejected{new_customers}{_coupons(report)}{_consent(report)}"
     )
+
+
+def _consent(report: ImportReport) -> str:
+    """ "; marketing consent: 3 given, 1 withdrawn, 1 opt-out kept (the customer's own, from
+    the chat)" — only when rows changed a consent or met an opt-out."""
+    given, withdrawn = report.consent["given"], report.consent["withdrawn"]
+    kept = report.consent["opt_out_kept"]
+    if not (given or withdrawn or kept):
+        return ""
+    text = f"; marketing consent: {given} given, {withdrawn} withdrawn"
+    if kept:
+        text += f", {kept} opt-out(s) kept (the customer's own, from the chat)"
+    return text
+
+
+def _coupons(report: ImportReport) -> str:
+    """ "; coupons: 2 redeemed, not redeemed: 1 expired, 1 other_customer" — only when an order
+    carried a code this bot issued (the shop's own codes are no concern of rapport's)."""
+    refused = {
+        r.value: report.coupons[r.value]
+        for r in REFUSALS
+        if r is not Redemption.UNKNOWN and report.coupons[r.value]
+    }
+    redeemed = report.coupons[Redemption.REDEEMED.value]
+    if not redeemed and not refused:
+        return ""
+    text = f"; coupons: {redeemed} redeemed"
+    if refused:
+        text += ", not redeemed: " + ", ".join(f"{n} {why}" for why, n in sorted(refused.items()))
+    return text
 
 
 def _run(

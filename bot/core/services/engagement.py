@@ -10,13 +10,21 @@ planned message to the outbox's proactive lane under its key
 ``engage:<rule>:<customer>:<period>``, with ``not_before`` at the moment the guards chose (the
 end of the quiet hours for a held one). The outbox keeps keys unique, so a second run — or a
 restart, or a second process — enqueues nothing new. Marketing messages carry an opt-out
-button (:data:`OPT_OUT_DATA`). A message whose template needs content the engine cannot give
+button (:data:`bot.core.consent.OPT_OUT_DATA`; its routes are in
+:mod:`bot.handlers.consent`). A message whose template needs content the engine cannot give
 yet (the mid tier's ``news``, until news items exist) is not written and is counted as
 ``unrendered``; the next run tries again.
 
 :func:`simulate_playbook` reads every customer's facts and runs the playbook over a span of
 simulated days (:mod:`bot.core.engagement.simulate`); it writes nothing (``rapport playbook
 simulate``).
+
+A rule with a coupon specification issues the coupon with its message: the code goes into the
+text (``engage.offer.<kind>``: value, code, last day), and the coupon is stored in the same
+unit of work, only once its outbox row was written (the key was free). Its ``source_ref`` is
+the engagement key, unique with the source: the coupon exists exactly when its message does,
+once per key, whatever the re-runs, restarts or processes. A message that cannot be worded
+issues nothing.
 """
 
 from __future__ import annotations
@@ -29,6 +37,8 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
+from bot.core.consent import OPT_OUT_DATA
+from bot.core.coupons import Coupon, CouponSource, issue
 from bot.core.delivery import render_reply
 from bot.core.deps import Deps
 from bot.core.engagement.evaluate import Context, Planned, RuleResult, evaluate
@@ -39,13 +49,11 @@ from bot.core.messages import Button, Outgoing, Reply
 from bot.core.outbox_model import Lane, OutboxMessage
 from bot.core.policies import EngagementPolicy
 from bot.core.ports import Renderer, UnitOfWork, UnitOfWorkFactory
+from bot.core.services.coupons import free_code
 from bot.core.tiers import TierPolicy
 
 log = logging.getLogger(__name__)
 
-OPT_OUT_DATA = "optout:marketing"
-"""The callback data of the opt-out button on every marketing message (its route, with
-``/stop``, is a later step of the engagement work)."""
 OPT_OUT_KEY = "engage.opt_out_button"
 OFFER_KEY = "engage.offer.{kind}"
 
@@ -64,6 +72,8 @@ class EngagementRun:
     """Planned messages per rule that could not be worded (content missing)."""
     skipped: Counter[str] = field(default_factory=Counter)
     """Skips by reason (consent, cap, …) over all rules."""
+    coupons: int = 0
+    """Coupons issued with the messages written."""
 
 
 def context_of(deps: Deps) -> Context:
@@ -75,8 +85,11 @@ def money(cents: int, currency: str) -> str:
     return f"{Decimal(cents) / 100:.2f} {currency}"
 
 
-def offer_params(coupon: CouponSpec, currency: str) -> dict[str, Any]:
-    """The parameters of ``engage.offer.<kind>``."""
+def offer_params(
+    coupon: CouponSpec, currency: str, issued: Coupon | None = None
+) -> dict[str, Any]:
+    """The parameters of ``engage.offer.<kind>``: with the `issued` coupon, its code and the
+    last day it can be used; without (a preview), the days it will be valid."""
     if coupon.kind is CouponKind.PERCENT:
         value: object = coupon.value
     elif coupon.kind is CouponKind.FIXED:
@@ -84,18 +97,44 @@ def offer_params(coupon: CouponSpec, currency: str) -> dict[str, Any]:
     else:
         value = None
     min_spend = money(coupon.min_spend_cents, currency) if coupon.min_spend_cents else ""
-    return {"value": value, "min_spend": min_spend, "valid_days": coupon.valid_days}
+    params: dict[str, Any] = {
+        "value": value,
+        "min_spend": min_spend,
+        "valid_days": coupon.valid_days,
+    }
+    if issued is not None:
+        params["code"] = issued.code
+        params["until"] = issued.last_day.isoformat()
+    return params
+
+
+def spec_of(coupon: Coupon) -> CouponSpec:
+    """What an issued coupon offers, as a specification (to word it with ``engage.offer``)."""
+    return CouponSpec(coupon.kind, coupon.value, coupon.min_spend_cents)
+
+
+def word_offer(renderer: Renderer, coupon: Coupon, locale: str) -> str:
+    """An issued coupon in words: value, minimum spend, code and last day."""
+    key = OFFER_KEY.format(kind=coupon.kind.value)
+    return renderer.render(key, locale, offer_params(spec_of(coupon), coupon.currency, coupon))
 
 
 def message_params(
-    renderer: Renderer, planned: Planned, currency: str, extra: Mapping[str, Any]
+    renderer: Renderer,
+    planned: Planned,
+    currency: str,
+    extra: Mapping[str, Any],
+    coupon: Coupon | None = None,
 ) -> dict[str, Any]:
     """What the rule's template is rendered with: ``name``, ``order`` for order rules, and
-    ``offer`` (worded in the customer's locale) for rules with a coupon."""
+    ``offer`` (worded in the customer's locale; with the issued `coupon`'s code and last day)
+    for rules with a coupon."""
     params: dict[str, Any] = {"name": planned.name, **extra}
     if planned.order_ref is not None:
         params["order"] = planned.order_ref
-    if planned.coupon is not None:
+    if coupon is not None:
+        params["offer"] = word_offer(renderer, coupon, planned.locale)
+    elif planned.coupon is not None:
         key = OFFER_KEY.format(kind=planned.coupon.kind.value)
         params["offer"] = renderer.render(
             key, planned.locale, offer_params(planned.coupon, currency)
@@ -108,6 +147,7 @@ def word(
     planned: Planned,
     currency: str,
     extra: Mapping[str, Any] | None = None,
+    coupon: Coupon | None = None,
 ) -> Outgoing | None:
     """The planned message rendered, with the opt-out button when it is marketing; None when
     its template needs a parameter the engine does not have."""
@@ -115,7 +155,7 @@ def word(
     try:
         reply = Reply(
             planned.template,
-            message_params(renderer, planned, currency, extra or {}),
+            message_params(renderer, planned, currency, extra or {}, coupon),
             buttons=buttons,
             chat_id=planned.chat_id,
             locale=planned.locale,
@@ -141,6 +181,24 @@ async def _page(
     if not facts:
         return None, []
     return facts[-1].customer_id, evaluate(playbook, facts, now, policy, context, rule_ids)
+
+
+async def _coupon_for(
+    uow: UnitOfWork, planned: Planned, policy: EngagementPolicy, now: datetime
+) -> Coupon | None:
+    """The coupon the planned message carries (not stored yet: only once its message is),
+    with a code no stored coupon has; its reference is the message's engagement key."""
+    if planned.coupon is None:
+        return None
+    return issue(
+        planned.coupon,
+        code=await free_code(uow, policy.coupon_code_length),
+        customer_id=planned.customer_id,
+        currency=policy.currency,
+        source=CouponSource.RULE,
+        source_ref=planned.key,
+        now=now,
+    )
 
 
 async def preview(
@@ -228,7 +286,8 @@ async def run_playbook(deps: Deps, page: int = 500) -> EngagementRun:
             for result in results:
                 report.skipped.update(s.reason.value for s in result.skipped)
                 for planned in result.planned:
-                    message = word(deps.renderer, planned, policy.currency)
+                    coupon = await _coupon_for(work, planned, policy, now)
+                    message = word(deps.renderer, planned, policy.currency, coupon=coupon)
                     if message is None:
                         report.unrendered[planned.rule_id] += 1
                         continue
@@ -243,6 +302,9 @@ async def run_playbook(deps: Deps, page: int = 500) -> EngagementRun:
                     if row is None:
                         report.already += 1
                         continue
+                    if coupon is not None:  # in the transaction that wrote its message
+                        await work.coupons.add(coupon)
+                        report.coupons += 1
                     report.written[planned.rule_id] += 1
                     if planned.not_before <= now:
                         report.queued.append(row)
