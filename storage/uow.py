@@ -43,6 +43,7 @@ from bot.core.ports import (
     InboxRepository,
     LoyaltyRepository,
     MessageLogRepository,
+    NewsRepository,
     OutboxRepository,
     RatingRepository,
     StaffRepository,
@@ -59,6 +60,7 @@ from storage.desk import SqlDeskRepository
 from storage.engagement import SqlEngagementFacts
 from storage.inbox import SqlInboxRepository
 from storage.loyalty import SqlLoyaltyRepository
+from storage.news import SqlNewsRepository
 from storage.outbox import SqlOutboxRepository
 from storage.ratings import SqlRatingRepository
 from storage.repositories import (
@@ -122,6 +124,7 @@ class SqlUnitOfWork:
     engagement: EngagementFactsReader
     coupons: CouponRepository
     loyalty: LoyaltyRepository
+    news: NewsRepository
 
     def __init__(
         self,
@@ -168,6 +171,7 @@ class SqlUnitOfWork:
         self.engagement = SqlEngagementFacts(session, self._cipher)
         self.coupons = SqlCouponRepository(session)
         self.loyalty = SqlLoyaltyRepository(session)
+        self.news = SqlNewsRepository(session)
         return self
 
     async def __aexit__(
@@ -247,3 +251,4 @@ if TYPE_CHECKING:  # mypy proves the classes satisfy the core's Protocols
         _engagement: EngagementFactsReader = SqlEngagementFacts(session, None)
         _coupons: CouponRepository = SqlCouponRepository(session)
         _loyalty: LoyaltyRepository = SqlLoyaltyRepository(session)
+        _news: NewsRepository = SqlNewsRepository(session)

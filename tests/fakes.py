@@ -19,6 +19,7 @@ from bot.core.consent import ConsentChange
 from bot.core.coupons import Coupon
 from bot.core.desk import Takeover
 from bot.core.engagement.facts import OrderFact
+from bot.core.engagement.news import NewsItem
 from bot.core.errors import DeliveryError, ThreadNotFound
 from bot.core.loyalty import LoyaltyOrder, LoyaltyRedemption
 from bot.core.messages import Outgoing, Sent
@@ -46,6 +47,7 @@ from bot.core.ports import (
     InboxRepository,
     LoyaltyRepository,
     MessageLogRepository,
+    NewsRepository,
     OutboxRepository,
     RatingRepository,
     StaffRepository,
@@ -57,7 +59,7 @@ from bot.core.ratings import Rating, Revisit, RevisitAnswer
 from bot.core.records import CustomerProfile, TierChange, TierInfo
 from bot.core.roles import AuditEntry, StaffMember
 from bot.core.tickets import Ticket, TicketEvent, ticket_number
-from tests.fakes_coupons import MemoryCoupons, MemoryLoyalty
+from tests.fakes_coupons import MemoryCoupons, MemoryLoyalty, MemoryNews
 from tests.fakes_customers import MemoryCustomerRecords, MemoryCustomerTiers
 from tests.fakes_engagement import MemoryEngagementFacts
 
@@ -120,6 +122,7 @@ class MemoryStore:
     loyalty_orders: dict[int, tuple[LoyaltyOrder, ...]] = field(default_factory=dict)
     """Customer id → their orders as loyalty reads them (SQL derives them from its orders)."""
     loyalty_ledger: dict[int, LoyaltyRedemption] = field(default_factory=dict)
+    news: dict[int, NewsItem] = field(default_factory=dict)
     """Entry number → consent change (a dict: erasure deletes entries)."""
     standings: dict[int, TierInfo] = field(default_factory=dict)
     tier_history: list[TierChange] = field(default_factory=list)
@@ -689,6 +692,7 @@ class MemoryUnitOfWork:
     engagement: EngagementFactsReader
     coupons: CouponRepository
     loyalty: LoyaltyRepository
+    news: NewsRepository
 
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
@@ -713,6 +717,7 @@ class MemoryUnitOfWork:
         self.engagement = MemoryEngagementFacts(self._work)
         self.coupons = MemoryCoupons(self._work)
         self.loyalty = MemoryLoyalty(self._work)
+        self.news = MemoryNews(self._work)
         return self
 
     async def __aexit__(

@@ -1,5 +1,5 @@
-"""In-memory coupons and loyalty ledger for :mod:`tests.fakes`, held to the SQL repositories by
-the contract tests."""
+"""In-memory coupons, loyalty ledger and news for :mod:`tests.fakes`, held to the SQL
+repositories by the contract tests."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.core.coupons import Coupon, OrderCoupon, Redemption, judge, normalise_code
+from bot.core.engagement.news import NewsItem
 from bot.core.loyalty import LoyaltyOrder, LoyaltyRedemption
 
 if TYPE_CHECKING:
@@ -63,3 +64,17 @@ class MemoryLoyalty:
 
     async def add_redemption(self, redemption: LoyaltyRedemption) -> None:
         self._work.loyalty_ledger[next(self._work.ids)] = redemption
+
+
+class MemoryNews:
+    def __init__(self, work: MemoryStore) -> None:
+        self._work = work
+
+    async def add(self, item: NewsItem) -> NewsItem:
+        stored = replace(item, id=next(self._work.ids))
+        self._work.news[stored.id] = stored
+        return stored
+
+    async def since(self, moment: datetime) -> list[NewsItem]:
+        found = [i for i in self._work.news.values() if i.created_at > moment]
+        return sorted(found, key=lambda i: (i.created_at, i.id))

@@ -27,6 +27,7 @@ from bot.core.engagement.playbook import (
     Cadence,
     CadenceKind,
     Condition,
+    Content,
     CouponKind,
     CouponSpec,
     Playbook,
@@ -59,6 +60,7 @@ _RULE_KEYS = {
     "coupon",
     "variants",
     "min_interval_days",
+    "content",
 }
 _AUDIENCE_KEYS = {"tiers", "stages", "segments", "tags", "languages", "has_advisor"}
 _TRIGGER_KEYS = {"event", "after", "until"}
@@ -381,6 +383,9 @@ class _Reader:
             if "min_interval_days" in entries
             else 0
         )
+        content = (
+            _enum(entries["content"][1], Content, "content") if "content" in entries else None
+        )
         return Rule(
             id=rule_id,
             kind=kind,
@@ -389,6 +394,7 @@ class _Reader:
             cadence=cadence,
             trigger=trigger,
             min_interval_days=interval,
+            content=content,
             line=_line(node),
         )
 

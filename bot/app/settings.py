@@ -305,6 +305,15 @@ class Settings(BaseSettings):
         description="Days after a birthday during which its greeting is still sent (a missed "
         "run, quiet hours or the cap may push it past the day).",
     )
+    news_fresh_days: int = Field(
+        14,
+        ge=1,
+        description="Product news older than this many days is no longer sent; newer items go "
+        "to each mid-tier customer once (those added since their last news message).",
+    )
+    news_max_items: int = Field(
+        3, ge=1, le=10, description="Most news items in one message (the newest)."
+    )
     unhappy_complaint_days: int = Field(
         180,
         ge=1,

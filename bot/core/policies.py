@@ -151,6 +151,11 @@ class EngagementPolicy:
     cap_days: int = 7
     birthday_grace_days: int = 3
     """Days after a birthday during which its greeting is still sent."""
+    news_fresh_days: int = 14
+    """News older than this is no longer sent (newer items: if added after the customer's
+    last news message)."""
+    news_max_items: int = 3
+    """Most news items in one message (the newest)."""
     unhappy_complaint_days: int = 180
     """A complaint this recent makes a customer unhappy with service."""
     unhappy_rating_at_most: int = 2

@@ -17,6 +17,7 @@ from bot.core.consent import ConsentChange, ConsentState
 from bot.core.coupons import Coupon, OrderCoupon, Redemption
 from bot.core.desk import Takeover
 from bot.core.engagement.facts import CustomerFacts
+from bot.core.engagement.news import NewsItem
 from bot.core.loyalty import LoyaltyOrder, LoyaltyRedemption
 from bot.core.messages import Outgoing, Sent
 from bot.core.models import Conversation, Customer, LoggedMessage, SupportRequest
@@ -525,6 +526,18 @@ class LoyaltyRepository(Protocol):
     async def add_redemption(self, redemption: LoyaltyRedemption) -> None: ...
 
 
+class NewsRepository(Protocol):
+    """Product news items (:mod:`bot.core.engagement.news`)."""
+
+    async def add(self, item: NewsItem) -> NewsItem:
+        """Stores a new item (its `id` is ignored) and returns it with its id."""
+        ...
+
+    async def since(self, moment: datetime) -> list[NewsItem]:
+        """Items added after `moment`, oldest first, every locale."""
+        ...
+
+
 class DuplicateUpdate(Exception):
     """The update was already recorded: a re-delivery, to be ignored."""
 
@@ -549,6 +562,7 @@ class UnitOfWork(Protocol):
     engagement: EngagementFactsReader
     coupons: CouponRepository
     loyalty: LoyaltyRepository
+    news: NewsRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -17,6 +17,7 @@ from storage.tables.desk import TakeoverRow
 from storage.tables.inbox import InboundUpdateRow
 from storage.tables.keys import KeyCheckRow
 from storage.tables.loyalty import LoyaltyRedemptionRow
+from storage.tables.news import NewsItemRow
 from storage.tables.outbox import OutboxRow
 from storage.tables.ratings import TicketRatingRow, TicketRevisitRow
 from storage.tables.scheduling import SchedulerLeaseRow
@@ -42,6 +43,7 @@ __all__ = [
     "LoyaltyRedemptionRow",
     "MarketingConsentLogRow",
     "MessageLogRow",
+    "NewsItemRow",
     "OutboxRow",
     "RfmWindowRow",
     "SchedulerLeaseRow",

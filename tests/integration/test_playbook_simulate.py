@@ -4,9 +4,8 @@ imported as the README does, then the playbook run over a simulated year.
 Imported customers have no Telegram chat and have not consented, so on the raw import every
 rule skips everyone as ``not_linked``. Once each customer has linked their chat and opted in
 (as customers do through the shop's deep link and the consent button), every default rule
-fires at least once over 2025 — except the mid tier's news, which has no news item to send
-until news can be added (issue #10's ``rapport news``) — and no customer gets more than 2
-marketing messages in any 7 days. Nothing is written.
+fires at least once over 2025 (the mid tier's news once marketing has written news items) and
+no customer gets more than 2 marketing messages in any 7 days. Nothing is written.
 """
 
 from __future__ import annotations
@@ -23,6 +22,8 @@ from sqlalchemy import text, update
 from typer.testing import CliRunner
 
 from bot.app.cli import app
+from bot.app.settings import LOCALES
+from bot.core.engagement.news import NewsItem
 from bot.core.records import CustomerProfile
 from storage.crypto import PersonalDataCipher, new_key
 from storage.engine import make_engine
@@ -70,6 +71,21 @@ async def link_and_opt_in_everyone(url: str, key: str) -> None:
         await engine.dispose()
 
 
+async def write_news_every_month(url: str) -> None:
+    """A news item in each language on the first of every month of 2025."""
+    engine = make_engine(url)
+    try:
+        uow = SqlUnitOfWorkFactory.from_engine(engine)
+        async with uow() as work:
+            for month in range(1, 13):
+                for locale in LOCALES:
+                    at = datetime(2025, month, 1, 8, tzinfo=UTC)
+                    await work.news.add(NewsItem(0, locale, f"News {month}", "Tea.", at))
+            await work.commit()
+    finally:
+        await engine.dispose()
+
+
 async def fingerprint(url: str) -> list[tuple[str, int]]:
     """Rows per table: what the simulation must leave as it found it."""
     engine = make_engine(url)
@@ -108,16 +124,19 @@ def test_on_the_raw_import_nobody_can_be_reached(shop: tuple[str, str]) -> None:
 def test_over_a_year_every_default_rule_fires_and_the_cap_holds(shop: tuple[str, str]) -> None:
     url, key = shop
     asyncio.run(link_and_opt_in_everyone(url, key))
+    quiet = simulate("--from", "2025-01-01", "--to", "2025-03-31")["rules"]["mid-news"]
+    assert quiet["sent"] == 0 and quiet["skipped"]["nothing_new"] > 0  # no news yet
+    asyncio.run(write_news_every_month(url))
     before = asyncio.run(fingerprint(url))
     report = simulate("--from", "2025-01-01", "--to", "2025-12-31")
     assert asyncio.run(fingerprint(url)) == before, "the simulation writes nothing"
     rules = report["rules"]
     assert report["days"] == 365
     silent = sorted(rule for rule, tally in rules.items() if tally["sent"] == 0)
-    # The mid tier's news has nothing to say until news items exist: every message it plans
-    # is left unworded, as in a real run. Remove this exception when `rapport news` lands.
-    assert silent == ["mid-news"], rules
-    assert rules["mid-news"]["skipped"]["unrendered"] > 0
+    assert silent == [], rules
+    assert not any(t["skipped"].get("unrendered") for t in rules.values()), rules
+    # one item a month, news every two weeks: every other period has nothing new to say
+    assert rules["mid-news"]["skipped"]["nothing_new"] > 0
     assert 1 <= report["max_marketing_in_7_days"] <= 2
     assert any(t["skipped"].get("cap") for t in rules.values()), "the cap had work to do"
 

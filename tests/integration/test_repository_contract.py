@@ -24,6 +24,7 @@ from bot.core.consent import ConsentChange, ConsentSource, ConsentState
 from bot.core.coupons import CouponSource, OrderCoupon, Redemption, issue
 from bot.core.desk import Takeover
 from bot.core.engagement.facts import CustomerFacts, SentEngagement
+from bot.core.engagement.news import NewsItem
 from bot.core.engagement.playbook import CouponKind, CouponSpec
 from bot.core.loyalty import LoyaltyOrder, LoyaltyRedemption
 from bot.core.messages import OutButton, Outgoing, TopicRef
@@ -1305,3 +1306,15 @@ def test_every_port_method_is_exercised() -> None:
             if not name.startswith("_") and f"work.{attribute}.{name}(" not in source:
                 missing.append(f"{attribute}.{name}")
     assert missing == []
+
+
+async def test_news_items(backend: Backend) -> None:
+    async with backend.uow() as work:
+        first = await work.news.add(NewsItem(0, "en", "Autumn teas", "Oolong is back.", T0))
+        second = await work.news.add(NewsItem(0, "zh-Hans", "秋茶", "乌龙回来了。", minutes(5)))
+        await work.commit()
+    assert first.id and second.id and first.id != second.id
+    async with backend.uow() as work:
+        assert await work.news.since(T0 - timedelta(days=1)) == [first, second]
+        assert await work.news.since(T0) == [second]  # strictly after
+        assert await work.news.since(minutes(5)) == []

@@ -3,6 +3,7 @@ language, and who is skipped and why."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from bot.app.settings import LOCALES
 from bot.core.engagement.evaluate import Context, RuleResult, evaluate
 from bot.core.engagement.facts import CustomerFacts, OrderFact, SentEngagement
 from bot.core.engagement.guards import SkipReason
+from bot.core.engagement.news import NewsItem
 from bot.core.engagement.playbook import Condition
 from bot.core.models import Reachability
 from bot.core.policies import EngagementPolicy
@@ -35,8 +37,17 @@ def customer(customer_id: int = 1, **facts: object) -> CustomerFacts:
     return CustomerFacts(**base)  # type: ignore[arg-type]
 
 
-def run(*customers: CustomerFacts, now: datetime = NOON) -> dict[str, RuleResult]:
-    return {r.rule_id: r for r in evaluate(PLAYBOOK, customers, now, POLICY, CONTEXT)}
+def run(
+    *customers: CustomerFacts, now: datetime = NOON, context: Context = CONTEXT
+) -> dict[str, RuleResult]:
+    return {r.rule_id: r for r in evaluate(PLAYBOOK, customers, now, POLICY, context)}
+
+
+def news(n: int, locale: str = "en", days_ago: float = 1) -> NewsItem:
+    return NewsItem(n, locale, f"title {n}", f"body {n}", NOON - timedelta(days=days_ago))
+
+
+NEWS = replace(CONTEXT, news=(news(1),))
 
 
 def planned(results: dict[str, RuleResult]) -> dict[str, list[int]]:
@@ -86,7 +97,7 @@ def test_a_week_later_the_cap_still_counts_what_was_sent_then_lets_the_survey_go
 def test_mid_and_base_tiers_and_their_keys() -> None:
     mid = customer(1, tier=Tier.MID, stage=Lifecycle.ACTIVE, consent=True)
     base = customer(2, tier=Tier.BASE, stage=Lifecycle.ACTIVE, consent=True)
-    results = run(mid, base)
+    results = run(mid, base, context=NEWS)
     assert planned(results) == {
         "mid-news": [1],
         "base-coupon": [2],
@@ -96,6 +107,33 @@ def test_mid_and_base_tiers_and_their_keys() -> None:
     assert results["mid-news"].planned[0].key == "engage:mid-news:1:2026-W49"
     coupon = results["base-coupon"].planned[0].coupon
     assert coupon is not None and coupon.value == 10
+
+
+def test_news_goes_out_only_when_there_is_something_new_in_the_customer_s_language() -> None:
+    mid = customer(1, tier=Tier.MID, stage=Lifecycle.ACTIVE, consent=True)
+    quiet = run(mid)  # no news at all: nothing sent, and no place under the cap taken
+    assert skipped(quiet)["mid-news"] == [(1, SkipReason.NOTHING_NEW)]
+    assert planned(quiet) == {"survey-mid": [1]}
+    stale = replace(
+        CONTEXT, news=(news(1, days_ago=POLICY.news_fresh_days + 1), news(2, "zh-Hans"))
+    )
+    assert skipped(run(mid, context=stale))["mid-news"] == [(1, SkipReason.NOTHING_NEW)]
+    items = tuple(news(n, days_ago=n) for n in range(1, 6))
+    [plan] = run(mid, context=replace(CONTEXT, news=items))["mid-news"].planned
+    assert [i.id for i in plan.news] == [1, 2, 3][: POLICY.news_max_items]  # newest first
+    zh = customer(2, tier=Tier.MID, stage=Lifecycle.ACTIVE, consent=True, language="zh-Hans")
+    [plan] = run(zh, context=stale)["mid-news"].planned
+    assert [i.id for i in plan.news] == [2]
+
+
+def test_news_already_sent_is_not_sent_again_in_the_next_period() -> None:
+    sent = (SentEngagement("engage:mid-news:1:2026-W47", NOON - timedelta(days=14)),)
+    mid = customer(1, tier=Tier.MID, stage=Lifecycle.ACTIVE, consent=True, sent=sent)
+    before = replace(CONTEXT, news=(news(1, days_ago=14.5),))  # it went out with that message
+    assert skipped(run(mid, context=before))["mid-news"] == [(1, SkipReason.NOTHING_NEW)]
+    after = replace(CONTEXT, news=(news(1, days_ago=14.5), news(2, days_ago=3)))
+    [plan] = run(mid, context=after)["mid-news"].planned
+    assert [i.id for i in plan.news] == [2]
 
 
 def test_marketing_needs_consent_and_nothing_goes_to_blocked_customers() -> None:

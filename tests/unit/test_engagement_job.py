@@ -14,6 +14,7 @@ from bot.app.jobs import engagement as engagement_job
 from bot.core.consent import OPT_OUT_DATA
 from bot.core.dispatch import Dispatcher
 from bot.core.engagement.facts import OrderFact
+from bot.core.engagement.news import NewsItem
 from bot.core.engagement.playbook import CouponKind
 from bot.core.models import Customer
 from bot.core.outbox_model import Lane, OutboxMessage, OutboxState
@@ -135,12 +136,28 @@ async def test_the_cap_counts_what_an_earlier_run_queued(shop: FakeBot) -> None:
     assert f"engage:birthday:{ann}:2026" not in outbox(bot)
 
 
-async def test_a_message_the_engine_cannot_word_yet_is_not_written(shop: FakeBot) -> None:
+async def test_news_is_sent_once_in_the_customer_s_language_and_only_when_there_is_some(
+    shop: FakeBot,
+) -> None:
     bot = shop
     await add(bot, 1, "Mia", Tier.MID)
+    await add(bot, 2, "Lin", Tier.MID, language="zh-Hans")
     report = await run_playbook(bot.deps)
-    assert report.unrendered == {"mid-news": 1}  # news items are a later step
-    assert [k.split(":")[1] for k in outbox(bot)] == ["survey-mid"]
+    assert report.skipped["nothing_new"] == 2 and not report.unrendered
+    assert sorted(k.split(":")[1] for k in outbox(bot)) == ["survey-mid", "survey-mid"]
+
+    async with bot.uow() as work:
+        await work.news.add(NewsItem(0, "en", "Autumn teas <new>", "Oolong is back.", NOON))
+        await work.commit()
+    bot.clock.current = NOON + timedelta(hours=1)
+    report = await run_playbook(bot.deps)
+    assert report.written == {"mid-news": 1}  # Mia; Lin reads Chinese and there is none
+    [news] = [row for key, row in outbox(bot).items() if key.startswith("engage:mid-news:")]
+    assert news.message.chat_id == 901
+    assert "<b>Autumn teas &lt;new&gt;</b>\nOolong is back." in news.message.text
+
+    bot.clock.current = NOON + timedelta(days=14, hours=1)  # the next fortnight: nothing new
+    assert "mid-news" not in (await run_playbook(bot.deps)).written
 
 
 async def test_an_empty_playbook_sends_nothing(shop: FakeBot) -> None:

@@ -27,6 +27,7 @@ LAZY_GROUPS: dict[str, str] = {
     "staff": "bot.app.cli.staff",
     "outbox": "bot.app.cli.outbox",
     "playbook": "bot.app.cli.playbook",
+    "news": "bot.app.cli.news",
 }
 """Command groups: each module defines a ``typer.Typer`` named ``app``."""
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {

@@ -9,6 +9,7 @@ For each rule, in playbook order, and each customer of its audience:
    ``ticket-<id>``, ``first``, ``dormant-<date>``, ``tier-<date>``). A customer without an
    occasion is *not due* (counted, not listed);
 2. **guards** — :func:`~.guards.check` sends, holds (quiet hours) or skips with a reason;
+   a ``content: news`` rule with no news new to the customer skips as ``nothing_new``;
 3. **variant** — the first whose condition the customer meets (its reason is kept).
 
 Messages planned earlier in the same evaluation count for later rules: the cap and "already
@@ -22,7 +23,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from bot.core.engagement.facts import CustomerFacts, SentEngagement
-from bot.core.engagement.guards import SkipReason, check, zone_of
+from bot.core.engagement.guards import SkipReason, Verdict, check, zone_of
+from bot.core.engagement.news import NewsItem, fresh_news
 from bot.core.engagement.periods import (
     engagement_key,
     is_due,
@@ -33,6 +35,7 @@ from bot.core.engagement.playbook import (
     Audience,
     CadenceKind,
     Condition,
+    Content,
     CouponSpec,
     Playbook,
     Rule,
@@ -63,6 +66,8 @@ class Planned:
     name: str
     coupon: CouponSpec | None = None
     order_ref: str | None = None
+    news: tuple[NewsItem, ...] = ()
+    """For a ``content: news`` rule, the items the message carries, newest first."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +95,8 @@ class Context:
     locales: Sequence[str]
     default_locale: str
     default_timezone: str
+    news: tuple[NewsItem, ...] = ()
+    """The news items a ``content: news`` rule may carry (recent ones, every locale)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +257,25 @@ class _Ledger:
         self._note(planned.rule_id, planned.not_before)
 
 
+def _news_for(
+    rule: Rule,
+    ledger: _Ledger,
+    locale: str,
+    now: datetime,
+    policy: EngagementPolicy,
+    context: Context,
+) -> tuple[NewsItem, ...]:
+    """For a ``content: news`` rule, the items this customer has not been sent yet: added
+    within ``news_fresh_days`` and after the rule's last message to them; else ()."""
+    if rule.content is not Content.NEWS:
+        return ()
+    since = now - timedelta(days=policy.news_fresh_days)
+    last = ledger.last_of_rule.get(rule.id)
+    if last is not None and last > since:
+        since = last
+    return fresh_news(context.news, locale, since, now, policy.news_max_items)
+
+
 def evaluate(
     playbook: Playbook,
     customers: Iterable[CustomerFacts],
@@ -295,6 +321,9 @@ def evaluate(
                     now=now,
                     policy=policy,
                 )
+                news = _news_for(rule, ledger, locale, now, policy, context)
+                if verdict.skipped is None and rule.content is Content.NEWS and not news:
+                    verdict = Verdict(SkipReason.NOTHING_NEW)  # it takes no place under the cap
                 if verdict.skipped is not None:
                     result.skipped.append(
                         Skipped(rule.id, facts.customer_id, verdict.skipped, occasion.period)
@@ -318,6 +347,7 @@ def evaluate(
                     name=facts.name,
                     coupon=variant.coupon,
                     order_ref=occasion.order_ref,
+                    news=news,
                 )
                 ledger.add(planned)
                 result.planned.append(planned)

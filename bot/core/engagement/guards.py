@@ -44,6 +44,8 @@ class SkipReason(StrEnum):
     NO_CONSENT = "no_consent"
     TOO_SOON = "too_soon"
     CAP = "cap"
+    NOTHING_NEW = "nothing_new"
+    """A rule that carries content (news) has nothing this customer has not seen."""
 
 
 @dataclass(frozen=True, slots=True)

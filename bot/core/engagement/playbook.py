@@ -118,6 +118,12 @@ class Variant:
     coupon: CouponSpec | None = None
 
 
+class Content(StrEnum):
+    """Content a rule's message carries, read when it is planned."""
+
+    NEWS = "news"
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
     """One line of the playbook. Exactly one of `cadence` and `trigger` is set. `variants` is
@@ -132,6 +138,9 @@ class Rule:
     cadence: Cadence | None = None
     trigger: Trigger | None = None
     min_interval_days: int = 0
+    content: Content | None = None
+    """What the message carries besides its template: ``news`` (see
+    :mod:`bot.core.engagement.news`); nothing new to carry, nothing is sent."""
     line: int = 0
     """Where the rule starts in its file (1-based), for messages about it."""
 

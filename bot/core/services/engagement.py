@@ -32,8 +32,8 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -43,7 +43,7 @@ from bot.core.delivery import render_reply
 from bot.core.deps import Deps
 from bot.core.engagement.evaluate import Context, Planned, RuleResult, evaluate
 from bot.core.engagement.facts import CustomerFacts
-from bot.core.engagement.playbook import CouponKind, CouponSpec, Playbook
+from bot.core.engagement.playbook import Content, CouponKind, CouponSpec, Playbook
 from bot.core.engagement.simulate import Simulation, simulate
 from bot.core.messages import Button, Outgoing, Reply
 from bot.core.outbox_model import Lane, OutboxMessage
@@ -126,12 +126,15 @@ def message_params(
     extra: Mapping[str, Any],
     coupon: Coupon | None = None,
 ) -> dict[str, Any]:
-    """What the rule's template is rendered with: ``name``, ``order`` for order rules, and
-    ``offer`` (worded in the customer's locale; with the issued `coupon`'s code and last day)
-    for rules with a coupon."""
+    """What the rule's template is rendered with: ``name``, ``order`` for order rules,
+    ``news`` (items with ``title`` and ``body``) for news rules, and ``offer`` (worded in the
+    customer's locale; with the issued `coupon`'s code and last day) for rules with a
+    coupon."""
     params: dict[str, Any] = {"name": planned.name, **extra}
     if planned.order_ref is not None:
         params["order"] = planned.order_ref
+    if planned.news:
+        params["news"] = [{"title": i.title, "body": i.body} for i in planned.news]
     if coupon is not None:
         params["offer"] = word_offer(renderer, coupon, planned.locale)
     elif planned.coupon is not None:
@@ -165,6 +168,22 @@ def word(
     except Exception as exc:  # the renderer's error type is the template engine's own
         log.debug("cannot word %s for customer %s: %s", planned.key, planned.customer_id, exc)
         return None
+
+
+async def with_news(
+    uow: UnitOfWorkFactory,
+    context: Context,
+    playbook: Playbook,
+    policy: EngagementPolicy,
+    start: datetime,
+) -> Context:
+    """`context` with the news items that runs from `start` on may carry (those added within
+    ``news_fresh_days`` before it, and since); unchanged when no rule carries news."""
+    if not any(rule.content is Content.NEWS for rule in playbook.rules):
+        return context
+    async with uow() as work:
+        items = await work.news.since(start - timedelta(days=policy.news_fresh_days))
+    return replace(context, news=tuple(items))
 
 
 async def _page(
@@ -213,6 +232,7 @@ async def preview(
     """Every (chosen) rule's plan over all customers at `now`; nothing is written."""
     wanted = [r for r in playbook.rules if rule_ids is None or r.id in rule_ids]
     merged = {r.id: RuleResult(r.id, r.is_marketing) for r in wanted}
+    context = await with_news(uow, context, playbook, policy, now)
     after: int | None = 0
     while after is not None:
         async with uow() as work:
@@ -257,6 +277,8 @@ async def simulate_playbook(
         return word(renderer, planned, policy.currency) is not None
 
     start, end = span
+    first_run = datetime.combine(start, run_at, tzinfo=UTC)
+    context = await with_news(uow, context, playbook, policy, first_run)
     return simulate(
         playbook,
         customers,
@@ -275,7 +297,7 @@ async def run_playbook(deps: Deps, page: int = 500) -> EngagementRun:
     of customers per unit of work (see the module docstring). Returns what it did."""
     now = deps.clock.now()
     policy = deps.policies.engagement
-    context = context_of(deps)
+    context = await with_news(deps.uow, context_of(deps), policy.playbook, policy, now)
     report = EngagementRun()
     after: int | None = 0
     while after is not None:
