@@ -7,7 +7,6 @@ import contextlib
 import dataclasses
 import logging
 import signal
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Protocol
@@ -28,8 +27,8 @@ from bot.app.settings import Framework, Settings
 from bot.core.deps import Deps
 from bot.core.dispatch import Dispatcher
 from bot.core.outbox import OutboxSender, recover, release_own, worker_name
-from bot.core.policies import HandlingPolicy
 from bot.core.ports import Messenger
+from bot.core.retry import retrying
 from bot.handlers import ROUTING
 from scheduler import Scheduler, SchedulerTimings
 
@@ -133,25 +132,6 @@ class RunningBot:
                 await self.outbox_task
 
 
-async def _persisting(
-    what: str, attempt: Callable[[], Awaitable[object]], policy: HandlingPolicy
-) -> None:
-    """`attempt()`, tried again with the handling policy's growing waits while it fails (a
-    busy database); the last failure is raised."""
-    failures = 0
-    while True:
-        try:
-            await attempt()
-            return
-        except Exception as exc:
-            failures += 1
-            if failures >= policy.attempts:
-                raise
-            wait = policy.wait(failures)
-            log.warning("%s failed (%s); trying again in %.1f s", what, type(exc).__name__, wait)
-            await asyncio.sleep(wait)
-
-
 async def start_bot(services: Services, framework: Framework) -> RunningBot:
     """Starts polling, the scheduler and the outbox sender, and (re)registers the periodic
     jobs. Every process may call this; only the scheduler's lease holder runs the jobs, while
@@ -187,10 +167,11 @@ async def start_bot(services: Services, framework: Framework) -> RunningBot:
         (revisit.SWEEP_JOB_ID, revisit.SWEEP_TARGET, settings.revisit_sweep_seconds),
         (engagement.JOB_ID, engagement.TARGET, settings.engagement_run_seconds),
     ):
-        await _persisting(
-            f"scheduling {job_id}",
+        await retrying(
             partial(scheduler.schedule_every, job_id, target, seconds),
             deps.policies.handling,
+            asyncio.sleep,
+            f"scheduling {job_id}",
         )
     outbox = OutboxSender(deps, dispatcher.delivery, outbox_policy(settings), worker)
     task = asyncio.create_task(outbox.run(after=dispatcher.resumed), name="rapport-outbox")

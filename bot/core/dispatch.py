@@ -57,6 +57,7 @@ from bot.core.outbox import (
     worker_name,
 )
 from bot.core.ports import DuplicateUpdate, InboundUpdate, JobRequest, Triager, UnitOfWork
+from bot.core.retry import retrying
 from bot.core.roles import StaffMember
 from bot.core.routing import Audience, Place, Route, Routing, Situation, place_of
 from bot.core.services.customers import customer_locale, upsert_customer
@@ -166,33 +167,24 @@ class Dispatcher:
         error is raised, and the update stays in the inbox for the next start. A retry of an
         update handled meanwhile (the failure came after its answers were written down) does
         nothing: accepting it finds it handled."""
-        policy = self.deps.policies.handling
-        failures = 0
-        while True:
+
+        async def once() -> list[Sent]:
             if self._closing:  # not begun: it stays in the inbox for the next start
                 log.debug("update %s left for the next start", msg.update_id)
                 return []
-            try:
-                return await self._dispatch(msg)
-            except Exception as exc:
-                failures += 1
-                if failures >= policy.attempts:
-                    log.error(
-                        "update %s not handled after %d attempts; it stays in the inbox for "
-                        "the next start",
-                        msg.update_id,
-                        failures,
-                    )
-                    raise
-                wait = policy.wait(failures)
-                log.warning(
-                    "update %s failed (%s, attempt %d); trying again in %.1f s",
-                    msg.update_id,
-                    type(exc).__name__,
-                    failures,
-                    wait,
-                )
-                await self.deps.clock.sleep(wait)
+            return await self._dispatch(msg)
+
+        policy = self.deps.policies.handling
+        try:
+            return await retrying(once, policy, self.deps.clock.sleep, f"update {msg.update_id}")
+        except Exception:
+            log.error(
+                "update %s not handled after %d attempts; it stays in the inbox for the next "
+                "start",
+                msg.update_id,
+                policy.attempts,
+            )
+            raise
 
     def close(self) -> None:
         """For a clean stop: updates still waiting for their chat's turn are not begun (they

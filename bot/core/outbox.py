@@ -48,6 +48,7 @@ from bot.core.messages import CallbackAnswer, Outgoing, Relay, Reply, Sent
 from bot.core.outbox_model import Lane, OutboxMessage, OutboxState, OutboxSummary
 from bot.core.policies import doubling_wait
 from bot.core.ports import UnitOfWork
+from bot.core.retry import retrying
 
 __all__ = [
     "Delivered",
@@ -429,27 +430,19 @@ async def _record_all(
     """Records what became of these sends in one transaction, trying again while the
     database is busy (``handling`` policy): a row Telegram took must not stay ``sending``,
     or it would be sent again once its claim times out. Returns the rows' new states."""
-    handling = deps.policies.handling
-    failures = 0
-    while True:
-        try:
-            now = deps.clock.now()
-            async with deps.uow() as uow:
-                states = await _write_outcomes(uow, delivery, outcomes, policy, now)
-                await uow.commit()
-        except Exception as exc:
-            failures += 1
-            if failures >= handling.attempts:
-                raise
-            log.warning(
-                "outbox: recording %d outcomes failed (%s)", len(outcomes), type(exc).__name__
-            )
-            await deps.clock.sleep(handling.wait(failures))
-        else:
-            for (row, _result), state in zip(outcomes, states, strict=True):
-                if state is not OutboxState.SENT:
-                    log.info("outbox row %s (%s): %s", row.id, row.message.template_key, state)
-            return states
+
+    async def record() -> list[OutboxState]:
+        async with deps.uow() as uow:
+            states = await _write_outcomes(uow, delivery, outcomes, policy, deps.clock.now())
+            await uow.commit()
+        return states
+
+    what = f"outbox: recording {len(outcomes)} outcomes"
+    states = await retrying(record, deps.policies.handling, deps.clock.sleep, what)
+    for (row, _result), state in zip(outcomes, states, strict=True):
+        if state is not OutboxState.SENT:
+            log.info("outbox row %s (%s): %s", row.id, row.message.template_key, state)
+    return states
 
 
 def _doubted_twice(row: OutboxMessage, result: SendResult) -> bool:

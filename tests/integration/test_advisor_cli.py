@@ -53,10 +53,10 @@ async def _advisor(url: str, customer_id: int) -> int | None:
 
 
 def test_an_advisor_is_given_and_taken_away(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)  # no stray .env
-    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    url = database_url
     customer_id = asyncio.run(_seed(url))  # the command runs its own event loop
     monkeypatch.setenv("RAPPORT_DATABASE_URL", url)
 

@@ -17,9 +17,9 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def shop(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)  # no stray .env
-    monkeypatch.setenv("RAPPORT_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("RAPPORT_DATABASE_URL", database_url)
     monkeypatch.setenv("RAPPORT_ENCRYPTION_KEY", new_key())
     monkeypatch.setenv("RAPPORT_BOT_USERNAME", "teashop_bot")
     return tmp_path

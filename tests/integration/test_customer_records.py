@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, make_url, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from benchmarks.order_aggregates import aggregate_order_arrays
@@ -20,11 +20,12 @@ from bot.core.records import OrderStatus, PersonalDataError, normalise_phone
 from bot.core.tiers import TIERS_BY_CODE, Tier, TierPolicy, assign_tiers_arrays
 from storage.crypto import PersonalDataCipher, new_key
 from storage.customers_import import ImportReport, import_customers, import_orders, read_rows
-from storage.engine import make_engine
+from storage.engine import is_sqlite, make_engine
 from storage.migrate import upgrade
 from storage.tables import metadata
 from storage.tiers_recompute import distribution, recompute_tiers
 from storage.uow import SqlUnitOfWorkFactory
+from tests.postgres_server import SQLITE_ONLY
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
@@ -35,15 +36,16 @@ REQUIRED_ORDER = ("order_id", "customer_ref", "amount", "status", "created_at")
 @dataclass
 class Db:
     path: Path
+    """The SQLite file (``Path()`` on PostgreSQL)."""
     engine: AsyncEngine
     cipher: PersonalDataCipher
     uow: SqlUnitOfWorkFactory
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Db]:
-    path = tmp_path / "shop.db"
-    url = f"sqlite+aiosqlite:///{path}"
+async def db(database_url: str) -> AsyncIterator[Db]:
+    url = database_url
+    path = Path(make_url(url).database or "") if is_sqlite(url) else Path()
     engine = make_engine(url)
     await upgrade(url, engine=engine)
     cipher = PersonalDataCipher(new_key())
@@ -106,6 +108,7 @@ async def test_examples_import_idempotently_and_report_bad_rows(db: Db) -> None:
         assert unknown is not None and unknown.telegram_user_id is None
 
 
+@SQLITE_ONLY
 async def test_contact_data_is_only_ciphertext_in_the_database_file(db: Db) -> None:
     await load_customers(db)
     async with db.uow() as uow:

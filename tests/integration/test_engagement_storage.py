@@ -112,8 +112,8 @@ async def outbox_rows(url: str) -> int:
 
 
 @pytest.fixture
-def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, dict[str, int]]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'engage.db'}"
+def shop(database_url: str, monkeypatch: pytest.MonkeyPatch) -> tuple[str, dict[str, int]]:
+    url = database_url
     key = new_key()
     monkeypatch.setenv("RAPPORT_DATABASE_URL", url)
     monkeypatch.setenv("RAPPORT_ENCRYPTION_KEY", key)

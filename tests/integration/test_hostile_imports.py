@@ -36,8 +36,8 @@ CIPHER = PersonalDataCipher(new_key())
 
 
 @pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'shop.db'}"
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    url = database_url
     made = make_engine(url)
     await upgrade(url, engine=made)
     try:
@@ -223,9 +223,9 @@ async def test_a_key_twice_in_one_file_keeps_the_first_and_names_both_lines(
 
 
 @pytest.fixture
-def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def shop(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)  # no stray .env
-    monkeypatch.setenv("RAPPORT_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("RAPPORT_DATABASE_URL", database_url)
     monkeypatch.setenv("RAPPORT_ENCRYPTION_KEY", new_key())
     return tmp_path
 

@@ -42,8 +42,8 @@ runner = CliRunner()
 
 
 @pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'keys.db'}"
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    url = database_url
     made = make_engine(url)
     await upgrade(url, engine=made)
     yield made
@@ -97,12 +97,10 @@ async def test_a_new_database_records_the_key_and_refuses_another(engine: AsyncE
     assert right.fingerprint() != wrong.fingerprint()
 
 
-async def test_two_first_uses_at_once_agree_on_one_key(
-    tmp_path: Path, engine: AsyncEngine
-) -> None:
+async def test_two_first_uses_at_once_agree_on_one_key(engine: AsyncEngine) -> None:
     """Two processes starting on a new database with different keys: one key is recorded,
     the other process is refused (never two fingerprints, never both accepted)."""
-    other = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'keys.db'}")
+    other = make_engine(engine.url.render_as_string(hide_password=False))
     first, second = PersonalDataCipher(new_key()), PersonalDataCipher(new_key())
     try:
         outcomes = await asyncio.gather(
@@ -190,8 +188,8 @@ async def test_rotation_keeps_every_value_and_the_phone_lookup(
 # --- the bot ---------------------------------------------------------------------------------
 
 
-async def test_build_services_refuses_a_wrong_key(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+async def test_build_services_refuses_a_wrong_key(database_url: str) -> None:
+    url = database_url
     first = Settings(database_url=url, encryption_key=new_key())
     services = await build_services(first)
     await services.close()
@@ -238,9 +236,9 @@ def test_rapport_run_with_a_wrong_key_says_one_line_and_exits_2(tmp_path: Path) 
 
 
 @pytest.fixture
-def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def shop(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)  # no stray .env
-    monkeypatch.setenv("RAPPORT_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("RAPPORT_DATABASE_URL", database_url)
     monkeypatch.setenv("RAPPORT_ENCRYPTION_KEY", new_key())
     monkeypatch.setenv("RAPPORT_BOT_USERNAME", "teashop_bot")
     (tmp_path / "first.csv").write_text(

@@ -8,7 +8,6 @@ import os
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -16,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from scheduler.lease import Lease, new_holder_id
 from storage.engine import make_engine
 from storage.migrate import upgrade
+from tests.postgres_server import stored_utc
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 TTL = 30.0
@@ -24,9 +24,9 @@ EngineFactory = Callable[[], Awaitable[AsyncEngine]]
 
 
 @pytest.fixture
-async def engines(tmp_path: Path) -> AsyncIterator[EngineFactory]:
-    """Makes engines on one migrated database file, as separate processes would."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'rapport.db'}"
+async def engines(database_url: str) -> AsyncIterator[EngineFactory]:
+    """Makes engines on one migrated database, as separate processes would."""
+    url = database_url
     await upgrade(url)
     made: list[AsyncEngine] = []
 
@@ -73,25 +73,26 @@ async def test_acquired_at_changes_only_with_the_holder(engines: EngineFactory) 
     a, b = await two_leases(engines)
     engine = a.engine
 
-    async def row() -> tuple[str, str, str]:
-        """The raw row: SQLite keeps the times as naive UTC text."""
+    async def row() -> tuple[str, datetime, datetime]:
+        """The raw row, read past the models: SQLite keeps the times as naive UTC text,
+        PostgreSQL as ``timestamp with time zone``."""
         async with engine.connect() as conn:
             result = await conn.exec_driver_sql(
                 "SELECT holder, acquired_at, expires_at FROM scheduler_lease"
             )
             found = tuple(result.one())
-        return str(found[0]), str(found[1]), str(found[2])
+        return str(found[0]), stored_utc(found[1]), stored_utc(found[2])
 
     assert await a.try_acquire(T0)
     assert await a.try_acquire(T0 + timedelta(seconds=10))
     holder, acquired, expires = await row()
     assert holder == a.holder
-    assert acquired == "2026-11-22 09:00:00.000000"  # stored as naive UTC text on SQLite
-    assert expires == "2026-11-22 09:00:40.000000"
+    assert acquired == T0
+    assert expires == T0 + timedelta(seconds=40)
 
     assert await b.try_acquire(T0 + timedelta(minutes=5))
     holder, acquired, _ = await row()
-    assert (holder, acquired) == (b.holder, "2026-11-22 09:05:00.000000")
+    assert (holder, acquired) == (b.holder, T0 + timedelta(minutes=5))
 
 
 async def test_a_released_lease_can_be_taken_at_once(engines: EngineFactory) -> None:

@@ -45,8 +45,8 @@ class SlowMessenger(RecordingMessenger):
 
 
 @pytest.fixture
-async def url(tmp_path: Path) -> AsyncIterator[str]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+async def url(database_url: str) -> AsyncIterator[str]:
+    url = database_url
     engine = make_engine(url)
     await upgrade(url, engine=engine)
     await engine.dispose()

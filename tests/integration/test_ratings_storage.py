@@ -22,8 +22,8 @@ from tests.integration.test_tickets_storage import T0, a_customer, a_ticket
 
 
 @pytest.fixture
-async def uow(tmp_path: Path) -> AsyncIterator[SqlUnitOfWorkFactory]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+async def uow(database_url: str) -> AsyncIterator[SqlUnitOfWorkFactory]:
+    url = database_url
     engine = make_engine(url)
     await upgrade(url, engine=engine)
     yield SqlUnitOfWorkFactory.from_engine(engine)

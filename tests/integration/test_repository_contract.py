@@ -80,7 +80,7 @@ class Backend:
     seed_tiers: Seed
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
     if request.param == "memory":
         memory = MemoryUnitOfWorkFactory()
@@ -92,9 +92,13 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         yield Backend("memory", memory, seed_memory)
         return
 
-    url = f"sqlite+aiosqlite:///{tmp_path / 'contract.db'}"
-    engine = make_engine(url)
-    await upgrade(url, engine=engine)
+    if request.param == "postgres":
+        url = await request.getfixturevalue("postgres").fresh_database()
+        engine = make_engine(url)
+    else:
+        url = f"sqlite+aiosqlite:///{tmp_path / 'contract.db'}"
+        engine = make_engine(url)
+        await upgrade(url, engine=engine)
     sql = SqlUnitOfWorkFactory.from_engine(engine, PersonalDataCipher(new_key()))
 
     async def seed_sql(info: TierInfo, history: list[TierChange]) -> None:
@@ -115,9 +119,11 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
             await work.commit()
 
     try:
-        yield Backend("sqlite", sql, seed_sql)
+        yield Backend(request.param, sql, seed_sql)
     finally:
         await engine.dispose()
+        if request.param == "postgres":
+            await request.getfixturevalue("postgres").drop(url)
 
 
 # --- builders (through the ports only, so both backends get the same rows) -------------------

@@ -16,7 +16,6 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -40,6 +39,7 @@ from storage.engine import make_engine
 from storage.migrate import upgrade
 from storage.tables import metadata
 from storage.tables.scheduling import include_object
+from tests.postgres_server import stored_utc
 
 # An exception in APScheduler's thread is a bug here, not a warning.
 pytestmark = pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
@@ -103,8 +103,8 @@ def not_async(runtime: Runtime) -> None:
 
 
 @pytest.fixture
-async def db_url(tmp_path: Path) -> str:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'rapport.db'}"
+async def db_url(database_url: str) -> str:
+    url = database_url
     await upgrade(url)
     return url
 
@@ -292,8 +292,7 @@ async def test_jobs_run_only_in_the_leader_and_a_follower_takes_over(start: Star
 async def lease_expiry(lease: Lease) -> datetime:
     async with lease.engine.connect() as conn:
         result = await conn.exec_driver_sql("SELECT expires_at FROM scheduler_lease")
-        text = result.scalar_one()
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+        return stored_utc(result.scalar_one())
 
 
 async def test_a_leader_that_loses_the_lease_stops_at_once(start: Start) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,6 +37,7 @@ from storage.engine import make_engine
 from storage.migrate import alembic_config, downgrade, upgrade
 from storage.tables import metadata
 from storage.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
+from tests.postgres_server import SQLITE_ONLY
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 BIG_ID = 7_123_456_789  # Telegram ids exceed 2**31
@@ -51,8 +51,8 @@ assert {"customer", "message_log", "conversation", "support_request"} <= TABLES
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path / 'rapport.db'}"
+def db_url(database_url: str) -> str:
+    return database_url
 
 
 @pytest.fixture
@@ -149,6 +149,7 @@ async def test_schema_comparison_would_notice_a_difference(engine: AsyncEngine) 
     assert {"add_index", "remove_column"} <= kinds
 
 
+@SQLITE_ONLY
 async def test_sqlite_connection_settings(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
 
@@ -480,6 +481,7 @@ async def test_parallel_units_of_work_do_not_deadlock(uow: SqlUnitOfWorkFactory)
     assert sorted(m.update_id or 0 for m in stored) == list(range(1, 11))
 
 
+@SQLITE_ONLY  # PostgreSQL's readers see the last committed snapshot instead of waiting
 async def test_reader_and_writer_at_once(engine: AsyncEngine, uow: SqlUnitOfWorkFactory) -> None:
     """Two units of work open at the same time on one file: the second waits for the first
     to commit (busy_timeout), then sees its data."""

@@ -22,8 +22,8 @@ T0 = datetime(2026, 11, 3, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def uow(tmp_path: Path) -> AsyncIterator[SqlUnitOfWorkFactory]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+async def uow(database_url: str) -> AsyncIterator[SqlUnitOfWorkFactory]:
+    url = database_url
     engine = make_engine(url)
     await upgrade(url, engine=engine)
     yield SqlUnitOfWorkFactory.from_engine(engine)
