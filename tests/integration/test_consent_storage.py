@@ -46,8 +46,8 @@ async def _factory(url: str, key: str) -> tuple[SqlUnitOfWorkFactory, object]:
     return SqlUnitOfWorkFactory.from_engine(engine, PersonalDataCipher(key)), engine
 
 
-async def test_the_log_and_the_profile(tmp_path: Path) -> None:
-    uow, engine = await _factory(f"sqlite+aiosqlite:///{tmp_path / 'c.db'}", new_key())
+async def test_the_log_and_the_profile(database_url: str) -> None:
+    uow, engine = await _factory(database_url, new_key())
     try:
         async with uow() as work:
             customer = await work.customers.add(_customer(1))
@@ -81,11 +81,11 @@ async def test_the_log_and_the_profile(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("chat_later", "expected"), [(True, False), (False, True)])
 async def test_linking_keeps_the_newer_decision(
-    tmp_path: Path, chat_later: bool, expected: bool
+    database_url: str, chat_later: bool, expected: bool
 ) -> None:
     """The shop's record said yes at one moment, the customer said no in the chat at another:
     after linking, the later of the two stands, and both log entries are the customer's."""
-    uow, engine = await _factory(f"sqlite+aiosqlite:///{tmp_path / 'c.db'}", new_key())
+    uow, engine = await _factory(database_url, new_key())
     chat_at, shop_at = (T0 + timedelta(days=1), T0) if chat_later else (T0, T0 + timedelta(1))
     try:
         async with uow() as work:

@@ -114,9 +114,9 @@ async def count(url: str, table: type) -> int:
 
 
 @pytest.fixture
-def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+def shop(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.chdir(tmp_path)
-    url = f"sqlite+aiosqlite:///{tmp_path / 'coupons.db'}"
+    url = database_url
     monkeypatch.setenv("RAPPORT_DATABASE_URL", url)
     monkeypatch.setenv("RAPPORT_ENCRYPTION_KEY", new_key())
     monkeypatch.delenv("RAPPORT_PLAYBOOK_FILE", raising=False)

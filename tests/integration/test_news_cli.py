@@ -16,9 +16,9 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def shop(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)  # no stray .env
-    monkeypatch.setenv("RAPPORT_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'news.db'}")
+    monkeypatch.setenv("RAPPORT_DATABASE_URL", database_url)
     return tmp_path
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text, update
+from sqlalchemy import inspect, text, update
 from typer.testing import CliRunner
 
 from bot.app.cli import app
@@ -36,9 +36,9 @@ CONSENTED = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
-def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
+def shop(database_url: str, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
     """The example shop imported with ``rapport import`` into a fresh database."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'shop.db'}"
+    url = database_url
     key = new_key()
     monkeypatch.setenv("RAPPORT_DATABASE_URL", url)
     monkeypatch.setenv("RAPPORT_ENCRYPTION_KEY", key)
@@ -91,12 +91,7 @@ async def fingerprint(url: str) -> list[tuple[str, int]]:
     engine = make_engine(url)
     try:
         async with engine.connect() as conn:
-            names = [
-                row[0]
-                for row in await conn.execute(
-                    text("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-                )
-            ]
+            names = sorted(await conn.run_sync(lambda sync: inspect(sync).get_table_names()))
             return [
                 (name, (await conn.execute(text(f'SELECT count(*) FROM "{name}"'))).scalar_one())
                 for name in names
