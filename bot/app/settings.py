@@ -155,8 +155,16 @@ class Settings(BaseSettings):
         description="With the learned triage model: its calibrated probability of a complaint "
         "at or above which a message with no complaint keyword is a complaint.",
     )
+    triage_model_veto: float = Field(
+        0.15,
+        ge=0,
+        lt=1,
+        description="With the learned triage model: its probability of a complaint below which "
+        "a general or quality keyword alone does not make a complaint (0: never overruled; "
+        "major terms never are).",
+    )
     triage_model_major: float = Field(
-        0.35,
+        0.4,
         gt=0,
         le=1,
         description="With the learned triage model: its calibrated probability of a major "

@@ -119,4 +119,5 @@ def build_triage(
         model=model,
         model_complaint=settings.triage_model_complaint,
         model_major=settings.triage_model_major,
+        model_veto=settings.triage_model_veto,
     )

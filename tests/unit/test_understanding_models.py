@@ -126,6 +126,17 @@ def test_the_model_raises_a_complaint_to_major(lexicons) -> None:  # type: ignor
     assert decision.severity is Severity.MAJOR
 
 
+def test_the_model_overrules_a_lone_quality_keyword_it_is_sure_of(lexicons) -> None:  # type: ignore[no-untyped-def]
+    text = "what does the broken line icon mean"
+    assert Triage(lexicons).classify(text).severity is Severity.QUALITY
+    model = _model(CLASSES, {"Wicon": [60, 0, 0, 0]}, [0, 0, 0, 0])
+    decision = Triage(lexicons, model=model, model_veto=0.15).classify(text)
+    assert decision.kind is Kind.ENQUIRY
+    assert any(s.kind == "model_veto" for s in decision.signals)
+    kept = Triage(lexicons, model=model, model_veto=0.0).classify(text)
+    assert kept.severity is Severity.QUALITY
+
+
 def test_a_triage_model_must_have_the_triage_classes(lexicons) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match="classes"):
         Triage(lexicons, model=_model(("a", "b"), {"Wx": [1, 0]}, [0, 0]))

@@ -54,21 +54,27 @@ class Triage:
         positive_discount: float = 0.5,
         model: TextModel | None = None,
         model_complaint: float = 0.4,
-        model_major: float = 0.35,
+        model_major: float = 0.4,
+        model_veto: float = 0.15,
     ) -> None:
         """``model``: the learned classifier (classes enquiry, general, quality, major); without
         it the rules decide alone. ``model_complaint``: its probability of a complaint at or
         above which a message the rules read as an enquiry is a complaint; ``model_major``: its
-        probability of major at or above which a complaint is major."""
+        probability of major at or above which a complaint is major; ``model_veto``: its
+        probability of a complaint below which a general or quality complaint of the rules is
+        an enquiry after all (0 turns the veto off)."""
         if not 0 < complaint_negativity <= 1:
             raise ValueError("complaint_negativity must be in (0, 1]")
         if not (0 < model_complaint <= 1 and 0 < model_major <= 1):
             raise ValueError("model_complaint and model_major must be in (0, 1]")
+        if not 0 <= model_veto < model_complaint:
+            raise ValueError("model_veto must be in [0, model_complaint)")
         if model is not None and set(model.classes) != set(_MODEL_CLASSES):
             raise ValueError(f"the triage model's classes must be {', '.join(_MODEL_CLASSES)}")
         self.model = model
         self.model_complaint = model_complaint
         self.model_major = model_major
+        self.model_veto = model_veto
         if negativity_scale <= 0:
             raise ValueError("negativity_scale must be positive")
         self.complaint_negativity = complaint_negativity
@@ -96,7 +102,9 @@ class Triage:
         term makes a complaint of its severity. The model fills the gaps: a message the rules
         read as an enquiry is a complaint when the model's probability of a complaint reaches
         ``model_complaint`` (severity: the model's likeliest), and any complaint is major when
-        the model's probability of major reaches ``model_major``. Every decision names the
+        the model's probability of major reaches ``model_major``. The model may also overrule a
+        general or quality term it is sure is no complaint (probability below ``model_veto``:
+        "what does the broken-line icon mean", 我想退掉，颜色不太喜欢). Every decision names the
         model's probabilities in a ``model`` signal."""
         complaint = 1.0 - p["enquiry"]
         detail = ", ".join(f"{c} {p[c]:.2f}" for c in _MODEL_CLASSES)
@@ -104,6 +112,16 @@ class Triage:
         severity = rules.severity
         if severity is Severity.MAJOR:
             return replace(rules, signals=signals)
+        if severity is not None and complaint < self.model_veto:
+            veto = Signal("model_veto", f"{complaint:.2f}", "the model reads no complaint")
+            return replace(
+                rules,
+                kind=Kind.ENQUIRY,
+                severity=None,
+                category=None,
+                summary=None,
+                signals=(*signals, veto),
+            )
         if severity is None:
             if complaint < self.model_complaint:
                 return replace(rules, signals=signals)
