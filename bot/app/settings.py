@@ -163,6 +163,12 @@ class Settings(BaseSettings):
         "a general or quality keyword alone does not make a complaint (0: never overruled; "
         "major terms never are).",
     )
+    triage_model_min_units: int = Field(
+        4,
+        ge=1,
+        description="With the learned triage model: the fewest words (or Chinese characters) a "
+        "message needs before the model alone makes it a complaint or raises it to major.",
+    )
     triage_model_major: float = Field(
         0.4,
         gt=0,

@@ -120,4 +120,5 @@ def build_triage(
         model_complaint=settings.triage_model_complaint,
         model_major=settings.triage_model_major,
         model_veto=settings.triage_model_veto,
+        model_min_units=settings.triage_model_min_units,
     )

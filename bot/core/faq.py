@@ -602,16 +602,14 @@ class FaqIndex:
     def _with_model(self, text: str, locale: str, model: TextModel) -> FaqMatch:
         """The matcher's scores blended with the model's probabilities (see ``__init__``).
         Small talk and questions with no content word stay ``none``; the model's ``none``
-        class (out of scope) competes with the entries and is never answered."""
-        w = self.model_weight
-        if w < 1:
-            ranked = self._ranked(text, locale)
-            if not ranked:
-                return FaqMatch(outcome="none", entry_id=None, score=0.0)
-        elif self._query(text) is None:  # the model alone: only small talk is set aside
+        class (out of scope) competes with the entries and is never answered; a very short
+        question ("invoice", 发票) is confirmed first, never answered blindly (step 6)."""
+        query = self._query(text)
+        if query is None:
             return FaqMatch(outcome="none", entry_id=None, score=0.0)
-        else:
-            ranked = []
+        short = query[4]
+        w = self.model_weight
+        ranked = self._ranked(text, locale) if w < 1 else []
         matcher = {c.entry_id: (s, c.locale) for s, c in reversed(ranked)}
         p = model.probabilities(text)
         best_id, best, runner_up = "none", -1.0, -1.0
@@ -626,7 +624,11 @@ class FaqIndex:
             return FaqMatch(outcome="none", entry_id=None, score=score)
         found_locale = matcher[best_id][1] if best_id in matcher else _answer_locale(text, locale)
         outcome: Literal["answer", "confirm"] = "confirm"
-        if best >= self.model_answer and 100 * (best - runner_up) >= self.answer_margin:
+        if (
+            not short
+            and best >= self.model_answer
+            and 100 * (best - runner_up) >= self.answer_margin
+        ):
             outcome = "answer"
         return FaqMatch(outcome, best_id, score, found_locale)
 

@@ -224,3 +224,17 @@ def test_shipped_faq_answers_the_issues_examples() -> None:
     index = build_faq_index(Settings())
     assert index.match("我想退货，怎么操作？", "zh-Hans").outcome == "answer"
     assert index.match("hi", "en").outcome == "none"
+
+
+def test_the_model_alone_does_not_judge_a_fragment(lexicons) -> None:  # type: ignore[no-untyped-def]
+    model = _model(CLASSES, {"Winvoice": [0, 0, 0, 60]}, [0, 0, 0, 0])
+    short = Triage(lexicons, model=model, model_min_units=4)
+    assert short.classify("my invoice thing").kind is Kind.ENQUIRY
+    assert short.classify("a question about my invoice").severity is Severity.MAJOR
+
+
+def test_a_one_word_question_is_confirmed_not_answered_blindly(faq_parts) -> None:  # type: ignore[no-untyped-def]
+    model = _model(("none", "invoice"), {"Winvoice": [0, 60]}, [0, 0])
+    index = _faq(faq_parts, model)
+    assert index.match("invoice", "en").outcome == "confirm"
+    assert index.match("where can I download my invoice", "en").outcome == "answer"

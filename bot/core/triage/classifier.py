@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from bot.core.text import (
+    HAN,
     LATIN_WORD,
     cjk_word_edges,
     detect_locale,
@@ -42,6 +43,13 @@ __all__ = ["Triage"]
 _MODEL_CLASSES = ("enquiry", "general", "quality", "major")
 
 
+def _units(decision: TriageDecision, text: str) -> int:
+    """Words (Latin) or Han characters (Chinese) in a message, as its locale reads it."""
+    if decision.locale.startswith("zh"):
+        return len(HAN.findall(text))
+    return len(LATIN_WORD.findall(text))
+
+
 class Triage:
     """Classifies messages with the lexicons of every locale; build once, call often."""
 
@@ -56,13 +64,17 @@ class Triage:
         model_complaint: float = 0.4,
         model_major: float = 0.4,
         model_veto: float = 0.15,
+        model_min_units: int = 4,
     ) -> None:
         """``model``: the learned classifier (classes enquiry, general, quality, major); without
         it the rules decide alone. ``model_complaint``: its probability of a complaint at or
         above which a message the rules read as an enquiry is a complaint; ``model_major``: its
         probability of major at or above which a complaint is major; ``model_veto``: its
         probability of a complaint below which a general or quality complaint of the rules is
-        an enquiry after all (0 turns the veto off)."""
+        an enquiry after all (0 turns the veto off); ``model_min_units``: the fewest words
+        (Latin) or characters (Chinese) a message needs before the model alone may make it a
+        complaint or raise it to major — on fragments ("my invoice thing", "hmm delivery?") it
+        extrapolates from a word or two."""
         if not 0 < complaint_negativity <= 1:
             raise ValueError("complaint_negativity must be in (0, 1]")
         if not (0 < model_complaint <= 1 and 0 < model_major <= 1):
@@ -75,6 +87,7 @@ class Triage:
         self.model_complaint = model_complaint
         self.model_major = model_major
         self.model_veto = model_veto
+        self.model_min_units = model_min_units
         if negativity_scale <= 0:
             raise ValueError("negativity_scale must be positive")
         self.complaint_negativity = complaint_negativity
@@ -94,9 +107,11 @@ class Triage:
         decision = self._rules(text)
         if self.model is None:
             return decision
-        return self._combined(decision, self.model.scores(text))
+        return self._combined(decision, self.model.scores(text), text)
 
-    def _combined(self, rules: TriageDecision, p: Mapping[str, float]) -> TriageDecision:
+    def _combined(
+        self, rules: TriageDecision, p: Mapping[str, float], text: str
+    ) -> TriageDecision:
         """Rules and model together. The rules keep what they are precise about: a counted
         major term (a legal threat, an injury) is major whatever the model says, and a counted
         term makes a complaint of its severity. The model fills the gaps: a message the rules
@@ -122,6 +137,8 @@ class Triage:
                 summary=None,
                 signals=(*signals, veto),
             )
+        if _units(rules, text) < self.model_min_units:
+            return replace(rules, signals=signals)
         if severity is None:
             if complaint < self.model_complaint:
                 return replace(rules, signals=signals)
