@@ -14,11 +14,12 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.app.faq_data import load_faq, load_faq_words
+from bot.app.faq_data import load_faq
 from bot.app.i18n import SCRIPTS_DIR, Renderer, build_renderer
 from bot.app.policies import policies
 from bot.app.settings import LOCALES, Settings
-from bot.app.triage_data import load_lexicons
+from bot.app.understanding import build_faq_index
+from bot.app.understanding import build_triage as build_understanding_triage
 from bot.core.clock import SystemClock
 from bot.core.commands import menus
 from bot.core.deps import Deps
@@ -61,22 +62,13 @@ def build_language(settings: Settings, scripts: Path = SCRIPTS_DIR) -> tuple[Ren
     """Loads templates and the FAQ from `scripts` (``scripts_i18n/``) for every locale."""
     entries = load_faq(scripts, LOCALES)
     renderer = build_renderer(scripts, LOCALES, entries, {"business_name": settings.business_name})
-    index = FaqIndex(
-        entries,
-        answer_threshold=settings.faq_answer_threshold,
-        confirm_threshold=settings.faq_confirm_threshold,
-        answer_margin=settings.faq_answer_margin,
-        words=load_faq_words(scripts, LOCALES),
-    )
-    return renderer, index
+    return renderer, build_faq_index(settings, scripts, entries=entries)
 
 
 def build_triage(settings: Settings, scripts: Path = SCRIPTS_DIR) -> Triage:
-    """Loads the triage lexicons (``scripts_i18n/<locale>/triage.yaml``) once."""
-    return Triage(
-        load_lexicons(scripts, LOCALES),
-        complaint_negativity=settings.triage_complaint_negativity,
-    )
+    """Loads the triage lexicons (``scripts_i18n/<locale>/triage.yaml``) and the learned model
+    (``scripts_i18n/models/triage.npz``) once."""
+    return build_understanding_triage(settings, scripts)
 
 
 async def build_services(settings: Settings, clock: Clock | None = None) -> Services:

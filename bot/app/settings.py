@@ -121,7 +121,63 @@ class Settings(BaseSettings):
         '"Do you mean …?" first.',
     )
 
+    faq_model_answer: float = Field(
+        0.7,
+        gt=0,
+        le=1,
+        description="With the learned FAQ model (scripts_i18n/models/faq.npz): blended score "
+        "(0–1, mostly the model's calibrated probability that the entry is right) at or above "
+        "which the bot answers directly.",
+    )
+    faq_model_confirm: float = Field(
+        0.2,
+        gt=0,
+        le=1,
+        description="With the learned FAQ model: blended score (0–1) at or above which the bot "
+        'asks "Do you mean …?" first; below it, an honest hand-off.',
+    )
+    faq_model_weight: float = Field(
+        1.0,
+        ge=0,
+        le=1,
+        description="Share of the learned FAQ model's probability in an entry's blended score "
+        "(the rest: the word matcher's score / 100).",
+    )
+    understanding_models: bool = Field(
+        True,
+        description="Use the learned models of the FAQ and triage (scripts_i18n/models/); off: "
+        "the word lists and rules decide alone.",
+    )
+
     # --- Complaint triage (SPEC §5) -------------------------------------------------------
+    triage_model_complaint: float = Field(
+        0.4,
+        gt=0,
+        le=1,
+        description="With the learned triage model: its calibrated probability of a complaint "
+        "at or above which a message with no complaint keyword is a complaint.",
+    )
+    triage_model_veto: float = Field(
+        0.15,
+        ge=0,
+        lt=1,
+        description="With the learned triage model: its probability of a complaint below which "
+        "a general or quality keyword alone does not make a complaint (0: never overruled; "
+        "major terms never are).",
+    )
+    triage_model_min_units: int = Field(
+        4,
+        ge=1,
+        description="With the learned triage model: the fewest words (or Chinese characters) a "
+        "message needs before the model alone makes it a complaint or raises it to major.",
+    )
+    triage_model_major: float = Field(
+        0.4,
+        gt=0,
+        le=1,
+        description="With the learned triage model: its calibrated probability of a major "
+        "complaint at or above which a complaint goes to supervisors as major.",
+    )
     triage_complaint_negativity: float = Field(
         0.7,
         gt=0,

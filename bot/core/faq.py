@@ -44,6 +44,20 @@ How a question is matched
    runner-up by ``answer_margin`` to be answered directly.
 
 The score is 0–100; ``answer_threshold`` and ``confirm_threshold`` come from the settings.
+
+With a learned model (issue #12)
+--------------------------------
+The word and n-gram scores above were tuned on the development half of the evaluation set and
+did not generalise to the held-out half (``docs/faq.md``). Given a :class:`TextModel` over the
+entry ids and ``none`` (:mod:`bot.core.textmodel`, trained by
+``python -m benchmarks.train_understanding`` on the FAQ's phrasings, labelled questions and
+training examples), :meth:`FaqIndex.match` decides by the model instead: step 3 still sets small
+talk aside, then each entry's score is ``model_weight`` × the model's calibrated probability
++ the rest × the score above / 100. With the default weight 1 the matcher's scoring is not run
+at all (the model alone measured better, and is several times faster). The best entry is
+answered at ``model_answer`` when it leads the runner-up by ``answer_margin`` points, offered
+in "Do you mean …?" at ``model_confirm``, and never when the model's best class is ``none``
+(out of scope). The reported score is the blended score × 100.
 With ~600 choices a query takes a few hundred microseconds: the features and n-grams of every
 choice are dense numpy matrices (a few MB), so a query's scores are row sums and one small
 product, and per-entry maxima are ``reduceat`` over choices kept side by side per entry.
@@ -57,13 +71,14 @@ import statistics
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from rapidfuzz import fuzz, process
 
 from bot.core.ports import FaqMatch
-from bot.core.text import closest_spelling, has_cjk, normalise
+from bot.core.text import closest_spelling, detect_locale, has_cjk, normalise
+from bot.core.textmodel import TextModel
 
 __all__ = ["FaqEntry", "FaqIndex", "FaqWords", "normalise"]
 
@@ -483,6 +498,13 @@ def _cjk_features(text: str) -> frozenset[str]:
     return frozenset(text) | frozenset(text[i : i + 2] for i in range(len(text) - 1))
 
 
+def _answer_locale(text: str, locale: str) -> str:
+    """The customer's locale, unless the question is written in the other script family (a
+    Chinese question from an English-speaking account is answered in Chinese)."""
+    detected = detect_locale(text)
+    return locale if locale.startswith("zh") == detected.startswith("zh") else detected
+
+
 class FaqIndex:
     """The FAQ's matcher (implements :class:`bot.core.ports.FaqMatcher`).
 
@@ -498,11 +520,29 @@ class FaqIndex:
         *,
         words: Mapping[str, FaqWords],
         answer_margin: float = 0.0,
+        model: TextModel | None = None,
+        model_answer: float = 0.7,
+        model_confirm: float = 0.2,
+        model_weight: float = 1.0,
     ) -> None:
         """``words``: every locale's word lists by locale (see :class:`FaqWords`); required, as
-        without them greetings would match FAQ entries."""
+        without them greetings would match FAQ entries.
+
+        ``model``: the learned classifier over the entry ids and ``none``
+        (:mod:`bot.core.textmodel`); with it an entry's score is ``model_weight`` × the model's
+        probability + the rest × the matcher's score / 100, and the bot answers at
+        ``model_answer`` and confirms at ``model_confirm`` (both 0–1) instead of the score
+        thresholds. Without it the matcher decides alone."""
         if not 0 <= confirm_threshold <= answer_threshold <= 100:
             raise ValueError("need 0 <= confirm_threshold <= answer_threshold <= 100")
+        if not 0 <= model_confirm <= model_answer <= 1:
+            raise ValueError("need 0 <= model_confirm <= model_answer <= 1")
+        if not 0 <= model_weight <= 1:
+            raise ValueError("model_weight must be in [0, 1]")
+        self.model = model
+        self.model_answer = float(model_answer)
+        self.model_confirm = float(model_confirm)
+        self.model_weight = float(model_weight)
         self.answer_threshold = float(answer_threshold)
         self.confirm_threshold = float(confirm_threshold)
         self.answer_margin = float(answer_margin)
@@ -535,6 +575,10 @@ class FaqIndex:
         self._cjk.freeze()
         self._spellings = sorted({*self._latin.vocabulary, *self._words.synonyms})
         self.entry_ids: tuple[str, ...] = tuple(ids)
+        if model is not None:
+            unknown = set(model.classes) - {*ids, "none"}
+            if unknown:
+                raise ValueError(f"the FAQ model knows entries the FAQ has not: {sorted(unknown)}")
 
     # -- public API --------------------------------------------------------------------------
 
@@ -542,6 +586,8 @@ class FaqIndex:
         """Matches a customer's message; ``locale`` breaks ties between equal scores. The bot
         answers only when the best entry scores at least ``answer_threshold`` and leads the
         runner-up by ``answer_margin``; a close second means "Do you mean …?" first."""
+        if self.model is not None:
+            return self._with_model(text, locale, self.model)
         ranked = self._ranked(text, locale, limit=2)
         if not ranked:
             return FaqMatch(outcome="none", entry_id=None, score=0.0)
@@ -552,6 +598,39 @@ class FaqIndex:
         if score >= self.confirm_threshold:
             return FaqMatch("confirm", choice.entry_id, score, choice.locale)
         return FaqMatch(outcome="none", entry_id=None, score=score)
+
+    def _with_model(self, text: str, locale: str, model: TextModel) -> FaqMatch:
+        """The matcher's scores blended with the model's probabilities (see ``__init__``).
+        Small talk and questions with no content word stay ``none``; the model's ``none``
+        class (out of scope) competes with the entries and is never answered; a very short
+        question ("invoice", 发票) is confirmed first, never answered blindly (step 6)."""
+        query = self._query(text)
+        if query is None:
+            return FaqMatch(outcome="none", entry_id=None, score=0.0)
+        short = query[4]
+        w = self.model_weight
+        ranked = self._ranked(text, locale) if w < 1 else []
+        matcher = {c.entry_id: (s, c.locale) for s, c in reversed(ranked)}
+        p = model.probabilities(text)
+        best_id, best, runner_up = "none", -1.0, -1.0
+        for cls, prob in zip(model.classes, p.tolist(), strict=True):
+            score = w * prob + (1 - w) * (matcher[cls][0] / 100 if cls in matcher else 0.0)
+            if score > best:
+                best_id, best, runner_up = cls, score, best
+            elif score > runner_up:
+                runner_up = score
+        score = round(100 * best, 1)
+        if best_id == "none" or best < self.model_confirm:
+            return FaqMatch(outcome="none", entry_id=None, score=score)
+        found_locale = matcher[best_id][1] if best_id in matcher else _answer_locale(text, locale)
+        outcome: Literal["answer", "confirm"] = "confirm"
+        if (
+            not short
+            and best >= self.model_answer
+            and 100 * (best - runner_up) >= self.answer_margin
+        ):
+            outcome = "answer"
+        return FaqMatch(outcome, best_id, score, found_locale)
 
     def best_entries(self, text: str, locale: str, limit: int = 3) -> list[tuple[str, float]]:
         """The ``limit`` best distinct entries with their scores, best first (diagnostics)."""
@@ -572,23 +651,10 @@ class FaqIndex:
     ) -> list[tuple[float, _Choice]]:
         """Entries that share anything with the question, best first, each with the choice that
         speaks for it; only the ``limit`` best when given."""
-        norm = _fold(text)
-        if has_cjk(norm):
-            family = self._cjk
-            norm = _cjk_synonyms(norm, self._words)
-            query_text = _cjk_content(norm, self._words)
-            if len(query_text) < 2:
-                return []
-            features = _cjk_features(query_text)
-            short = len(query_text) <= 2
-        else:
-            family = self._latin
-            words = [self._spell(w) for w in _latin_content(norm, self._words)]
-            query_text = " ".join(words)
-            if len(query_text) < 3:
-                return []
-            features = _latin_features(words)
-            short = len(words) < 2
+        query = self._query(text)
+        if query is None:
+            return []
+        family, norm, query_text, features, short = query
         if not family.choices:
             return []
         word = family.score(query_text, features)
@@ -618,6 +684,22 @@ class FaqIndex:
             (score, family.choices[i])
             for score, i in zip(capped[order].tolist(), speakers[order].tolist(), strict=True)
         ]
+
+    def _query(self, text: str) -> tuple[_Family, str, str, frozenset[str], bool] | None:
+        """The question's script family, folded text, content, features and whether it is
+        short; ``None`` when nothing is left once small talk and stop-words are gone."""
+        norm = _fold(text)
+        if has_cjk(norm):
+            norm = _cjk_synonyms(norm, self._words)
+            query_text = _cjk_content(norm, self._words)
+            if len(query_text) < 2:
+                return None
+            return self._cjk, norm, query_text, _cjk_features(query_text), len(query_text) <= 2
+        words = [self._spell(w) for w in _latin_content(norm, self._words)]
+        query_text = " ".join(words)
+        if len(query_text) < 3:
+            return None
+        return self._latin, norm, query_text, _latin_features(words), len(words) < 2
 
     def _spell(self, word: str) -> str:
         """Stems a Latin word and maps a likely typo onto the FAQ's vocabulary (remembered:

@@ -26,9 +26,10 @@ from typing import Annotated
 import typer
 
 from bot.app.cli.common import fail, load_settings
-from bot.app.faq_data import FaqFileError, load_faq, load_faq_words
+from bot.app.faq_data import FaqFileError
 from bot.app.settings import LOCALES
 from bot.app.triage_data import DEFAULT_ROOT
+from bot.app.understanding import ModelFileError, build_faq_index
 from bot.core.faq import FaqIndex
 from bot.core.text import detect_locale
 
@@ -36,17 +37,9 @@ from bot.core.text import detect_locale
 def _build() -> FaqIndex:
     settings = load_settings()
     try:
-        entries = load_faq(DEFAULT_ROOT, LOCALES)
-        words = load_faq_words(DEFAULT_ROOT, LOCALES)
-    except FaqFileError as exc:
+        return build_faq_index(settings, DEFAULT_ROOT)
+    except (FaqFileError, ModelFileError) as exc:
         fail(str(exc))
-    return FaqIndex(
-        entries,
-        answer_threshold=settings.faq_answer_threshold,
-        confirm_threshold=settings.faq_confirm_threshold,
-        answer_margin=settings.faq_answer_margin,
-        words=words,
-    )
 
 
 def _split(line: str, locale: str | None) -> tuple[str, str]:

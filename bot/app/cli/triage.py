@@ -28,8 +28,8 @@ from typing import Annotated, BinaryIO
 import typer
 
 from bot.app.cli.common import fail, load_settings
-from bot.app.settings import LOCALES
-from bot.app.triage_data import DEFAULT_ROOT, TriageFileError, load_lexicons
+from bot.app.triage_data import DEFAULT_ROOT, TriageFileError
+from bot.app.understanding import ModelFileError, build_triage
 from bot.core.triage import Triage, TriageDecision
 
 #: The longest message classified, in characters (a Telegram message holds at most 4,096).
@@ -45,10 +45,9 @@ MAX_SIGNAL_CHARS = 200
 def _build() -> Triage:
     settings = load_settings()
     try:
-        lexicons = load_lexicons(DEFAULT_ROOT, LOCALES)
-    except TriageFileError as exc:
+        return build_triage(settings, DEFAULT_ROOT)
+    except (TriageFileError, ModelFileError) as exc:
         fail(str(exc))
-    return Triage(lexicons, complaint_negativity=settings.triage_complaint_negativity)
 
 
 def _cut_text(text: str) -> str:

@@ -51,6 +51,14 @@ How a message is classified
    matched term ("the kettle arrived broken" → "broken kettle") or after it ("a broken
    kettle"); in Chinese the characters before the term back to a particle
    ("收到的水壶是坏的" → "水壶坏了"). ``None`` when the text names no item.
+8. **Learned model** (issue #12; optional, shipped in ``scripts_i18n/models/triage.npz``): a
+   character-n-gram logistic regression (:mod:`bot.core.textmodel`) gives calibrated
+   probabilities of enquiry, general, quality and major. The rules keep what they are precise
+   about — a counted major term is major, a counted term makes a complaint — and the model
+   fills the gaps the word lists leave: a message the rules read as an enquiry is a complaint
+   when the model's probability of a complaint reaches ``model_complaint``, and any complaint is
+   major when its probability of major reaches ``model_major`` (both settings). The
+   probabilities are kept as a ``model`` signal. See ``docs/triage.md`` for the figures.
 
 With the shipped lexicons a message takes a few tens of microseconds.
 """

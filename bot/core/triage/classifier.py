@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from bot.core.text import (
+    HAN,
     LATIN_WORD,
     cjk_word_edges,
     detect_locale,
@@ -21,6 +23,7 @@ from bot.core.text import (
     nfkc,
     one_typo_correction,
 )
+from bot.core.textmodel import TextModel
 from bot.core.triage.context import Context, TermHit
 from bot.core.triage.matching import BREAK, HYPO, NEG, QUESTION, Family, Hit, build_family
 from bot.core.triage.model import (
@@ -36,6 +39,16 @@ from bot.core.triage.summary import item_summary
 
 __all__ = ["Triage"]
 
+#: The learned model's classes: no complaint, then the severities.
+_MODEL_CLASSES = ("enquiry", "general", "quality", "major")
+
+
+def _units(decision: TriageDecision, text: str) -> int:
+    """Words (Latin) or Han characters (Chinese) in a message, as its locale reads it."""
+    if decision.locale.startswith("zh"):
+        return len(HAN.findall(text))
+    return len(LATIN_WORD.findall(text))
+
 
 class Triage:
     """Classifies messages with the lexicons of every locale; build once, call often."""
@@ -47,9 +60,34 @@ class Triage:
         complaint_negativity: float = 0.7,
         negativity_scale: float = 1.5,
         positive_discount: float = 0.5,
+        model: TextModel | None = None,
+        model_complaint: float = 0.4,
+        model_major: float = 0.4,
+        model_veto: float = 0.15,
+        model_min_units: int = 4,
     ) -> None:
+        """``model``: the learned classifier (classes enquiry, general, quality, major); without
+        it the rules decide alone. ``model_complaint``: its probability of a complaint at or
+        above which a message the rules read as an enquiry is a complaint; ``model_major``: its
+        probability of major at or above which a complaint is major; ``model_veto``: its
+        probability of a complaint below which a general or quality complaint of the rules is
+        an enquiry after all (0 turns the veto off); ``model_min_units``: the fewest words
+        (Latin) or characters (Chinese) a message needs before the model alone may make it a
+        complaint or raise it to major — on fragments ("my invoice thing", "hmm delivery?") it
+        extrapolates from a word or two."""
         if not 0 < complaint_negativity <= 1:
             raise ValueError("complaint_negativity must be in (0, 1]")
+        if not (0 < model_complaint <= 1 and 0 < model_major <= 1):
+            raise ValueError("model_complaint and model_major must be in (0, 1]")
+        if not 0 <= model_veto < model_complaint:
+            raise ValueError("model_veto must be in [0, model_complaint)")
+        if model is not None and set(model.classes) != set(_MODEL_CLASSES):
+            raise ValueError(f"the triage model's classes must be {', '.join(_MODEL_CLASSES)}")
+        self.model = model
+        self.model_complaint = model_complaint
+        self.model_major = model_major
+        self.model_veto = model_veto
+        self.model_min_units = model_min_units
         if negativity_scale <= 0:
             raise ValueError("negativity_scale must be positive")
         self.complaint_negativity = complaint_negativity
@@ -64,6 +102,56 @@ class Triage:
     # -- public --------------------------------------------------------------------------
 
     def classify(self, text: str) -> TriageDecision:
+        """The decision on one message: the rules', combined with the model's when there is
+        one (see :meth:`_combined`)."""
+        decision = self._rules(text)
+        if self.model is None:
+            return decision
+        return self._combined(decision, self.model.scores(text), text)
+
+    def _combined(
+        self, rules: TriageDecision, p: Mapping[str, float], text: str
+    ) -> TriageDecision:
+        """Rules and model together. The rules keep what they are precise about: a counted
+        major term (a legal threat, an injury) is major whatever the model says, and a counted
+        term makes a complaint of its severity. The model fills the gaps: a message the rules
+        read as an enquiry is a complaint when the model's probability of a complaint reaches
+        ``model_complaint`` (severity: the model's likeliest), and any complaint is major when
+        the model's probability of major reaches ``model_major``. The model may also overrule a
+        general or quality term it is sure is no complaint (probability below ``model_veto``:
+        "what does the broken-line icon mean", 我想退掉，颜色不太喜欢). Every decision names the
+        model's probabilities in a ``model`` signal."""
+        complaint = 1.0 - p["enquiry"]
+        detail = ", ".join(f"{c} {p[c]:.2f}" for c in _MODEL_CLASSES)
+        signals = (*rules.signals, Signal("model", f"{complaint:.2f}", detail))
+        severity = rules.severity
+        if severity is Severity.MAJOR:
+            return replace(rules, signals=signals)
+        if severity is not None and complaint < self.model_veto:
+            veto = Signal("model_veto", f"{complaint:.2f}", "the model reads no complaint")
+            return replace(
+                rules,
+                kind=Kind.ENQUIRY,
+                severity=None,
+                category=None,
+                summary=None,
+                signals=(*signals, veto),
+            )
+        if _units(rules, text) < self.model_min_units:
+            return replace(rules, signals=signals)
+        if severity is None:
+            if complaint < self.model_complaint:
+                return replace(rules, signals=signals)
+            likeliest = max(_MODEL_CLASSES[1:], key=p.__getitem__)
+            severity = Severity(likeliest)
+        if p["major"] >= self.model_major:
+            severity = Severity.MAJOR
+        if severity is rules.severity:
+            return replace(rules, signals=signals)
+        return replace(rules, kind=Kind.COMPLAINT, severity=severity, signals=signals)
+
+    def _rules(self, text: str) -> TriageDecision:
+        """The rules' decision (the steps of :mod:`bot.core.triage`)."""
         locale = detect_locale(text)
         family = self._cjk if locale.startswith("zh") else self._latin
         if family.cjk:

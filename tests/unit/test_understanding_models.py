@@ -1,0 +1,240 @@
+"""The learned parts of the FAQ and triage (issue #12): features, the model, how it is stored,
+and how FAQ and triage combine it with their rules; and the shipped models themselves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmarks.understanding_eval import NAMED_FALSE_ALARMS
+from bot.app.faq_data import load_faq, load_faq_words
+from bot.app.settings import LOCALES, Settings
+from bot.app.triage_data import DEFAULT_ROOT, load_lexicons
+from bot.app.understanding import (
+    FAQ_MODEL,
+    TRIAGE_MODEL,
+    ModelFileError,
+    build_faq_index,
+    build_triage,
+    load_model,
+    save_model,
+)
+from bot.core.faq import FaqIndex
+from bot.core.textmodel import TextModel, features
+from bot.core.triage import Kind, Severity, Triage
+
+CLASSES = ("enquiry", "general", "quality", "major")
+
+
+def _model(classes: tuple[str, ...], rows: dict[str, list[float]], bias: list[float]) -> TextModel:
+    """A hand-made model: each feature pushes the classes by its row."""
+    return TextModel.from_arrays(
+        classes, list(rows), np.array(list(rows.values())), np.array(bias), 1.0
+    )
+
+
+# --- features and the model ---------------------------------------------------------------
+
+
+def test_features_fold_traditional_chinese_digits_and_case() -> None:
+    assert features("我要退貨") == features("我要退货")
+    assert features("Order 58123?") == features("order 99?")
+    assert "#?" in features("order 99?")
+    assert {"C退", "C退货", "C要退货"} <= set(features("我要退货"))
+
+
+def test_features_of_a_typo_share_character_grams_with_the_word() -> None:
+    shared = set(features("refnd")) & set(features("refund"))
+    assert {" re", " ref", "ref"} <= shared
+
+
+def test_probabilities_sum_to_one_and_follow_the_weights() -> None:
+    model = _model(CLASSES, {"Wbroken": [0, 0, 8, 0], "Wsue": [0, 0, 0, 8]}, [1, 0, 0, 0])
+    broken = model.scores("it is broken")
+    assert max(broken, key=broken.__getitem__) == "quality"
+    assert sum(broken.values()) == pytest.approx(1.0)
+    assert max(model.scores("hello"), key=model.scores("hello").__getitem__) == "enquiry"
+
+
+def test_a_higher_temperature_is_less_sure() -> None:
+    sure = _model(CLASSES, {"Wbroken": [0, 0, 4, 0]}, [0, 0, 0, 0])
+    unsure = TextModel(sure.classes, sure.vocabulary, sure.weights, sure.bias, 3.0)
+    assert unsure.scores("broken")["quality"] < sure.scores("broken")["quality"]
+
+
+def test_model_shapes_are_checked() -> None:
+    with pytest.raises(ValueError, match="features × classes"):
+        TextModel.from_arrays(CLASSES, ["Wa"], np.zeros((1, 3)), np.zeros(4), 1.0)
+    with pytest.raises(ValueError, match="temperature"):
+        TextModel.from_arrays(CLASSES, ["Wa"], np.zeros((1, 4)), np.zeros(4), 0.0)
+
+
+def test_a_model_round_trips_through_its_file(tmp_path: Path) -> None:
+    model = _model(CLASSES, {"Wbroken": [0, 0, 2, 0], "C退货": [0, 1, 1, 0]}, [0.5, 0, 0, 0])
+    save_model(model, tmp_path / "m.npz")
+    loaded = load_model(tmp_path / "m.npz")
+    assert loaded.classes == model.classes
+    assert loaded.scores("退貨 broken") == pytest.approx(model.scores("退货 broken"))
+
+
+def test_a_missing_or_malformed_model_file_names_the_file(tmp_path: Path) -> None:
+    with pytest.raises(ModelFileError, match=r"nowhere\.npz"):
+        load_model(tmp_path / "nowhere.npz")
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, classes=np.array(["a"]))
+    with pytest.raises(ModelFileError, match=r"bad\.npz: missing arrays"):
+        load_model(bad)
+
+
+# --- triage: rules and model together ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def lexicons():  # type: ignore[no-untyped-def]
+    return load_lexicons(DEFAULT_ROOT, LOCALES)
+
+
+def test_the_model_finds_a_complaint_the_rules_miss_and_says_why(lexicons) -> None:  # type: ignore[no-untyped-def]
+    text = "the lid wobbles and hums"
+    rules = Triage(lexicons)
+    assert rules.classify(text).kind is Kind.ENQUIRY
+    model = _model(CLASSES, {"Wwobbles": [0, 0, 6, 0]}, [0, 0, 0, 0])
+    decision = Triage(lexicons, model=model, model_complaint=0.5).classify(text)
+    assert (decision.kind, decision.severity) == (Kind.COMPLAINT, Severity.QUALITY)
+    assert any(s.kind == "model" for s in decision.signals)
+
+
+def test_below_the_threshold_the_model_leaves_an_enquiry_alone(lexicons) -> None:  # type: ignore[no-untyped-def]
+    model = _model(CLASSES, {"Wwobbles": [0, 0, 1, 0]}, [0, 0, 0, 0])
+    triage = Triage(lexicons, model=model, model_complaint=0.9)
+    assert triage.classify("the lid wobbles").kind is Kind.ENQUIRY
+
+
+def test_a_rules_major_term_stays_major_whatever_the_model_says(lexicons) -> None:  # type: ignore[no-untyped-def]
+    model = _model(CLASSES, {"Wsue": [10, 0, 0, 0]}, [5, 0, 0, 0])
+    decision = Triage(lexicons, model=model).classify("I will sue you")
+    assert decision.severity is Severity.MAJOR
+
+
+def test_the_model_raises_a_complaint_to_major(lexicons) -> None:  # type: ignore[no-untyped-def]
+    model = _model(CLASSES, {"Wgrandma": [0, 0, 0, 60]}, [0, 0, 0, 0])
+    text = "the kettle is broken, grandma is upset"
+    assert Triage(lexicons).classify(text).severity is Severity.QUALITY
+    decision = Triage(lexicons, model=model, model_major=0.5).classify(text)
+    assert decision.severity is Severity.MAJOR
+
+
+def test_the_model_overrules_a_lone_quality_keyword_it_is_sure_of(lexicons) -> None:  # type: ignore[no-untyped-def]
+    text = "what does the broken line icon mean"
+    assert Triage(lexicons).classify(text).severity is Severity.QUALITY
+    model = _model(CLASSES, {"Wicon": [60, 0, 0, 0]}, [0, 0, 0, 0])
+    decision = Triage(lexicons, model=model, model_veto=0.15).classify(text)
+    assert decision.kind is Kind.ENQUIRY
+    assert any(s.kind == "model_veto" for s in decision.signals)
+    kept = Triage(lexicons, model=model, model_veto=0.0).classify(text)
+    assert kept.severity is Severity.QUALITY
+
+
+def test_a_triage_model_must_have_the_triage_classes(lexicons) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValueError, match="classes"):
+        Triage(lexicons, model=_model(("a", "b"), {"Wx": [1, 0]}, [0, 0]))
+
+
+# --- FAQ: matcher and model together -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def faq_parts():  # type: ignore[no-untyped-def]
+    return load_faq(DEFAULT_ROOT, LOCALES), load_faq_words(DEFAULT_ROOT, LOCALES)
+
+
+def _faq(faq_parts, model: TextModel, weight: float = 1.0) -> FaqIndex:  # type: ignore[no-untyped-def]
+    entries, words = faq_parts
+    return FaqIndex(
+        entries,
+        46,
+        30,
+        words=words,
+        model=model,
+        model_answer=0.6,
+        model_confirm=0.3,
+        model_weight=weight,
+    )
+
+
+def test_the_faq_model_answers_confirms_or_hands_off_by_probability(faq_parts) -> None:  # type: ignore[no-untyped-def]
+    classes = ("none", "refund-time", "exchange")
+    model = _model(classes, {"Wmoney": [0, 40, 0], "Wswap": [0, 1.2, 1.2]}, [1, 0, 0])
+    index = _faq(faq_parts, model)
+    answer = index.match("when is my money back", "en")
+    assert (answer.outcome, answer.entry_id) == ("answer", "refund-time")
+    assert index.match("swap my money thing", "en").outcome in ("answer", "confirm")
+    assert index.match("what a lovely day outside", "en").outcome == "none"  # "none" wins
+    assert index.match("hi thanks", "en").outcome == "none"  # small talk
+
+
+def test_the_faq_answers_in_the_script_the_customer_wrote(faq_parts) -> None:  # type: ignore[no-untyped-def]
+    model = _model(("none", "refund-time"), {"C退款": [0, 8]}, [0, 0])
+    found = _faq(faq_parts, model).match("退款多久到账", "en")
+    assert (found.entry_id, found.locale) == ("refund-time", "zh-Hans")
+
+
+def test_a_faq_model_must_know_only_real_entries(faq_parts) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValueError, match="entries the FAQ has not"):
+        _faq(faq_parts, _model(("none", "no-such-entry"), {"Wx": [0, 1]}, [0, 0]))
+
+
+# --- the shipped models -------------------------------------------------------------------
+
+
+def test_shipped_models_load_and_match_the_faq_and_triage() -> None:
+    faq = load_model(DEFAULT_ROOT / FAQ_MODEL)
+    ids = {e.id for e in load_faq(DEFAULT_ROOT, LOCALES)}
+    assert set(faq.classes) == ids | {"none"}
+    assert set(load_model(DEFAULT_ROOT / TRIAGE_MODEL).classes) == set(CLASSES)
+
+
+@pytest.fixture(scope="module")
+def shipped() -> Triage:
+    return build_triage(Settings())
+
+
+@pytest.mark.parametrize("text", NAMED_FALSE_ALARMS)
+def test_named_false_alarms_stay_enquiries_with_the_model(shipped: Triage, text: str) -> None:
+    assert shipped.classify(text).kind is Kind.ENQUIRY
+
+
+@pytest.mark.parametrize(
+    ("text", "severity"),
+    [
+        ("If you don't fix this I'll sue", Severity.MAJOR),
+        ("my personal data has been leaked", Severity.MAJOR),
+        ("someone logged into my account and ordered stuff I never bought", Severity.MAJOR),
+    ],
+)
+def test_the_issues_misses_are_caught_with_the_model(
+    shipped: Triage, text: str, severity: Severity
+) -> None:
+    assert shipped.classify(text).severity is severity
+
+
+def test_shipped_faq_answers_the_issues_examples() -> None:
+    index = build_faq_index(Settings())
+    assert index.match("我想退货，怎么操作？", "zh-Hans").outcome == "answer"
+    assert index.match("hi", "en").outcome == "none"
+
+
+def test_the_model_alone_does_not_judge_a_fragment(lexicons) -> None:  # type: ignore[no-untyped-def]
+    model = _model(CLASSES, {"Winvoice": [0, 0, 0, 60]}, [0, 0, 0, 0])
+    short = Triage(lexicons, model=model, model_min_units=4)
+    assert short.classify("my invoice thing").kind is Kind.ENQUIRY
+    assert short.classify("a question about my invoice").severity is Severity.MAJOR
+
+
+def test_a_one_word_question_is_confirmed_not_answered_blindly(faq_parts) -> None:  # type: ignore[no-untyped-def]
+    model = _model(("none", "invoice"), {"Winvoice": [0, 60]}, [0, 0])
+    index = _faq(faq_parts, model)
+    assert index.match("invoice", "en").outcome == "confirm"
+    assert index.match("where can I download my invoice", "en").outcome == "answer"
