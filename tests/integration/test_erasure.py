@@ -9,12 +9,17 @@ comment with a phone number, a dialogue in progress, a take-over and a dedicated
 
 from __future__ import annotations
 
+import asyncio
+import json
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import inspect, make_url, text
+from typer.testing import CliRunner
 
+from bot.app.cli import app
 from bot.core.desk import Takeover
 from bot.core.messages import Outgoing
 from bot.core.models import (
@@ -212,3 +217,30 @@ async def test_forget_leaves_nothing_in_any_table_or_byte_of_the_database(
         await held.close()
         await bot.dispose()
         await engine.dispose()
+
+
+async def test_the_export_command_holds_tickets_their_events_and_ratings(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SPEC §12: ``rapport customer export`` gives the customer everything held about them."""
+    key = new_key()
+    await upgrade(database_url)
+    engine = make_engine(database_url)
+    try:
+        await a_customer_in_every_table(
+            SqlUnitOfWorkFactory.from_engine(engine, PersonalDataCipher(key))
+        )
+    finally:
+        await engine.dispose()
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    monkeypatch.setenv("RAPPORT_DATABASE_URL", database_url)
+    monkeypatch.setenv("RAPPORT_ENCRYPTION_KEY", key)
+    # the command runs its own event loop: give it a thread of its own
+    result = await asyncio.to_thread(
+        CliRunner().invoke, app, ["customer", "export", "SHOP-REF-4471"]
+    )
+    assert result.exit_code == 0, result.output
+    held = json.loads(result.output)
+    assert held["tickets"] and held["ticket_events"] and held["ratings"]
+    assert held["ratings"][0]["comment"] == "call me on +85261234567 please"
+    assert held["profile"]["email"] == "annabel.quist@example.org"

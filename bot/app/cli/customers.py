@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -150,17 +151,9 @@ def export(
             async with uow_factory() as uow:
                 held = await uow.records.export(cid)
                 coupons = await uow.coupons.for_customer(cid)
-        return {
-            "customer": held.customer,
-            "profile": held.profile,
-            "standing": held.standing,
-            "tier_history": held.tier_history,
-            "orders": held.orders,
-            "messages": held.messages,
-            "requests": held.requests,
-            "consent_log": held.consent_log,
-            "coupons": [coupon_json(c) for c in coupons],
-        }
+        # every field the repository gathers (tickets, their events, ratings, consent…):
+        # a field added to CustomerExport is exported without touching this command
+        return {**asdict(held), "coupons": [coupon_json(c) for c in coupons]}
 
     try:
         data = asyncio.run(work())
