@@ -55,6 +55,7 @@ def _to_row(item: OutboxMessage) -> OutboxRow:
         copy_from_chat_id=m.copy_from_chat_id,
         copy_message_id=m.copy_message_id,
         rename_thread_id=m.rename_thread_id,
+        delete_message_id=m.delete_message_id,
     )
 
 
@@ -77,6 +78,7 @@ def _from_row(row: Any) -> OutboxMessage:
         copy_from_chat_id=row.copy_from_chat_id,
         copy_message_id=row.copy_message_id,
         rename_thread_id=row.rename_thread_id,
+        delete_message_id=row.delete_message_id,
     )
     return OutboxMessage(
         key=row.idempotency_key,

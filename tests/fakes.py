@@ -767,7 +767,7 @@ class RecordingMessenger:
         if message.thread_id is not None and message.thread_id in self.deleted_threads:
             raise ThreadNotFound("Bad Request: message thread not found")
         self.sent.append(message)
-        reused = message.edit_message_id or message.rename_thread_id
+        reused = message.edit_message_id or message.rename_thread_id or message.delete_message_id
         return Sent(chat_id=message.chat_id, message_id=reused or next(self._ids))
 
     async def answer_callback(self, callback_id: str, text: str | None = None) -> None:

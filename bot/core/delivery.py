@@ -36,7 +36,7 @@ from bot.core.messages import (
     Sent,
     TopicRef,
 )
-from bot.core.models import Customer, Direction, LoggedMessage, Reachability
+from bot.core.models import COPY, Customer, Direction, LoggedMessage, Reachability
 from bot.core.pacing import Pacer
 from bot.core.ports import Renderer, UnitOfWork
 from bot.core.services.tickets import ticket_topic
@@ -375,6 +375,7 @@ class Delivery:
                     if message.about_customer_id is not None
                     else owners.get(message.chat_id),
                     template_key=message.template_key,
+                    content=COPY if message.copy_message_id is not None else "text",
                 )
                 for message, sent in delivered
             ]

@@ -188,6 +188,8 @@ class Outgoing:
     request_contact: str | None = None
     remove_keyboard: bool = False
     rename_thread_id: int | None = None
+    delete_message_id: int | None = None
+    """Set: delete that message of the bot's in `chat_id` instead (`text` is ignored)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,6 +58,10 @@ class Customer:
     customer_ref: str | None = None
 
 
+COPY = "copy"
+"""``LoggedMessage.content`` of a copy the bot made of someone's message (the desk's relays)."""
+
+
 @dataclass(slots=True)
 class LoggedMessage:
     """One inbound or outbound message. Inbound rows carry the Telegram `update_id`, which is

@@ -69,3 +69,7 @@ class OutboxRow(StorageModel, table=True):
         default=None, sa_column=Column(BigInteger(), nullable=True)
     )
     """Set: the row renames this forum topic of ``chat_id`` to ``text`` (erasure, issue #14)."""
+    delete_message_id: int | None = Field(
+        default=None, sa_column=Column(BigInteger(), nullable=True)
+    )
+    """Set: the row deletes this message of the bot's (erasure of a relayed photo or file)."""

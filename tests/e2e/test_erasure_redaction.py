@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from bot.app.bootstrap import Services
 from bot.app.settings import Framework
 from bot.core.services.erasure import forget_customer
 from sandbox import Emulator
-from tests.e2e.conftest import FRAMEWORKS, running_bot
+from tests.e2e.conftest import FRAMEWORKS, enroll_staff, running_bot
 from tests.e2e.test_complaints import desk_settings, open_ticket_through, staff_desk
 
 pytestmark = pytest.mark.e2e
@@ -41,16 +43,26 @@ async def test_forgetting_a_customer_redacts_what_staff_chats_show(
     }
     async with running_bot(emu, tmp_path / "bot.db", framework, **settings) as (bot, services):
         await open_ticket_through(emu, olga)
+
         await until(lambda: any("Petrakova" in shown(m) for m in emu.bot_messages(staff.group.id)))
         topics_before = [topic.name for topic in emu.topics(staff.group.id)]
         assert len(topics_before) == staff_topics, topics_before
         assert all("Petrakova" in name for name in topics_before)
-        while True:  # the card is shown; wait until its sending is recorded too
-            async with services.uow() as uow:
-                counts = (await uow.outbox.summary()).counts
-            if not any(state in ("pending", "sending") for _lane, state in counts):
-                break
-            await asyncio.sleep(0.05)
+        await settled(services)  # the card is shown; wait until its sending is recorded too
+        await enroll_staff(services, staff.member)  # Sam takes the chat over from the card
+        [card] = [m for m in emu.bot_messages(staff.group.id) if "🎫" in shown(m)]
+        emu.mark()
+        await emu.press_button(staff.member, card["message_id"], "tko:1", chat=staff.group)
+        await emu.wait_for("sendMessage", chat_id=olga.id, timeout=10)
+        emu.mark()  # her photo is relayed to Sam's private chat as a copy
+        await emu.send_message(olga, photo=True, caption="the lid, Olga Petrakova")
+        await emu.wait_for("copyMessage", chat_id=staff.member.id, timeout=10)
+        [relay] = [m for m in emu.bot_messages(staff.member.id) if "photo" in m]
+
+        def staff_chats() -> list[dict[str, Any]]:
+            return [*emu.bot_messages(staff.group.id), *emu.bot_messages(staff.member.id)]
+
+        await settled(services)
         async with services.uow() as uow:
             customer = await uow.customers.get_by_chat_id(olga.id)
             assert customer is not None and customer.id is not None
@@ -61,22 +73,31 @@ async def test_forgetting_a_customer_redacts_what_staff_chats_show(
         assert queued >= 1
         await until(
             lambda: (
-                not any(
-                    "Petrakova" in shown(m) or "kettle" in shown(m)
-                    for m in emu.bot_messages(staff.group.id)
-                )
+                not any("Petrakova" in shown(m) or "kettle" in shown(m) for m in staff_chats())
                 and not any("Olga" in topic.name for topic in emu.topics(staff.group.id))
             )
         )
     assert [topic.name for topic in emu.topics(staff.group.id)] == [
         "T-000001 · quality · 🔒 erased" for _ in topics_before
     ]
-    staff_view = emu.bot_messages(staff.group.id)
+    staff_view = staff_chats()
     redacted = [m for m in staff_view if NOTICE in shown(m)]
-    assert len(redacted) + len(topics_before) == queued, [shown(m) for m in staff_view]
+    sams = [m["message_id"] for m in emu.bot_messages(staff.member.id)]
+    assert relay["message_id"] not in sams  # the relayed photo is deleted
+    assert len(redacted) + 1 + len(topics_before) == queued, [shown(m) for m in staff_view]
     assert all(not m.get("reply_markup", {}).get("inline_keyboard") for m in redacted)
     own = emu.bot_messages(olga.id)  # her own chat is hers: not touched
     assert own and not any(NOTICE in shown(m) for m in own)
+
+
+async def settled(services: Services) -> None:
+    """Until every outbox row is sent (and so recorded in the message log)."""
+    while True:
+        async with services.uow() as uow:
+            counts = (await uow.outbox.summary()).counts
+        if not any(state in ("pending", "sending") for _lane, state in counts):
+            return
+        await asyncio.sleep(0.05)
 
 
 def shown(message: dict[str, object]) -> str:

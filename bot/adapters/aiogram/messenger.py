@@ -75,6 +75,11 @@ class AiogramMessenger:
         keyboard = inline_keyboard(message.buttons)
         markup = InlineKeyboardMarkup.model_validate(keyboard) if keyboard else None
         try:
+            if message.delete_message_id is not None:
+                await self.bot.delete_message(
+                    chat_id=message.chat_id, message_id=message.delete_message_id
+                )
+                return Sent(message.chat_id, message.delete_message_id)
             if message.rename_thread_id is not None:
                 await self.bot.edit_forum_topic(
                     chat_id=message.chat_id,

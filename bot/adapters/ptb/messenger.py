@@ -65,6 +65,11 @@ class PtbMessenger:
         keyboard = inline_keyboard(message.buttons)
         markup = InlineKeyboardMarkup.de_json(keyboard, self.bot) if keyboard else None
         try:
+            if message.delete_message_id is not None:
+                await self.bot.delete_message(
+                    chat_id=message.chat_id, message_id=message.delete_message_id
+                )
+                return Sent(message.chat_id, message.delete_message_id)
             if message.rename_thread_id is not None:
                 await self.bot.edit_forum_topic(
                     chat_id=message.chat_id,

@@ -5,11 +5,13 @@
 them in other chats — ticket cards, alerts, relayed messages in the staff group and the
 supervisors' and managers' chats — Telegram still shows; so, in the same transaction, each
 of those messages is queued in the outbox as an edit that replaces its text (and removes its
-buttons) with a short notice, and each of their tickets' forum topics, whose title carries
-the customer's name, is queued to be renamed to the ticket's number and severity. The running
-bot's outbox senders make the edits: nothing is sent from the command line, and an edit that
-cannot be made (a relayed photo has no text to replace, or the chat is gone) ends ``failed``
-or ``skipped`` with Telegram's reason, visible in ``rapport outbox status``.
+buttons) with a short notice; each copy the desk relayed of their messages (words, photos,
+files: a photo has no text to replace) is queued for deletion; and each of their tickets'
+forum topics, whose title carries the customer's name, is queued to be renamed to the
+ticket's number and severity. The running bot's outbox senders do it: nothing is sent from
+the command line, and a change Telegram refuses (a message too old to delete, a chat that is
+gone) ends ``failed`` or ``skipped`` with Telegram's reason, visible in ``rapport outbox
+status``. Relays logged before copies were marked as such are edited, as before.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.core.messages import Outgoing
+from bot.core.models import COPY
 from bot.core.outbox import Lane, enqueue_rendered
 from bot.core.ports import Renderer, UnitOfWork
 
@@ -44,12 +47,20 @@ async def forget_customer(
     queued = 0
     for message in posted:
         assert message.telegram_message_id is not None
-        edit = Outgoing(
-            chat_id=message.chat_id,
-            text=text,
-            edit_message_id=message.telegram_message_id,
-            template_key=ERASED_NOTICE,
-        )
+        if message.content == COPY:  # a relay of their words, photo or file: it goes
+            edit = Outgoing(
+                chat_id=message.chat_id,
+                text="",
+                delete_message_id=message.telegram_message_id,
+                template_key=ERASED_NOTICE,
+            )
+        else:
+            edit = Outgoing(
+                chat_id=message.chat_id,
+                text=text,
+                edit_message_id=message.telegram_message_id,
+                template_key=ERASED_NOTICE,
+            )
         key = f"erase:{customer_id}:{message.chat_id}:{message.telegram_message_id}"
         if await enqueue_rendered(uow, edit, key=key, lane=Lane.SERVICE, now=now) is not None:
             queued += 1
