@@ -3,13 +3,18 @@
     .venv/bin/python -m benchmarks.sender --json --messages 750 --rate 25
     .venv/bin/python -m benchmarks.sender --json --messages 3000 --rate 1000 --paid
 
-The real bot on the chosen framework (aiogram by default) polls an in-process emulator that
-enforces Telegram's limits (1 message/s per chat with a burst of 3, 30/s bot-wide, or 1000/s
-for requests sent with ``allow_paid_broadcast``), on the real clock, with its storage on a
-temporary SQLite file. The bot paces itself bot-wide at ``--rate`` (its
+The real bot on the chosen framework (aiogram by default) polls the emulator, which enforces
+Telegram's limits (1 message/s per chat with a burst of 3, 30/s bot-wide, or 1000/s for
+requests sent with ``allow_paid_broadcast``), on the real clock, with its storage on a
+temporary SQLite file. The emulator runs in a child process (:mod:`sandbox.remote`), as
+Telegram runs on other machines: in the bot's own process and event loop it would charge the
+bot for Telegram's half of every request too (``--emulator inline`` does that, for
+comparison). Either way every figure below is counted from the requests the emulator received,
+at the times it received them. The bot paces itself bot-wide at ``--rate`` (its
 ``RAPPORT_GLOBAL_MESSAGES_PER_SECOND``, or with ``--paid`` its
 ``RAPPORT_PAID_MESSAGES_PER_SECOND`` and ``RAPPORT_PAID_BROADCAST=true``); every other setting
-is the default.
+is the default. Once the bot runs, its start-up heap is frozen, as ``rapport run`` does
+(:func:`bot.app.runner.freeze_start_up_heap`).
 
 1. **Broadcast.** `--messages` proactive outbox rows, one to each of as many distinct chats,
    are committed in one transaction and the bot's own :class:`~bot.core.outbox.OutboxSender`
