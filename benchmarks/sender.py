@@ -3,13 +3,18 @@
     .venv/bin/python -m benchmarks.sender --json --messages 750 --rate 25
     .venv/bin/python -m benchmarks.sender --json --messages 3000 --rate 1000 --paid
 
-The real bot on the chosen framework (aiogram by default) polls an in-process emulator that
-enforces Telegram's limits (1 message/s per chat with a burst of 3, 30/s bot-wide, or 1000/s
-for requests sent with ``allow_paid_broadcast``), on the real clock, with its storage on a
-temporary SQLite file. The bot paces itself bot-wide at ``--rate`` (its
+The real bot on the chosen framework (aiogram by default) polls the emulator, which enforces
+Telegram's limits (1 message/s per chat with a burst of 3, 30/s bot-wide, or 1000/s for
+requests sent with ``allow_paid_broadcast``), on the real clock, with its storage on a
+temporary SQLite file. The emulator runs in a child process (:mod:`sandbox.remote`), as
+Telegram runs on other machines: in the bot's own process and event loop it would charge the
+bot for Telegram's half of every request too (``--emulator inline`` does that, for
+comparison). Either way every figure below is counted from the requests the emulator received,
+at the times it received them. The bot paces itself bot-wide at ``--rate`` (its
 ``RAPPORT_GLOBAL_MESSAGES_PER_SECOND``, or with ``--paid`` its
 ``RAPPORT_PAID_MESSAGES_PER_SECOND`` and ``RAPPORT_PAID_BROADCAST=true``); every other setting
-is the default.
+is the default. Once the bot runs, its start-up heap is frozen, as ``rapport run`` does
+(:func:`bot.app.runner.freeze_start_up_heap`).
 
 1. **Broadcast.** `--messages` proactive outbox rows, one to each of as many distinct chats,
    are committed in one transaction and the bot's own :class:`~bot.core.outbox.OutboxSender`
@@ -55,14 +60,14 @@ from pathlib import Path
 from typing import Any
 
 from bot.app.bootstrap import Services
-from bot.app.runner import RunningBot
+from bot.app.runner import RunningBot, freeze_start_up_heap
 from bot.app.settings import Framework
 from bot.core.errors import RateLimited
 from bot.core.messages import Outgoing
 from bot.core.outbox import Lane, enqueue_rendered
 from bot.core.ports import Messenger, UnitOfWorkFactory
-from sandbox import Emulator, FloodLimits, SimUser
-from sandbox.emulator import RecordedRequest
+from sandbox import Emulator, FloodLimits, RealClock, SimUser
+from sandbox.remote import InProcessEmulator, RemoteEmulator, RequestSummary
 from storage.engine import make_engine
 from storage.uow import SqlUnitOfWorkFactory
 from tests.e2e.conftest import FRAMEWORKS, TOKEN, running_bot
@@ -77,8 +82,9 @@ MIN_WRITE_PERIOD = 0.5
 benchmark measures the broadcast, not how many conversations the bot can hold at once."""
 CUSTOMER_PERIOD = 2.0
 """One customer writes at most every this many seconds, well within a chat's 1/s."""
-POLL_SECONDS = 0.1
-"""How often the benchmark counts deliveries at the emulator."""
+POLL_SECONDS = 0.25
+"""How often the benchmark counts deliveries at the emulator (the count runs in the bot's
+process, on its CPU; the figures come from the emulator's own times, not from when it looked)."""
 STATE_POLL_SECONDS = 2.0
 """How often it reads the outbox's states (a read opens a transaction: it competes with the
 sender for SQLite's lock, so not too often)."""
@@ -90,6 +96,7 @@ DEFAULT_MESSAGES = 750
 DEFAULT_PAID_MESSAGES = 3000
 DEFAULT_RATE = 25.0
 DEFAULT_PAID_RATE = 1000.0
+EMULATOR_PLACES = ("process", "inline")
 
 
 @dataclass
@@ -101,18 +108,47 @@ class ServiceLog:
     def wrote(self, chat_id: int, at: float) -> None:
         self.written.setdefault(chat_id, []).append(at)
 
-    def latencies(self, requests: Sequence[RecordedRequest], until: float) -> list[float]:
+    def latencies(self, requests: Sequence[RequestSummary], until: float) -> list[float]:
         """Seconds from each message written before `until` to its answer at the emulator
         (a customer's answers come in the order they wrote: one chat is served in turn)."""
+        answers: dict[int, list[float]] = {}
+        for r in requests:
+            if r.method == "sendMessage" and r.ok and r.chat_id in self.written:
+                answers.setdefault(r.chat_id, []).append(r.at)
         found: list[float] = []
         for chat_id, times in self.written.items():
-            answers = sorted(
-                r.at
-                for r in requests
-                if r.method == "sendMessage" and r.ok and r.chat_id == chat_id
-            )
-            found += [a - w for w, a in zip(times, answers, strict=False) if w <= until]
+            got = sorted(answers.get(chat_id, []))
+            found += [a - w for w, a in zip(times, got, strict=False) if w <= until]
         return found
+
+
+EmulatorControl = RemoteEmulator | InProcessEmulator
+"""What the benchmark asks of the emulator, in another process or in this one."""
+
+
+@contextlib.asynccontextmanager
+async def emulator(where: str, limits: FloodLimits) -> AsyncIterator[EmulatorControl]:
+    """The emulator, served by a child process (``process``) or by this one (``inline``)."""
+    if where == "process":
+        async with RemoteEmulator(token=TOKEN, limits=limits, validate=False) as remote:
+            yield remote
+    else:
+        async with Emulator(token=TOKEN, limits=limits, validate=False, clock=RealClock()) as emu:
+            yield InProcessEmulator(emu)
+
+
+class Requests:
+    """The requests the emulator received, fetched as they come (a cursor over its log)."""
+
+    def __init__(self, emu: EmulatorControl) -> None:
+        self.emu = emu
+        self.seen: list[RequestSummary] = []
+
+    async def fetch(self) -> list[RequestSummary]:
+        """The requests received since the last fetch (they are also kept in :attr:`seen`)."""
+        new, _total = await self.emu.requests_since(len(self.seen))
+        self.seen += new
+        return new
 
 
 def percentile(values: Sequence[float], share: float) -> float | None:
@@ -128,7 +164,11 @@ def _round(value: float | None, digits: int = 3) -> float | None:
 
 
 async def customers_write(
-    emu: Emulator, customers: Sequence[SimUser], every: float, log: ServiceLog, stop: asyncio.Event
+    emu: EmulatorControl,
+    customers: Sequence[SimUser],
+    every: float,
+    log: ServiceLog,
+    stop: asyncio.Event,
 ) -> None:
     """Customers take turns writing ``/help`` every `every` seconds until `stop`."""
     turn = 0
@@ -143,7 +183,7 @@ async def customers_write(
             continue
 
 
-async def greet(emu: Emulator, customers: Sequence[SimUser]) -> None:
+async def greet(emu: EmulatorControl, customers: Sequence[SimUser]) -> None:
     """Each customer writes once before the run, so the run measures answers, not sign-ups."""
     for person in customers:
         await emu.send_text(person, "/start")
@@ -199,7 +239,7 @@ async def naive_loop(messenger: Messenger, recipients: Sequence[SimUser]) -> tup
     return time.monotonic() - started, refused
 
 
-def copies(requests: Sequence[RecordedRequest], chat_ids: set[int]) -> Counter[int]:
+def copies(requests: Sequence[RequestSummary], chat_ids: set[int]) -> Counter[int]:
     """Delivered sends per chat among `chat_ids`."""
     return Counter(
         r.chat_id
@@ -214,6 +254,7 @@ async def run(
     *,
     paid: bool = False,
     framework: Framework = "aiogram",
+    emulator_in: str = "process",
     customers: int = 20,
     every: float | None = None,
     baseline_messages: int | None = None,
@@ -237,30 +278,33 @@ async def run(
     with tempfile.TemporaryDirectory(prefix="rapport-sender-") as folder:
         wall = time.monotonic()
         marks: dict[str, float] = {}
-        async with Emulator(token=TOKEN, limits=limits, validate=False) as emu:
+        async with emulator(emulator_in, limits) as emu:
             now = emu.clock.monotonic
-            people = [emu.add_user(f"Cust{i:02d}") for i in range(customers)]
-            recipients = [emu.add_user(f"R{i:05d}") for i in range(messages)]
-            naive = [emu.add_user(f"N{i:05d}") for i in range(baseline_messages)]
+            people = await emu.add_users([f"Cust{i:02d}" for i in range(customers)])
+            recipients = await emu.add_users([f"R{i:05d}" for i in range(messages)])
+            naive = await emu.add_users([f"N{i:05d}" for i in range(baseline_messages)])
             async with (
                 running_bot(emu, Path(folder) / "bot.db", framework, **pacing) as (bot, services),
                 reader(services) as reads,
             ):
+                freeze_start_up_heap()  # as `rapport run` does once the bot runs
                 marks["started"] = time.monotonic()
                 await greet(emu, people)
                 marks["greeted"] = time.monotonic()
                 log = ServiceLog()
                 stop = asyncio.Event()
                 await enqueue_broadcast(services, recipients)
-                since = len(emu.requests)
+                seen = Requests(emu)
+                await seen.fetch()
+                since = len(seen.seen)
                 started = now()
                 bot.outbox.wake()
                 writing = asyncio.create_task(customers_write(emu, people, every, log, stop))
                 targets = {p.id for p in recipients}
                 try:
-                    await _wait_for_broadcast(emu, reads, since, targets, timeout)
+                    await _wait_for_broadcast(seen, reads, targets, timeout)
                     broadcast_end = max(
-                        (r.at for r in emu.requests[since:] if r.ok and r.chat_id in targets),
+                        (r.at for r in seen.seen[since:] if r.ok and r.chat_id in targets),
                         default=now(),
                     )
                 finally:
@@ -268,8 +312,9 @@ async def run(
                     await writing
                 await _wait_for_answers(emu, log, timeout=60)
                 states = await outbox_states(reads)
-                run_requests = emu.requests[since:]
-                emu.reset_limits()  # as after a few idle seconds
+                await seen.fetch()
+                run_requests = seen.seen[since:]
+                await emu.reset_limits()  # as after a few idle seconds
                 marks["broadcast"] = time.monotonic()
                 baseline_s, baseline_429 = await naive_loop(bot.app.messenger, naive)
                 await _settle(bot)
@@ -285,6 +330,7 @@ async def run(
     baseline_rate = baseline_messages / baseline_s if baseline_s > 0 else 0.0
     return {
         "framework": framework,
+        "emulator": emulator_in,
         "paid": paid,
         "messages": messages,
         "limit_per_s": rate,
@@ -322,7 +368,7 @@ async def run(
 
 
 async def _wait_for_broadcast(
-    emu: Emulator, reads: UnitOfWorkFactory, since: int, targets: set[int], timeout: float
+    seen: Requests, reads: UnitOfWorkFactory, targets: set[int], timeout: float
 ) -> None:
     """Waits until every recipient has its message, or every row has reached a final state
     (a failed or skipped row sends nothing), or `timeout` seconds have passed: rows still
@@ -330,10 +376,8 @@ async def _wait_for_broadcast(
     deadline = time.monotonic() + timeout
     looked = time.monotonic()
     reached: set[int] = set()
-    cursor = since
     while time.monotonic() < deadline:
-        new, cursor = emu.requests[cursor:], len(emu.requests)  # only what came since last look
-        reached.update(copies(new, targets))
+        reached.update(copies(await seen.fetch(), targets))  # only what came since last look
         if len(reached) >= len(targets):
             break
         if time.monotonic() - looked > STATE_POLL_SECONDS:
@@ -351,7 +395,7 @@ async def _all_final(reads: UnitOfWorkFactory, total: int) -> bool:
     return sum(n for s, n in states.items() if s in FINAL_STATES) >= total
 
 
-async def _wait_for_answers(emu: Emulator, log: ServiceLog, timeout: float) -> None:
+async def _wait_for_answers(emu: EmulatorControl, log: ServiceLog, timeout: float) -> None:
     """Waits until every customer message written has been answered."""
     for chat_id, times in log.written.items():
         await emu.wait_for(
@@ -392,6 +436,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--rate", type=float, help="bot-wide rate asked for (25; 1000 paid)")
     parser.add_argument("--paid", action="store_true", help="paid broadcast mode")
     parser.add_argument("--framework", choices=FRAMEWORKS, default="aiogram")
+    parser.add_argument(
+        "--emulator",
+        choices=EMULATOR_PLACES,
+        default="process",
+        help="serve the emulator from a child process (default) or from this one",
+    )
     parser.add_argument("--customers", type=int, default=20, help="customers writing")
     parser.add_argument("--every", type=float, help="seconds between two customer messages")
     parser.add_argument("--baseline-messages", type=int, help="naive loop's messages (N/5)")
@@ -405,6 +455,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             rate,
             paid=args.paid,
             framework=args.framework,
+            emulator_in=args.emulator,
             customers=args.customers,
             every=args.every,
             baseline_messages=args.baseline_messages,

@@ -252,7 +252,7 @@ class SqlOutboxRepository:
             claimed_at=None,
         )
 
-    async def summary(self, errors: int = 5) -> OutboxSummary:
+    async def summary(self, errors: int = 5, watch: Sequence[int] = ()) -> OutboxSummary:
         counted = await self._session.execute(
             select(OutboxRow.lane, OutboxRow.state, func.count()).group_by(
                 col(OutboxRow.lane), col(OutboxRow.state)
@@ -274,6 +274,32 @@ class SqlOutboxRepository:
             counts,
             oldest,
             [(int(i or 0), str(s), str(e or "")) for i, s, e in failures],
+            await self._failing_chats(watch),
+        )
+
+    async def _failing_chats(self, watch: Sequence[int]) -> list[tuple[int, int, str]]:
+        """Two statements: per watched chat, the failing rows and the newest of them; then
+        that row's error."""
+        if not watch:
+            return []
+        failing = or_(
+            col(OutboxRow.state).in_([OutboxState.FAILED.value, OutboxState.SKIPPED.value]),
+            and_(col(OutboxRow.state) == OutboxState.PENDING.value, col(OutboxRow.attempts) > 0),
+        )
+        grouped = (
+            await self._session.execute(
+                select(OutboxRow.chat_id, func.count(), func.max(OutboxRow.id))
+                .where(col(OutboxRow.chat_id).in_(list(watch)), failing)
+                .group_by(col(OutboxRow.chat_id))
+            )
+        ).all()
+        newest = [int(last) for _chat, _n, last in grouped if last is not None]
+        found = await self._session.execute(
+            select(OutboxRow.id, OutboxRow.last_error).where(col(OutboxRow.id).in_(newest))
+        )
+        errors: dict[int, str | None] = {int(i or 0): e for i, e in found}
+        return sorted(
+            (int(chat), int(n), str(errors.get(int(last or 0)) or "")) for chat, n, last in grouped
         )
 
     async def requeue(self, outbox_id: int, now: datetime) -> bool:

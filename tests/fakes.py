@@ -353,7 +353,7 @@ class _Outbox:
             row.state, row.last_error, row.attempts = OutboxState.PENDING, reason, attempts
             row.not_before, row.claimed_by, row.claimed_at = not_before, None, None
 
-    async def summary(self, errors: int = 5) -> OutboxSummary:
+    async def summary(self, errors: int = 5, watch: Sequence[int] = ()) -> OutboxSummary:
         counts: dict[tuple[str, str], int] = {}
         for r in self._rows.values():
             counts[(r.lane.value, r.state.value)] = (
@@ -372,6 +372,19 @@ class _Outbox:
             counts,
             min(pending) if pending else None,
             [(r.id or 0, r.state.value, r.last_error or "") for r in ended[:errors]],
+            self._failing_chats(watch),
+        )
+
+    def _failing_chats(self, watch: Sequence[int]) -> list[tuple[int, int, str]]:
+        found: dict[int, list[OutboxMessage]] = {}
+        for r in self._rows.values():
+            retrying = r.state is OutboxState.PENDING and r.attempts > 0
+            ended = r.state in (OutboxState.FAILED, OutboxState.SKIPPED)
+            if r.message.chat_id in watch and (ended or retrying):
+                found.setdefault(r.message.chat_id, []).append(r)
+        return sorted(
+            (chat, len(rows), max(rows, key=lambda r: r.id or 0).last_error or "")
+            for chat, rows in found.items()
         )
 
     async def requeue(self, outbox_id: int, now: datetime) -> bool:

@@ -140,7 +140,17 @@ class Delivery:
         agent's answer) waits behind at most one message per busy chat rather than behind
         every queued one, and each waiter sleeps about once, not once per message sent. At
         the bot-wide turn `urgent` messages (service: answers, staff alerts) go before the
-        others (proactive and marketing rows), which get the capacity left."""
+        others (proactive and marketing rows), which get the capacity left.
+
+        When both turns are free and nothing needs waiting for, the message goes at once,
+        without taking the turns (nothing can come between the look and the record: there is
+        no ``await`` in between). In a paid broadcast (1000 sends a second) that is nearly
+        every message, and taking two turns each time cost a few per cent of the CPU."""
+        if self._chat_turns.free(chat_id) and self._bot_turn.free:
+            now = self._now()
+            if self._pacer.delay(chat_id, now) == 0:
+                self._pacer.record(chat_id, now)
+                return
         async with self._chat_turns.hold(chat_id):
             await self._until(lambda now: self._pacer.chat_delay(chat_id, now))
             async with self._bot_turn.hold(urgent):

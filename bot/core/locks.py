@@ -38,6 +38,10 @@ class ChatLocks:
             else:
                 self._locks[chat_id] = (lock, users - 1)
 
+    def free(self, chat_id: int) -> bool:
+        """Nobody holds or awaits the chat's turn: taking it now would not wait."""
+        return chat_id not in self._locks
+
     def __len__(self) -> int:
         return len(self._locks)
 
@@ -77,6 +81,11 @@ class UrgentFirst:
                 turn.set_result(None)
                 return
         self._held = False
+
+    @property
+    def free(self) -> bool:
+        """Nobody holds the lock (then nobody awaits it either): taking it would not wait."""
+        return not self._held
 
     @property
     def waiting(self) -> int:

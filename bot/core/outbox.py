@@ -257,31 +257,28 @@ def _settled(
 async def send_now(deps: Deps, delivery: Delivery, ids: Sequence[int], worker: str) -> int:
     """Sends these rows now, if still pending and due (a job's own messages, right after its
     commit), so they need not wait for the next round of a sender; a row another sender took
-    first is left to it. One try each: a network error or 5xx leaves the row pending, due
-    at once, for the senders, whose policy then applies. Returns how many were sent."""
+    first is left to it. They are claimed together, in one transaction (one conditional
+    update, :meth:`~bot.core.ports.OutboxRepository.claim_many`). One try each: a network
+    error or 5xx leaves the row pending, due at once, for the senders, whose policy then
+    applies. Returns how many were sent."""
     now = deps.clock.now()
-    claimed: list[OutboxMessage] = []
-    for row_id in ids:
-        async with deps.uow() as uow:
-            row = await uow.outbox.get(row_id)
-        due = row is not None and row.state is OutboxState.PENDING and row.not_before <= now
-        if row is not None and due and await _claim(deps, row, worker, None):
-            claimed.append(row)
+    async with deps.uow() as uow:
+        rows = [await uow.outbox.get(row_id) for row_id in dict.fromkeys(ids)]
+        due = [
+            row
+            for row in rows
+            if row is not None
+            and row.id is not None
+            and row.state is OutboxState.PENDING
+            and row.not_before <= now
+        ]
+        won = set(
+            await uow.outbox.claim_many([row.id for row in due if row.id], worker, now, None)
+        )
+        await uow.commit()
+    claimed = [row for row in due if row.id in won]
     outcomes = await asyncio.gather(*(_send(deps, delivery, row, None) for row in claimed))
     return sum(1 for state, _sent in outcomes if state is OutboxState.SENT)
-
-
-async def _claim(deps: Deps, row: OutboxMessage, worker: str, stale: datetime | None) -> bool:
-    """Claims `row` for `worker` in a transaction of its own; True if this call won it."""
-    assert row.id is not None
-    async with deps.uow() as uow:
-        won = await uow.outbox.claim(row.id, worker, deps.clock.now(), stale)
-        await uow.commit()
-    if won and row.state is OutboxState.SENDING:
-        log.warning(
-            "outbox row %s was left sending by %s; sending it again", row.id, row.claimed_by
-        )
-    return won
 
 
 async def _send(

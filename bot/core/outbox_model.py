@@ -55,3 +55,6 @@ class OutboxSummary:
     oldest_pending: datetime | None = None
     last_errors: list[tuple[int, str, str]] = field(default_factory=list)
     """(id, state, last_error) of the latest failed or skipped rows, newest first."""
+    failing_chats: list[tuple[int, int, str]] = field(default_factory=list)
+    """(chat_id, rows, latest error) for each watched chat (the staff chats) with rows that
+    failed, were skipped, or wait to be tried again after a failure; by chat id."""

@@ -458,7 +458,10 @@ class OutboxRepository(Protocol):
         """Back to pending after a transient failure, not to be tried before `not_before`."""
         ...
 
-    async def summary(self, errors: int = 5) -> OutboxSummary: ...
+    async def summary(self, errors: int = 5, watch: Sequence[int] = ()) -> OutboxSummary:
+        """Counts, the oldest pending row, the latest `errors` failures and, for the chats in
+        `watch`, those whose rows keep failing (:attr:`OutboxSummary.failing_chats`)."""
+        ...
 
     async def requeue(self, outbox_id: int, now: datetime) -> bool:
         """A failed or skipped row back to pending, its attempts reset; False otherwise."""

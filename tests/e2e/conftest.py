@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 
@@ -36,12 +36,28 @@ def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PTB_TIMEDELTA", "1")
 
 
+class ServesBotApi(Protocol):
+    """An emulator the bot can be pointed at: an :class:`Emulator`, or one in another process
+    (:class:`sandbox.remote.RemoteEmulator`)."""
+
+    @property
+    def base_url(self) -> str: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+
 @contextlib.asynccontextmanager
 async def running_bot(
-    emu: Emulator, database: Path, framework: Framework, clock: Clock | None = None, **extra: Any
+    emu: ServesBotApi,
+    database: Path,
+    framework: Framework,
+    clock: Clock | None = None,
+    **extra: Any,
 ) -> AsyncIterator[tuple[RunningBot, Services]]:
-    """Starts the bot on `framework` against `emu`; stops it cleanly afterwards. The bot goes
-    by the emulator's clock unless the test gives it another."""
+    """Starts the bot on `framework` against `emu` (in this process or another); stops it
+    cleanly afterwards. The bot goes by the emulator's clock unless the test gives it
+    another."""
     settings = demo_settings(
         framework, emu.base_url, database, token=TOKEN, default_timezone="UTC", **extra
     )

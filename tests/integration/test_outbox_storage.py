@@ -156,6 +156,8 @@ def test_the_outbox_commands_report_and_retry(
 ) -> None:
     monkeypatch.chdir(tmp_path)  # no stray .env
     monkeypatch.setenv("RAPPORT_DATABASE_URL", url)
+    monkeypatch.setenv("RAPPORT_STAFF_CHAT_ID", "-7")
+    monkeypatch.setenv("RAPPORT_MANAGER_CHAT_ID", "-8")
 
     async def seed() -> int:
         messenger = RecordingMessenger()
@@ -179,8 +181,17 @@ def test_the_outbox_commands_report_and_retry(
     assert shown["last_errors"] == [
         {"id": failed, "state": "failed", "error": "Bad Request: can't parse entities"}
     ]
+    assert shown["failing_staff_chats"] == [  # -8's row is pending, never tried: not failing
+        {
+            "chat_id": -7,
+            "role": "staff group",
+            "rows": 1,
+            "last_error": "Bad Request: can't parse entities",
+        }
+    ]
     plain = runner.invoke(app, ["outbox", "status"])
     assert plain.exit_code == 0 and "can't parse entities" in plain.output
+    assert "staff chat -7 (staff group) cannot be reached: 1 message(s) failing" in plain.output
     assert runner.invoke(app, ["outbox", "retry"]).exit_code == 2
     assert runner.invoke(app, ["outbox", "retry", "999"]).exit_code == 2
     one = runner.invoke(app, ["outbox", "retry", str(failed)])

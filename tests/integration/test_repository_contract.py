@@ -1183,6 +1183,10 @@ async def test_outbox_enqueues_once_claims_once_and_keeps_each_outcome(backend: 
         }
         assert summary.oldest_pending == minutes(0)
         assert summary.last_errors == [(later, "failed", "Bad Request: can't parse")]
+        assert summary.failing_chats == []  # no chat watched
+        watched = await work.outbox.summary(watch=[BIG, BIG + 1])
+        # the failed row and the one waiting after a 502: the newest one's error
+        assert watched.failing_chats == [(BIG, 2, "Bad Request: can't parse")]
         assert not await work.outbox.requeue(service, minutes(40))  # sent stays sent
         assert await work.outbox.requeue(later, minutes(40))
         await work.outbox.claim(later, "a:1", minutes(40), None)

@@ -4,8 +4,10 @@ answer Telegram can give leaves the row in the state the next engineer expects."
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -28,9 +30,10 @@ from bot.core.outbox import (
     OutboxSender,
     OutboxState,
     enqueue,
+    send_now,
 )
 from bot.core.services.ratings import run_revisit
-from tests.fakes import RecordingMessenger
+from tests.fakes import RecordingMessenger, _Outbox
 from tests.unit.conftest import ALICE, FakeBot
 from tests.unit.test_complaints import STAFF_GROUP, complain, desk  # noqa: F401
 from tests.unit.test_ratings import WEEK, resolved_ticket
@@ -264,3 +267,25 @@ async def test_sla_notices_are_queued_with_the_warning_and_sent_once(desk: FakeB
     assert row.state is OutboxState.SENT and row.lane is Lane.SERVICE
     [warning] = desk.messenger.sent_with("staff.sla_warning")
     assert warning.chat_id == STAFF_GROUP
+
+
+async def test_send_now_claims_the_due_pending_rows_in_one_update(
+    bot: FakeBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    due, later, done = [await queue(bot, key) for key in ("a", "b", "c")]
+    assert due is not None and later is not None and done is not None
+    store = bot.uow.store.outbox
+    store[later].not_before = bot.clock.now() + timedelta(minutes=5)
+    store[done].state = OutboxState.SENT
+    claims: list[list[int]] = []
+    claim_many = _Outbox.claim_many
+
+    async def counted(self: _Outbox, ids: Sequence[int], *args: Any) -> list[int]:
+        claims.append(list(ids))
+        return await claim_many(self, ids, *args)
+
+    monkeypatch.setattr(_Outbox, "claim_many", counted)
+    assert await send_now(bot.deps, Delivery(bot.deps), [due, later, done, due], "w:1") == 1
+    assert claims == [[due]]  # one conditional update, of the rows still pending and due
+    assert (store[due].state, store[later].state) == (OutboxState.SENT, OutboxState.PENDING)
+    assert len(bot.messenger.texts(ALICE.id)) == 1

@@ -18,12 +18,27 @@ from bot.app.cli.common import fail, load_settings
 from bot.app.cli.records_common import JsonOption, database
 
 if TYPE_CHECKING:
+    from bot.app.settings import Settings
     from bot.core.outbox_model import OutboxSummary
 
 app = typer.Typer(help="The outbox of messages scheduled jobs send.", no_args_is_help=True)
 
 
-def summary_json(summary: OutboxSummary) -> dict[str, object]:
+def staff_chats(settings: Settings) -> dict[int, str]:
+    """The configured staff chats, each with what it is for (a chat serving two roles is
+    named once, by the first)."""
+    found: dict[int, str] = {}
+    for chat_id, role in (
+        (settings.staff_chat_id, "staff group"),
+        (settings.supervisor_chat_id, "supervisors"),
+        (settings.manager_chat_id, "managers"),
+    ):
+        if chat_id is not None:
+            found.setdefault(chat_id, role)
+    return found
+
+
+def summary_json(summary: OutboxSummary, staff: dict[int, str]) -> dict[str, object]:
     lanes: dict[str, dict[str, int]] = {}
     for (lane, state), n in sorted(summary.counts.items()):
         lanes.setdefault(lane, {})[state] = n
@@ -33,21 +48,27 @@ def summary_json(summary: OutboxSummary) -> dict[str, object]:
         "last_errors": [
             {"id": i, "state": state, "error": error} for i, state, error in summary.last_errors
         ],
+        "failing_staff_chats": [
+            {"chat_id": chat, "role": staff.get(chat, ""), "rows": n, "last_error": error}
+            for chat, n, error in summary.failing_chats
+        ],
     }
 
 
 @app.command("status")
 def status(as_json: JsonOption = False) -> None:
-    """Messages by lane and state, the oldest one waiting, and the latest errors."""
+    """Messages by lane and state, the oldest one waiting, the latest errors, and the staff
+    chats whose messages keep failing (failed, skipped, or waiting to be tried again)."""
     settings = load_settings()
+    staff = staff_chats(settings)
 
     async def work() -> OutboxSummary:
         async with database(settings) as (_engine, uow_factory), uow_factory() as uow:
-            return await uow.outbox.summary()
+            return await uow.outbox.summary(watch=list(staff))
 
     summary = asyncio.run(work())
     if as_json:
-        typer.echo(json.dumps(summary_json(summary)))
+        typer.echo(json.dumps(summary_json(summary, staff)))
         return
     if not summary.counts:
         typer.echo("the outbox is empty")
@@ -59,6 +80,11 @@ def status(as_json: JsonOption = False) -> None:
         typer.echo(f"oldest pending: {summary.oldest_pending.isoformat()} ({age} ago)")
     for outbox_id, state, error in summary.last_errors:
         typer.echo(f"#{outbox_id} {state}: {error}")
+    for chat, n, error in summary.failing_chats:
+        typer.echo(
+            f"ERROR: staff chat {chat} ({staff.get(chat, '?')}) cannot be reached: "
+            f"{n} message(s) failing; latest: {error}"
+        )
 
 
 @app.command("retry")
