@@ -6,6 +6,7 @@ transactions at once, writes one row and leaves the caller's transaction intact;
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -37,9 +38,22 @@ runner = CliRunner()
 
 
 class SlowMessenger(RecordingMessenger):
-    """A send takes a moment, as an HTTP call does, so the two senders interleave."""
+    """A send takes a moment, as an HTTP call does, so the two senders interleave. With
+    `wait_for`, sends hold until that event is set (at most a few seconds): the first sender
+    cannot finish every row before the second has claimed any, however loaded the machine."""
+
+    def __init__(
+        self, wait_for: asyncio.Event | None = None, sets: asyncio.Event | None = None
+    ) -> None:
+        super().__init__()
+        self._wait_for, self._sets = wait_for, sets
 
     async def send(self, message: Outgoing) -> Sent:
+        if self._sets is not None:
+            self._sets.set()
+        if self._wait_for is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wait_for.wait(), 5)
         await asyncio.sleep(0.001)
         return await super().send(message)
 
@@ -92,7 +106,9 @@ async def queue(deps: Deps, key: str, chat_id: int) -> int | None:
 
 async def test_two_senders_on_one_database_send_each_row_once(url: str) -> None:
     clock = FrozenClock(T0)
-    one_messenger, two_messenger = SlowMessenger(), SlowMessenger()
+    second_sends = asyncio.Event()
+    one_messenger = SlowMessenger(wait_for=second_sends)
+    two_messenger = SlowMessenger(sets=second_sends)
     one = deps_over(url, clock, one_messenger)
     two = deps_over(url, clock, two_messenger)
     for n in range(60):

@@ -73,7 +73,7 @@ SAMPLE: dict[str, Any] = {
     "problem": "blocked",
     "offer": "20 % off, valid for 30 days",
     "order": "A-1001",
-    "news": "New autumn collection",
+    "news": [{"title": "New autumn collection", "body": "Oolong is back."}],
     "value": 20,
     "min_spend": "50.00",
     "valid_days": 30,
