@@ -21,7 +21,7 @@ demo: $(STAMP)
 	$(BIN)/rapport demo
 
 test: $(STAMP) lint typecheck
-	$(BIN)/pytest -q -m "not packaging"
+	$(BIN)/pytest -q -m "not packaging" --numprocesses=auto --maxprocesses=4 --dist=loadfile
 	$(BIN)/pytest -q -m packaging
 
 lint: $(STAMP)

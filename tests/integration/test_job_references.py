@@ -105,7 +105,7 @@ def job_references() -> list[Reference]:
     for doc in [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]:
         found += _in_docs(doc)
     # The trampoline is what APScheduler stores, not a job; it is checked on its own below.
-    return sorted({r for r in found if r.target != TRAMPOLINE}, key=lambda r: r.where)
+    return sorted({r for r in found if r.target != TRAMPOLINE}, key=lambda r: (r.where, r.target))
 
 
 REFERENCES = job_references()
