@@ -7,6 +7,7 @@ import asyncio
 import json
 from dataclasses import asdict
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -62,7 +63,7 @@ def show(ref: RefArgument, as_json: JsonOption = False) -> None:
             "customer_ref": ref,
             "recency_days": standing.recency_days if standing else None,
             "frequency": standing.frequency if standing else 0,
-            "monetary": f"{standing.monetary_cents / 100:.2f}" if standing else "0.00",
+            "monetary": units(standing.monetary_cents if standing else 0),
             "r_score": standing.r_score if standing else None,
             "f_score": standing.f_score if standing else None,
             "m_score": standing.m_score if standing else None,
@@ -104,13 +105,14 @@ def _coupon_line(coupon: dict[str, Any]) -> str:
     return f"{coupon['code']} (valid until {coupon['valid_until']})"
 
 
+def units(cents: int) -> str:
+    """Integer cents as currency units with two decimals, exactly (no float rounding)."""
+    return f"{Decimal(cents) / 100:.2f}"
+
+
 def coupon_json(coupon: Coupon) -> dict[str, Any]:
     """A coupon as ``customer show --json`` and ``customer export`` print it: amounts in
     currency units, times in ISO 8601, and the redemption (order and amount) or None."""
-
-    def units(cents: int) -> str:
-        return f"{cents / 100:.2f}"
-
     fixed = coupon.kind is CouponKind.FIXED and coupon.value is not None
     redeemed = None
     if coupon.redeemed_at is not None:
