@@ -32,10 +32,13 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -94,6 +97,55 @@ async def _run(url: str, engine: AsyncEngine | None, action: Callable[[Config], 
     finally:
         if own_engine:
             await active.dispose()
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaState:
+    """Where a database stands against the migrations shipped with this code."""
+
+    database: frozenset[str]
+    """The revisions recorded in the database (empty: never migrated)."""
+    code: frozenset[str]
+    """The head revisions of this code's migrations."""
+    unknown: frozenset[str]
+    """Revisions in the database that this code does not know (a newer release wrote them)."""
+
+    @property
+    def at_head(self) -> bool:
+        return self.database == self.code
+
+    def describe(self) -> str:
+        """One line for an operator: what state the database is in and what to do."""
+        shown = ", ".join(sorted(self.database)) or "none (empty database)"
+        heads = ", ".join(sorted(self.code))
+        if self.at_head:
+            return f"database is at the code's head ({heads})"
+        if self.unknown:
+            return (
+                f"database is at {shown}, which this code does not know (head {heads}): it was "
+                "migrated by a newer release of rapport; run that release, or restore a backup "
+                "taken before the upgrade"
+            )
+        return f"database is at {shown}, the code at {heads}: run `rapport db upgrade`"
+
+
+async def schema_state(url: str, *, engine: AsyncEngine | None = None) -> SchemaState:
+    """Compare the revisions recorded in the database at `url` with the code's heads."""
+    script = ScriptDirectory.from_config(alembic_config(url))
+    code = frozenset(script.get_heads())
+    known = {revision.revision for revision in script.walk_revisions()}
+    active = make_engine(url) if engine is None else engine
+    try:
+        async with active.connect() as connection:
+
+            def current(sync_connection: Connection) -> frozenset[str]:
+                return frozenset(MigrationContext.configure(sync_connection).get_current_heads())
+
+            database = await connection.run_sync(current)
+    finally:
+        if engine is None:
+            await active.dispose()
+    return SchemaState(database=database, code=code, unknown=frozenset(database - known))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +22,25 @@ class PollingPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class WebhookConfig:
+    """Where Telegram posts (`public_url`, the URL registered with ``setWebhook``) and where
+    this process listens (`host`, `port`; behind a reverse proxy that forwards the URL's path
+    unchanged). `secret_token` is left out of ``repr``."""
+
+    public_url: str
+    host: str
+    port: int
+    secret_token: str = field(repr=False)
+    accept_timeout_seconds: float = 10.0
+    max_connections: int = 40
+
+    @property
+    def path(self) -> str:
+        """The path served: the public URL's path (``/`` when it has none)."""
+        return urlsplit(self.public_url).path or "/"
+
+
+@dataclass(frozen=True, slots=True)
 class Connection:
     """The token (never logged: it is left out of ``repr``), the Bot API server's base URL
     (Telegram's, or the local emulator's), the long-polling timeout in seconds and the
@@ -33,6 +53,8 @@ class Connection:
     polling_timeout: int = 30
     polling: PollingPolicy = field(default_factory=PollingPolicy)
     paid_broadcast: bool = False
+    webhook: WebhookConfig | None = None
+    """Receive updates by webhook (:mod:`bot.adapters.webhook`) instead of long polling."""
     request_timeout_seconds: float = 10.0
     """How long any request but ``getUpdates`` may take on either framework (their own
     defaults differ: 5 s read timeout in python-telegram-bot, 60 s in aiogram). A send that

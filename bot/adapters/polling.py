@@ -69,6 +69,142 @@ def chat_of(payload: Mapping[str, Any]) -> int | None:
     return None
 
 
+class Feeder(Generic[U]):
+    """What every update source shares (the long-poll loop here, the webhook receiver in
+    :mod:`bot.adapters.webhook`): re-drive the inbox, record with retries, feed each new update
+    to the framework in a task of its own under back-pressure, and drain on stop.
+
+    `from_json` turns a stored update (Bot API JSON) into the framework's object; `feed` hands
+    one update to the framework's own dispatch. `name` only labels the logs."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        dispatcher: Intake,
+        policy: PollingPolicy,
+        from_json: Callable[[Mapping[str, Any]], U],
+        feed: Callable[[U], Awaitable[object]],
+    ) -> None:
+        self.name = name
+        self.dispatcher = dispatcher
+        self.policy = policy
+        self.from_json = from_json
+        self._feed = feed
+        self._in_flight: set[asyncio.Task[None]] = set()
+
+    @property
+    def in_flight(self) -> int:
+        """Updates fed to the framework and not finished."""
+        return len(self._in_flight)
+
+    async def begin(self) -> None:
+        """Finishes what the last run left half-done, then feeds every update it accepted
+        and never handled, oldest first."""
+        await self.retrying("resuming the last run's answers", self.dispatcher.resume)
+        await self._redrive()
+
+    async def accept(self, inbound: Sequence[InboundUpdate]) -> list[int]:
+        """Records updates, retrying with back-off for as long as the database refuses
+        (busy, locked, unreachable): they are delayed, never dropped. Returns the ids new to
+        the inbox (the ones to feed)."""
+        what = f"recording {len(inbound)} updates (not confirmed until recorded)"
+        return await self.retrying(what, partial(self.dispatcher.accept, inbound))
+
+    async def retrying(self, what: str, attempt: Callable[[], Awaitable[T]]) -> T:
+        """`attempt()` until it succeeds, waiting between failures from
+        ``retry_initial_seconds``, doubling up to ``retry_max_seconds``."""
+        delay = self.policy.retry_initial_seconds
+        while True:
+            try:
+                return await attempt()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning(
+                    "%s: %s failed (%s); retrying in %.1f s",
+                    self.name,
+                    what,
+                    type(exc).__name__,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.policy.retry_max_seconds)
+
+    async def _redrive(self) -> None:
+        """Feeds every update accepted and never handled, oldest first, in pages."""
+        after, total = 0, 0
+        while True:
+            page = await self.retrying(
+                "reading the inbox",
+                partial(self.dispatcher.waiting, after, self.policy.max_in_flight),
+            )
+            if not page:
+                break
+            for item in page:
+                await self.room()
+                try:
+                    update = self.from_json(item.payload)
+                except Exception:
+                    log.exception(
+                        "%s: stored update %s cannot be read; left in the inbox",
+                        self.name,
+                        item.update_id,
+                    )
+                    continue
+                self.spawn(update, item.update_id)
+            total += len(page)
+            after = page[-1].update_id
+        if total:
+            log.info("%s: handling %d updates accepted before the last stop", self.name, total)
+
+    async def room(self) -> None:
+        """Waits while `max_in_flight` updates are being handled (back-pressure)."""
+        while len(self._in_flight) >= self.policy.max_in_flight:
+            await asyncio.wait(set(self._in_flight), return_when=asyncio.FIRST_COMPLETED)
+
+    def spawn(self, update: U, update_id: int) -> None:
+        """Feeds `update` in a task of its own. The core's dispatcher serialises a chat's
+        updates in the order their tasks start."""
+        task = asyncio.create_task(self._handle(update, update_id), name=f"update-{update_id}")
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+
+    async def _handle(self, update: U, update_id: int) -> None:
+        """Feeds one update. The core tries it again itself when its handling fails (a busy
+        database, say), holding the chat's turn so the chat's later updates wait; past its
+        attempts the update stays in the inbox for the next start."""
+        try:
+            await self._feed(update)
+        except Exception:
+            log.exception("%s: update %s failed", self.name, update_id)
+
+    async def drain(self) -> None:
+        """Tells the core to begin no more updates (those waiting for their chat's turn stay
+        in the inbox, so a long paced backlog does not hold up a stop); then awaits the
+        updates being handled for at most the grace period. What outlasts it is cancelled
+        and stays in the inbox for the next start (a cancelled send may have reached
+        Telegram: the grace period is the last resort, not the plan)."""
+        self.dispatcher.close()
+        if not self._in_flight:
+            return
+        log.info("%s: waiting for %d updates in flight", self.name, len(self._in_flight))
+        _done, pending = await asyncio.wait(
+            set(self._in_flight), timeout=self.policy.stop_grace_seconds
+        )
+        if pending:
+            log.warning(
+                "%s: %d updates not finished after %.1f s; they stay in the inbox and are "
+                "handled at the next start",
+                self.name,
+                len(pending),
+                self.policy.stop_grace_seconds,
+            )
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+
 class Poller(Generic[U]):
     """One long-poll loop over framework updates of type `U`.
 
@@ -89,143 +225,45 @@ class Poller(Generic[U]):
         feed: Callable[[U], Awaitable[object]],
     ) -> None:
         self._name = name
-        self._dispatcher = dispatcher
-        self._policy = policy
+        self._feeder = Feeder(
+            name=name, dispatcher=dispatcher, policy=policy, from_json=from_json, feed=feed
+        )
         self._fetch = fetch
         self._to_json = to_json
-        self._from_json = from_json
-        self._feed = feed
         self._task: asyncio.Task[None] | None = None
-        self._in_flight: set[asyncio.Task[None]] = set()
-        self._stopping = False
 
     @property
     def in_flight(self) -> int:
         """Updates fed to the framework and not finished."""
-        return len(self._in_flight)
+        return self._feeder.in_flight
 
     def start(self) -> None:
         """Re-drives the inbox, then polls, in a background task."""
         self._task = asyncio.create_task(self._run(), name=f"{self._name}-polling")
 
     async def stop(self) -> None:
-        """Stops fetching; tells the core to begin no more updates (those waiting for their
-        chat's turn stay in the inbox, so a long paced backlog does not hold up a stop); then
-        awaits the updates being handled for at most the grace period. What outlasts it is
-        cancelled and stays in the inbox for the next start (a cancelled send may have
-        reached Telegram: the grace period is the last resort, not the plan)."""
-        self._stopping = True
+        """Stops fetching, then drains (:meth:`Feeder.drain`)."""
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
-        self._dispatcher.close()
-        if not self._in_flight:
-            return
-        log.info("%s: waiting for %d updates in flight", self._name, len(self._in_flight))
-        _done, pending = await asyncio.wait(
-            set(self._in_flight), timeout=self._policy.stop_grace_seconds
-        )
-        if pending:
-            log.warning(
-                "%s: %d updates not finished after %.1f s; they stay in the inbox and are "
-                "handled at the next start",
-                self._name,
-                len(pending),
-                self._policy.stop_grace_seconds,
-            )
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+        await self._feeder.drain()
 
     async def _run(self) -> None:
-        await self._retrying("resuming the last run's answers", self._dispatcher.resume)
-        await self._redrive()
+        feeder = self._feeder
+        await feeder.begin()
         offset: int | None = None
         log.info("%s: polling", self._name)
         while True:
-            await self._room()
+            await feeder.room()
             # network trouble, 409, 5xx: nothing was confirmed, the batch is still there
-            batch = await self._retrying("getUpdates", partial(self._fetch, offset))
+            batch = await feeder.retrying("getUpdates", partial(self._fetch, offset))
             if not batch:
                 continue
             payloads = [self._to_json(update) for update in batch]
             inbound = [InboundUpdate(int(p["update_id"]), chat_of(p), p) for p in payloads]
-            added = set(await self._accept(inbound))
+            added = set(await feeder.accept(inbound))
             offset = max(u.update_id for u in inbound) + 1  # the next fetch confirms the batch
             for update, item in zip(batch, inbound, strict=True):
                 if item.update_id in added:
-                    self._spawn(update, item.update_id)
-
-    async def _accept(self, inbound: Sequence[InboundUpdate]) -> list[int]:
-        """Records the batch, retrying with back-off for as long as the database refuses
-        (busy, locked, unreachable): the batch is delayed, never dropped, and not confirmed
-        to Telegram until it is recorded."""
-        what = f"recording {len(inbound)} updates (not confirmed until recorded)"
-        return await self._retrying(what, partial(self._dispatcher.accept, inbound))
-
-    async def _retrying(self, what: str, attempt: Callable[[], Awaitable[T]]) -> T:
-        """`attempt()` until it succeeds, waiting between failures from
-        ``retry_initial_seconds``, doubling up to ``retry_max_seconds``."""
-        delay = self._policy.retry_initial_seconds
-        while True:
-            try:
-                return await attempt()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning(
-                    "%s: %s failed (%s); retrying in %.1f s",
-                    self._name,
-                    what,
-                    type(exc).__name__,
-                    delay,
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self._policy.retry_max_seconds)
-
-    async def _redrive(self) -> None:
-        """Feeds every update accepted and never handled, oldest first, in pages."""
-        after, total = 0, 0
-        while True:
-            page = await self._retrying(
-                "reading the inbox",
-                partial(self._dispatcher.waiting, after, self._policy.max_in_flight),
-            )
-            if not page:
-                break
-            for item in page:
-                await self._room()
-                try:
-                    update = self._from_json(item.payload)
-                except Exception:
-                    log.exception(
-                        "%s: stored update %s cannot be read; left in the inbox",
-                        self._name,
-                        item.update_id,
-                    )
-                    continue
-                self._spawn(update, item.update_id)
-            total += len(page)
-            after = page[-1].update_id
-        if total:
-            log.info("%s: handling %d updates accepted before the last stop", self._name, total)
-
-    async def _room(self) -> None:
-        """Waits while `max_in_flight` updates are being handled (back-pressure)."""
-        while len(self._in_flight) >= self._policy.max_in_flight:
-            await asyncio.wait(set(self._in_flight), return_when=asyncio.FIRST_COMPLETED)
-
-    def _spawn(self, update: U, update_id: int) -> None:
-        task = asyncio.create_task(self._handle(update, update_id), name=f"update-{update_id}")
-        self._in_flight.add(task)
-        task.add_done_callback(self._in_flight.discard)
-
-    async def _handle(self, update: U, update_id: int) -> None:
-        """Feeds one update. The core tries it again itself when its handling fails (a busy
-        database, say), holding the chat's turn so the chat's later updates wait; past its
-        attempts the update stays in the inbox for the next start."""
-        try:
-            await self._feed(update)
-        except Exception:
-            log.exception("%s: update %s failed", self._name, update_id)
+                    feeder.spawn(update, item.update_id)

@@ -13,7 +13,13 @@ from functools import partial
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from bot.adapters.connection import Connection, PollingPolicy, TelegramUnreachable
+from bot.adapters.connection import (
+    Connection,
+    PollingPolicy,
+    TelegramUnreachable,
+    WebhookConfig,
+)
+from bot.adapters.webhook import derived_secret
 from bot.app.bootstrap import (
     Services,
     build_services,
@@ -62,7 +68,30 @@ def connection(settings: Settings) -> Connection:
         ),
         paid_broadcast=settings.paid_broadcast,
         request_timeout_seconds=settings.telegram_request_timeout_seconds,
+        webhook=webhook_config(settings),
     )
+
+
+def webhook_config(settings: Settings) -> WebhookConfig | None:
+    """The webhook receiver's configuration; None (long polling) without ``webhook_url``."""
+    if settings.webhook_url is None:
+        return None
+    host, _, port = settings.webhook_listen.rpartition(":")
+    return WebhookConfig(
+        public_url=settings.webhook_url,
+        host=host.strip("[]"),
+        port=int(port),
+        secret_token=webhook_secret(settings),
+        accept_timeout_seconds=settings.webhook_accept_timeout_seconds,
+        max_connections=settings.webhook_max_connections,
+    )
+
+
+def webhook_secret(settings: Settings) -> str:
+    """The configured webhook secret, or the one derived from the bot token."""
+    if settings.webhook_secret is not None:
+        return settings.webhook_secret.get_secret_value()
+    return derived_secret(settings.token_value())
 
 
 def scheduler_timings(settings: Settings) -> SchedulerTimings:

@@ -7,7 +7,9 @@ field's description is its documentation.
 
 from __future__ import annotations
 
+import re
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -80,6 +82,36 @@ class Settings(BaseSettings):
         description="Attempts at handling one update (waiting as for a batch between them) "
         "before it is left recorded for the next start; a busy database delays an update, it "
         "never drops it.",
+    )
+
+    # --- Webhook (instead of long polling) -----------------------------------------------
+    webhook_url: str | None = Field(
+        None,
+        description="Public HTTPS URL Telegram posts updates to (`rapport run --webhook "
+        "--public-url`); set, the bot receives updates by webhook instead of long polling. "
+        "The reverse proxy forwards its path unchanged to RAPPORT_WEBHOOK_LISTEN.",
+    )
+    webhook_listen: str = Field(
+        "127.0.0.1:8081",
+        description="HOST:PORT the webhook receiver listens on (behind the reverse proxy).",
+    )
+    webhook_secret: SecretStr | None = Field(
+        None,
+        description="Secret token Telegram sends with every webhook request (1-256 of "
+        "A-Z a-z 0-9 _ -); a request without it gets 401. Unset: derived from the bot token, "
+        "so every worker of one bot agrees.",
+    )
+    webhook_accept_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="How long a webhook request waits for the database to record its update "
+        "before answering 503 (Telegram then delivers it again).",
+    )
+    webhook_max_connections: int = Field(
+        40,
+        ge=1,
+        le=100,
+        description="Simultaneous webhook connections Telegram may open (setWebhook).",
     )
 
     # --- Storage --------------------------------------------------------------------------
@@ -574,6 +606,32 @@ class Settings(BaseSettings):
     )
 
     log_level: str = Field("INFO", description="Python logging level.")
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url_is_a_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError("must be a URL such as https://bot.example.com/telegram")
+        return value
+
+    @field_validator("webhook_listen")
+    @classmethod
+    def _listen_is_host_port(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError("must be HOST:PORT, such as 0.0.0.0:8081")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_is_telegram_shaped(cls, value: SecretStr | None) -> SecretStr | None:
+        shaped = value is None or re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value())
+        if not shaped:
+            raise ValueError("must be 1 to 256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
 
     @field_validator("loyalty_levels")
     @classmethod

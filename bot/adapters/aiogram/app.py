@@ -1,9 +1,11 @@
-"""Runs the bot with aiogram by long polling (against Telegram or the local emulator).
+"""Runs the bot with aiogram by long polling or webhook (against Telegram or the emulator).
 
 aiogram's own ``start_polling`` asks for the next offset (confirming a batch to Telegram)
 before the batch is handled, and its ``stop_polling`` does not await running handlers. So the
 loop is ours (:class:`bot.adapters.polling.Poller`): aiogram's ``Bot.get_updates`` fetches,
 the core's inbox records, and ``Dispatcher.feed_update`` — aiogram's own dispatch — handles.
+With a webhook configured, :class:`bot.adapters.webhook.WebhookReceiver` takes the place of
+the loop and aiogram's ``Bot.set_webhook`` registers it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from aiogram import Dispatcher as AiogramDispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
+    TelegramBadRequest,
     TelegramNetworkError,
     TelegramNotFound,
     TelegramServerError,
@@ -28,6 +31,7 @@ from bot.adapters.aiogram.messenger import AiogramMessenger
 from bot.adapters.aiogram.routing import build_router
 from bot.adapters.connection import Connection, TelegramUnreachable, TokenRefused
 from bot.adapters.polling import Poller
+from bot.adapters.webhook import WebhookReceiver, WebhookUnavailable, start_source
 from bot.core.dispatch import Dispatcher
 
 log = logging.getLogger(__name__)
@@ -52,10 +56,11 @@ class AiogramApp:
         )
         self._polling_timeout = connection.polling_timeout
         self._policy = connection.polling
+        self._webhook = connection.webhook
         self.bot = Bot(connection.token, session=session)
         self.messenger = AiogramMessenger(self.bot, paid_broadcast=connection.paid_broadcast)
         self._dp = AiogramDispatcher()
-        self._poller: Poller[Update] | None = None
+        self._source: Poller[Update] | WebhookReceiver[Update] | None = None
 
     async def start(self, dispatcher: Dispatcher) -> None:
         try:  # getMe: its username tells our commands from other bots'
@@ -65,17 +70,30 @@ class AiogramApp:
         except (TelegramNetworkError, TelegramServerError, OSError, TimeoutError) as exc:
             raise TelegramUnreachable(_reason(exc)) from None
         self._dp.include_router(build_router(dispatcher, me.username))
-        self._poller = Poller(
+        self._source = await start_source(
             name="aiogram",
             dispatcher=dispatcher,
             policy=self._policy,
+            webhook=self._webhook,
             fetch=self._fetch,
             to_json=_to_json,
             from_json=self._from_json,
             feed=self._feed,
+            register=self._register,
         )
-        self._poller.start()
-        log.info("aiogram polling started")
+
+    async def _register(self, url: str, secret_token: str, max_connections: int) -> object:
+        try:
+            return await self.bot.set_webhook(
+                url,
+                secret_token=secret_token,
+                allowed_updates=ALLOWED_UPDATES,
+                max_connections=max_connections,
+            )
+        except TelegramBadRequest as exc:
+            raise WebhookUnavailable(f"Telegram refused the webhook: {exc.message}") from None
+        except (TelegramNetworkError, TelegramServerError, OSError, TimeoutError) as exc:
+            raise TelegramUnreachable(_reason(exc)) from None
 
     async def _fetch(self, offset: int | None) -> Sequence[Update]:
         return await self.bot.get_updates(
@@ -92,9 +110,9 @@ class AiogramApp:
         return await self._dp.feed_update(self.bot, update)
 
     async def stop(self) -> None:
-        if self._poller is not None:
-            await self._poller.stop()
-            self._poller = None
+        if self._source is not None:
+            await self._source.stop()
+            self._source = None
         await self.bot.session.close()
         log.info("aiogram stopped")
 

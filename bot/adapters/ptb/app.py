@@ -1,9 +1,11 @@
-"""Runs the bot with python-telegram-bot by long polling (against Telegram or the emulator).
+"""Runs the bot with python-telegram-bot by long polling or webhook (Telegram or the emulator).
 
 PTB's Updater is not used: it asks for the next offset (confirming a batch to Telegram) before
 the batch is handled. The loop is ours (:class:`bot.adapters.polling.Poller`): the bot's own
 ``get_updates`` fetches, the core's inbox records, and ``Application.process_update`` — PTB's
-own dispatch — handles.
+own dispatch — handles. With a webhook configured,
+:class:`bot.adapters.webhook.WebhookReceiver` takes the place of the loop (PTB's own
+``run_webhook`` would answer Telegram before recording) and ``Bot.set_webhook`` registers it.
 
 PTB's own JobQueue is disabled (``job_queue(None)``): rapport keeps one scheduler of its own
 whose jobs persist. Its HTTP client is built with ``trust_env=False`` so a proxy setting in
@@ -18,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from telegram import Update
-from telegram.error import InvalidToken, NetworkError
+from telegram.error import BadRequest, InvalidToken, NetworkError
 from telegram.ext import Application, ApplicationBuilder
 from telegram.request import HTTPXRequest
 
@@ -26,6 +28,7 @@ from bot.adapters.connection import Connection, TelegramUnreachable, TokenRefuse
 from bot.adapters.polling import Poller
 from bot.adapters.ptb.messenger import PtbMessenger
 from bot.adapters.ptb.routing import build_handlers
+from bot.adapters.webhook import WebhookReceiver, WebhookUnavailable, start_source
 from bot.core.dispatch import Dispatcher
 
 log = logging.getLogger(__name__)
@@ -48,6 +51,7 @@ class PtbApp:
         base = connection.api_base.rstrip("/")
         self._polling_timeout = connection.polling_timeout
         self._policy = connection.polling
+        self._webhook = connection.webhook
         self._poll_read_timeout = connection.polling_timeout + POLL_READ_MARGIN_SECONDS
         self.application: Application = (  # type: ignore[type-arg]
             ApplicationBuilder()
@@ -74,7 +78,7 @@ class PtbApp:
         self.messenger = PtbMessenger(
             self.application.bot, paid_broadcast=connection.paid_broadcast
         )
-        self._poller: Poller[Update] | None = None
+        self._source: Poller[Update] | WebhookReceiver[Update] | None = None
 
     async def start(self, dispatcher: Dispatcher) -> None:
         try:  # initialize calls getMe: its username tells our commands from other bots'
@@ -86,17 +90,30 @@ class PtbApp:
         username = self.application.bot.username
         self.application.add_handlers(build_handlers(dispatcher, username))
         await self.application.start()
-        self._poller = Poller(
+        self._source = await start_source(
             name="ptb",
             dispatcher=dispatcher,
             policy=self._policy,
+            webhook=self._webhook,
             fetch=self._fetch,
             to_json=_to_json,
             from_json=self._from_json,
             feed=self.application.process_update,
+            register=self._register,
         )
-        self._poller.start()
-        log.info("python-telegram-bot polling started")
+
+    async def _register(self, url: str, secret_token: str, max_connections: int) -> object:
+        try:
+            return await self.application.bot.set_webhook(
+                url,
+                secret_token=secret_token,
+                allowed_updates=ALLOWED_UPDATES,
+                max_connections=max_connections,
+            )
+        except BadRequest as exc:
+            raise WebhookUnavailable(f"Telegram refused the webhook: {exc.message}") from None
+        except NetworkError as exc:  # TimedOut and connection failures included
+            raise TelegramUnreachable(exc.message.splitlines()[0][:200]) from None
 
     async def _fetch(self, offset: int | None) -> Sequence[Update]:
         updates: Sequence[Update] = await self.application.bot.get_updates(
@@ -113,9 +130,9 @@ class PtbApp:
         return update
 
     async def stop(self) -> None:
-        if self._poller is not None:
-            await self._poller.stop()
-            self._poller = None
+        if self._source is not None:
+            await self._source.stop()
+            self._source = None
         if self.application.running:
             await self.application.stop()
         await self.application.shutdown()

@@ -35,5 +35,13 @@ def load_settings(**overrides: object) -> Settings:
 
 
 def setup_logging(settings: Settings, level: str | None = None) -> None:
-    secrets = [s.get_secret_value() for s in (settings.bot_token, settings.events_secret) if s]
+    secrets = [
+        s.get_secret_value()
+        for s in (settings.bot_token, settings.events_secret, settings.webhook_secret)
+        if s
+    ]
+    if settings.bot_token is not None and settings.webhook_url is not None:
+        from bot.adapters.webhook import derived_secret
+
+        secrets.append(derived_secret(settings.bot_token.get_secret_value()))
     configure_logging(level or settings.log_level, secrets=secrets)

@@ -28,11 +28,13 @@ LAZY_GROUPS: dict[str, str] = {
     "outbox": "bot.app.cli.outbox",
     "playbook": "bot.app.cli.playbook",
     "news": "bot.app.cli.news",
+    "db": "bot.app.cli.db",
 }
 """Command groups: each module defines a ``typer.Typer`` named ``app``."""
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "triage": ("bot.app.cli.triage", "triage"),
     "faq": ("bot.app.cli.faq", "faq"),
+    "backup": ("bot.app.cli.db", "backup"),
 }
 """Single commands: (module, function)."""
 
@@ -70,16 +72,39 @@ app = typer.Typer(
 
 
 @app.command()
-def run(framework: FrameworkOption = None) -> None:
-    """Serve customers on Telegram by long polling (needs TELEGRAM_BOT_TOKEN)."""
+def run(
+    framework: FrameworkOption = None,
+    webhook: Annotated[
+        bool,
+        typer.Option(
+            "--webhook",
+            help="Receive updates by webhook (needs --public-url or RAPPORT_WEBHOOK_URL) "
+            "instead of long polling.",
+        ),
+    ] = False,
+    listen: Annotated[
+        str | None,
+        typer.Option(help="HOST:PORT for the webhook receiver (RAPPORT_WEBHOOK_LISTEN)."),
+    ] = None,
+    public_url: Annotated[
+        str | None,
+        typer.Option(help="The HTTPS URL Telegram posts to (RAPPORT_WEBHOOK_URL)."),
+    ] = None,
+) -> None:
+    """Serve customers on Telegram by long polling, or by webhook with --webhook (needs
+    TELEGRAM_BOT_TOKEN)."""
     from bot.app.runner import run_forever
 
-    settings = load_settings(framework=framework)
+    if not webhook and (listen or public_url):
+        fail("--listen and --public-url go with --webhook")
+    settings = load_settings(framework=framework, webhook_listen=listen, webhook_url=public_url)
     if settings.bot_token is None:
         fail(
             "no bot token. Set TELEGRAM_BOT_TOKEN (from @BotFather), "
             "or try `rapport demo`, which needs none."
         )
+    if webhook and settings.webhook_url is None:
+        fail("--webhook needs --public-url https://… (or RAPPORT_WEBHOOK_URL)")
     from bot.app.playbook_file import PlaybookError
     from bot.app.policies import read_playbook
 
@@ -95,11 +120,12 @@ def run(framework: FrameworkOption = None) -> None:
         fail(str(exc))
     setup_logging(settings)
     from bot.adapters.connection import TokenRefused
+    from bot.adapters.webhook import WebhookUnavailable
     from storage.key_check import EncryptionKeyMismatch
 
     try:
         asyncio.run(run_forever(settings))
-    except (EncryptionKeyMismatch, EventsConfigError) as exc:
+    except (EncryptionKeyMismatch, EventsConfigError, WebhookUnavailable) as exc:
         fail(str(exc))
     except TokenRefused:
         fail(
