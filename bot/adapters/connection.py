@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from aiohttp.web import RouteDef
+
 
 @dataclass(frozen=True, slots=True)
 class PollingPolicy:
@@ -33,6 +35,9 @@ class WebhookConfig:
     secret_token: str = field(repr=False)
     accept_timeout_seconds: float = 10.0
     max_connections: int = 40
+    routes: tuple[RouteDef, ...] = ()
+    """More endpoints on the same port (the composition root's ``/healthz`` and
+    ``/metrics``)."""
 
     @property
     def path(self) -> str:

@@ -113,6 +113,7 @@ class WebhookReceiver(Generic[U]):
     async def _listen(self) -> None:
         app = web.Application(client_max_size=MAX_BODY_BYTES)
         app.router.add_post(self._config.path, self._receive)
+        app.add_routes(self._config.routes)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
         self._runner = runner

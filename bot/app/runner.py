@@ -8,10 +8,13 @@ import dataclasses
 import gc
 import logging
 import signal
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Protocol
 from urllib.parse import urlsplit
+
+from aiohttp.web import RouteDef
 
 from bot.adapters.connection import (
     Connection,
@@ -28,6 +31,7 @@ from bot.app.bootstrap import (
     publish_menus,
 )
 from bot.app.events_server import EventsServer, events_secret, start_events_server
+from bot.app.health import HealthProbe, HealthServer, start_health_server
 from bot.app.jobs import engagement, revisit, sla
 from bot.app.policies import tier_policy
 from bot.app.settings import Framework, Settings
@@ -55,7 +59,7 @@ class BotApp(Protocol):
     async def stop(self) -> None: ...
 
 
-def connection(settings: Settings) -> Connection:
+def connection(settings: Settings, routes: Sequence[RouteDef] = ()) -> Connection:
     return Connection(
         token=settings.token_value(),
         api_base=settings.api_base,
@@ -68,12 +72,13 @@ def connection(settings: Settings) -> Connection:
         ),
         paid_broadcast=settings.paid_broadcast,
         request_timeout_seconds=settings.telegram_request_timeout_seconds,
-        webhook=webhook_config(settings),
+        webhook=webhook_config(settings, routes),
     )
 
 
-def webhook_config(settings: Settings) -> WebhookConfig | None:
-    """The webhook receiver's configuration; None (long polling) without ``webhook_url``."""
+def webhook_config(settings: Settings, routes: Sequence[RouteDef] = ()) -> WebhookConfig | None:
+    """The webhook receiver's configuration (`routes`: more endpoints on its port); None
+    (long polling) without ``webhook_url``."""
     if settings.webhook_url is None:
         return None
     host, _, port = settings.webhook_listen.rpartition(":")
@@ -84,6 +89,7 @@ def webhook_config(settings: Settings) -> WebhookConfig | None:
         secret_token=webhook_secret(settings),
         accept_timeout_seconds=settings.webhook_accept_timeout_seconds,
         max_connections=settings.webhook_max_connections,
+        routes=tuple(routes),
     )
 
 
@@ -103,16 +109,17 @@ def scheduler_timings(settings: Settings) -> SchedulerTimings:
     )
 
 
-def make_app(framework: Framework, settings: Settings) -> BotApp:
-    """The adapter's application for `framework`; imports only that framework."""
+def make_app(framework: Framework, settings: Settings, routes: Sequence[RouteDef] = ()) -> BotApp:
+    """The adapter's application for `framework`; imports only that framework. `routes` are
+    served on the webhook port (webhook mode only)."""
     if framework == "aiogram":
         from bot.adapters.aiogram.app import AiogramApp
 
-        return AiogramApp(connection(settings))
+        return AiogramApp(connection(settings, routes))
     if framework == "ptb":
         from bot.adapters.ptb.app import PtbApp
 
-        return PtbApp(connection(settings))
+        return PtbApp(connection(settings, routes))
     raise ValueError(f"unknown framework {framework!r}: choose aiogram or ptb")
 
 
@@ -129,6 +136,9 @@ class RunningBot:
     stop_grace: float
     events: EventsServer | None = None
     """The order events endpoint, when ``RAPPORT_EVENTS_PORT`` is set."""
+    health: HealthServer | None = None
+    """``/healthz`` and ``/metrics`` on ``RAPPORT_HEALTH_LISTEN`` (polling mode; in webhook
+    mode they are served on the webhook port)."""
 
     @property
     def deps(self) -> Deps:
@@ -142,6 +152,8 @@ class RunningBot:
         event it has begun is applied, later ones are refused by the closed port."""
         if self.events is not None:
             await self.events.stop()
+        if self.health is not None:
+            await self.health.stop()
         self.dispatcher.close()
         await self.scheduler.stop()
         await self._stop_outbox()
@@ -176,7 +188,9 @@ async def start_bot(services: Services, framework: Framework) -> RunningBot:
     :class:`~bot.app.events_server.EventsConfigError` says why."""
     settings = services.settings
     events_secret(settings)  # a port without a secret: refused before anything starts
-    app = make_app(framework, settings)
+    probe = HealthProbe(services)
+    webhook_mode = settings.webhook_url is not None
+    app = make_app(framework, settings, probe.routes() if webhook_mode else ())
     scheduler = Scheduler(scheduler_timings(settings), services.engine)
     deps = make_deps(services, app.messenger, scheduler)
     worker = worker_name()
@@ -206,14 +220,18 @@ async def start_bot(services: Services, framework: Framework) -> RunningBot:
     outbox = OutboxSender(deps, dispatcher.delivery, outbox_policy(settings), worker)
     task = asyncio.create_task(outbox.run(after=dispatcher.resumed), name="rapport-outbox")
     bot = RunningBot(app, dispatcher, scheduler, outbox, task, settings.stop_grace_seconds)
+    probe.attach(bot)
     try:
         events = await start_events_server(
             settings, services.engine, services.clock, tier_policy(settings)
         )
+        health = None
+        if settings.health_listen is not None and not webhook_mode:
+            health = await start_health_server(probe, settings.health_listen)
     except BaseException:
         await bot.stop()
         raise
-    return dataclasses.replace(bot, events=events) if events is not None else bot
+    return dataclasses.replace(bot, events=events, health=health)
 
 
 def freeze_start_up_heap() -> None:

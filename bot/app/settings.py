@@ -114,6 +114,12 @@ class Settings(BaseSettings):
         description="Simultaneous webhook connections Telegram may open (setWebhook).",
     )
 
+    health_listen: str | None = Field(
+        None,
+        description="HOST:PORT serving GET /healthz and GET /metrics (Prometheus) in polling "
+        "mode; in webhook mode they are served on the webhook port. Keep it private.",
+    )
+
     # --- Storage --------------------------------------------------------------------------
     database_url: str = Field(
         "sqlite+aiosqlite:///rapport.db",
@@ -617,9 +623,11 @@ class Settings(BaseSettings):
             raise ValueError("must be a URL such as https://bot.example.com/telegram")
         return value
 
-    @field_validator("webhook_listen")
+    @field_validator("webhook_listen", "health_listen")
     @classmethod
-    def _listen_is_host_port(cls, value: str) -> str:
+    def _listen_is_host_port(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         host, _, port = value.rpartition(":")
         if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
             raise ValueError("must be HOST:PORT, such as 0.0.0.0:8081")

@@ -117,11 +117,22 @@ def render_relay(renderer: Renderer, relay: Relay, locale: str) -> Outgoing:
     )
 
 
+@dataclass(slots=True)
+class DeliveryCounts:
+    """Totals since this process started (read by ``/metrics``)."""
+
+    sent: int = 0
+    """Messages, edits and copies Telegram accepted."""
+    rate_limited: int = 0
+    """429 answers (each pauses every send for Telegram's ``retry_after``)."""
+
+
 class Delivery:
     """Sends rendered messages through the messenger, paced, retried and logged."""
 
     def __init__(self, deps: Deps) -> None:
         self._deps = deps
+        self.counts = DeliveryCounts()
         self._pacer = Pacer(deps.policies.delivery.limits)
         self._chat_turns = ChatLocks()
         self._bot_turn = UrgentFirst()
@@ -247,6 +258,7 @@ class Delivery:
             try:
                 sent = await self._deps.messenger.send(message)
             except RateLimited as exc:
+                self.counts.rate_limited += 1
                 log.warning("429 from Telegram: pausing all sends for %.1fs", exc.retry_after)
                 self._pacer.pause(exc.retry_after, self._now())
             except UncertainDelivery as exc:
@@ -291,6 +303,7 @@ class Delivery:
                 await self._staff_chat_failed(message.chat_id, "refused")
                 return SendResult(SendOutcome.FAILED, reason=str(exc))
             else:
+                self.counts.sent += 1
                 return SendResult(SendOutcome.SENT, sent=sent)
         log.error(
             "gave up on %s to chat %s after %d attempts",

@@ -136,6 +136,10 @@ class Dispatcher:
         """This process as the outbox rows it claims name it."""
         self._chat_locks = ChatLocks()
         self.in_flight = 0
+        self.handled = 0
+        """Updates this process handled to the end (read by ``/metrics``)."""
+        self.failed = 0
+        """Updates this process gave up on, left in the inbox for the next start."""
         """Updates being handled right now (waiting for their chat's turn included)."""
         self._closing = False
         self.resumed = asyncio.Event()
@@ -156,9 +160,14 @@ class Dispatcher:
         self.in_flight += 1
         try:
             async with self._chat_locks.hold(msg.chat_id):
-                return await self._attempts(msg)
+                sent = await self._attempts(msg)
+        except Exception:
+            self.failed += 1
+            raise
         finally:
             self.in_flight -= 1
+        self.handled += 1
+        return sent
 
     async def _attempts(self, msg: Incoming) -> list[Sent]:
         """Handles `msg`, trying again after a failure (a busy database, say) with a growing

@@ -102,7 +102,61 @@ async def test_customers_are_answered_by_webhook_and_forgeries_refused(
         await emu.wait_for("sendMessage", chat_id=mallory, timeout=20)
         await asyncio.sleep(0.5)  # time for a second answer, were there one
         assert len(emu.bot_messages(mallory)) == len(emu.bot_messages(customers[0].id)) >= 1
+        # The operator's view, on the same port (the proxy forwards only the webhook path).
+        health, status = await get_json(port, "/healthz")
+        assert status == 200 and health["status"] == "ok" and health["database"] is True
+        assert health["schema"]["at_head"] is True
+        assert health["lease_holder"] is not None
+        assert health["outbox"]["pending"] == {} or all(
+            n >= 0 for n in health["outbox"]["pending"].values()
+        )
+        metrics = await get_text(port, "/metrics")
+        assert metric(metrics, "rapport_updates_handled_total") >= len(customers) + 1
+        assert metric(metrics, "rapport_messages_sent_total") >= len(customers) + 1
+        assert metric(metrics, "rapport_telegram_429_total") == 0
+        assert metric(metrics, 'rapport_outbox_rows{lane="service",state="sent"}') >= 1
+        assert metric(metrics, "rapport_up") == 1
+        assert "Mallory" not in metrics and TOKEN not in metrics
     assert not recorded(database, 880_001) and not recorded(database, 880_002)
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+async def test_health_and_metrics_in_polling_mode(
+    framework: Framework, fast_emulator: Emulator, tmp_path: Path
+) -> None:
+    emu, port = fast_emulator, free_port()
+    extra = {"health_listen": f"127.0.0.1:{port}", **FAST_PACING}
+    async with running_bot(emu, tmp_path / "bot.db", framework, **extra):
+        customer = emu.add_user("Ada", language_code="en")
+        await emu.send_text(customer, "/start")
+        await emu.wait_for("sendMessage", chat_id=customer.id, timeout=20)
+        health, status = await get_json(port, "/healthz")
+        assert status == 200 and health["schema"]["at_head"]
+        metrics = await get_text(port, "/metrics")
+        assert metric(metrics, "rapport_updates_handled_total") >= 1
+    with pytest.raises(aiohttp.ClientConnectionError):  # stopped with the bot
+        await get_text(port, "/healthz")
+
+
+async def get_json(port: int, path: str) -> tuple[dict[str, Any], int]:
+    url = f"http://127.0.0.1:{port}{path}"
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        return await response.json(), response.status
+
+
+async def get_text(port: int, path: str) -> str:
+    url = f"http://127.0.0.1:{port}{path}"
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        assert response.status == 200
+        return await response.text()
+
+
+def metric(exposition: str, name: str) -> float:
+    """The value of the sample `name` (with its labels, as printed) in Prometheus text."""
+    for line in exposition.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    raise AssertionError(f"no sample {name} in:\n{exposition}")
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
