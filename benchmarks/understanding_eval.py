@@ -6,10 +6,17 @@ on labelled sets that were written before any run and split into development and
     python -m benchmarks.understanding_eval --set all --json   # machine-readable
     python -m benchmarks.understanding_eval --errors           # list every miss of the set
     python -m benchmarks.understanding_eval --speed            # also messages/s and start-up
+    python -m benchmarks.understanding_eval --set heldout2     # the second, blind held-out set
 
 Sets: ``benchmarks/data/faq_eval.yaml`` and ``benchmarks/data/triage_eval.yaml``; their headers
 say how they were written. The split is fixed: within each locale × label list the item at
 0-based position k is *dev* when k is even and *heldout* when k is odd. Tune on dev only.
+
+``--set heldout2`` reads ``benchmarks/data/faq_heldout2.yaml`` and ``triage_heldout2.yaml``
+instead: a second held-out set written later, by someone who had seen no figures, lexicon or
+phrasing. It has no development half: every item is held-out and none may ever be tuned on.
+The lead runs it once, at merge, and reports the figures; every further run (above all with
+``--errors``, which shows the misses) spends some of its blindness. Their headers say more.
 
 FAQ, per set and locale (in-scope questions have an entry id, out-of-scope ones ``none``):
 
@@ -45,6 +52,11 @@ from bot.core.triage import Triage
 DATA = Path(__file__).resolve().parent / "data"
 FAQ_SET = DATA / "faq_eval.yaml"
 TRIAGE_SET = DATA / "triage_eval.yaml"
+#: The second held-out set (issue #12): every item held-out, no development half.
+FAQ_HELDOUT2 = DATA / "faq_heldout2.yaml"
+TRIAGE_HELDOUT2 = DATA / "triage_heldout2.yaml"
+#: ``--set`` choices: halves of the first sets, both halves, or the second held-out set.
+SETS = ("dev", "heldout", "all", "heldout2")
 CLASSES = ("enquiry", "general", "quality", "major")
 
 #: The false alarms issue #12 names: none of them may be read as a complaint.
@@ -71,17 +83,35 @@ class Item:
     split: str  # "dev" or "heldout"
 
 
-def load_set(path: Path) -> list[Item]:
-    """Every item of a set with its split (even position in its locale × label list: dev)."""
+def load_set(path: Path, *, all_heldout: bool = False) -> list[Item]:
+    """Every item of a set with its split (even position in its locale × label list: dev).
+
+    ``all_heldout`` is for sets without a development half (``*_heldout2.yaml``): every item is
+    then ``heldout``, so code that selects ``dev`` items (training, tuning) finds none.
+    """
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     items: list[Item] = []
     for locale, groups in data.items():
         for label, texts in groups.items():
             for k, text in enumerate(texts):
-                items.append(
-                    Item(locale, str(text), str(label), "dev" if k % 2 == 0 else "heldout")
-                )
+                split = "heldout" if all_heldout or k % 2 == 1 else "dev"
+                items.append(Item(locale, str(text), str(label), split))
     return items
+
+
+def load_items(which: str) -> tuple[list[Item], list[Item]]:
+    """The FAQ and triage items of a ``--set`` choice (see :data:`SETS`)."""
+    if which == "heldout2":
+        return (
+            load_set(FAQ_HELDOUT2, all_heldout=True),
+            load_set(TRIAGE_HELDOUT2, all_heldout=True),
+        )
+    if which not in SETS:
+        raise ValueError(f"unknown set {which!r}; choose one of {', '.join(SETS)}")
+    return (
+        [i for i in load_set(FAQ_SET) if which == "all" or i.split == which],
+        [i for i in load_set(TRIAGE_SET) if which == "all" or i.split == which],
+    )
 
 
 def build_faq(settings: Settings) -> FaqIndex:
@@ -205,8 +235,7 @@ def evaluate(
     settings = Settings(understanding_models=models)
     index = build_faq_index(settings)
     triage = build_triage(settings)
-    faq_items = [i for i in load_set(FAQ_SET) if which == "all" or i.split == which]
-    tri_items = [i for i in load_set(TRIAGE_SET) if which == "all" or i.split == which]
+    faq_items, tri_items = load_items(which)
     report: dict[str, object] = {"set": which}
     errors: list[str] = []
     faq: dict[str, object] = {}
@@ -264,7 +293,7 @@ def render(report: dict[str, object]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--set", choices=("dev", "heldout", "all"), default="heldout")
+    parser.add_argument("--set", choices=SETS, default="heldout")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--errors", action="store_true", help="list every miss")
     parser.add_argument("--speed", action="store_true", help="also time FAQ, triage, start-up")
