@@ -71,6 +71,17 @@ class SqlInboxRepository:
     async def discard(self, update_id: int) -> None:
         await forget(self._session, update_id)
 
+    async def older_waiting(self, chat_id: int, update_id: int) -> list[int]:
+        stmt = (
+            select(InboundUpdateRow.update_id)
+            .where(
+                col(InboundUpdateRow.chat_id) == chat_id,
+                col(InboundUpdateRow.update_id) < update_id,
+            )
+            .order_by(col(InboundUpdateRow.update_id))
+        )
+        return list(await self._session.scalars(stmt))
+
 
 async def forget(session: AsyncSession, update_id: int) -> None:
     """Deletes the inbox row of `update_id`, if any (it has been handled or needs nothing)."""

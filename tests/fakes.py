@@ -263,6 +263,11 @@ class _Inbox:
     async def discard(self, update_id: int) -> None:
         self._store.inbox.pop(update_id, None)
 
+    async def older_waiting(self, chat_id: int, update_id: int) -> list[int]:
+        return sorted(
+            i for i, u in self._store.inbox.items() if u.chat_id == chat_id and i < update_id
+        )
+
 
 class _Outbox:
     """The outbox (``outbox`` in SQL). A claim is decided against the *committed* rows as

@@ -188,6 +188,7 @@ def policies(settings: Settings) -> Policies:
             attempts=s.update_handle_attempts,
             retry_initial_seconds=s.accept_retry_initial_seconds,
             retry_max_seconds=s.accept_retry_max_seconds,
+            order_wait_seconds=s.chat_order_wait_seconds,
         ),
         engagement=engagement_policy(s),
         loyalty=loyalty_policy(s),

@@ -76,6 +76,13 @@ class Settings(BaseSettings):
         ge=1,
         description="Updates being handled at once before polling waits to fetch more.",
     )
+    chat_order_wait_seconds: float = Field(
+        15.0,
+        ge=0,
+        description="With several workers: how long an update waits for an older update of "
+        "its chat that another worker is handling, so a chat's answers keep their order; "
+        "past it, it goes ahead.",
+    )
     update_handle_attempts: int = Field(
         5,
         ge=1,

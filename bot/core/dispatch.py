@@ -108,6 +108,13 @@ StaffHandler = Callable[[StaffTurn, Deps], Awaitable[Sequence[Result]]]
 
 
 @dataclass(frozen=True, slots=True)
+class _OlderElsewhere:
+    """Older updates of the chat wait in the inbox, handled by another process."""
+
+    update_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class _Accepted:
     """What the accept transaction decided."""
 
@@ -136,11 +143,14 @@ class Dispatcher:
         """This process as the outbox rows it claims name it."""
         self._chat_locks = ChatLocks()
         self.in_flight = 0
+        """Updates being handled right now (waiting for their chat's turn included)."""
         self.handled = 0
         """Updates this process handled to the end (read by ``/metrics``)."""
         self.failed = 0
         """Updates this process gave up on, left in the inbox for the next start."""
-        """Updates being handled right now (waiting for their chat's turn included)."""
+        self._mine: set[int] = set()
+        """Ids of the updates this process has begun and not finished (or given up on): the
+        older updates of a chat that need no waiting for, since this process orders them."""
         self._closing = False
         self.resumed = asyncio.Event()
         """Set once :meth:`resume` has sent what an earlier run left in the outbox; the
@@ -158,14 +168,16 @@ class Dispatcher:
             await self.discard(msg.update_id)
             return []
         self.in_flight += 1
+        self._mine.add(msg.update_id)
         try:
             async with self._chat_locks.hold(msg.chat_id):
                 sent = await self._attempts(msg)
         except Exception:
-            self.failed += 1
+            self.failed += 1  # stays in _mine: it waits in the inbox for the next start
             raise
         finally:
             self.in_flight -= 1
+        self._mine.discard(msg.update_id)
         self.handled += 1
         return sent
 
@@ -242,7 +254,7 @@ class Dispatcher:
             await uow.commit()
 
     async def _dispatch(self, msg: Incoming) -> list[Sent]:
-        accepted = await self._accept(msg)
+        accepted = await self._accept_in_order(msg)
         if accepted is None:
             return []
         route, turn = accepted.route, accepted.turn
@@ -286,7 +298,39 @@ class Dispatcher:
             handled=None if key else update_id,
         )
 
-    async def _accept(self, msg: Incoming) -> _Accepted | None:
+    async def _accept_in_order(self, msg: Incoming) -> _Accepted | None:
+        """:meth:`_accept`, after the older updates of the chat that another process is
+        handling (several workers on one database): while the inbox holds such an update,
+        nothing is written and the accept is tried again after a growing pause, so a chat's
+        answers keep the order of its update ids across workers (this process's own updates
+        are ordered by its chat locks). Past ``handling.order_wait_seconds`` it goes ahead:
+        an update recorded by a process that then died is handled at that process's next
+        start."""
+        policy = self.deps.policies.handling
+        clock = self.deps.clock
+        started, pause = clock.now(), policy.order_poll_seconds
+        in_order = policy.order_wait_seconds > 0
+        while True:
+            accepted = await self._accept(msg, in_order=in_order)
+            if not isinstance(accepted, _OlderElsewhere):
+                return accepted
+            waited = (clock.now() - started).total_seconds()
+            if waited >= policy.order_wait_seconds:
+                log.warning(
+                    "update %s went ahead of older update(s) %s of its chat after %.0f s: no "
+                    "process finished them",
+                    msg.update_id,
+                    list(accepted.update_ids),
+                    waited,
+                )
+                in_order = False
+                continue
+            await clock.sleep(pause)
+            pause = min(pause * 2, 1.0)
+
+    async def _accept(
+        self, msg: Incoming, in_order: bool = False
+    ) -> _Accepted | _OlderElsewhere | None:
         deps = self.deps
         now = deps.clock.now()
         async with deps.uow() as uow:
@@ -294,6 +338,11 @@ class Dispatcher:
             if recorded and not await uow.inbox.is_waiting(msg.update_id):
                 log.info("update %s already handled; ignoring the re-delivery", msg.update_id)
                 return None
+            if in_order:
+                older = await uow.inbox.older_waiting(msg.chat_id, msg.update_id)
+                elsewhere = tuple(i for i in older if i not in self._mine)
+                if elsewhere:  # nothing written: the unit of work rolls back
+                    return _OlderElsewhere(elsewhere)
             if recorded:
                 log.info("update %s was recorded but never handled; handling it", msg.update_id)
             situation, conversation, takeover = await self._situation(uow, msg)

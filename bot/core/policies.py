@@ -125,6 +125,13 @@ class HandlingPolicy:
     retry_initial_seconds: float = 0.5
     """The wait after the first failure; each further failure doubles it."""
     retry_max_seconds: float = 30.0
+    order_wait_seconds: float = 15.0
+    """How long an update waits for an older update of its chat that another process
+    recorded and is handling (several workers); past it, it goes ahead (the other process
+    is presumably dead, and its update is handled at that process's next start)."""
+    order_poll_seconds: float = 0.05
+    """The first pause between two looks at the inbox while waiting so; it doubles up to
+    a second."""
 
     def wait(self, failures: int) -> float:
         """Seconds to wait after the `failures`-th failure (1, 2, …)."""

@@ -410,6 +410,10 @@ class InboxRepository(Protocol):
         """Forgets a waiting update the core has nothing to do for (no-op if not waiting)."""
         ...
 
+    async def older_waiting(self, chat_id: int, update_id: int) -> list[int]:
+        """Ids of the waiting updates of `chat_id` older (lower id) than `update_id`."""
+        ...
+
 
 class OutboxRepository(Protocol):
     """Messages waiting to be sent (:mod:`bot.core.outbox`). Every state change but

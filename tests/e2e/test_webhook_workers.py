@@ -14,9 +14,9 @@ messages, in the same order, each once); every update is recorded once and handl
 workers agree on one scheduler leader; and when the leader is killed with SIGKILL another
 worker holds the lease within the lease time.
 
-Not covered (a known gap, issue 13): a chat's updates arriving at two workers at the same
-moment are ordered by whichever records first; here each customer waits for the answer
-before the next step, as people do.
+At the end each customer sends three messages at once: they reach different workers, and
+each chat's answers still come in the order of its messages (a worker waits while an older
+update of the chat is being handled elsewhere).
 """
 
 from __future__ import annotations
@@ -89,6 +89,13 @@ def sends_to(emu: Emulator, chat_id: int) -> int:
         for r in emu.requests
         if r.method == "sendMessage" and str(r.params.get("chat_id")) == str(chat_id) and r.ok
     )
+
+
+async def until_sends(emu: Emulator, chat_id: int, count: int, workers: list[Worker]) -> None:
+    async def enough() -> bool:
+        return sends_to(emu, chat_id) >= count
+
+    await until(enough, STEP_TIMEOUT, f"{count} messages to chat {chat_id}", workers)
 
 
 def find_button(emu: Emulator, chat_id: int, label: str) -> tuple[int, str]:
@@ -315,6 +322,22 @@ async def test_three_webhook_workers_on_one_postgres(
                 assert conversation(emu, customer.id) == expected, customer.first_name
                 assert sends_to(emu, customer.id) == expected_sends[-1]
             assert proxy.doubled > 0 and proxy.dropped > 0  # the network really misbehaved
+
+            # A burst: three messages at once from each customer, spread over the workers;
+            # each chat's answers come in the order of its messages.
+            for customer in customers:
+                for n in (1, 2, 3):
+                    await emu.send_text(customer, f"/m{n}")
+            for customer in customers:
+                await until_sends(emu, customer.id, expected_sends[-1] + 3, workers)
+                await quiet(emu, customer.id, 1.0)
+                burst = [m["text"] for m in emu.bot_messages(customer.id)[len(expected) :]]
+                commands = [re.search(r"/m\d", t) for t in burst]
+                assert [c.group(0) if c else t for c, t in zip(commands, burst, strict=True)] == [
+                    "/m1",
+                    "/m2",
+                    "/m3",
+                ]
             assert await unhandled_updates(url) == 0
 
             # One leader; SIGKILL it and another takes over within the lease time.

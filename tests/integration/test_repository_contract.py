@@ -1100,6 +1100,10 @@ async def test_inbox_accepts_once_and_lets_go_when_handled(backend: Backend) -> 
         assert await work.inbox.waiting() == [_update(8, None), _update(9), _update(11)]
         assert await work.inbox.waiting(after_update_id=8, limit=1) == [_update(9)]
         assert await work.inbox.is_waiting(9) and not await work.inbox.is_waiting(10)
+        # a chat's older waiting updates (8 has no chat), for ordering across workers
+        assert await work.inbox.older_waiting(BIG, 11) == [9]
+        assert await work.inbox.older_waiting(BIG, 9) == []
+        assert await work.inbox.older_waiting(BIG + 1, 11) == []
         await work.messages.add(
             LoggedMessage(Direction.IN, chat_id=BIG, at=T0, text="hé ☕", update_id=9)
         )
