@@ -34,6 +34,7 @@ from bot.core.models import (
 from bot.core.outbox_model import Lane, OutboxMessage, OutboxState, OutboxSummary
 from bot.core.ports import (
     SLA_MARKS,
+    CampaignRepository,
     ConversationRepository,
     CouponRepository,
     CustomerRecordRepository,
@@ -706,6 +707,9 @@ class MemoryUnitOfWork:
     coupons: CouponRepository
     loyalty: LoyaltyRepository
     news: NewsRepository
+    campaigns: CampaignRepository
+    """Not kept in memory: campaign use cases are tested over the SQL storage (the
+    ``database_url`` fixture), so a fake unit of work has no ``campaigns``."""
 
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
