@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import update
@@ -109,10 +110,8 @@ async def test_a_scheduled_campaign_reaches_the_right_customers_in_their_languag
     framework: Framework, emulator: Emulator, virtual_clock: VirtualClock, tmp_path: Path
 ) -> None:
     emu = emulator
-    async with running_bot(emu, tmp_path / "bot.db", framework, **NO_QUIET_HOURS) as (
-        app,
-        services,
-    ):
+    settings: dict[str, Any] = {**NO_QUIET_HOURS}
+    async with running_bot(emu, tmp_path / "bot.db", framework, **settings) as (app, services):
         people = {
             "Mia": ("en", "mid", True),
             "Lin": ("zh-hans", "mid", True),

@@ -267,3 +267,22 @@ async def test_campaign_messages_count_under_the_marketing_cap(database_url: str
         assert statuses == [{"queued": 1}, {"queued": 1}, {"cap": 1}]
     finally:
         await shop.close()
+
+
+async def test_a_freeze_cut_short_carries_on_where_it_stopped(database_url: str) -> None:
+    shop = await shop_with(database_url, CampaignPolicy(batch_size=3))
+    try:
+        campaign = await service.create(shop.tools, spring(), "test")
+        cid = campaign.id or 0
+        await service.change(shop.tools, cid, Action.SCHEDULE)
+        # a process that started the run and froze one page, then died
+        assert await service._start(shop.tools, cid, NOW)
+        assert await service._freeze_page(shop.tools, cid) == 3
+        carried_on = await service.tick(shop.tools)  # another process, later
+        assert carried_on.started == [] and carried_on.frozen[cid] == 5
+        async with shop.uow() as work:
+            rows = await work.campaigns.outcomes(cid)
+        assert len(rows) == 8 == len({r.customer_id for r in rows})
+        assert len(await shop.outbox()) == 4
+    finally:
+        await shop.close()
