@@ -95,6 +95,7 @@ class Shop:
                         language=p.language,
                         timezone=p.timezone,
                         reachability=p.reachability,
+                        customer_ref=f"C-{p.name}",
                     )
                 )
                 assert customer.id is not None

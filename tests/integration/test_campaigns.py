@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from sqlalchemy import update
+from sqlmodel import col
 
 from bot.core.campaigns.model import (
     Action,
@@ -19,6 +22,7 @@ from bot.core.campaigns.model import (
     RecipientStatus,
     Schedule,
     ScheduleKind,
+    in_holdout,
 )
 from bot.core.engagement.playbook import Audience
 from bot.core.messages import OutButton, Outgoing
@@ -27,6 +31,8 @@ from bot.core.outbox_model import Lane, OutboxMessage, OutboxState
 from bot.core.policies import CampaignPolicy
 from bot.core.services import campaigns as service
 from bot.core.tiers import Tier
+from storage.customers_import import import_orders_file
+from storage.tables import CampaignRow
 from tests.campaign_shop import NOW, Person, Shop, spring
 
 EVERYONE = [
@@ -284,5 +290,84 @@ async def test_a_freeze_cut_short_carries_on_where_it_stopped(database_url: str)
             rows = await work.campaigns.outcomes(cid)
         assert len(rows) == 8 == len({r.customer_id for r in rows})
         assert len(await shop.outbox()) == 4
+    finally:
+        await shop.close()
+
+
+async def test_uplift_from_imported_orders_against_a_hand_computed_example(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Eight mid-tier customers; the holdout draw (its seed chosen here) keeps back C5–C8.
+    Orders imported from the shop afterwards, within 14 days of the message unless noted:
+
+    ======  =========================================  ==========
+    C1      100.00 paid                                 converted
+    C2      50.00 paid; 30.00 paid on day 20 (too late) converted
+    C3      nothing
+    C4      80.00 cancelled (does not count)
+    C5      40.00 paid                                  converted
+    C6, C8  nothing
+    C7      60.00 paid the day before (does not count)
+    ======  =========================================  ==========
+
+    Conversion 2/4 = 0.50 against 1/4 = 0.25: uplift 0.25, se = sqrt(.5·.5/4 + .25·.75/4)
+    = 0.330719, 95 %: (−0.398197, 0.898197). Revenue per customer 37.50 (100, 50, 0, 0;
+    s² = 2291.67) against 10.00 (40, 0, 0, 0; s² = 400): uplift 27.50, Welch se =
+    sqrt(2291.67/4 + 400/4) = 25.940637, 95 %: (−23.342715, 78.342715)."""
+    shop = await Shop(database_url).open()
+    try:
+        names = [f"C{n}" for n in range(1, 9)]
+        await shop.add(*(Person(name) for name in names))
+        ids = [shop.ids[name] for name in names]
+        seed = next(
+            s
+            for s in range(100_000)
+            if [in_holdout(s, i, 0.5) for i in ids] == [False] * 4 + [True] * 4
+        )
+        campaign = await service.create(shop.tools, spring(holdout=0.5), "test")
+        cid = campaign.id or 0
+        async with shop.uow() as work:
+            await work.session.execute(
+                update(CampaignRow).where(col(CampaignRow.id) == cid).values(seed=seed)
+            )
+            await work.commit()
+        await service.change(shop.tools, cid, Action.SCHEDULE)
+        await service.tick(shop.tools)
+        await shop.deliver_all()
+
+        def day(n: int) -> str:
+            return (NOW + timedelta(days=n)).isoformat()
+
+        orders = tmp_path / "orders.csv"
+        orders.write_text(
+            "order_id,customer_ref,amount,currency,status,created_at,paid_at\n"
+            f"O-1,C-C1,100.00,CNY,paid,{day(1)},{day(1)}\n"
+            f"O-2,C-C2,50.00,CNY,paid,{day(3)},{day(3)}\n"
+            f"O-3,C-C2,30.00,CNY,paid,{day(20)},{day(20)}\n"
+            f"O-4,C-C4,80.00,CNY,cancelled,{day(2)},\n"
+            f"O-5,C-C5,40.00,CNY,paid,{day(2)},{day(2)}\n"
+            f"O-7,C-C7,60.00,CNY,paid,{day(-1)},{day(-1)}\n",
+            encoding="utf-8",
+        )
+        imported = await import_orders_file(
+            shop.engine, orders, shop_currency="CNY", now=NOW + timedelta(days=21)
+        )
+        assert imported.created == 6
+
+        report = await service.report(shop.tools, cid)
+        assert report.audience == 8 and report.adds_up
+        assert (report.sent, report.holdout) == (4, 4)
+        assert (report.treated.customers, report.treated.converted) == (4, 2)
+        assert (report.control.customers, report.control.converted) == (4, 1)
+        assert report.treated.revenue_per_customer == 3750
+        assert report.control.revenue_per_customer == 1000
+        conversion, revenue = report.conversion_uplift, report.revenue_uplift_cents
+        assert conversion is not None and revenue is not None
+        assert conversion.estimate == pytest.approx(0.25)
+        assert conversion.low == pytest.approx(-0.398197, abs=1e-6)
+        assert conversion.high == pytest.approx(0.898197, abs=1e-6)
+        assert revenue.estimate / 100 == pytest.approx(27.5)
+        assert revenue.low / 100 == pytest.approx(-23.342715, abs=1e-6)
+        assert revenue.high / 100 == pytest.approx(78.342715, abs=1e-6)
     finally:
         await shop.close()
