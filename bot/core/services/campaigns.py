@@ -266,7 +266,7 @@ async def create(tools: CampaignTools, spec: CampaignSpec, created_by: str) -> C
     async with tools.uow() as work:
         stored = await work.campaigns.add(campaign)
         await work.commit()
-    log.info("campaign %s created by %s", stored.id, created_by)
+    log.info("campaign %s created", stored.id)  # not by whom: a name is personal data
     return stored
 
 
@@ -322,7 +322,7 @@ async def preview(tools: CampaignTools, campaign_id: int) -> list[PreviewMessage
             campaign.spec,
             locale,
             default,
-            chat_id=sample.chat_id or 0 if sample else 0,
+            chat_id=(sample.chat_id or 0) if sample else 0,
             name=name,
             offer=_preview_offer(tools, campaign.spec, locale),
             customer_id=None,
