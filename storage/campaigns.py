@@ -73,6 +73,16 @@ def _outbox_key(campaign_id: int) -> ColumnElement[str]:
     )
 
 
+def _keys_of(campaign_id: int) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """The campaign's outbox keys as a range (``campaign:7:`` ≤ key < ``campaign:7;``, the
+    character after ``:``), which the unique index on the key serves on SQLite and
+    PostgreSQL alike, unlike ``LIKE 'campaign:7:%'``."""
+    prefix = key_prefix(campaign_id)
+    after = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    key = col(OutboxRow.idempotency_key)
+    return key >= prefix, key < after
+
+
 class SqlCampaignRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -199,7 +209,7 @@ class SqlCampaignRepository:
         count = await self._session.scalar(
             select(func.count())
             .select_from(OutboxRow)
-            .where(col(OutboxRow.idempotency_key).like(f"{key_prefix(campaign_id)}%"))
+            .where(*_keys_of(campaign_id))
             .where(col(OutboxRow.state).in_(_IN_FLIGHT))
         )
         return int(count or 0)
