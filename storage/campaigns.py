@@ -8,7 +8,7 @@ import json
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, String, and_, cast, func, literal, update
+from sqlalchemy import ColumnElement, String, and_, bindparam, cast, func, literal, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -180,21 +180,43 @@ class SqlCampaignRepository:
         return [_recipient(row) for row in rows.all()]
 
     async def decide(self, recipients: Sequence[Recipient]) -> None:
-        for r in recipients:
-            await self._session.execute(
-                update(CampaignRecipientRow)
-                .where(col(CampaignRecipientRow.campaign_id) == r.campaign_id)
-                .where(col(CampaignRecipientRow.run) == r.run)
-                .where(col(CampaignRecipientRow.customer_id) == r.customer_id)
-                .where(col(CampaignRecipientRow.status) == RecipientStatus.PENDING.value)
-                .values(
-                    status=r.status.value,
-                    reason=r.reason[:64],
-                    held=r.held,
-                    not_before=r.not_before,
-                    decided_at=r.decided_at,
-                )
+        """One executemany ``UPDATE … WHERE campaign, run, customer AND status = 'pending'``
+        for the whole batch (a statement per row was two fifths of a tick)."""
+        if not recipients:
+            return
+        table = CampaignRecipientRow.__table__  # type: ignore[attr-defined]
+        stmt = (
+            update(table)
+            .where(
+                table.c.campaign_id == bindparam("k_campaign"),
+                table.c.run == bindparam("k_run"),
+                table.c.customer_id == bindparam("k_customer"),
+                table.c.status == RecipientStatus.PENDING.value,
             )
+            .values(
+                status=bindparam("v_status"),
+                reason=bindparam("v_reason"),
+                held=bindparam("v_held"),
+                not_before=bindparam("v_not_before"),
+                decided_at=bindparam("v_decided_at"),
+            )
+        )
+        await self._session.execute(
+            stmt,
+            [
+                {
+                    "k_campaign": r.campaign_id,
+                    "k_run": r.run,
+                    "k_customer": r.customer_id,
+                    "v_status": r.status.value,
+                    "v_reason": r.reason[:64],
+                    "v_held": r.held,
+                    "v_not_before": r.not_before,
+                    "v_decided_at": r.decided_at,
+                }
+                for r in recipients
+            ],
+        )
 
     async def cancel_pending(self, campaign_id: int, at: datetime) -> int:
         result = await self._session.execute(
