@@ -4,7 +4,9 @@ One page of customers is read with one query per table (customers, profiles, sta
 advisors, orders, complaints, ratings, resolved tickets, tier changes, engagement outbox
 rows), each filtered to the page's ids, so a page costs a fixed number of round trips
 whatever its size. Engagement messages are found by their outbox key prefix ``engage:`` and
-the customer they are about.
+the customer they are about; campaign messages (``campaign:``) are among them too, so the
+marketing cap counts playbook and campaign messages alike (a key the playbook does not know
+counts as marketing).
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from bot.core.campaigns.model import KEY_PREFIX as CAMPAIGN_KEY_PREFIX
 from bot.core.engagement.facts import CustomerFacts, OrderFact, SentEngagement
 from bot.core.models import Reachability
 from bot.core.records import OrderStatus, PersonalDataError
@@ -147,7 +150,12 @@ class SqlEngagementFacts:
                 col(OutboxRow.not_before),
             )
             .where(col(OutboxRow.about_customer_id).in_(ids))
-            .where(col(OutboxRow.idempotency_key).like("engage:%"))
+            .where(
+                or_(
+                    col(OutboxRow.idempotency_key).like("engage:%"),
+                    col(OutboxRow.idempotency_key).like(f"{CAMPAIGN_KEY_PREFIX}%"),
+                )
+            )
         ):
             sent[c_id].append(SentEngagement(key, at))
 

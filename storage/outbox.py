@@ -31,7 +31,12 @@ def _to_row(item: OutboxMessage) -> OutboxRow:
         lane=item.lane.value,
         chat_id=m.chat_id,
         text=m.text,
-        buttons=json.dumps([[[b.text, b.data] for b in row] for row in m.buttons]),
+        buttons=json.dumps(
+            [
+                [[b.text, b.data, b.url] if b.url else [b.text, b.data] for b in row]
+                for row in m.buttons
+            ]
+        ),
         parse_mode=PARSE_MODE,
         thread_id=m.thread_id,
         topic=json.dumps([m.topic.ticket_id, m.topic.title, m.topic.icon_color])
@@ -66,7 +71,7 @@ def _from_row(row: Any) -> OutboxMessage:
         chat_id=row.chat_id,
         text=row.text,
         buttons=tuple(
-            tuple(OutButton(text, data) for text, data in line) for line in json.loads(row.buttons)
+            tuple(OutButton(*button) for button in line) for line in json.loads(row.buttons)
         ),
         template_key=row.template_key,
         about_customer_id=row.about_customer_id,

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Self
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.core.ports import (
+    CampaignRepository,
     ConversationRepository,
     CouponRepository,
     CustomerRecordRepository,
@@ -53,6 +54,7 @@ from bot.core.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
+from storage.campaigns import SqlCampaignRepository
 from storage.coupons import SqlCouponRepository
 from storage.crypto import PersonalDataCipher
 from storage.customers import SqlCustomerRecords, SqlCustomerTiers
@@ -125,6 +127,7 @@ class SqlUnitOfWork:
     coupons: CouponRepository
     loyalty: LoyaltyRepository
     news: NewsRepository
+    campaigns: CampaignRepository
 
     def __init__(
         self,
@@ -172,6 +175,7 @@ class SqlUnitOfWork:
         self.coupons = SqlCouponRepository(session)
         self.loyalty = SqlLoyaltyRepository(session)
         self.news = SqlNewsRepository(session)
+        self.campaigns = SqlCampaignRepository(session)
         return self
 
     async def __aexit__(

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
+from bot.core.campaigns.model import Campaign, Recipient
 from bot.core.consent import ConsentChange
 from bot.core.coupons import Coupon
 from bot.core.desk import Takeover
@@ -34,6 +35,7 @@ from bot.core.models import (
 from bot.core.outbox_model import Lane, OutboxMessage, OutboxState, OutboxSummary
 from bot.core.ports import (
     SLA_MARKS,
+    CampaignRepository,
     ConversationRepository,
     CouponRepository,
     CustomerRecordRepository,
@@ -59,6 +61,7 @@ from bot.core.ratings import Rating, Revisit, RevisitAnswer
 from bot.core.records import CustomerProfile, TierChange, TierInfo
 from bot.core.roles import AuditEntry, StaffMember
 from bot.core.tickets import Ticket, TicketEvent, ticket_number
+from tests.fakes_campaigns import MemoryCampaigns
 from tests.fakes_coupons import MemoryCoupons, MemoryLoyalty, MemoryNews
 from tests.fakes_customers import MemoryCustomerRecords, MemoryCustomerTiers
 from tests.fakes_engagement import MemoryEngagementFacts
@@ -123,6 +126,9 @@ class MemoryStore:
     """Customer id → their orders as loyalty reads them (SQL derives them from its orders)."""
     loyalty_ledger: dict[int, LoyaltyRedemption] = field(default_factory=dict)
     news: dict[int, NewsItem] = field(default_factory=dict)
+    campaigns: dict[int, Campaign] = field(default_factory=dict)
+    recipients: dict[tuple[int, int, int], Recipient] = field(default_factory=dict)
+    """(campaign, run, customer) → the frozen recipient."""
     """Entry number → consent change (a dict: erasure deletes entries)."""
     standings: dict[int, TierInfo] = field(default_factory=dict)
     tier_history: list[TierChange] = field(default_factory=list)
@@ -711,6 +717,7 @@ class MemoryUnitOfWork:
     coupons: CouponRepository
     loyalty: LoyaltyRepository
     news: NewsRepository
+    campaigns: CampaignRepository
 
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
@@ -736,6 +743,7 @@ class MemoryUnitOfWork:
         self.coupons = MemoryCoupons(self._work)
         self.loyalty = MemoryLoyalty(self._work)
         self.news = MemoryNews(self._work)
+        self.campaigns = MemoryCampaigns(self._work)
         return self
 
     async def __aexit__(

@@ -32,7 +32,8 @@ class MemoryEngagementFacts:
             sent = tuple(
                 SentEngagement(row.key, row.not_before)
                 for row in w.outbox.values()
-                if row.key.startswith("engage:") and row.message.about_customer_id == cid
+                if row.key.startswith(("engage:", "campaign:"))
+                and row.message.about_customer_id == cid
             )
             facts.append(
                 CustomerFacts(

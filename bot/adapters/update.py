@@ -147,6 +147,12 @@ def inline_keyboard(reply_buttons: tuple[tuple[OutButton, ...], ...]) -> dict[st
         return None
     return {
         "inline_keyboard": [
-            [{"text": b.text, "callback_data": b.data} for b in row] for row in reply_buttons
+            [
+                {"text": b.text, "url": b.url}
+                if b.url
+                else {"text": b.text, "callback_data": b.data}
+                for b in row
+            ]
+            for row in reply_buttons
         ]
     }

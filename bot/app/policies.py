@@ -17,6 +17,7 @@ from bot.core.engagement.playbook import Playbook
 from bot.core.loyalty import LoyaltyPolicy, parse_levels
 from bot.core.pacing import PacingLimits
 from bot.core.policies import (
+    CampaignPolicy,
     ComplaintPolicy,
     DeliveryPolicy,
     DeskMode,
@@ -134,6 +135,17 @@ def engagement_policy(settings: Settings, playbook: Playbook | None = None) -> E
     )
 
 
+def campaign_policy(settings: Settings) -> CampaignPolicy:
+    """Campaign delivery and report numbers (SPEC §10)."""
+    s = settings
+    return CampaignPolicy(
+        batch_size=s.campaign_batch_size,
+        queue_ahead=s.campaign_queue_ahead,
+        report_days=s.campaign_report_days,
+        confidence=s.campaign_confidence,
+    )
+
+
 def loyalty_policy(settings: Settings) -> LoyaltyPolicy:
     """Points, levels and the points-for-a-coupon rate (SPEC §9)."""
     s = settings
@@ -192,4 +204,5 @@ def policies(settings: Settings) -> Policies:
         ),
         engagement=engagement_policy(s),
         loyalty=loyalty_policy(s),
+        campaigns=campaign_policy(s),
     )

@@ -32,7 +32,7 @@ from bot.app.bootstrap import (
 )
 from bot.app.events_server import EventsServer, events_secret, start_events_server
 from bot.app.health import HealthProbe, HealthServer, start_health_server
-from bot.app.jobs import engagement, revisit, sla
+from bot.app.jobs import campaigns, engagement, revisit, sla
 from bot.app.policies import tier_policy
 from bot.app.settings import Framework, Settings
 from bot.core.deps import Deps
@@ -210,6 +210,7 @@ async def start_bot(services: Services, framework: Framework) -> RunningBot:
         (sla.JOB_ID, sla.TARGET, settings.sla_sweep_seconds),
         (revisit.SWEEP_JOB_ID, revisit.SWEEP_TARGET, settings.revisit_sweep_seconds),
         (engagement.JOB_ID, engagement.TARGET, settings.engagement_run_seconds),
+        (campaigns.JOB_ID, campaigns.TARGET, settings.campaign_tick_seconds),
     ):
         await retrying(
             partial(scheduler.schedule_every, job_id, target, seconds),

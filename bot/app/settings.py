@@ -441,6 +441,37 @@ class Settings(BaseSettings):
         "'price-sensitive' (they mentioned price).",
     )
 
+    # --- Campaigns (SPEC §10; docs/campaigns.md) ------------------------------------------
+    campaign_tick_seconds: int = Field(
+        30,
+        gt=0,
+        description="How often the scheduler starts due campaigns and queues their next messages.",
+    )
+    campaign_batch_size: int = Field(
+        200,
+        ge=1,
+        le=5000,
+        description="Campaign recipients frozen or decided per database transaction.",
+    )
+    campaign_queue_ahead: int = Field(
+        2000,
+        ge=1,
+        description="Most messages of one campaign waiting in the outbox at once (a pause "
+        "takes effect after at most these; the outbox sender paces them).",
+    )
+    campaign_report_days: int = Field(
+        14,
+        ge=1,
+        description="A campaign report counts orders placed within this many days of the "
+        "message (or, for the holdout, of when it would have gone out).",
+    )
+    campaign_confidence: float = Field(
+        0.95,
+        gt=0.5,
+        lt=1,
+        description="Confidence level of a campaign report's uplift intervals.",
+    )
+
     # --- Order events endpoint (issue #10; docs/events.md) --------------------------------
     events_port: int | None = Field(
         None,

@@ -164,8 +164,12 @@ class CallbackAnswer:
 
 @dataclass(frozen=True, slots=True)
 class OutButton:
+    """A rendered inline button: it sends `data` back when pressed, or, with `url`, opens
+    that address instead (a campaign's link buttons; `data` is then unused)."""
+
     text: str
     data: str
+    url: str = ""
 
 
 @dataclass(frozen=True, slots=True)

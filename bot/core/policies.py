@@ -184,6 +184,21 @@ class EngagementPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class CampaignPolicy:
+    """How campaigns deliver and report (SPEC §10; :mod:`bot.core.campaigns`)."""
+
+    batch_size: int = 200
+    """Recipients frozen or decided per transaction."""
+    queue_ahead: int = 2000
+    """Most of one campaign's messages waiting in the outbox at once: a pause stops the
+    campaign after at most these, and the outbox sender paces them."""
+    report_days: int = 14
+    """Orders within this many days of the message count for the report."""
+    confidence: float = 0.95
+    """The confidence level of the report's uplift intervals."""
+
+
+@dataclass(frozen=True, slots=True)
 class Policies:
     """Everything the core needs to know about the deployment, in one frozen bundle."""
 
@@ -197,6 +212,7 @@ class Policies:
     handling: HandlingPolicy = field(default_factory=HandlingPolicy)
     engagement: EngagementPolicy = field(default_factory=EngagementPolicy)
     loyalty: LoyaltyPolicy = field(default_factory=LoyaltyPolicy)
+    campaigns: CampaignPolicy = field(default_factory=CampaignPolicy)
 
     @property
     def enquiry_first_response(self) -> timedelta:

@@ -13,6 +13,8 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Literal, Protocol, Self
 
+from bot.core.campaigns.model import Campaign, Recipient
+from bot.core.campaigns.uplift import OrderRecord, RecipientOutcome
 from bot.core.consent import ConsentChange, ConsentState
 from bot.core.coupons import Coupon, OrderCoupon, Redemption
 from bot.core.desk import Takeover
@@ -545,6 +547,70 @@ class NewsRepository(Protocol):
         ...
 
 
+class CampaignRepository(Protocol):
+    """Campaigns and their frozen recipients (:mod:`bot.core.campaigns`)."""
+
+    async def add(self, campaign: Campaign) -> Campaign:
+        """Stores a new campaign and returns it with its `id`."""
+        ...
+
+    async def get(self, campaign_id: int) -> Campaign | None: ...
+
+    async def all(self) -> list[Campaign]:
+        """Every campaign, newest first."""
+        ...
+
+    async def save(self, campaign: Campaign) -> None:
+        """Writes the campaign's state, schedule and run fields (its spec does not change)."""
+        ...
+
+    async def due(self, now: datetime) -> list[int]:
+        """Scheduled campaigns whose next run is at or before `now`, oldest due first."""
+        ...
+
+    async def running(self) -> list[int]:
+        """Campaigns in the running state, by id."""
+        ...
+
+    async def add_recipients(self, recipients: Sequence[Recipient]) -> None:
+        """Stores one run's newly frozen recipients (each (campaign, run, customer) once)."""
+        ...
+
+    async def pending(self, campaign_id: int, run: int, limit: int) -> list[Recipient]:
+        """The run's undecided recipients, by customer id, at most `limit`."""
+        ...
+
+    async def decide(self, recipients: Sequence[Recipient]) -> None:
+        """Writes the status, reason, hold and moment of each recipient still pending."""
+        ...
+
+    async def cancel_pending(self, campaign_id: int, at: datetime) -> int:
+        """Every undecided recipient of the campaign becomes cancelled; returns how many."""
+        ...
+
+    async def in_outbox(self, campaign_id: int) -> int:
+        """The campaign's outbox rows not sent, failed or skipped yet."""
+        ...
+
+    async def progress(self, campaign_id: int) -> dict[str, int]:
+        """Recipients of the campaign (every run) by status."""
+        ...
+
+    async def outcomes(self, campaign_id: int, run: int | None = None) -> list[RecipientOutcome]:
+        """Every recipient of the campaign (or of one run) with its outbox row's state."""
+        ...
+
+    async def orders_of(
+        self, customer_ids: Collection[int], since: datetime, until: datetime
+    ) -> list[OrderRecord]:
+        """Orders of these customers created in [since, until)."""
+        ...
+
+    async def coupons(self, campaign_id: int) -> tuple[int, int]:
+        """Coupons the campaign issued, and how many of them were redeemed."""
+        ...
+
+
 class DuplicateUpdate(Exception):
     """The update was already recorded: a re-delivery, to be ignored."""
 
@@ -570,6 +636,7 @@ class UnitOfWork(Protocol):
     coupons: CouponRepository
     loyalty: LoyaltyRepository
     news: NewsRepository
+    campaigns: CampaignRepository
 
     async def __aenter__(self) -> Self: ...
 

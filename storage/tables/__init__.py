@@ -2,6 +2,7 @@
 (alembic's ``target_metadata``); add the module of each new feature here."""
 
 from storage.tables.base import NAMING_CONVENTION, StorageModel, metadata
+from storage.tables.campaigns import CampaignRecipientRow, CampaignRow
 from storage.tables.consent import MarketingConsentLogRow
 from storage.tables.coupons import CouponRow
 from storage.tables.customers import (
@@ -28,6 +29,8 @@ from storage.tables.topics import TicketTopicRow
 
 __all__ = [
     "NAMING_CONVENTION",
+    "CampaignRecipientRow",
+    "CampaignRow",
     "ConversationRow",
     "CouponRow",
     "CustomerAdvisorRow",

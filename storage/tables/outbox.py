@@ -15,7 +15,8 @@ class OutboxRow(StorageModel, table=True):
     """One message the bot decided to send, written in the transaction that decided it.
 
     ``idempotency_key`` is unique: enqueueing the same decision twice writes one row. The
-    message is stored rendered (HTML ``text``, ``buttons`` as JSON ``[[[label, data], …], …]``,
+    message is stored rendered (HTML ``text``, ``buttons`` as JSON ``[[[label, data], …], …]``
+    — ``[label, data, url]`` for a link button —,
     the ticket's ``topic`` as JSON ``[ticket_id, title, icon_color]``), so what is sent is what
     was decided, whatever the templates say by then. ``last_error`` holds Telegram's reason
     only, never message content."""

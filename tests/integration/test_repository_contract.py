@@ -1332,3 +1332,136 @@ async def test_news_items(backend: Backend) -> None:
         assert await work.news.since(T0 - timedelta(days=1)) == [first, second]
         assert await work.news.since(T0) == [second]  # strictly after
         assert await work.news.since(minutes(5)) == []
+
+
+async def test_campaigns_and_their_recipients(backend: Backend) -> None:
+    """A campaign stored and moved; its recipients frozen once, decided once, cancelled;
+    their outbox rows, orders and coupons read back for the report."""
+    from bot.core.campaigns.model import (
+        Campaign,
+        CampaignAudience,
+        CampaignSpec,
+        CampaignState,
+        LinkButton,
+        LocaleMessage,
+        Recipient,
+        RecipientStatus,
+        recipient_key,
+    )
+    from bot.core.campaigns.uplift import OrderRecord
+    from bot.core.engagement.facts import OrderFact
+
+    ann = await add_customer(backend.uow, 1)
+    bob = await add_customer(backend.uow, 2)
+    cy = await add_customer(backend.uow, 3)
+    assert ann.id is not None and bob.id is not None and cy.id is not None
+    spec = CampaignSpec(
+        "Spring",
+        CampaignAudience(),
+        {"en": LocaleMessage("Hi {name}", buttons=(LinkButton("Go", "https://x.example"),))},
+        coupon=CouponSpec(CouponKind.PERCENT, 10, valid_days=7),
+        holdout=0.25,
+    )
+    async with backend.uow() as work:
+        first = await work.campaigns.add(Campaign(spec, CampaignState.DRAFT, 7, T0, "mo"))
+        second = await work.campaigns.add(Campaign(spec, CampaignState.DRAFT, 8, T0, "mo"))
+        await work.commit()
+    assert first.id is not None and second.id is not None and first.id != second.id
+    cid = first.id
+    async with backend.uow() as work:
+        assert [c.id for c in await work.campaigns.all()] == [second.id, cid]
+        stored = await work.campaigns.get(cid)
+        assert stored is not None and stored.spec == spec and stored.seed == 7
+        assert await work.campaigns.get(999_999) is None
+        stored.state, stored.next_run_at = CampaignState.SCHEDULED, minutes(10)
+        await work.campaigns.save(stored)
+        await work.commit()
+    async with backend.uow() as work:
+        assert await work.campaigns.due(minutes(9)) == []
+        assert await work.campaigns.due(minutes(10)) == [cid]
+        running = await work.campaigns.get(cid)
+        assert running is not None
+        running.state, running.run, running.run_started_at = CampaignState.RUNNING, 1, T0
+        running.cursor, running.frozen = cy.id, False
+        await work.campaigns.save(running)
+        await work.campaigns.add_recipients(
+            [
+                Recipient(cid, 1, ann.id, holdout=False),
+                Recipient(cid, 1, bob.id, holdout=True),
+                Recipient(cid, 1, cy.id, holdout=False),
+            ]
+        )
+        await work.commit()
+    async with backend.uow() as work:
+        assert await work.campaigns.running() == [cid]
+        again = await work.campaigns.get(cid)
+        assert again is not None and (again.run, again.cursor, again.frozen) == (1, cy.id, False)
+        pending = await work.campaigns.pending(cid, 1, 2)
+        assert [r.customer_id for r in pending] == [ann.id, bob.id]
+        pending[0].status, pending[0].not_before = RecipientStatus.QUEUED, T0
+        pending[1].status, pending[1].reason = RecipientStatus.HOLDOUT, "no_consent"
+        pending[1].not_before = T0
+        await work.campaigns.decide(pending)
+        key = recipient_key(cid, 1, ann.id)
+        message = Outgoing(chat_id=ann.chat_id or 0, text="Hi", about_customer_id=ann.id)
+        await work.outbox.enqueue(OutboxMessage(key, Lane.PROACTIVE, message, T0, T0))
+        await work.coupons.add(
+            issue(
+                CouponSpec(CouponKind.PERCENT, 10),
+                code="CAMP-2222",
+                customer_id=ann.id,
+                currency="CNY",
+                source=CouponSource.CAMPAIGN,
+                source_ref=key,
+                now=T0,
+            )
+        )
+        await work.commit()
+    async with backend.uow() as work:
+        assert await work.campaigns.in_outbox(cid) == 1
+        assert await work.campaigns.in_outbox(second.id) == 0
+        assert await work.campaigns.progress(cid) == {"queued": 1, "holdout": 1, "pending": 1}
+        assert await work.campaigns.cancel_pending(cid, minutes(5)) == 1
+        await work.commit()
+    async with backend.uow() as work:
+        outcomes = await work.campaigns.outcomes(cid)
+        assert [(o.customer_id, o.status, o.outbox_state) for o in outcomes] == [
+            (ann.id, RecipientStatus.QUEUED, OutboxState.PENDING),
+            (bob.id, RecipientStatus.HOLDOUT, None),
+            (cy.id, RecipientStatus.CANCELLED, None),
+        ]
+        assert outcomes[1].reason == "no_consent" and outcomes[1].at == T0
+        assert await work.campaigns.outcomes(cid, run=2) == []
+        assert await work.campaigns.coupons(cid) == (1, 0)
+    placed = T0 + timedelta(days=1)
+    if backend.name == "memory":
+        assert isinstance(backend.uow, MemoryUnitOfWorkFactory)
+        backend.uow.store.orders[ann.id] = (
+            OrderFact("A-1", OrderStatus.PAID, placed, placed, amount_cents=5000),
+            OrderFact("A-2", OrderStatus.CANCELLED, placed, amount_cents=700),
+            OrderFact("A-3", OrderStatus.PAID, T0 - timedelta(days=1), amount_cents=900),
+        )
+    else:
+        async with backend.uow() as work:
+            for ref, status, at, amount in (
+                ("A-1", "paid", placed, 5000),
+                ("A-2", "cancelled", placed, 700),
+                ("A-3", "paid", T0 - timedelta(days=1), 900),
+            ):
+                work.session.add(  # type: ignore[attr-defined]
+                    CustomerOrderRow(
+                        order_id=ref,
+                        customer_id=ann.id,
+                        amount_cents=amount,
+                        currency="CNY",
+                        status=status,
+                        created_at=at,
+                    )
+                )
+            await work.commit()
+    async with backend.uow() as work:
+        found = await work.campaigns.orders_of([ann.id, bob.id], T0, T0 + timedelta(days=14))
+    assert sorted(found, key=lambda o: o.amount_cents) == [
+        OrderRecord(ann.id, placed, 700, False),
+        OrderRecord(ann.id, placed, 5000, True),
+    ]

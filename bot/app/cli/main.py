@@ -29,6 +29,7 @@ LAZY_GROUPS: dict[str, str] = {
     "playbook": "bot.app.cli.playbook",
     "news": "bot.app.cli.news",
     "db": "bot.app.cli.db",
+    "campaign": "bot.app.cli.campaign",
 }
 """Command groups: each module defines a ``typer.Typer`` named ``app``."""
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
