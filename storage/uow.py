@@ -47,6 +47,7 @@ from bot.core.ports import (
     OutboxRepository,
     RatingRepository,
     StaffRepository,
+    StaffTaskRepository,
     SupportRequestRepository,
     TicketRepository,
     TopicRepository,
@@ -70,6 +71,7 @@ from storage.repositories import (
     SqlSupportRequestRepository,
 )
 from storage.staff import SqlStaffRepository
+from storage.tasks import SqlStaffTaskRepository
 from storage.tickets import SqlTicketRepository
 from storage.topics import SqlTopicRepository
 
@@ -125,6 +127,7 @@ class SqlUnitOfWork:
     coupons: CouponRepository
     loyalty: LoyaltyRepository
     news: NewsRepository
+    tasks: StaffTaskRepository
 
     def __init__(
         self,
@@ -172,6 +175,7 @@ class SqlUnitOfWork:
         self.coupons = SqlCouponRepository(session)
         self.loyalty = SqlLoyaltyRepository(session)
         self.news = SqlNewsRepository(session)
+        self.tasks = SqlStaffTaskRepository(session)
         return self
 
     async def __aexit__(
@@ -252,3 +256,4 @@ if TYPE_CHECKING:  # mypy proves the classes satisfy the core's Protocols
         _coupons: CouponRepository = SqlCouponRepository(session)
         _loyalty: LoyaltyRepository = SqlLoyaltyRepository(session)
         _news: NewsRepository = SqlNewsRepository(session)
+        _tasks: StaffTaskRepository = SqlStaffTaskRepository(session)

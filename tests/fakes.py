@@ -51,6 +51,7 @@ from bot.core.ports import (
     OutboxRepository,
     RatingRepository,
     StaffRepository,
+    StaffTaskRepository,
     SupportRequestRepository,
     TicketRepository,
     TopicRepository,
@@ -58,10 +59,11 @@ from bot.core.ports import (
 from bot.core.ratings import Rating, Revisit, RevisitAnswer
 from bot.core.records import CustomerProfile, TierChange, TierInfo
 from bot.core.roles import AuditEntry, StaffMember
+from bot.core.staff_tasks import StaffTask
 from bot.core.tickets import Ticket, TicketEvent, ticket_number
 from tests.fakes_coupons import MemoryCoupons, MemoryLoyalty, MemoryNews
 from tests.fakes_customers import MemoryCustomerRecords, MemoryCustomerTiers
-from tests.fakes_engagement import MemoryEngagementFacts
+from tests.fakes_engagement import MemoryEngagementFacts, MemoryStaffTasks
 
 
 class FrozenClock:
@@ -123,6 +125,7 @@ class MemoryStore:
     """Customer id → their orders as loyalty reads them (SQL derives them from its orders)."""
     loyalty_ledger: dict[int, LoyaltyRedemption] = field(default_factory=dict)
     news: dict[int, NewsItem] = field(default_factory=dict)
+    tasks: dict[int, StaffTask] = field(default_factory=dict)
     """Entry number → consent change (a dict: erasure deletes entries)."""
     standings: dict[int, TierInfo] = field(default_factory=dict)
     tier_history: list[TierChange] = field(default_factory=list)
@@ -706,6 +709,7 @@ class MemoryUnitOfWork:
     coupons: CouponRepository
     loyalty: LoyaltyRepository
     news: NewsRepository
+    tasks: StaffTaskRepository
 
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
@@ -731,6 +735,7 @@ class MemoryUnitOfWork:
         self.coupons = MemoryCoupons(self._work)
         self.loyalty = MemoryLoyalty(self._work)
         self.news = MemoryNews(self._work)
+        self.tasks = MemoryStaffTasks(self._work)
         return self
 
     async def __aexit__(

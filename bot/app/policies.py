@@ -123,6 +123,7 @@ def engagement_policy(settings: Settings, playbook: Playbook | None = None) -> E
         birthday_grace_days=s.birthday_grace_days,
         news_fresh_days=s.news_fresh_days,
         news_max_items=s.news_max_items,
+        task_orders_shown=s.task_orders_shown,
         unhappy_complaint_days=s.unhappy_complaint_days,
         unhappy_rating_at_most=s.unhappy_rating_at_most,
         price_sensitive_coupon_share=s.price_sensitive_coupon_share,

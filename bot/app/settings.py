@@ -370,6 +370,13 @@ class Settings(BaseSettings):
     news_max_items: int = Field(
         3, ge=1, le=10, description="Most news items in one message (the newest)."
     )
+    task_orders_shown: int = Field(
+        3,
+        ge=0,
+        le=10,
+        description="Most recent orders a staff task's card lists (an advisor's monthly "
+        "check-in, a call-back, a survey follow-up).",
+    )
     unhappy_complaint_days: int = Field(
         180,
         ge=1,

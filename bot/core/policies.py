@@ -172,6 +172,8 @@ class EngagementPolicy:
     the coupons the playbook issues."""
     coupon_code_length: int = 8
     """Symbols of a coupon code (a multiple of 4; 5 bits each: 8 make 40 bits)."""
+    task_orders_shown: int = 3
+    """Most recent orders a staff task's card lists (an advisor's check-in, a call-back)."""
     playbook: Playbook = field(default_factory=lambda: Playbook(()))
     """The deployment's playbook, read and checked at start-up (empty: nothing is sent)."""
 

@@ -25,6 +25,7 @@ from bot.core.outbox_model import OutboxMessage, OutboxState, OutboxSummary
 from bot.core.ratings import Rating, Revisit, RevisitAnswer
 from bot.core.records import CustomerExport, CustomerProfile, TierChange, TierInfo
 from bot.core.roles import AuditEntry, StaffMember
+from bot.core.staff_tasks import StaffTask, TaskChoice, TaskState
 from bot.core.tickets import Ticket, TicketEvent
 from bot.core.tiers import Tier
 from bot.core.triage import TriageDecision
@@ -541,6 +542,28 @@ class NewsRepository(Protocol):
         ...
 
 
+class StaffTaskRepository(Protocol):
+    """Staff tasks (:mod:`bot.core.staff_tasks`), unique per (kind, customer, period)."""
+
+    async def add(self, task: StaffTask) -> StaffTask | None:
+        """Stores a new task and returns it with its id; None (nothing stored) when a task
+        of its kind, customer and period exists already."""
+        ...
+
+    async def get(self, task_id: int) -> StaffTask | None: ...
+
+    async def decide(
+        self, task_id: int, state: TaskState, choice: TaskChoice, by: int, at: datetime
+    ) -> bool:
+        """Records the choice if the task is still open (one conditional update: of two
+        presses at once, one wins); False if it was not open."""
+        ...
+
+    async def listing(self, *, open_only: bool = False, limit: int = 500) -> list[StaffTask]:
+        """Tasks newest first (open ones only with `open_only`)."""
+        ...
+
+
 class DuplicateUpdate(Exception):
     """The update was already recorded: a re-delivery, to be ignored."""
 
@@ -566,6 +589,7 @@ class UnitOfWork(Protocol):
     coupons: CouponRepository
     loyalty: LoyaltyRepository
     news: NewsRepository
+    tasks: StaffTaskRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -43,6 +43,7 @@ from bot.core.ports import DuplicateUpdate, UnitOfWork, UnitOfWorkFactory
 from bot.core.ratings import Rating, RevisitAnswer
 from bot.core.records import CustomerExport, CustomerProfile, OrderStatus, TierChange, TierInfo
 from bot.core.roles import AuditEntry, Role, StaffMember
+from bot.core.staff_tasks import StaffTask, TaskChoice, TaskKind, TaskState
 from bot.core.tickets import (
     EventKind,
     Level,
@@ -1328,3 +1329,41 @@ async def test_news_items(backend: Backend) -> None:
         assert await work.news.since(T0 - timedelta(days=1)) == [first, second]
         assert await work.news.since(T0) == [second]  # strictly after
         assert await work.news.since(minutes(5)) == []
+
+
+async def test_staff_tasks(backend: Backend) -> None:
+    """Unique per (kind, customer, period); decided once; listed newest first."""
+    async with backend.uow() as work:
+        customer = await work.customers.add(a_customer(1))
+        assert customer.id is not None
+
+        def task(kind: TaskKind, period: str, at: datetime) -> StaffTask:
+            return StaffTask(kind, customer.id or 0, period, -100500, at, "why", rule_id="r")
+
+        first = await work.tasks.add(task(TaskKind.ADVISOR_CHECKIN, "2026-12", T0))
+        second = await work.tasks.add(task(TaskKind.CALLBACK, "2026-12", minutes(5)))
+        assert await work.tasks.add(task(TaskKind.CALLBACK, "2026-12", minutes(6))) is None
+        await work.commit()
+    assert first is not None and second is not None and first.id and second.id
+    assert (first.state, first.assignee, first.choice) == (TaskState.OPEN, None, None)
+    async with backend.uow() as work:
+        assert await work.tasks.get(first.id) == first
+        assert await work.tasks.get(10**9) is None
+        assert await work.tasks.decide(
+            first.id, TaskState.SKIPPED, TaskChoice.SKIP, 7001, minutes(9)
+        )
+        assert not await work.tasks.decide(
+            first.id, TaskState.DONE, TaskChoice.CONTACTED, 7002, minutes(9)
+        )
+        await work.commit()
+    async with backend.uow() as work:
+        assert [t.id for t in await work.tasks.listing()] == [second.id, first.id]
+        assert [t.id for t in await work.tasks.listing(open_only=True)] == [second.id]
+        decided = await work.tasks.get(first.id)
+    assert decided is not None
+    assert (decided.state, decided.choice, decided.acted_by, decided.acted_at) == (
+        TaskState.SKIPPED,
+        TaskChoice.SKIP,
+        7001,
+        minutes(9),
+    )

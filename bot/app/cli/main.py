@@ -28,6 +28,7 @@ LAZY_GROUPS: dict[str, str] = {
     "outbox": "bot.app.cli.outbox",
     "playbook": "bot.app.cli.playbook",
     "news": "bot.app.cli.news",
+    "tasks": "bot.app.cli.tasks",
 }
 """Command groups: each module defines a ``typer.Typer`` named ``app``."""
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
