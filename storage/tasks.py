@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from bot.core.staff_tasks import StaffTask, TaskChoice, TaskKind, TaskState
 from storage.tables.tasks import StaffTaskRow
+from storage.unique import add_unless_taken
 
 
 def _task(row: StaffTaskRow) -> StaffTask:
@@ -47,11 +47,7 @@ class SqlStaffTaskRepository:
             state=task.state.value,
             opened_at=task.opened_at,
         )
-        try:
-            async with self._session.begin_nested():
-                self._session.add(row)
-                await self._session.flush()
-        except IntegrityError:
+        if not await add_unless_taken(self._session, row):
             return None
         return _task(row)
 

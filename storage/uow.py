@@ -49,6 +49,7 @@ from bot.core.ports import (
     StaffRepository,
     StaffTaskRepository,
     SupportRequestRepository,
+    SurveyRepository,
     TicketRepository,
     TopicRepository,
     UnitOfWork,
@@ -71,6 +72,7 @@ from storage.repositories import (
     SqlSupportRequestRepository,
 )
 from storage.staff import SqlStaffRepository
+from storage.surveys import SqlSurveyRepository
 from storage.tasks import SqlStaffTaskRepository
 from storage.tickets import SqlTicketRepository
 from storage.topics import SqlTopicRepository
@@ -128,6 +130,7 @@ class SqlUnitOfWork:
     loyalty: LoyaltyRepository
     news: NewsRepository
     tasks: StaffTaskRepository
+    surveys: SurveyRepository
 
     def __init__(
         self,
@@ -176,6 +179,7 @@ class SqlUnitOfWork:
         self.loyalty = SqlLoyaltyRepository(session)
         self.news = SqlNewsRepository(session)
         self.tasks = SqlStaffTaskRepository(session)
+        self.surveys = SqlSurveyRepository(session)
         return self
 
     async def __aexit__(
@@ -257,3 +261,4 @@ if TYPE_CHECKING:  # mypy proves the classes satisfy the core's Protocols
         _loyalty: LoyaltyRepository = SqlLoyaltyRepository(session)
         _news: NewsRepository = SqlNewsRepository(session)
         _tasks: StaffTaskRepository = SqlStaffTaskRepository(session)
+        _surveys: SurveyRepository = SqlSurveyRepository(session)

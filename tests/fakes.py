@@ -53,6 +53,7 @@ from bot.core.ports import (
     StaffRepository,
     StaffTaskRepository,
     SupportRequestRepository,
+    SurveyRepository,
     TicketRepository,
     TopicRepository,
 )
@@ -60,10 +61,11 @@ from bot.core.ratings import Rating, Revisit, RevisitAnswer
 from bot.core.records import CustomerProfile, TierChange, TierInfo
 from bot.core.roles import AuditEntry, StaffMember
 from bot.core.staff_tasks import StaffTask
+from bot.core.surveys import Survey
 from bot.core.tickets import Ticket, TicketEvent, ticket_number
 from tests.fakes_coupons import MemoryCoupons, MemoryLoyalty, MemoryNews
 from tests.fakes_customers import MemoryCustomerRecords, MemoryCustomerTiers
-from tests.fakes_engagement import MemoryEngagementFacts, MemoryStaffTasks
+from tests.fakes_engagement import MemoryEngagementFacts, MemoryStaffTasks, MemorySurveys
 
 
 class FrozenClock:
@@ -126,6 +128,7 @@ class MemoryStore:
     loyalty_ledger: dict[int, LoyaltyRedemption] = field(default_factory=dict)
     news: dict[int, NewsItem] = field(default_factory=dict)
     tasks: dict[int, StaffTask] = field(default_factory=dict)
+    surveys: dict[int, Survey] = field(default_factory=dict)
     """Entry number → consent change (a dict: erasure deletes entries)."""
     standings: dict[int, TierInfo] = field(default_factory=dict)
     tier_history: list[TierChange] = field(default_factory=list)
@@ -710,6 +713,7 @@ class MemoryUnitOfWork:
     loyalty: LoyaltyRepository
     news: NewsRepository
     tasks: StaffTaskRepository
+    surveys: SurveyRepository
 
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
@@ -736,6 +740,7 @@ class MemoryUnitOfWork:
         self.loyalty = MemoryLoyalty(self._work)
         self.news = MemoryNews(self._work)
         self.tasks = MemoryStaffTasks(self._work)
+        self.surveys = MemorySurveys(self._work)
         return self
 
     async def __aexit__(

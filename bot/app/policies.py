@@ -30,6 +30,7 @@ from bot.core.policies import (
 )
 from bot.core.records import LINK_PURPOSE, decode_master_key, derive_key
 from bot.core.sla import BusinessHours, Case, SlaPolicy, SlaTarget
+from bot.core.surveys import SurveyPolicy
 from bot.core.tiers import TierPolicy
 from scripts_i18n import ROOT
 
@@ -192,4 +193,10 @@ def policies(settings: Settings) -> Policies:
         ),
         engagement=engagement_policy(s),
         loyalty=loyalty_policy(s),
+        surveys=SurveyPolicy(
+            comment_minutes=s.nps_comment_minutes,
+            answer_days=s.nps_answer_days,
+            detractor_at_most=s.nps_detractor_at_most,
+            comment_max_chars=s.rating_comment_max_chars,
+        ),
     )

@@ -280,6 +280,24 @@ class Settings(BaseSettings):
     rating_comment_max_chars: int = Field(
         1000, gt=0, description="Longest rating comment kept; longer ones are cut."
     )
+    nps_comment_minutes: int = Field(
+        60,
+        gt=0,
+        description="Satisfaction survey: after a score, how many minutes the customer's next "
+        "text message is taken as its comment, and a new press may change the score.",
+    )
+    nps_answer_days: int = Field(
+        30,
+        gt=0,
+        description="Satisfaction survey: days after the send that its score buttons work.",
+    )
+    nps_detractor_at_most: int = Field(
+        6,
+        ge=0,
+        le=10,
+        description="Satisfaction survey: a score (0–10) at or below this opens a follow-up task "
+        "for the supervisors (NPS counts 0–6 as detractors whatever this says).",
+    )
     revisit_after_days: int = Field(
         7,
         gt=0,

@@ -16,6 +16,7 @@ from bot.core.engagement.playbook import Playbook
 from bot.core.loyalty import LoyaltyPolicy
 from bot.core.pacing import PacingLimits
 from bot.core.sla import SlaPolicy, default_sla
+from bot.core.surveys import SurveyPolicy
 from bot.core.tickets import Level
 
 
@@ -192,6 +193,7 @@ class Policies:
     handling: HandlingPolicy = field(default_factory=HandlingPolicy)
     engagement: EngagementPolicy = field(default_factory=EngagementPolicy)
     loyalty: LoyaltyPolicy = field(default_factory=LoyaltyPolicy)
+    surveys: SurveyPolicy = field(default_factory=SurveyPolicy)
 
     @property
     def enquiry_first_response(self) -> timedelta:

@@ -26,6 +26,7 @@ from bot.core.ratings import Rating, Revisit, RevisitAnswer
 from bot.core.records import CustomerExport, CustomerProfile, TierChange, TierInfo
 from bot.core.roles import AuditEntry, StaffMember
 from bot.core.staff_tasks import StaffTask, TaskChoice, TaskState
+from bot.core.surveys import Survey
 from bot.core.tickets import Ticket, TicketEvent
 from bot.core.tiers import Tier
 from bot.core.triage import TriageDecision
@@ -564,6 +565,29 @@ class StaffTaskRepository(Protocol):
         ...
 
 
+class SurveyRepository(Protocol):
+    """Satisfaction surveys (:mod:`bot.core.surveys`), unique per (customer, rule, period)."""
+
+    async def add(self, survey: Survey) -> Survey | None:
+        """Stores a survey being sent and returns it with its id; None (nothing stored) when
+        that customer's survey of that rule and period exists already."""
+        ...
+
+    async def get(self, survey_id: int) -> Survey | None: ...
+
+    async def answer(self, survey_id: int, score: int, at: datetime) -> None:
+        """Records (or changes) the score and the moment of the answer."""
+        ...
+
+    async def set_comment(self, survey_id: int, comment: str) -> bool:
+        """Keeps the first comment only; False if the survey had one."""
+        ...
+
+    async def sent_between(self, start: datetime, end: datetime) -> list[Survey]:
+        """Surveys sent in [start, end), oldest first."""
+        ...
+
+
 class DuplicateUpdate(Exception):
     """The update was already recorded: a re-delivery, to be ignored."""
 
@@ -590,6 +614,7 @@ class UnitOfWork(Protocol):
     loyalty: LoyaltyRepository
     news: NewsRepository
     tasks: StaffTaskRepository
+    surveys: SurveyRepository
 
     async def __aenter__(self) -> Self: ...
 

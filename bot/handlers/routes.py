@@ -45,8 +45,10 @@ from bot.core.routing import (
 from bot.core.services import desk as desk_use
 from bot.core.services.tickets import ESCALATE_PREFIX, STAFF_PREFIX, TAKE_OVER_PREFIX
 from bot.core.staff_tasks import PREFIX as TASK_PREFIX
+from bot.core.surveys import PREFIX as SURVEY_PREFIX
 from bot.flows import complaint as complaint_flow
 from bot.flows import faq_confirm
+from bot.flows import nps as nps_flow
 from bot.flows import rating as rating_flow
 from bot.handlers import (
     complaints,
@@ -60,6 +62,7 @@ from bot.handlers import (
     ratings,
     staff,
     start,
+    surveys,
     tasks,
 )
 
@@ -141,6 +144,7 @@ ROUTES: tuple[Route, ...] = (
     Route(Callback(consent.OPT_OUT_PREFIX), consent.on_opt_out_button),
     Route(Callback(consent.OPT_IN_PREFIX), consent.on_opt_in_button),
     Route(Callback(loyalty.PREFIX), loyalty.on_redeem_button),
+    Route(Callback(SURVEY_PREFIX), surveys.on_survey_button),
     # A ticket card's buttons in a dedicated advisor's private chat: the same staff actions,
     # for a roster member whose role allows them (checked and audited like in the group).
     Route(Callback(STAFF_PREFIX), staff.on_ticket_action, PRIVATE, STAFF, Action.MOVE_TICKET),
@@ -153,6 +157,7 @@ ROUTES: tuple[Route, ...] = (
     Route(EditedMessage(), start.on_edit),
     Route(AnyText(), complaints.on_text, flow=complaint_flow.FLOW),
     Route(AnyText(), ratings.on_comment, flow=rating_flow.FLOW),
+    Route(AnyText(), surveys.on_comment, flow=nps_flow.FLOW),
     Route(AnyText(), complaints.on_complaint_text, complaint=True),
     Route(AnyText(), questions.on_question, complaint=False),
     Route(Contact(), linking.on_contact),

@@ -96,6 +96,7 @@ SAMPLE: dict[str, Any] = {
     "at": "2026-12-01 10:00 UTC",
     "held_until": "2026-12-01 09:00 UTC",
     "refusal": "no_consent",
+    "minutes": 60,
 }
 
 

@@ -83,6 +83,8 @@ class Planned:
     """The staff task this plan opens (an advisor check-in; a win-back call-back)."""
     deferred: bool = False
     """The message waits for a person (``action: advisor_task``): only the task is opened."""
+    survey: bool = False
+    """A ``content: nps`` rule: the message carries the 0–10 buttons of a survey."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,6 +362,7 @@ def evaluate(
                     news=news,
                     task=TaskKind.ADVISOR_CHECKIN if deferred else planned.task,
                     deferred=deferred,
+                    survey=rule.content is Content.NPS,
                 )
                 ledger.add(planned)
                 result.planned.append(planned)

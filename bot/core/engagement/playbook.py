@@ -138,6 +138,8 @@ class Content(StrEnum):
     """Content a rule's message carries, read when it is planned."""
 
     NEWS = "news"
+    NPS = "nps"
+    """A satisfaction survey: 0–10 buttons under the message (:mod:`bot.core.surveys`)."""
 
 
 @dataclass(frozen=True, slots=True)

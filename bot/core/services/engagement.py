@@ -31,6 +31,10 @@ task whose card goes to the customer's dedicated advisor (or the supervisors' ch
 rule's key; the win-back variant with ``task: callback`` opens a call-back task in the
 supervisors' chat with its message (:mod:`bot.core.services.task_cards`). Each task is unique
 per (kind, customer, period) and is written in the unit of work of its plan.
+
+A ``content: nps`` rule (the satisfaction surveys) stores a survey row (:mod:`bot.core.surveys`)
+before its message, whose 0–10 buttons carry the row's id; the row is unique per (customer,
+rule, period), like the message's key, so each survey goes out once.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from bot.core import surveys
 from bot.core.consent import OPT_OUT_DATA
 from bot.core.coupons import Coupon, CouponSource, issue
 from bot.core.delivery import render_reply
@@ -63,6 +68,7 @@ from bot.core.tiers import TierPolicy
 log = logging.getLogger(__name__)
 
 OPT_OUT_KEY = "engage.opt_out_button"
+SCORE_KEY = "nps.button.score"
 OFFER_KEY = "engage.offer.{kind}"
 
 
@@ -155,16 +161,30 @@ def message_params(
     return params
 
 
+def survey_buttons(survey_id: int) -> tuple[tuple[Button, ...], ...]:
+    """A survey's 0–10 buttons, in two rows (0–5, 6–10)."""
+    return tuple(
+        tuple(Button(SCORE_KEY, surveys.score_data(survey_id, n), {"score": n}) for n in row)
+        for row in surveys.ROWS
+    )
+
+
 def word(
     renderer: Renderer,
     planned: Planned,
     currency: str,
     extra: Mapping[str, Any] | None = None,
     coupon: Coupon | None = None,
+    survey_id: int | None = None,
 ) -> Outgoing | None:
-    """The planned message rendered, with the opt-out button when it is marketing; None when
-    its template needs a parameter the engine does not have."""
-    buttons = ((Button(OPT_OUT_KEY, OPT_OUT_DATA),),) if planned.marketing else ()
+    """The planned message rendered, with the opt-out button when it is marketing (under the
+    survey's score buttons, with `survey_id`); None when its template needs a parameter the
+    engine does not have."""
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    if survey_id is not None:
+        buttons = survey_buttons(survey_id)
+    if planned.marketing:
+        buttons = (*buttons, (Button(OPT_OUT_KEY, OPT_OUT_DATA),))
     try:
         reply = Reply(
             planned.template,
@@ -330,6 +350,18 @@ async def _open_task(
     return opened[1] if opened is not None else None
 
 
+async def _survey_for(
+    uow: UnitOfWork, planned: Planned, facts: Mapping[int, CustomerFacts], now: datetime
+) -> int | None:
+    """Stores the survey the planned message carries (with the customer's tier now) and
+    returns its id; None when it was sent before (unique per customer, rule and period). The
+    caller has checked the message can be worded."""
+    tier = facts[planned.customer_id].tier.value
+    survey = surveys.Survey(planned.customer_id, planned.rule_id, planned.period, tier, now)
+    stored = await uow.surveys.add(survey)
+    return stored.id if stored is not None else None
+
+
 async def run_playbook(deps: Deps, page: int = 500) -> EngagementRun:
     """Evaluates the deployment's playbook now and writes what is due to the outbox, one page
     of customers per unit of work (see the module docstring). Returns what it did."""
@@ -352,7 +384,18 @@ async def run_playbook(deps: Deps, page: int = 500) -> EngagementRun:
                         report.queued.extend([card] if card else [])
                         continue
                     coupon = await _coupon_for(work, planned, policy, now)
-                    message = word(deps.renderer, planned, policy.currency, coupon=coupon)
+                    survey = None
+                    if planned.survey:  # its row first: the buttons carry its id
+                        if word(deps.renderer, planned, policy.currency) is None:
+                            report.unrendered[planned.rule_id] += 1
+                            continue
+                        survey = await _survey_for(work, planned, facts, now)
+                        if survey is None:
+                            report.already += 1
+                            continue
+                    message = word(
+                        deps.renderer, planned, policy.currency, coupon=coupon, survey_id=survey
+                    )
                     if message is None:
                         report.unrendered[planned.rule_id] += 1
                         continue
