@@ -4,8 +4,11 @@ choice is recorded once with who and when; the payloads parse only as they are w
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
+from bot.core.consent import ConsentChange, ConsentSource
 from bot.core.messages import ChatKind, Sender
 from bot.core.roles import Role
 from bot.core.services.staff import enroll
@@ -140,3 +143,35 @@ def test_payloads() -> None:
     for bad in ("task:42", "task:x:send", "task:42:nope", "tk:42:send", "task:42:send:1"):
         assert parse_button(bad) is None
     assert len(button_data(2**62, TaskChoice.UNREACHED).encode()) <= 64
+
+
+async def _outbox_keys(bot: FakeBot) -> list[str]:
+    return sorted(row.key for row in bot.uow.store.outbox.values())
+
+
+async def test_the_suggested_message_keeps_the_marketing_guards(bot: FakeBot) -> None:
+    """No consent: not sent, the task stays open and the advisor is told why. With consent,
+    at 22:00 in the customer's zone: held until 09:00, and the card says so."""
+    task_id = await _task(bot, assignee=ADVISOR.id, chat_id=ADVISOR.id)
+    send = button_data(task_id, TaskChoice.SEND_MESSAGE)
+    await bot.press(ADVISOR, send)
+    assert (await _state(bot, task_id)).state is TaskState.OPEN
+    assert any("has not agreed to receive offers" in m.text for m in bot.messenger.sent)
+    assert not [k for k in await _outbox_keys(bot) if k.endswith(":message")]
+
+    task = await _state(bot, task_id)
+    async with bot.deps.uow() as uow:
+        await uow.records.record_consent(
+            ConsentChange(task.customer_id, True, ConsentSource.IMPORT, bot.clock.now())
+        )
+        await uow.commit()
+    bot.clock.current = datetime(2026, 12, 1, 22, 0, tzinfo=UTC)  # London: quiet hours
+    await bot.press(ADVISOR, send)
+    await bot.press(ADVISOR, send)  # a second press sends nothing more
+    keys = [k for k in await _outbox_keys(bot) if k.endswith(":message")]
+    assert keys == [f"engage:high-checkin:{task.customer_id}:2026-12:message"]
+    [row] = [r for r in bot.uow.store.outbox.values() if r.key == keys[0]]
+    assert row.not_before == datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+    assert row.message.chat_id == 501 and "personal check-in" in row.message.text
+    assert (await _state(bot, task_id)).choice is TaskChoice.SEND_MESSAGE
+    assert any("goes out at 2026-12-02 09:00 UTC" in m.text for m in bot.messenger.sent)
