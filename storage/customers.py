@@ -44,6 +44,7 @@ from storage.tables import (
     LoyaltyRedemptionRow,
     MarketingConsentLogRow,
     MessageLogRow,
+    NpsSurveyRow,
     OutboxRow,
     SupportRequestRow,
     TakeoverRow,
@@ -389,6 +390,14 @@ class SqlCustomerRecords:
         await session.execute(
             update(TicketRatingRow)
             .where(col(TicketRatingRow.ticket_id).in_(tickets))
+            .values(comment=None)
+            .execution_options(synchronize_session=False)
+        )
+        # Survey scores stay for the NPS report (anonymous once the customer row is); their
+        # words go.
+        await session.execute(
+            update(NpsSurveyRow)
+            .where(col(NpsSurveyRow.customer_id) == customer_id)
             .values(comment=None)
             .execution_options(synchronize_session=False)
         )

@@ -140,6 +140,9 @@ class MemoryCustomerRecords:
             for update_id in [u for u, i in work.inbox.items() if i.chat_id == customer.chat_id]:
                 del work.inbox[update_id]
         work.advisors.pop(customer_id, None)
+        for survey in work.surveys.values():
+            if survey.customer_id == customer_id:
+                survey.comment = None
         for row in work.outbox.values():
             message = row.message
             if message.about_customer_id == customer_id or message.chat_id == customer.chat_id:
