@@ -326,6 +326,7 @@ class SqlCustomerRecords:
                 _plain(r, "id", "customer_id")
                 for r in await rows(MarketingConsentLogRow, MarketingConsentLogRow.id)
             ],
+            surveys=[_plain(r, "customer_id") for r in await rows(NpsSurveyRow, NpsSurveyRow.id)],
         )
 
     async def _of_tickets(self, table: Any, ticket_ids: list[int], order: Any) -> list[Any]:

@@ -130,6 +130,11 @@ class MemoryCustomerRecords:
                 plain(r, "customer_id") for r in work.requests if r.customer_id == customer_id
             ],
             consent_log=[plain(c, "customer_id") for c in await self.consent_log(customer_id)],
+            surveys=[
+                plain(v, "customer_id")
+                for v in work.surveys.values()
+                if v.customer_id == customer_id
+            ],
         )
 
     async def forget(self, customer_id: int) -> None:

@@ -249,4 +249,5 @@ async def test_the_export_command_holds_tickets_their_events_and_ratings(
     held = json.loads(result.output)
     assert held["tickets"] and held["ticket_events"] and held["ratings"]
     assert held["ratings"][0]["comment"] == "call me on +85261234567 please"
+    assert held["surveys"][0]["comment"] == "Annabel's survey: the lid again!"
     assert held["profile"]["email"] == "annabel.quist@example.org"
