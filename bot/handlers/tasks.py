@@ -30,8 +30,9 @@ async def on_task_button(turn: StaffTurn, deps: Deps) -> Sequence[Result]:
     task = outcome.task
     if outcome.status is TaskStatus.GONE or task is None:
         return [CallbackAnswer(msg.callback_id, "fallback.expired_button")]
-    if outcome.status is TaskStatus.NOT_YOURS:
-        return [CallbackAnswer(msg.callback_id, "task.not_yours", {"name": turn.member.name})]
+    if outcome.status is TaskStatus.NOT_YOURS:  # a colleague's, or one for supervisors
+        key = "task.not_yours" if task.assignee is not None else "task.for_supervisors"
+        return [CallbackAnswer(msg.callback_id, key, {"name": turn.member.name})]
     if outcome.status is TaskStatus.ALREADY:
         choice_made = task.choice.value if task.choice else ""
         return [CallbackAnswer(msg.callback_id, "task.already", {"choice": choice_made})]

@@ -141,7 +141,7 @@ async def test_advisor_check_in_tasks_and_the_call_back(
         # in Sam's private chat; the role matrix is in tests/unit/test_staff_tasks.py.)
         pressed = await press(emu, app, kim, bo_card, "I contacted them", supervisors)
         answer = emu.callback_answer(pressed["callback_query"]["id"])
-        assert answer is not None and "belongs to another colleague" in answer.get("text", "")
+        assert answer is not None and "this task is for a supervisor" in answer.get("text", "")
         assert (await task_of(services, TaskKind.ADVISOR_CHECKIN, ids["Bo"])).state is (
             TaskState.OPEN
         )

@@ -126,6 +126,8 @@ async def test_a_task_in_the_supervisors_chat_is_for_senior_staff(
     await bot.press_in_group(who, SUPERVISORS_CHAT, button_data(task_id, TaskChoice.CONTACTED))
     settled = (await _state(bot, task_id)).state is TaskState.DONE
     assert settled == (role is Role.SUPERVISOR)
+    notice = bot.deps.renderer.render("task.for_supervisors", "en", {"name": "Pat"})
+    assert (notice in _answers(bot)) == (role is Role.AGENT)
 
 
 async def test_other_messages_in_the_supervisors_chat_are_not_acted_on(bot: FakeBot) -> None:
