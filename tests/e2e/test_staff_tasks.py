@@ -4,7 +4,8 @@ advisor's private chat (the supervisors' chat for a customer without one); each 
 and is recorded with who and when; "Send the suggested message" sends the customer the
 check-in exactly once, however often it is pressed or the playbook runs; a colleague who is
 not the assignee is refused courteously; the win-back "unhappy with service" variant opens a
-call-back task in the supervisors' chat."""
+call-back task in the supervisors' chat; a month later (the clock moved on) the next
+check-ins arrive."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from sandbox import Emulator, SimChat, SimUser
 from sandbox.scenario import settle, visible
 from tests.e2e.conftest import FAST_PACING, FRAMEWORKS, enroll_staff, running_bot, standing
 from tests.e2e.test_consent import NO_QUIET_HOURS, Chat
+from tests.fakes import ShiftedClock
 
 CHECKIN = "This is your personal check-in"
 
@@ -93,7 +95,9 @@ async def test_advisor_check_in_tasks_and_the_call_back(
         "supervisor_chat_id": supervisors.id,
         "marketing_cap": 3,  # the event and the survey go out the same day as the check-in
     }
-    async with running_bot(emu, tmp_path / "bot.db", framework, **settings) as (app, services):
+    clock = ShiftedClock()
+    bot_db = tmp_path / "bot.db"
+    async with running_bot(emu, bot_db, framework, clock=clock, **settings) as (app, services):
         await enroll_staff(services, sam, Role.AGENT)
         await enroll_staff(services, kim, Role.AGENT)
         await enroll_staff(services, sue, Role.SUPERVISOR)
@@ -180,3 +184,15 @@ async def test_advisor_check_in_tasks_and_the_call_back(
         await drained(services)
         assert len(cards(emu, sam.id)) == 2 and len(cards(emu, supervisors.id)) == 2
         assert sum(CHECKIN in t for t in ada.texts()) == 1
+
+        # A month later: Sam has Ada's and Cy's next check-in cards (Dee's call-back waits its
+        # 90 days).
+        clock.advance(31 * 24 * 3600)
+        await engagement.run(app.dispatcher)
+        await drained(services)
+        assert len(cards(emu, sam.id)) == 4 and len(cards(emu, supervisors.id)) == 3
+        async with services.uow() as uow:
+            opened = await uow.tasks.listing(open_only=True)
+        assert sorted((t.kind.value, t.customer_id) for t in opened) == sorted(
+            ("advisor_checkin", ids[name]) for name in ("Ada", "Bo", "Cy")
+        )
