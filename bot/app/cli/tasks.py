@@ -16,12 +16,15 @@ from bot.app.cli.common import load_settings
 from bot.app.cli.records_common import JsonOption, database
 from bot.core.staff_tasks import StaffTask
 
-app = typer.Typer(help="Staff tasks: advisors' check-ins, call-backs, follow-ups.")
+app = typer.Typer(
+    help="Staff tasks: advisors' check-ins, call-backs, follow-ups.", no_args_is_help=True
+)
 
 
-@app.callback(invoke_without_command=False)
+@app.callback()
 def _group() -> None:
-    """Staff tasks: advisors' check-ins, call-backs, follow-ups."""
+    """Staff tasks: advisors' check-ins, call-backs, follow-ups. (A group of one command, so
+    that it reads ``rapport tasks list``.)"""
 
 
 @app.command("list")
