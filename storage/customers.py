@@ -44,6 +44,7 @@ from storage.tables import (
     LoyaltyRedemptionRow,
     MarketingConsentLogRow,
     MessageLogRow,
+    NpsSurveyRow,
     OutboxRow,
     SupportRequestRow,
     TakeoverRow,
@@ -325,6 +326,7 @@ class SqlCustomerRecords:
                 _plain(r, "id", "customer_id")
                 for r in await rows(MarketingConsentLogRow, MarketingConsentLogRow.id)
             ],
+            surveys=[_plain(r, "customer_id") for r in await rows(NpsSurveyRow, NpsSurveyRow.id)],
         )
 
     async def _of_tickets(self, table: Any, ticket_ids: list[int], order: Any) -> list[Any]:
@@ -389,6 +391,14 @@ class SqlCustomerRecords:
         await session.execute(
             update(TicketRatingRow)
             .where(col(TicketRatingRow.ticket_id).in_(tickets))
+            .values(comment=None)
+            .execution_options(synchronize_session=False)
+        )
+        # Survey scores stay for the NPS report (anonymous once the customer row is); their
+        # words go.
+        await session.execute(
+            update(NpsSurveyRow)
+            .where(col(NpsSurveyRow.customer_id) == customer_id)
             .values(comment=None)
             .execution_options(synchronize_session=False)
         )

@@ -48,7 +48,9 @@ from bot.core.ports import (
     OutboxRepository,
     RatingRepository,
     StaffRepository,
+    StaffTaskRepository,
     SupportRequestRepository,
+    SurveyRepository,
     TicketRepository,
     TopicRepository,
     UnitOfWork,
@@ -72,6 +74,8 @@ from storage.repositories import (
     SqlSupportRequestRepository,
 )
 from storage.staff import SqlStaffRepository
+from storage.surveys import SqlSurveyRepository
+from storage.tasks import SqlStaffTaskRepository
 from storage.tickets import SqlTicketRepository
 from storage.topics import SqlTopicRepository
 
@@ -128,6 +132,8 @@ class SqlUnitOfWork:
     loyalty: LoyaltyRepository
     news: NewsRepository
     campaigns: CampaignRepository
+    tasks: StaffTaskRepository
+    surveys: SurveyRepository
 
     def __init__(
         self,
@@ -176,6 +182,8 @@ class SqlUnitOfWork:
         self.loyalty = SqlLoyaltyRepository(session)
         self.news = SqlNewsRepository(session)
         self.campaigns = SqlCampaignRepository(session)
+        self.tasks = SqlStaffTaskRepository(session)
+        self.surveys = SqlSurveyRepository(session)
         return self
 
     async def __aexit__(
@@ -256,3 +264,5 @@ if TYPE_CHECKING:  # mypy proves the classes satisfy the core's Protocols
         _coupons: CouponRepository = SqlCouponRepository(session)
         _loyalty: LoyaltyRepository = SqlLoyaltyRepository(session)
         _news: NewsRepository = SqlNewsRepository(session)
+        _tasks: StaffTaskRepository = SqlStaffTaskRepository(session)
+        _surveys: SurveyRepository = SqlSurveyRepository(session)

@@ -53,18 +53,22 @@ from bot.core.ports import (
     OutboxRepository,
     RatingRepository,
     StaffRepository,
+    StaffTaskRepository,
     SupportRequestRepository,
+    SurveyRepository,
     TicketRepository,
     TopicRepository,
 )
 from bot.core.ratings import Rating, Revisit, RevisitAnswer
 from bot.core.records import CustomerProfile, TierChange, TierInfo
 from bot.core.roles import AuditEntry, StaffMember
+from bot.core.staff_tasks import StaffTask
+from bot.core.surveys import Survey
 from bot.core.tickets import Ticket, TicketEvent, ticket_number
 from tests.fakes_campaigns import MemoryCampaigns
 from tests.fakes_coupons import MemoryCoupons, MemoryLoyalty, MemoryNews
 from tests.fakes_customers import MemoryCustomerRecords, MemoryCustomerTiers
-from tests.fakes_engagement import MemoryEngagementFacts
+from tests.fakes_engagement import MemoryEngagementFacts, MemoryStaffTasks, MemorySurveys
 
 
 class FrozenClock:
@@ -129,6 +133,8 @@ class MemoryStore:
     campaigns: dict[int, Campaign] = field(default_factory=dict)
     recipients: dict[tuple[int, int, int], Recipient] = field(default_factory=dict)
     """(campaign, run, customer) → the frozen recipient."""
+    tasks: dict[int, StaffTask] = field(default_factory=dict)
+    surveys: dict[int, Survey] = field(default_factory=dict)
     """Entry number → consent change (a dict: erasure deletes entries)."""
     standings: dict[int, TierInfo] = field(default_factory=dict)
     tier_history: list[TierChange] = field(default_factory=list)
@@ -718,6 +724,8 @@ class MemoryUnitOfWork:
     loyalty: LoyaltyRepository
     news: NewsRepository
     campaigns: CampaignRepository
+    tasks: StaffTaskRepository
+    surveys: SurveyRepository
 
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
@@ -744,6 +752,8 @@ class MemoryUnitOfWork:
         self.loyalty = MemoryLoyalty(self._work)
         self.news = MemoryNews(self._work)
         self.campaigns = MemoryCampaigns(self._work)
+        self.tasks = MemoryStaffTasks(self._work)
+        self.surveys = MemorySurveys(self._work)
         return self
 
     async def __aexit__(

@@ -130,6 +130,11 @@ class MemoryCustomerRecords:
                 plain(r, "customer_id") for r in work.requests if r.customer_id == customer_id
             ],
             consent_log=[plain(c, "customer_id") for c in await self.consent_log(customer_id)],
+            surveys=[
+                plain(v, "customer_id")
+                for v in work.surveys.values()
+                if v.customer_id == customer_id
+            ],
         )
 
     async def forget(self, customer_id: int) -> None:
@@ -140,6 +145,9 @@ class MemoryCustomerRecords:
             for update_id in [u for u, i in work.inbox.items() if i.chat_id == customer.chat_id]:
                 del work.inbox[update_id]
         work.advisors.pop(customer_id, None)
+        for survey in work.surveys.values():
+            if survey.customer_id == customer_id:
+                survey.comment = None
         for row in work.outbox.values():
             message = row.message
             if message.about_customer_id == customer_id or message.chat_id == customer.chat_id:

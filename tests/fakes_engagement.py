@@ -5,9 +5,13 @@ Orders live only in SQL in production (the import writes them); tests that need 
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.core.engagement.facts import CustomerFacts, SentEngagement
+from bot.core.staff_tasks import StaffTask, TaskChoice, TaskState
+from bot.core.surveys import Survey
 from bot.core.tickets import TicketKind
 from bot.core.tiers import Lifecycle, Tier
 
@@ -68,3 +72,77 @@ class MemoryEngagementFacts:
                 )
             )
         return facts
+
+
+class MemoryStaffTasks:
+    """Staff tasks, unique per (kind, customer, period) as the SQL table keeps them."""
+
+    def __init__(self, work: MemoryStore) -> None:
+        self._work = work
+
+    async def add(self, task: StaffTask) -> StaffTask | None:
+        key = (task.kind, task.customer_id, task.period)
+        if any((t.kind, t.customer_id, t.period) == key for t in self._work.tasks.values()):
+            return None
+        stored = replace(task, id=next(self._work.ids), reason=task.reason[:200])
+        self._work.tasks[stored.id or 0] = stored
+        return replace(stored)
+
+    async def get(self, task_id: int) -> StaffTask | None:
+        task = self._work.tasks.get(task_id)
+        return replace(task) if task is not None else None
+
+    async def decide(
+        self, task_id: int, state: TaskState, choice: TaskChoice, by: int, at: datetime
+    ) -> bool:
+        task = self._work.tasks.get(task_id)
+        if task is None or task.state is not TaskState.OPEN:
+            return False
+        self._work.tasks[task_id] = replace(
+            task, state=state, choice=choice, acted_by=by, acted_at=at
+        )
+        return True
+
+    async def listing(self, *, open_only: bool = False, limit: int = 500) -> list[StaffTask]:
+        found = [
+            replace(t)
+            for t in self._work.tasks.values()
+            if not open_only or t.state is TaskState.OPEN
+        ]
+        return sorted(found, key=lambda t: (t.opened_at, t.id or 0), reverse=True)[:limit]
+
+
+class MemorySurveys:
+    """Surveys, unique per (customer, rule, period) as the SQL table keeps them."""
+
+    def __init__(self, work: MemoryStore) -> None:
+        self._work = work
+
+    async def add(self, survey: Survey) -> Survey | None:
+        key = (survey.customer_id, survey.rule_id, survey.period)
+        if any((s.customer_id, s.rule_id, s.period) == key for s in self._work.surveys.values()):
+            return None
+        stored = replace(survey, id=next(self._work.ids), score=None, answered_at=None)
+        stored.comment = None
+        self._work.surveys[stored.id or 0] = stored
+        return replace(stored)
+
+    async def get(self, survey_id: int) -> Survey | None:
+        survey = self._work.surveys.get(survey_id)
+        return replace(survey) if survey is not None else None
+
+    async def answer(self, survey_id: int, score: int, at: datetime) -> None:
+        survey = self._work.surveys.get(survey_id)
+        if survey is not None:
+            self._work.surveys[survey_id] = replace(survey, score=score, answered_at=at)
+
+    async def set_comment(self, survey_id: int, comment: str) -> bool:
+        survey = self._work.surveys.get(survey_id)
+        if survey is None or survey.comment is not None:
+            return False
+        self._work.surveys[survey_id] = replace(survey, comment=comment)
+        return True
+
+    async def sent_between(self, start: datetime, end: datetime) -> list[Survey]:
+        found = [replace(s) for s in self._work.surveys.values() if start <= s.sent_at < end]
+        return sorted(found, key=lambda s: (s.sent_at, s.id or 0))

@@ -32,11 +32,13 @@ from bot.core.engagement.playbook import (
     CouponSpec,
     Playbook,
     Rule,
+    RuleAction,
     RuleKind,
     Trigger,
     TriggerKind,
     Variant,
 )
+from bot.core.staff_tasks import TaskKind
 from bot.core.tiers import Lifecycle, Segment, Tier
 from scripts_i18n import ROOT
 
@@ -61,11 +63,14 @@ _RULE_KEYS = {
     "variants",
     "min_interval_days",
     "content",
+    "action",
 }
 _AUDIENCE_KEYS = {"tiers", "stages", "segments", "tags", "languages", "has_advisor"}
 _TRIGGER_KEYS = {"event", "after", "until"}
 _COUPON_KEYS = {"kind", "value", "min_spend", "valid_days"}
-_VARIANT_KEYS = {"when", "template", "coupon"}
+_VARIANT_KEYS = {"when", "template", "coupon", "task"}
+_VARIANT_TASKS = (TaskKind.CALLBACK,)
+"""The staff tasks a variant may open with its message."""
 _PLAIN_CADENCES = {
     CadenceKind.ONCE,
     CadenceKind.QUARTERLY,
@@ -337,7 +342,16 @@ class _Reader:
             if any(v.when is when for v in built):
                 raise _Invalid(entries["when"][1], f"two variants are for {when.value!r}.")
             coupon = self.coupon(entries["coupon"][1]) if "coupon" in entries else None
-            built.append(Variant(when, self.templates(entries["template"][1], rule_id), coupon))
+            task = None
+            if "task" in entries:
+                task = _enum(entries["task"][1], TaskKind, "task")
+                if task not in _VARIANT_TASKS:
+                    allowed = ", ".join(t.value for t in _VARIANT_TASKS)
+                    raise _Invalid(
+                        entries["task"][1], f"a variant's task must be one of: {allowed}."
+                    )
+            templates = self.templates(entries["template"][1], rule_id)
+            built.append(Variant(when, templates, coupon, task))
         if built[-1].when is not Condition.DEFAULT:
             raise _Invalid(items[-1], "the last variant must be `when: default`.")
         if any(v.when is Condition.DEFAULT for v in built[:-1]):
@@ -386,6 +400,13 @@ class _Reader:
         content = (
             _enum(entries["content"][1], Content, "content") if "content" in entries else None
         )
+        action = (
+            _enum(entries["action"][1], RuleAction, "action")
+            if "action" in entries
+            else RuleAction.MESSAGE
+        )
+        if action is RuleAction.ADVISOR_TASK:
+            self._check_task_rule(entries, rule_id, content, variants)
         return Rule(
             id=rule_id,
             kind=kind,
@@ -396,7 +417,29 @@ class _Reader:
             min_interval_days=interval,
             content=content,
             line=_line(node),
+            action=action,
         )
+
+    @staticmethod
+    def _check_task_rule(
+        entries: Mapping[str, tuple[Node, Node]],
+        rule_id: str,
+        content: Content | None,
+        variants: Sequence[Variant],
+    ) -> None:
+        """An ``advisor_task`` rule suggests a plain message a person chooses to send: no
+        coupon (it would be issued without its message), no news, no second task."""
+        where = entries["action"][1]
+        if content is not None:
+            raise _Invalid(where, f"rule {rule_id!r} opens an advisor task; it cannot carry news.")
+        if any(v.coupon is not None for v in variants):
+            raise _Invalid(
+                where, f"rule {rule_id!r} opens an advisor task; it cannot issue a coupon."
+            )
+        if any(v.task is not None for v in variants):
+            raise _Invalid(
+                where, f"rule {rule_id!r} opens an advisor task; its variants open none."
+            )
 
     def playbook(self, root: Node | None) -> list[Rule]:
         if root is None:

@@ -31,6 +31,7 @@ from bot.core.policies import (
 )
 from bot.core.records import LINK_PURPOSE, decode_master_key, derive_key
 from bot.core.sla import BusinessHours, Case, SlaPolicy, SlaTarget
+from bot.core.surveys import SurveyPolicy
 from bot.core.tiers import TierPolicy
 from scripts_i18n import ROOT
 
@@ -124,6 +125,7 @@ def engagement_policy(settings: Settings, playbook: Playbook | None = None) -> E
         birthday_grace_days=s.birthday_grace_days,
         news_fresh_days=s.news_fresh_days,
         news_max_items=s.news_max_items,
+        task_orders_shown=s.task_orders_shown,
         unhappy_complaint_days=s.unhappy_complaint_days,
         unhappy_rating_at_most=s.unhappy_rating_at_most,
         price_sensitive_coupon_share=s.price_sensitive_coupon_share,
@@ -205,4 +207,10 @@ def policies(settings: Settings) -> Policies:
         engagement=engagement_policy(s),
         loyalty=loyalty_policy(s),
         campaigns=campaign_policy(s),
+        surveys=SurveyPolicy(
+            comment_minutes=s.nps_comment_minutes,
+            answer_days=s.nps_answer_days,
+            detractor_at_most=s.nps_detractor_at_most,
+            comment_max_chars=s.rating_comment_max_chars,
+        ),
     )

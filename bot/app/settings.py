@@ -325,6 +325,24 @@ class Settings(BaseSettings):
     rating_comment_max_chars: int = Field(
         1000, gt=0, description="Longest rating comment kept; longer ones are cut."
     )
+    nps_comment_minutes: int = Field(
+        60,
+        gt=0,
+        description="Satisfaction survey: after a score, how many minutes the customer's next "
+        "text message is taken as its comment, and a new press may change the score.",
+    )
+    nps_answer_days: int = Field(
+        30,
+        gt=0,
+        description="Satisfaction survey: days after the send that its score buttons work.",
+    )
+    nps_detractor_at_most: int = Field(
+        6,
+        ge=0,
+        le=10,
+        description="Satisfaction survey: a score (0–10) at or below this opens a follow-up task "
+        "for the supervisors (NPS counts 0–6 as detractors whatever this says).",
+    )
     revisit_after_days: int = Field(
         7,
         gt=0,
@@ -414,6 +432,13 @@ class Settings(BaseSettings):
     )
     news_max_items: int = Field(
         3, ge=1, le=10, description="Most news items in one message (the newest)."
+    )
+    task_orders_shown: int = Field(
+        3,
+        ge=0,
+        le=10,
+        description="Most recent orders a staff task's card lists (an advisor's monthly "
+        "check-in, a call-back, a survey follow-up).",
     )
     unhappy_complaint_days: int = Field(
         180,

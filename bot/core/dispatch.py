@@ -159,7 +159,7 @@ class Dispatcher:
     async def dispatch(self, msg: Incoming) -> list[Sent]:
         """Handles one update; updates of one chat run one at a time, in arrival order, so a
         customer's quick second message never overtakes the first."""
-        if place_of(msg, self.deps.policies.staff.group_chat_id) is Place.ELSEWHERE:
+        if self._place(msg) is Place.ELSEWHERE:
             log.info(
                 "update %s from chat %s outside the staff group: ignored",
                 msg.update_id,
@@ -379,7 +379,7 @@ class Dispatcher:
     async def _situation(
         self, uow: UnitOfWork, msg: Incoming
     ) -> tuple[Situation, Conversation | None, Takeover | None]:
-        place = place_of(msg, self.deps.policies.staff.group_chat_id)
+        place = self._place(msg)
         member = await uow.staff.get(msg.sender.id)
         if place is not Place.PRIVATE:
             return Situation(place, member), None, None
@@ -394,6 +394,10 @@ class Dispatcher:
             flow=conversation.flow if conversation else None,
         )
         return situation, conversation, takeover
+
+    def _place(self, msg: Incoming) -> Place:
+        staff = self.deps.policies.staff
+        return place_of(msg, staff.group_chat_id, staff.supervisor_chat_id)
 
     async def _schedule(self, results: Sequence[Result]) -> list[Reply | Relay | CallbackAnswer]:
         """Schedules the jobs among a handler's results; returns the rest, to deliver."""

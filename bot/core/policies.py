@@ -16,6 +16,7 @@ from bot.core.engagement.playbook import Playbook
 from bot.core.loyalty import LoyaltyPolicy
 from bot.core.pacing import PacingLimits
 from bot.core.sla import SlaPolicy, default_sla
+from bot.core.surveys import SurveyPolicy
 from bot.core.tickets import Level
 
 
@@ -179,6 +180,8 @@ class EngagementPolicy:
     the coupons the playbook issues."""
     coupon_code_length: int = 8
     """Symbols of a coupon code (a multiple of 4; 5 bits each: 8 make 40 bits)."""
+    task_orders_shown: int = 3
+    """Most recent orders a staff task's card lists (an advisor's check-in, a call-back)."""
     playbook: Playbook = field(default_factory=lambda: Playbook(()))
     """The deployment's playbook, read and checked at start-up (empty: nothing is sent)."""
 
@@ -213,6 +216,7 @@ class Policies:
     engagement: EngagementPolicy = field(default_factory=EngagementPolicy)
     loyalty: LoyaltyPolicy = field(default_factory=LoyaltyPolicy)
     campaigns: CampaignPolicy = field(default_factory=CampaignPolicy)
+    surveys: SurveyPolicy = field(default_factory=SurveyPolicy)
 
     @property
     def enquiry_first_response(self) -> timedelta:

@@ -27,6 +27,8 @@ from bot.core.outbox_model import OutboxMessage, OutboxState, OutboxSummary
 from bot.core.ratings import Rating, Revisit, RevisitAnswer
 from bot.core.records import CustomerExport, CustomerProfile, TierChange, TierInfo
 from bot.core.roles import AuditEntry, StaffMember
+from bot.core.staff_tasks import StaffTask, TaskChoice, TaskState
+from bot.core.surveys import Survey
 from bot.core.tickets import Ticket, TicketEvent
 from bot.core.tiers import Tier
 from bot.core.triage import TriageDecision
@@ -611,6 +613,51 @@ class CampaignRepository(Protocol):
         ...
 
 
+class StaffTaskRepository(Protocol):
+    """Staff tasks (:mod:`bot.core.staff_tasks`), unique per (kind, customer, period)."""
+
+    async def add(self, task: StaffTask) -> StaffTask | None:
+        """Stores a new task and returns it with its id; None (nothing stored) when a task
+        of its kind, customer and period exists already."""
+        ...
+
+    async def get(self, task_id: int) -> StaffTask | None: ...
+
+    async def decide(
+        self, task_id: int, state: TaskState, choice: TaskChoice, by: int, at: datetime
+    ) -> bool:
+        """Records the choice if the task is still open (one conditional update: of two
+        presses at once, one wins); False if it was not open."""
+        ...
+
+    async def listing(self, *, open_only: bool = False, limit: int = 500) -> list[StaffTask]:
+        """Tasks newest first (open ones only with `open_only`)."""
+        ...
+
+
+class SurveyRepository(Protocol):
+    """Satisfaction surveys (:mod:`bot.core.surveys`), unique per (customer, rule, period)."""
+
+    async def add(self, survey: Survey) -> Survey | None:
+        """Stores a survey being sent and returns it with its id; None (nothing stored) when
+        that customer's survey of that rule and period exists already."""
+        ...
+
+    async def get(self, survey_id: int) -> Survey | None: ...
+
+    async def answer(self, survey_id: int, score: int, at: datetime) -> None:
+        """Records (or changes) the score and the moment of the answer."""
+        ...
+
+    async def set_comment(self, survey_id: int, comment: str) -> bool:
+        """Keeps the first comment only; False if the survey had one."""
+        ...
+
+    async def sent_between(self, start: datetime, end: datetime) -> list[Survey]:
+        """Surveys sent in [start, end), oldest first."""
+        ...
+
+
 class DuplicateUpdate(Exception):
     """The update was already recorded: a re-delivery, to be ignored."""
 
@@ -637,6 +684,8 @@ class UnitOfWork(Protocol):
     loyalty: LoyaltyRepository
     news: NewsRepository
     campaigns: CampaignRepository
+    tasks: StaffTaskRepository
+    surveys: SurveyRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -105,6 +105,8 @@ class CustomerExport:
     ticket_events: list[dict[str, object]] = field(default_factory=list)
     ratings: list[dict[str, object]] = field(default_factory=list)
     consent_log: list[dict[str, object]] = field(default_factory=list)
+    surveys: list[dict[str, object]] = field(default_factory=list)
+    """Satisfaction surveys sent to them, with their score and comment."""
 
 
 # --------------------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ class Action(StrEnum):
     REMEDIATION_PLAN = "remediation_plan"
     REPORTS = "reports"
     CAMPAIGNS = "campaigns"
+    WORK_TASK = "work_task"  # a staff task's card; bot.core.staff_tasks.may_act says whose
 
 
 _AGENT = frozenset(
@@ -48,6 +49,7 @@ _AGENT = frozenset(
         Action.TRANSFER,
         Action.ESCALATE,
         Action.RESOLVE,
+        Action.WORK_TASK,
     }
 )
 _SUPERVISOR = _AGENT | {Action.REOPEN, Action.REASSIGN, Action.REMEDIATION_PLAN}
@@ -57,11 +59,13 @@ ALLOWED: dict[Role, frozenset[Action]] = {
     Role.SUPERVISOR: _SUPERVISOR,
     Role.MANAGER: _SUPERVISOR | {Action.REPORTS},
     Role.MARKETING: frozenset({Action.CAMPAIGNS, Action.REPORTS}),
-    # Admins work from the command line (roster, configuration, export and erasure).
-    Role.ADMIN: frozenset(),
+    # Admins work from the command line (roster, configuration, export and erasure), and may
+    # settle any staff task (an advisor's check-in, a call-back) from its card.
+    Role.ADMIN: frozenset({Action.WORK_TASK}),
 }
-"""Who may do what: an agent works tickets; a supervisor also reopens, reassigns and writes
-remediation plans; a manager also reads reports; marketing runs campaigns and their reports."""
+"""Who may do what: an agent works tickets and their own staff tasks; a supervisor also
+reopens, reassigns, writes remediation plans and settles anyone's task; a manager also reads
+reports; marketing runs campaigns and their reports."""
 
 
 def can(role: Role | None, action: Action) -> bool:

@@ -118,15 +118,20 @@ class Place(StrEnum):
     """A private chat with the bot (customers, and staff using the bot themselves)."""
     STAFF_GROUP = "staff_group"
     """The configured staff group."""
+    SUPERVISORS = "supervisors"
+    """A button pressed in the supervisors' chat (a staff task's card); nothing else there
+    is acted on."""
     ELSEWHERE = "elsewhere"
     """Any other group or channel: never acted on."""
 
 
-def place_of(msg: Incoming, staff_group: int | None) -> Place:
+def place_of(msg: Incoming, staff_group: int | None, supervisor_chat: int | None = None) -> Place:
     if msg.chat_kind is ChatKind.PRIVATE:
         return Place.PRIVATE
     if staff_group is not None and msg.chat_id == staff_group:
         return Place.STAFF_GROUP
+    if supervisor_chat is not None and msg.chat_id == supervisor_chat and msg.is_callback:
+        return Place.SUPERVISORS
     return Place.ELSEWHERE
 
 

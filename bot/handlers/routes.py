@@ -10,7 +10,8 @@ Read it top to bottom:
   message, or has a customer's chat taken over) is routed to the desk routes, never to the
   customer routes. A customer whose chat an agent has taken over is relayed to the agent,
   except for button presses (a rating, say), which keep their ordinary routes.
-* **The staff group.** Ticket-card buttons, ``/plan``, and messages in a ticket's topic.
+* **The staff group.** Ticket-card buttons, ``/plan``, messages in a ticket's topic, and staff
+  tasks' cards (also in the supervisors' chat, where nothing else is acted on).
 * **Private chats.** Commands, buttons (including a ticket card's buttons in a dedicated
   advisor's private chat, run as staff actions there too), then free text: the next step of
   the dialogue the chat is in, else a complaint when triage hears one, else a question.
@@ -43,8 +44,11 @@ from bot.core.routing import (
 )
 from bot.core.services import desk as desk_use
 from bot.core.services.tickets import ESCALATE_PREFIX, STAFF_PREFIX, TAKE_OVER_PREFIX
+from bot.core.staff_tasks import PREFIX as TASK_PREFIX
+from bot.core.surveys import PREFIX as SURVEY_PREFIX
 from bot.flows import complaint as complaint_flow
 from bot.flows import faq_confirm
+from bot.flows import nps as nps_flow
 from bot.flows import rating as rating_flow
 from bot.handlers import (
     complaints,
@@ -58,11 +62,14 @@ from bot.handlers import (
     ratings,
     staff,
     start,
+    surveys,
+    tasks,
 )
 
 STAFF = Audience.STAFF
 GROUP = Place.STAFF_GROUP
 PRIVATE = Place.PRIVATE
+SUPERVISORS = Place.SUPERVISORS
 
 
 def agent_at_work(msg: Incoming, situation: Situation) -> bool:
@@ -114,6 +121,9 @@ ROUTES: tuple[Route, ...] = (
     Route(Command("resolve"), desk.in_topic(desk_use.resolve), GROUP, STAFF, Action.RESOLVE),
     Route(Command("transfer"), desk.in_topic(desk_use.transfer), GROUP, STAFF, Action.TRANSFER),
     Route(TopicMessage(), desk.in_topic(desk_use.reply), GROUP, STAFF, Action.REPLY),
+    # Staff tasks' cards: in the staff group, the supervisors' chat, an advisor's private chat.
+    Route(Callback(TASK_PREFIX), tasks.on_task_button, GROUP, STAFF, Action.WORK_TASK),
+    Route(Callback(TASK_PREFIX), tasks.on_task_button, SUPERVISORS, STAFF, Action.WORK_TASK),
     # Private chats: commands.
     Route(Command("start", with_args=True), linking.on_start_token),
     Route(Command("start"), start.on_start),
@@ -134,17 +144,20 @@ ROUTES: tuple[Route, ...] = (
     Route(Callback(consent.OPT_OUT_PREFIX), consent.on_opt_out_button),
     Route(Callback(consent.OPT_IN_PREFIX), consent.on_opt_in_button),
     Route(Callback(loyalty.PREFIX), loyalty.on_redeem_button),
+    Route(Callback(SURVEY_PREFIX), surveys.on_survey_button),
     # A ticket card's buttons in a dedicated advisor's private chat: the same staff actions,
     # for a roster member whose role allows them (checked and audited like in the group).
     Route(Callback(STAFF_PREFIX), staff.on_ticket_action, PRIVATE, STAFF, Action.MOVE_TICKET),
     Route(Callback(TAKE_OVER_PREFIX), staff.on_take_over, PRIVATE, STAFF, Action.TAKE_OVER),
     Route(Callback(ESCALATE_PREFIX), staff.on_escalate, PRIVATE, STAFF, Action.ESCALATE),
+    Route(Callback(TASK_PREFIX), tasks.on_task_button, PRIVATE, STAFF, Action.WORK_TASK),
     Route(Callback(""), questions.on_stale_button),
     Route(AnyCommand(), start.on_unknown_command),
     # Private chats: everything else.
     Route(EditedMessage(), start.on_edit),
     Route(AnyText(), complaints.on_text, flow=complaint_flow.FLOW),
     Route(AnyText(), ratings.on_comment, flow=rating_flow.FLOW),
+    Route(AnyText(), surveys.on_comment, flow=nps_flow.FLOW),
     Route(AnyText(), complaints.on_complaint_text, complaint=True),
     Route(AnyText(), questions.on_question, complaint=False),
     Route(Contact(), linking.on_contact),

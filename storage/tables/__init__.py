@@ -24,6 +24,8 @@ from storage.tables.ratings import TicketRatingRow, TicketRevisitRow
 from storage.tables.scheduling import SchedulerLeaseRow
 from storage.tables.staff import CustomerAdvisorRow, StaffAuditRow, StaffMemberRow
 from storage.tables.support import ConversationRow, CustomerRow, MessageLogRow, SupportRequestRow
+from storage.tables.surveys import NpsSurveyRow
+from storage.tables.tasks import StaffTaskRow
 from storage.tables.tickets import TicketEventRow, TicketRow
 from storage.tables.topics import TicketTopicRow
 
@@ -47,11 +49,13 @@ __all__ = [
     "MarketingConsentLogRow",
     "MessageLogRow",
     "NewsItemRow",
+    "NpsSurveyRow",
     "OutboxRow",
     "RfmWindowRow",
     "SchedulerLeaseRow",
     "StaffAuditRow",
     "StaffMemberRow",
+    "StaffTaskRow",
     "StorageModel",
     "SupportRequestRow",
     "TakeoverRow",

@@ -22,10 +22,13 @@ from bot.app.bootstrap import Services, build_services
 from bot.app.demo import demo_settings
 from bot.app.runner import RunningBot, start_bot
 from bot.app.settings import Framework
+from bot.core.consent import ConsentChange, ConsentSource
 from bot.core.ports import Clock
 from bot.core.roles import Role
+from bot.core.services.advisors import assign
 from bot.core.services.staff import enroll
 from sandbox import Emulator, FloodLimits, SimUser, VirtualClock
+from storage.tables import CustomerTierRow
 
 TOKEN = "123456:TEST"
 FRAMEWORKS: tuple[Framework, ...] = ("aiogram", "ptb")
@@ -102,3 +105,31 @@ async def enroll_staff(services: Services, user: SimUser, role: Role = Role.SUPE
     async with services.uow() as uow:
         await enroll(uow, user.id, user.first_name, role, services.clock.now())
         await uow.commit()
+
+
+async def standing(
+    services: Services, chat_id: int, tier: str, stage: str, advisor: int | None = None
+) -> int:
+    """The customer of `chat_id` agreed to offers (as the shop's file said), stands in `tier` and
+    lifecycle `stage`, and has `advisor` as their dedicated advisor; returns their id."""
+    async with services.uow() as uow:
+        customer = await uow.customers.get_by_chat_id(chat_id)
+        assert customer is not None and customer.id is not None
+        now = services.clock.now()
+        await uow.records.record_consent(
+            ConsentChange(customer.id, True, ConsentSource.IMPORT, now)
+        )
+        uow.session.add(
+            CustomerTierRow(
+                customer_id=customer.id,
+                as_of=now.date(),
+                tier=tier,
+                lifecycle=stage,
+                frequency=3,
+                monetary_cents=30000,
+            )
+        )
+        if advisor is not None:
+            await assign(uow, customer.id, advisor)
+        await uow.commit()
+        return customer.id

@@ -12,33 +12,14 @@ import pytest
 from bot.app.bootstrap import Services
 from bot.app.jobs import engagement
 from bot.app.settings import Framework
-from bot.core.consent import ConsentChange, ConsentSource
 from bot.core.engagement.news import NewsItem
 from sandbox import Emulator
-from storage.tables import CustomerTierRow
-from tests.e2e.conftest import FAST_PACING, FRAMEWORKS, running_bot
+from tests.e2e.conftest import FAST_PACING, FRAMEWORKS, running_bot, standing
 from tests.e2e.test_consent import NO_QUIET_HOURS, Chat
 
 
 async def mid_tier_with_consent(services: Services, chat_id: int) -> None:
-    async with services.uow() as uow:
-        customer = await uow.customers.get_by_chat_id(chat_id)
-        assert customer is not None and customer.id is not None
-        now = services.clock.now()
-        await uow.records.record_consent(
-            ConsentChange(customer.id, True, ConsentSource.IMPORT, now)
-        )
-        uow.session.add(
-            CustomerTierRow(
-                customer_id=customer.id,
-                as_of=now.date(),
-                tier="mid",
-                lifecycle="active",
-                frequency=3,
-                monetary_cents=30000,
-            )
-        )
-        await uow.commit()
+    await standing(services, chat_id, "mid", "active")
 
 
 async def add_news(services: Services, locale: str, title: str, body: str) -> None:

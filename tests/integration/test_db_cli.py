@@ -14,14 +14,18 @@ import time
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from typer.testing import CliRunner
 
 from bot.app.cli import app
 from storage.engine import make_engine
-from storage.migrate import downgrade, upgrade
+from storage.migrate import alembic_config, downgrade, upgrade
 
 runner = CliRunner()
+SCRIPT = ScriptDirectory.from_config(alembic_config("sqlite://"))
+(HEAD,) = SCRIPT.get_heads()
+PREVIOUS = str(SCRIPT.get_revision(HEAD).down_revision)
 
 
 def rapport(*args: str) -> tuple[int, str]:
@@ -38,20 +42,20 @@ def shop(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> 
 
 async def test_check_says_what_to_do_before_and_after_an_upgrade(shop: str) -> None:
     await upgrade(shop)
-    await downgrade(shop, "0018")
+    await downgrade(shop, PREVIOUS)
     code, out = await asyncio.to_thread(rapport, "db", "check")
     assert code == 1
-    assert "database is at 0018, the code at 0019: run `rapport db upgrade`" in out
+    assert f"database is at {PREVIOUS}, the code at {HEAD}: run `rapport db upgrade`" in out
     code, out = await asyncio.to_thread(rapport, "db", "upgrade")
-    assert code == 0 and "database is at the code's head (0019)" in out
+    assert code == 0 and f"database is at the code's head ({HEAD})" in out
     code, out = await asyncio.to_thread(rapport, "db", "check", "--json")
     assert code == 0
     assert json.loads(out) == {
         "at_head": True,
-        "database": ["0019"],
-        "code": ["0019"],
+        "database": [HEAD],
+        "code": [HEAD],
         "unknown": [],
-        "message": "database is at the code's head (0019)",
+        "message": f"database is at the code's head ({HEAD})",
     }
 
 

@@ -133,9 +133,13 @@ def test_preview_shows_who_gets_what_and_why_the_rest_are_skipped(
     assert [(p["customer_id"], p["key"], p["template"]) for p in checkin] == [
         (ann, f"engage:high-checkin:{ann}:2026-12", "engage.high.checkin")
     ]
-    # the birthday comes third for Ann today: the cap of 2 in 7 days holds it back
-    assert rules["birthday"]["skipped"] == [
-        {"customer_id": ann, "reason": "cap", "period": "2026"}
+    assert [p["task"] for p in checkin] == ["advisor_checkin"]  # a card for her advisor
+    assert [p["message_waits_for_staff"] for p in checkin] == [True]
+    # the check-in takes no place under the cap (staff decide on its message); the event and
+    # the birthday do, so the survey comes third for Ann today: the cap of 2 in 7 days holds it
+    assert rules["birthday"]["skipped"] == []
+    assert rules["survey-high"]["skipped"] == [
+        {"customer_id": ann, "reason": "cap", "period": "2026Q4"}
     ]
     assert rules["base-coupon"]["skipped"] == [
         {"customer_id": bob, "reason": "no_consent", "period": "2026-12"}
@@ -152,18 +156,26 @@ def test_preview_shows_who_gets_what_and_why_the_rest_are_skipped(
 
 def test_preview_of_one_rule_as_text(shop: tuple[str, dict[str, int]]) -> None:
     _url, ids = shop
-    late = NOW.replace(hour=14)  # 22:00 in Shanghai: Ann's check-in is held until 09:00
+    late = NOW.replace(hour=14)  # 22:00 in Shanghai: Ann's invitation is held until 09:00
     result = runner.invoke(
-        app, ["playbook", "preview", "--rule", "high-checkin", "--as-of", late.isoformat()]
+        app, ["playbook", "preview", "--rule", "high-member-event", "--as-of", late.isoformat()]
     )
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[1] == "high-checkin (marketing): 1 would receive, 0 skipped, 0 not due"
+    assert lines[1] == "high-member-event (marketing): 1 would receive, 0 skipped, 0 not due"
     assert lines[2] == (
-        f"  -> customer {ids['Ann']}: engage.high.checkin [en] variant default (default) "
-        "from 2026-12-02 01:00 UTC, held by quiet hours"
+        f"  -> customer {ids['Ann']}: engage.high.event_invitation [en] variant default "
+        "(default) from 2026-12-02 01:00 UTC, held by quiet hours"
     )
     assert len(lines) == 3
+    # the check-in is a task for her advisor: its card goes to staff now, quiet hours or not
+    result = runner.invoke(
+        app, ["playbook", "preview", "--rule", "high-checkin", "--as-of", late.isoformat()]
+    )
+    assert result.output.splitlines()[2] == (
+        f"  -> customer {ids['Ann']}: engage.high.checkin (suggested; sent only if staff choose "
+        "so) [en] variant default (default) from 2026-12-01 14:00 UTC, opens task advisor_checkin"
+    )
 
 
 def test_an_unknown_rule_is_refused(shop: tuple[str, dict[str, int]]) -> None:

@@ -34,6 +34,7 @@ from bot.core.outbox_model import Lane, OutboxMessage
 from bot.core.ratings import Rating
 from bot.core.records import CustomerProfile
 from bot.core.roles import Role, StaffMember
+from bot.core.surveys import Survey
 from bot.core.tickets import (
     EventKind,
     Level,
@@ -62,6 +63,7 @@ SECRETS = (
     "call me on +85261234567 please",  # the rating comment
     "half-written complaint about the lid",  # a dialogue in progress
     "where is my parcel, Annabel asks",  # a support request
+    "Annabel's survey: the lid again!",  # her survey comment
 )
 
 
@@ -143,6 +145,10 @@ async def a_customer_in_every_table(factory: SqlUnitOfWorkFactory) -> int:
         await uow.conversations.save(
             Conversation(CHAT, "complaint", "describe", T0, {"text": SECRETS[9]})
         )
+        survey = await uow.surveys.add(Survey(cid, "survey-high", "2026Q4", "high", T0))
+        assert survey is not None and survey.id is not None
+        await uow.surveys.answer(survey.id, 3, T0)
+        await uow.surveys.set_comment(survey.id, "Annabel's survey: the lid again!")
         await uow.staff.save(StaffMember(9001, "Sam Lee", Role.AGENT, T0))
         await uow.staff.set_advisor(cid, 9001)
         await uow.desk.start(Takeover(CHAT, cid, ticket.id, 9001, T0))
@@ -243,4 +249,5 @@ async def test_the_export_command_holds_tickets_their_events_and_ratings(
     held = json.loads(result.output)
     assert held["tickets"] and held["ticket_events"] and held["ratings"]
     assert held["ratings"][0]["comment"] == "call me on +85261234567 please"
+    assert held["surveys"][0]["comment"] == "Annabel's survey: the lid again!"
     assert held["profile"]["email"] == "annabel.quist@example.org"

@@ -61,7 +61,7 @@ async def test_healthy_with_backlog_then_503_when_the_schema_is_behind(database_
         assert status == 200 and body["status"] == "ok"
         assert body["outbox"] == {"pending": {"marketing": 1}, "oldest_pending_seconds": 300.0}
         assert body["lease_holder"] is None  # no bot attached: nobody runs the jobs
-        await downgrade(database_url, "0018")
+        await downgrade(database_url, "-1")
         status, body = await answer(probe_for(database_url, engine))
         assert status == 503 and body["status"] == "unhealthy"
         assert body["schema"]["at_head"] is False and body["database"] is True

@@ -133,6 +133,8 @@ def test_over_a_year_every_default_rule_fires_and_the_cap_holds(shop: tuple[str,
     # one item a month, news every two weeks: every other period has nothing new to say
     assert rules["mid-news"]["skipped"]["nothing_new"] > 0
     assert 1 <= report["max_marketing_in_7_days"] <= 2
+    # the check-in is an advisor's task: every card sent is a task opened
+    assert rules["high-checkin"]["tasks"] == rules["high-checkin"]["sent"] > 0
     assert any(t["skipped"].get("cap") for t in rules.values()), "the cap had work to do"
 
 

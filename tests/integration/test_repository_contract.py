@@ -43,6 +43,8 @@ from bot.core.ports import DuplicateUpdate, UnitOfWork, UnitOfWorkFactory
 from bot.core.ratings import Rating, RevisitAnswer
 from bot.core.records import CustomerExport, CustomerProfile, OrderStatus, TierChange, TierInfo
 from bot.core.roles import AuditEntry, Role, StaffMember
+from bot.core.staff_tasks import StaffTask, TaskChoice, TaskKind, TaskState
+from bot.core.surveys import Survey
 from bot.core.tickets import (
     EventKind,
     Level,
@@ -1465,3 +1467,77 @@ async def test_campaigns_and_their_recipients(backend: Backend) -> None:
         OrderRecord(ann.id, placed, 700, False),
         OrderRecord(ann.id, placed, 5000, True),
     ]
+
+
+async def test_staff_tasks(backend: Backend) -> None:
+    """Unique per (kind, customer, period); decided once; listed newest first."""
+    async with backend.uow() as work:
+        customer = await work.customers.add(a_customer(1))
+        assert customer.id is not None
+
+        def task(kind: TaskKind, period: str, at: datetime) -> StaffTask:
+            return StaffTask(kind, customer.id or 0, period, -100500, at, "why", rule_id="r")
+
+        first = await work.tasks.add(task(TaskKind.ADVISOR_CHECKIN, "2026-12", T0))
+        second = await work.tasks.add(task(TaskKind.CALLBACK, "2026-12", minutes(5)))
+        assert await work.tasks.add(task(TaskKind.CALLBACK, "2026-12", minutes(6))) is None
+        await work.commit()
+    assert first is not None and second is not None and first.id and second.id
+    assert (first.state, first.assignee, first.choice) == (TaskState.OPEN, None, None)
+    async with backend.uow() as work:
+        assert await work.tasks.get(first.id) == first
+        assert await work.tasks.get(10**9) is None
+        assert await work.tasks.decide(
+            first.id, TaskState.SKIPPED, TaskChoice.SKIP, 7001, minutes(9)
+        )
+        assert not await work.tasks.decide(
+            first.id, TaskState.DONE, TaskChoice.CONTACTED, 7002, minutes(9)
+        )
+        await work.commit()
+    async with backend.uow() as work:
+        assert [t.id for t in await work.tasks.listing()] == [second.id, first.id]
+        assert [t.id for t in await work.tasks.listing(open_only=True)] == [second.id]
+        decided = await work.tasks.get(first.id)
+    assert decided is not None
+    assert (decided.state, decided.choice, decided.acted_by, decided.acted_at) == (
+        TaskState.SKIPPED,
+        TaskChoice.SKIP,
+        7001,
+        minutes(9),
+    )
+
+
+async def test_surveys(backend: Backend) -> None:
+    """Unique per (customer, rule, period); answered and changed; the first comment kept;
+    listed by the moment they were sent."""
+    async with backend.uow() as work:
+        customer = await work.customers.add(a_customer(1))
+        assert customer.id is not None
+        first = await work.surveys.add(Survey(customer.id, "survey-high", "2026Q4", "high", T0))
+        again = Survey(customer.id, "survey-high", "2026Q4", "mid", minutes(1))
+        assert await work.surveys.add(again) is None
+        later = Survey(customer.id, "survey-high", "2027Q1", "mid", minutes(60))
+        second = await work.surveys.add(later)
+        await work.commit()
+    assert first is not None and second is not None and first.id and second.id
+    async with backend.uow() as work:
+        await work.surveys.answer(first.id, 3, minutes(5))
+        await work.surveys.answer(first.id, 8, minutes(5))  # changed within the window
+        assert await work.surveys.set_comment(first.id, "Lovely tea")
+        assert not await work.surveys.set_comment(first.id, "second thoughts")
+        await work.commit()
+    async with backend.uow() as work:
+        answered = await work.surveys.get(first.id)
+        assert await work.surveys.get(10**9) is None
+        assert [s.id for s in await work.surveys.sent_between(T0, minutes(61))] == [
+            first.id,
+            second.id,
+        ]
+        assert [s.id for s in await work.surveys.sent_between(T0, minutes(60))] == [first.id]
+    assert answered is not None
+    assert (answered.score, answered.answered_at, answered.comment, answered.tier) == (
+        8,
+        minutes(5),
+        "Lovely tea",
+        "high",
+    )

@@ -18,6 +18,7 @@ from bot.core.engagement.playbook import Condition
 from bot.core.models import Reachability
 from bot.core.policies import EngagementPolicy
 from bot.core.records import OrderStatus
+from bot.core.staff_tasks import TaskKind
 from bot.core.tiers import Lifecycle, Tier
 from scripts_i18n import ROOT
 
@@ -66,12 +67,14 @@ def paid(ref: str, at: datetime, *, coupon: bool = False) -> OrderFact:
     return OrderFact(ref, OrderStatus.PAID, at, paid_at=at, used_coupon=coupon)
 
 
-def test_high_tier_gets_the_check_in_and_the_event_and_the_cap_holds_the_survey() -> None:
+def test_high_tier_gets_the_advisor_task_the_event_and_the_survey() -> None:
+    """The check-in is an advisor's task, not a message: it takes no place under the cap."""
     high = customer(tier=Tier.HIGH, stage=Lifecycle.ACTIVE, consent=True)
     results = run(high)
-    assert planned(results) == {"high-checkin": [1], "high-member-event": [1]}
-    assert skipped(results) == {"survey-high": [(1, SkipReason.CAP)]}
+    assert planned(results) == {"high-checkin": [1], "high-member-event": [1], "survey-high": [1]}
+    assert skipped(results) == {}
     checkin = results["high-checkin"].planned[0]
+    assert checkin.deferred and checkin.task is TaskKind.ADVISOR_CHECKIN
     assert checkin.key == "engage:high-checkin:1:2026-12"
     assert (checkin.template, checkin.locale, checkin.not_before) == (
         "engage.high.checkin",
@@ -82,8 +85,10 @@ def test_high_tier_gets_the_check_in_and_the_event_and_the_cap_holds_the_survey(
 
 
 def test_a_week_later_the_cap_still_counts_what_was_sent_then_lets_the_survey_go() -> None:
+    """The check-in card went to the advisor (no cap), the message they chose to send did."""
     sent = (
         SentEngagement("engage:high-checkin:1:2026-12", NOON),
+        SentEngagement("engage:high-checkin:1:2026-12:message", NOON),
         SentEngagement("engage:high-member-event:1:2026Q4", NOON),
     )
     high = customer(tier=Tier.HIGH, stage=Lifecycle.ACTIVE, consent=True, sent=sent)
@@ -92,6 +97,15 @@ def test_a_week_later_the_cap_still_counts_what_was_sent_then_lets_the_survey_go
     assert skipped(six_days)["high-checkin"] == [(1, SkipReason.ALREADY_SENT)]
     week = run(high, now=NOON + timedelta(days=7))
     assert planned(week) == {"survey-high": [1]}
+
+
+def test_a_check_in_card_alone_does_not_count_for_the_cap() -> None:
+    sent = (
+        SentEngagement("engage:high-checkin:1:2026-12", NOON),
+        SentEngagement("engage:high-member-event:1:2026Q4", NOON),
+    )
+    high = customer(tier=Tier.HIGH, stage=Lifecycle.ACTIVE, consent=True, sent=sent)
+    assert planned(run(high, now=NOON + timedelta(days=1))) == {"survey-high": [1]}
 
 
 def test_mid_and_base_tiers_and_their_keys() -> None:

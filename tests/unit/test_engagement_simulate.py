@@ -73,6 +73,7 @@ def test_an_unpaid_order_is_reminded_once_over_the_days() -> None:
     assert report["rules"]["payment-reminder"] == {
         "kind": "service",
         "sent": 1,
+        "tasks": 0,
         "skipped": {},
     }
 

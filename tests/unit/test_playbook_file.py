@@ -22,9 +22,11 @@ from bot.core.engagement.playbook import (
     CadenceKind,
     Condition,
     CouponKind,
+    RuleAction,
     RuleKind,
     TriggerKind,
 )
+from bot.core.staff_tasks import TaskKind
 from bot.core.tiers import Lifecycle, Tier
 from scripts_i18n import ROOT
 
@@ -47,6 +49,9 @@ def test_the_shipped_playbook_implements_every_line_of_spec_8() -> None:
     assert rules["high-checkin"].cadence is not None
     assert rules["high-checkin"].cadence.kind is CadenceKind.MONTHLY
     assert rules["high-checkin"].audience.tiers == {Tier.HIGH}
+    assert rules["high-checkin"].action is RuleAction.ADVISOR_TASK  # the advisor's task
+    unhappy = rules["win-back"].variants[0]
+    assert (unhappy.when, unhappy.task) == (Condition.UNHAPPY_WITH_SERVICE, TaskKind.CALLBACK)
     assert rules["high-member-event"].cadence.kind is CadenceKind.QUARTERLY  # type: ignore[union-attr]
     mid_news = rules["mid-news"].cadence
     assert mid_news is not None and (mid_news.kind, mid_news.every) == (CadenceKind.EVERY_WEEKS, 2)
@@ -202,6 +207,29 @@ def test_the_shipped_playbook_implements_every_line_of_spec_8() -> None:
             "rules:\n  - id: A b\n    kind: marketing\n    cadence: yearly\n"
             "    template: engage.birthday\n",
             "2: rule id 'A b' must be lower-case letters",
+        ),
+        (
+            "rules:\n  - id: a\n    kind: marketing\n    cadence: yearly\n"
+            "    action: phone_them\n    template: engage.birthday\n",
+            "5: action 'phone_them' is unknown",
+        ),
+        (
+            "rules:\n  - id: a\n    kind: marketing\n    cadence: yearly\n"
+            "    action: advisor_task\n    template: engage.birthday\n"
+            "    coupon: {kind: percent, value: 10}\n",
+            "5: rule 'a' opens an advisor task; it cannot issue a coupon",
+        ),
+        (
+            "rules:\n  - id: a\n    kind: marketing\n    cadence: yearly\n    variants:\n"
+            "      - when: default\n        template: engage.birthday\n"
+            "        task: advisor_checkin\n",
+            "8: a variant's task must be one of: callback",
+        ),
+        (
+            "rules:\n  - id: a\n    kind: marketing\n    cadence: yearly\n    variants:\n"
+            "      - when: default\n        template: engage.birthday\n"
+            "        task: ring\n",
+            "8: task 'ring' is unknown",
         ),
         ("rules: [\n", "2: this is not valid YAML"),
         ("", "1: the file is empty"),

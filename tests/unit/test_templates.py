@@ -87,6 +87,16 @@ SAMPLE: dict[str, Any] = {
     "window_days": 365,
     "cost": 500,
     "points": 500,
+    "kind": "advisor_checkin",
+    "stage": "active",
+    "orders": [{"ref": "A-1001", "day": "2026-11-02", "amount": "120.00 CNY", "status": "paid"}],
+    "rating": {"score": 4, "day": "2026-11-20"},
+    "choice": "send",
+    "by": "Sam",
+    "at": "2026-12-01 10:00 UTC",
+    "held_until": "2026-12-01 09:00 UTC",
+    "refusal": "no_consent",
+    "minutes": 60,
 }
 
 

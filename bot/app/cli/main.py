@@ -30,6 +30,7 @@ LAZY_GROUPS: dict[str, str] = {
     "news": "bot.app.cli.news",
     "db": "bot.app.cli.db",
     "campaign": "bot.app.cli.campaign",
+    "tasks": "bot.app.cli.tasks",
 }
 """Command groups: each module defines a ``typer.Typer`` named ``app``."""
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {

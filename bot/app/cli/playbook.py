@@ -82,6 +82,8 @@ def _rule_json(result: RuleResult) -> dict[str, Any]:
                 "variant_reason": p.variant_reason,
                 "not_before": p.not_before.isoformat(),
                 "held_by_quiet_hours": p.held,
+                "task": p.task.value if p.task else None,
+                "message_waits_for_staff": p.deferred,
                 "coupon": None
                 if p.coupon is None
                 else {
@@ -111,9 +113,11 @@ def _print_rule(result: RuleResult) -> None:
     for p in result.planned:
         when = p.not_before.strftime("%Y-%m-%d %H:%M UTC")
         held = ", held by quiet hours" if p.held else ""
+        task = f", opens task {p.task.value}" if p.task else ""
+        waits = " (suggested; sent only if staff choose so)" if p.deferred else ""
         typer.echo(
-            f"  -> customer {p.customer_id}: {p.template} [{p.locale}] "
-            f"variant {p.variant.value} ({p.variant_reason}) from {when}{held}"
+            f"  -> customer {p.customer_id}: {p.template}{waits} [{p.locale}] "
+            f"variant {p.variant.value} ({p.variant_reason}) from {when}{held}{task}"
         )
     for s in result.skipped:
         typer.echo(f"  x  customer {s.customer_id}: {s.reason.value} ({s.period})")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import json
 import sys
 from typing import Annotated
 
@@ -15,6 +16,7 @@ from bot.app.settings import Settings
 from bot.core.clock import SystemClock
 from bot.core.reports import ComplaintReview, complaint_review, month_bounds
 from bot.core.spreadsheet import safe_rows
+from bot.core.surveys import NpsLine, nps_summary, quarter_bounds
 
 app = typer.Typer(help="Reports for managers.", no_args_is_help=True)
 
@@ -56,3 +58,99 @@ def complaints(
     typer.echo(f"Complaint review {month}")
     for key, value in rows[1:]:
         typer.echo(f"  {key:<{width}}  {value}")
+
+
+NPS_COLUMNS = (
+    "tier",
+    "sent",
+    "responses",
+    "response_rate",
+    "promoters",
+    "passives",
+    "detractors",
+    "nps",
+)
+
+
+def _percent(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}"
+
+
+def nps_rows(lines: list[NpsLine]) -> list[list[str]]:
+    """One row per tier and the total, as the CSV and the table print them (percentages with
+    one decimal; empty when nothing was sent or answered)."""
+    return [
+        [
+            line.tier,
+            str(line.sent),
+            str(line.responses),
+            _percent(line.response_rate),
+            str(line.promoters),
+            str(line.passives),
+            str(line.detractors),
+            _percent(line.nps),
+        ]
+        for line in lines
+    ]
+
+
+def nps_json(quarter: str, lines: list[NpsLine]) -> dict[str, object]:
+    def rounded(value: float | None) -> float | None:
+        return None if value is None else round(value, 1)
+
+    return {
+        "quarter": quarter,
+        "tiers": [
+            {
+                "tier": line.tier,
+                "sent": line.sent,
+                "responses": line.responses,
+                "response_rate": rounded(line.response_rate),
+                "promoters": line.promoters,
+                "passives": line.passives,
+                "detractors": line.detractors,
+                "nps": rounded(line.nps),
+            }
+            for line in lines
+        ],
+    }
+
+
+async def _surveys(settings: Settings, quarter: str) -> list[NpsLine]:
+    start, end = quarter_bounds(quarter)
+    async with database(settings) as (_engine, factory), factory() as uow:
+        surveys = await uow.surveys.sent_between(start, end)
+    return nps_summary(surveys)
+
+
+@app.command("nps")
+def nps(
+    quarter: Annotated[
+        str, typer.Option(help="The quarter whose surveys to review, e.g. 2026Q4.")
+    ],
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Net Promoter Score by tier for the surveys sent in a quarter: sent, responses, response
+    rate, promoters (9–10), passives (7–8), detractors (0–6), and NPS = % promoters − %
+    detractors. A survey counts in the quarter it was sent, under the tier the customer had
+    then."""
+    try:
+        quarter_bounds(quarter)
+    except ValueError as exc:
+        fail(str(exc))
+    settings = load_settings()
+    lines = asyncio.run(_surveys(settings, quarter))
+    if as_json:
+        typer.echo(json.dumps(nps_json(quarter, lines)))
+        return
+    rows = nps_rows(lines)
+    if as_csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(NPS_COLUMNS)
+        writer.writerows(rows)
+        return
+    typer.echo(f"NPS {quarter} (surveys sent in the quarter, by tier at the send)")
+    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(NPS_COLUMNS)]
+    for row in (list(NPS_COLUMNS), *rows):
+        typer.echo("  " + "  ".join(v.rjust(w) for v, w in zip(row, widths, strict=True)))

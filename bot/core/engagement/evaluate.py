@@ -12,6 +12,12 @@ For each rule, in playbook order, and each customer of its audience:
    a ``content: news`` rule with no news new to the customer skips as ``nothing_new``;
 3. **variant** — the first whose condition the customer meets (its reason is kept).
 
+A rule with ``action: advisor_task`` plans a staff task, not a message (``deferred``): only
+reachability and "already this period" apply to it (its card goes to staff, under the rule's
+engagement key), and it takes no place under the cap. The suggested message a person may send
+later (:func:`suggested`) is guarded like any marketing message, under the key with
+:data:`MESSAGE_SUFFIX`, and counts for the cap from then on.
+
 Messages planned earlier in the same evaluation count for later rules: the cap and "already
 sent" see them, so one run never plans three marketing messages for one customer.
 """
@@ -19,7 +25,7 @@ sent" see them, so one run never plans three marketing messages for one customer
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from bot.core.engagement.facts import CustomerFacts, SentEngagement
@@ -39,12 +45,17 @@ from bot.core.engagement.playbook import (
     CouponSpec,
     Playbook,
     Rule,
+    RuleAction,
     TriggerKind,
     Variant,
 )
 from bot.core.locale import resolve_locale
 from bot.core.policies import EngagementPolicy
 from bot.core.records import OrderStatus
+from bot.core.staff_tasks import TaskKind
+
+MESSAGE_SUFFIX = ":message"
+"""Appended to a task rule's key for the suggested message sent from its card."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +79,12 @@ class Planned:
     order_ref: str | None = None
     news: tuple[NewsItem, ...] = ()
     """For a ``content: news`` rule, the items the message carries, newest first."""
+    task: TaskKind | None = None
+    """The staff task this plan opens (an advisor check-in; a win-back call-back)."""
+    deferred: bool = False
+    """The message waits for a person (``action: advisor_task``): only the task is opened."""
+    survey: bool = False
+    """A ``content: nps`` rule: the message carries the 0–10 buttons of a survey."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +250,11 @@ class _Ledger:
     """What one customer has been sent, growing as the evaluation plans more."""
 
     def __init__(
-        self, facts: CustomerFacts, marketing_rules: Collection[str], known: Collection[str]
+        self,
+        facts: CustomerFacts,
+        marketing_rules: Collection[str],
+        known: Collection[str],
+        task_rules: Collection[str] = (),
     ) -> None:
         self.keys = {s.key for s in facts.sent}
         self.marketing_at: list[datetime] = []
@@ -241,6 +262,9 @@ class _Ledger:
         for sent in facts.sent:
             parsed = parse_engagement_key(sent.key)
             rule_id = parsed[0] if parsed else ""
+            if rule_id in task_rules and not sent.key.endswith(MESSAGE_SUFFIX):
+                self._note(rule_id, sent.at)  # a task's card went to staff, not the customer
+                continue
             # a rule since removed from the playbook counts as marketing: the cap stays safe
             if rule_id in marketing_rules or rule_id not in known:
                 self.marketing_at.append(sent.at)
@@ -252,7 +276,7 @@ class _Ledger:
 
     def add(self, planned: Planned) -> None:
         self.keys.add(planned.key)
-        if planned.marketing:
+        if planned.marketing and not planned.deferred:
             self.marketing_at.append(planned.not_before)
         self._note(planned.rule_id, planned.not_before)
 
@@ -290,13 +314,14 @@ def evaluate(
     rules = playbook.rules
     marketing_rules = {r.id for r in rules if r.is_marketing}
     known = {r.id for r in rules}
+    task_rules = _task_rules(playbook)
     results = {r.id: RuleResult(r.id, r.is_marketing) for r in rules}
     for facts in customers:
         locale = resolve_locale(
             facts.language, facts.language_code, context.default_locale, context.locales
         )
         zone = zone_of(facts.timezone, context.default_timezone)
-        ledger = _Ledger(facts, marketing_rules, known)
+        ledger = _Ledger(facts, marketing_rules, known, task_rules)
         for rule in rules:
             result = results[rule.id]
             if not in_audience(rule.audience, facts, locale):
@@ -307,8 +332,9 @@ def evaluate(
                 continue
             for occasion in found:
                 key = engagement_key(rule.id, facts.customer_id, occasion.period)
+                deferred = rule.action is RuleAction.ADVISOR_TASK
                 verdict = check(
-                    marketing=rule.is_marketing,
+                    marketing=rule.is_marketing and not deferred,
                     reachability=facts.reachability,
                     has_chat=facts.chat_id is not None,
                     consent=facts.consent,
@@ -329,30 +355,99 @@ def evaluate(
                         Skipped(rule.id, facts.customer_id, verdict.skipped, occasion.period)
                     )
                     continue
-                assert facts.chat_id is not None and verdict.not_before is not None
-                variant, why = choose_variant(rule, facts, now, policy)
-                planned = Planned(
-                    rule_id=rule.id,
-                    customer_id=facts.customer_id,
-                    chat_id=facts.chat_id,
-                    key=key,
-                    period=occasion.period,
-                    locale=locale,
-                    template=_template(variant, locale),
-                    variant=variant.when,
-                    variant_reason=why,
-                    not_before=verdict.not_before,
-                    held=verdict.held,
-                    marketing=rule.is_marketing,
-                    name=facts.name,
-                    coupon=variant.coupon,
+                planned = _plan(rule, facts, key, occasion.period, locale, verdict, now, policy)
+                planned = replace(
+                    planned,
                     order_ref=occasion.order_ref,
                     news=news,
+                    task=TaskKind.ADVISOR_CHECKIN if deferred else planned.task,
+                    deferred=deferred,
+                    survey=rule.content is Content.NPS,
                 )
                 ledger.add(planned)
                 result.planned.append(planned)
     chosen = [r for r in rules if rule_ids is None or r.id in rule_ids]
     return [results[r.id] for r in chosen]
+
+
+def _task_rules(playbook: Playbook) -> set[str]:
+    return {r.id for r in playbook.rules if r.action is RuleAction.ADVISOR_TASK}
+
+
+def suggested(
+    playbook: Playbook,
+    rule: Rule,
+    facts: CustomerFacts,
+    period: str,
+    now: datetime,
+    policy: EngagementPolicy,
+    context: Context,
+) -> Planned | SkipReason:
+    """The message a task rule's card suggests, planned now for the customer under the key
+    ``engage:<rule>:<customer>:<period>:message`` with the guards of the rule's kind (a
+    marketing rule: consent, the minimum interval, quiet hours — held, never dropped — and the
+    cap); or why it cannot be sent."""
+    rules = playbook.rules
+    ledger = _Ledger(
+        facts,
+        {r.id for r in rules if r.is_marketing},
+        {r.id for r in rules},
+        _task_rules(playbook),
+    )
+    locale = resolve_locale(
+        facts.language, facts.language_code, context.default_locale, context.locales
+    )
+    key = engagement_key(rule.id, facts.customer_id, period) + MESSAGE_SUFFIX
+    verdict = check(
+        marketing=rule.is_marketing,
+        reachability=facts.reachability,
+        has_chat=facts.chat_id is not None,
+        consent=facts.consent,
+        key=key,
+        sent_keys=ledger.keys,
+        last_of_rule=None,  # the card itself was this rule's last "send"
+        min_interval_days=0,
+        marketing_sent_at=ledger.marketing_at,
+        zone=zone_of(facts.timezone, context.default_timezone),
+        now=now,
+        policy=policy,
+    )
+    if verdict.skipped is not None:
+        return verdict.skipped
+    planned = _plan(rule, facts, key, period, locale, verdict, now, policy)
+    return replace(planned, coupon=None, task=None)  # the card's choice carries neither
+
+
+def _plan(
+    rule: Rule,
+    facts: CustomerFacts,
+    key: str,
+    period: str,
+    locale: str,
+    verdict: Verdict,
+    now: datetime,
+    policy: EngagementPolicy,
+) -> Planned:
+    """The message the guards let through, in the variant the customer meets."""
+    assert facts.chat_id is not None and verdict.not_before is not None
+    variant, why = choose_variant(rule, facts, now, policy)
+    return Planned(
+        rule_id=rule.id,
+        customer_id=facts.customer_id,
+        chat_id=facts.chat_id,
+        key=key,
+        period=period,
+        locale=locale,
+        template=_template(variant, locale),
+        variant=variant.when,
+        variant_reason=why,
+        not_before=verdict.not_before,
+        held=verdict.held,
+        marketing=rule.is_marketing,
+        name=facts.name,
+        coupon=variant.coupon,
+        task=variant.task,
+    )
 
 
 def sent_engagements(keys_and_times: Iterable[tuple[str, datetime]]) -> tuple[SentEngagement, ...]:

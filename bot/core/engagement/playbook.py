@@ -18,12 +18,25 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 
+from bot.core.staff_tasks import TaskKind
 from bot.core.tiers import Lifecycle, Segment, Tier
 
 
 class RuleKind(StrEnum):
     MARKETING = "marketing"
     SERVICE = "service"
+
+
+class RuleAction(StrEnum):
+    """What a rule does when it is due for a customer."""
+
+    MESSAGE = "message"
+    """Sends the customer its message (the default)."""
+    ADVISOR_TASK = "advisor_task"
+    """Opens an ``advisor_checkin`` staff task (:mod:`bot.core.staff_tasks`) for the
+    customer's dedicated advisor — the supervisors' chat when they have none — whose card
+    offers to send the rule's message as the suggested one. Nothing goes to the customer until
+    a person chooses so; then the rule's kind decides the guards."""
 
 
 class CadenceKind(StrEnum):
@@ -116,12 +129,17 @@ class Variant:
     when: Condition
     templates: Mapping[str, str]
     coupon: CouponSpec | None = None
+    task: TaskKind | None = None
+    """A staff task opened with the message (win-back unhappy: a ``callback`` for a senior
+    person, in the supervisors' chat)."""
 
 
 class Content(StrEnum):
     """Content a rule's message carries, read when it is planned."""
 
     NEWS = "news"
+    NPS = "nps"
+    """A satisfaction survey: 0–10 buttons under the message (:mod:`bot.core.surveys`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +161,7 @@ class Rule:
     :mod:`bot.core.engagement.news`); nothing new to carry, nothing is sent."""
     line: int = 0
     """Where the rule starts in its file (1-based), for messages about it."""
+    action: RuleAction = RuleAction.MESSAGE
 
     @property
     def is_marketing(self) -> bool:

@@ -57,6 +57,11 @@ UNRENDERED = "unrendered"
 class RuleTally:
     marketing: bool
     sent: int = 0
+    """Messages sent; for an ``advisor_task`` rule, tasks opened (its suggested message is
+    sent only if staff choose so, which a simulation cannot know: it is not counted under
+    ``max_marketing_in_7_days`` either)."""
+    tasks: int = 0
+    """Staff tasks opened (advisor check-ins, win-back call-backs)."""
     skipped: Counter[str] = field(default_factory=Counter)
 
 
@@ -92,6 +97,7 @@ class Simulation:
                 rule_id: {
                     "kind": "marketing" if tally.marketing else "service",
                     "sent": tally.sent,
+                    "tasks": tally.tasks,
                     "skipped": dict(sorted(tally.skipped.items())),
                 }
                 for rule_id, tally in self.rules.items()
@@ -252,8 +258,9 @@ def simulate(
                     tally.skipped[UNRENDERED] += 1
                     continue
                 tally.sent += 1
+                tally.tasks += planned.task is not None
                 sent[planned.customer_id].append(SentEngagement(planned.key, planned.not_before))
-                if planned.marketing:
+                if planned.marketing and not planned.deferred:
                     result.marketing_at.setdefault(planned.customer_id, []).append(
                         planned.not_before
                     )

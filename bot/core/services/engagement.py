@@ -25,6 +25,16 @@ unit of work, only once its outbox row was written (the key was free). Its ``sou
 the engagement key, unique with the source: the coupon exists exactly when its message does,
 once per key, whatever the re-runs, restarts or processes. A message that cannot be worded
 issues nothing.
+
+A rule with ``action: advisor_task`` writes no message: it opens an ``advisor_checkin`` staff
+task whose card goes to the customer's dedicated advisor (or the supervisors' chat) under the
+rule's key; the win-back variant with ``task: callback`` opens a call-back task in the
+supervisors' chat with its message (:mod:`bot.core.services.task_cards`). Each task is unique
+per (kind, customer, period) and is written in the unit of work of its plan.
+
+A ``content: nps`` rule (the satisfaction surveys) stores a survey row (:mod:`bot.core.surveys`)
+before its message, whose 0–10 buttons carry the row's id; the row is unique per (customer,
+rule, period), like the message's key, so each survey goes out once.
 """
 
 from __future__ import annotations
@@ -37,6 +47,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from bot.core import surveys
 from bot.core.consent import OPT_OUT_DATA
 from bot.core.coupons import Coupon, CouponSource, issue
 from bot.core.delivery import render_reply
@@ -50,11 +61,14 @@ from bot.core.outbox_model import Lane, OutboxMessage
 from bot.core.policies import EngagementPolicy
 from bot.core.ports import Renderer, UnitOfWork, UnitOfWorkFactory
 from bot.core.services.coupons import free_code
+from bot.core.services.task_cards import open_task
+from bot.core.staff_tasks import StaffTask
 from bot.core.tiers import TierPolicy
 
 log = logging.getLogger(__name__)
 
 OPT_OUT_KEY = "engage.opt_out_button"
+SCORE_KEY = "nps.button.score"
 OFFER_KEY = "engage.offer.{kind}"
 
 
@@ -74,6 +88,8 @@ class EngagementRun:
     """Skips by reason (consent, cap, …) over all rules."""
     coupons: int = 0
     """Coupons issued with the messages written."""
+    tasks: Counter[str] = field(default_factory=Counter)
+    """Staff tasks opened per rule (advisor check-ins, call-backs)."""
 
 
 def context_of(deps: Deps) -> Context:
@@ -145,16 +161,30 @@ def message_params(
     return params
 
 
+def survey_buttons(survey_id: int) -> tuple[tuple[Button, ...], ...]:
+    """A survey's 0–10 buttons, in two rows (0–5, 6–10)."""
+    return tuple(
+        tuple(Button(SCORE_KEY, surveys.score_data(survey_id, n), {"score": n}) for n in row)
+        for row in surveys.ROWS
+    )
+
+
 def word(
     renderer: Renderer,
     planned: Planned,
     currency: str,
     extra: Mapping[str, Any] | None = None,
     coupon: Coupon | None = None,
+    survey_id: int | None = None,
 ) -> Outgoing | None:
-    """The planned message rendered, with the opt-out button when it is marketing; None when
-    its template needs a parameter the engine does not have."""
-    buttons = ((Button(OPT_OUT_KEY, OPT_OUT_DATA),),) if planned.marketing else ()
+    """The planned message rendered, with the opt-out button when it is marketing (under the
+    survey's score buttons, with `survey_id`); None when its template needs a parameter the
+    engine does not have."""
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    if survey_id is not None:
+        buttons = survey_buttons(survey_id)
+    if planned.marketing:
+        buttons = (*buttons, (Button(OPT_OUT_KEY, OPT_OUT_DATA),))
     try:
         reply = Reply(
             planned.template,
@@ -195,11 +225,12 @@ async def _page(
     policy: EngagementPolicy,
     context: Context,
     rule_ids: Collection[str] | None,
-) -> tuple[int | None, list[RuleResult]]:
+) -> tuple[int | None, list[RuleResult], dict[int, CustomerFacts]]:
     facts = await uow.engagement.customer_facts(after_id=after, limit=limit)
     if not facts:
-        return None, []
-    return facts[-1].customer_id, evaluate(playbook, facts, now, policy, context, rule_ids)
+        return None, [], {}
+    results = evaluate(playbook, facts, now, policy, context, rule_ids)
+    return facts[-1].customer_id, results, {f.customer_id: f for f in facts}
 
 
 async def _coupon_for(
@@ -236,7 +267,7 @@ async def preview(
     after: int | None = 0
     while after is not None:
         async with uow() as work:
-            after, results = await _page(
+            after, results, _facts = await _page(
                 work, after, page, playbook, now, policy, context, rule_ids
             )
         for result in results:
@@ -292,6 +323,45 @@ async def simulate_playbook(
     )
 
 
+async def _open_task(
+    deps: Deps,
+    uow: UnitOfWork,
+    planned: Planned,
+    facts: Mapping[int, CustomerFacts],
+    now: datetime,
+) -> int | None:
+    """Opens the staff task `planned` calls for (:mod:`bot.core.services.task_cards`): an
+    advisor check-in's card goes out under the rule's engagement key (so "already this
+    period" sees it), a call-back's under its own. Returns the card's outbox row, or None
+    when nothing was opened (it exists already, or no staff chat is configured)."""
+    assert planned.task is not None
+    task = StaffTask(
+        kind=planned.task,
+        customer_id=planned.customer_id,
+        period=planned.period,
+        chat_id=0,
+        opened_at=now,
+        reason=f"{planned.rule_id} {planned.period}: {planned.variant_reason}",
+        rule_id=planned.rule_id,
+    )
+    key = planned.key if planned.deferred else None
+    customer = facts[planned.customer_id]
+    opened = await open_task(uow, deps.renderer, deps.policies, task, customer, now=now, key=key)
+    return opened[1] if opened is not None else None
+
+
+async def _survey_for(
+    uow: UnitOfWork, planned: Planned, facts: Mapping[int, CustomerFacts], now: datetime
+) -> int | None:
+    """Stores the survey the planned message carries (with the customer's tier now) and
+    returns its id; None when it was sent before (unique per customer, rule and period). The
+    caller has checked the message can be worded."""
+    tier = facts[planned.customer_id].tier.value
+    survey = surveys.Survey(planned.customer_id, planned.rule_id, planned.period, tier, now)
+    stored = await uow.surveys.add(survey)
+    return stored.id if stored is not None else None
+
+
 async def run_playbook(deps: Deps, page: int = 500) -> EngagementRun:
     """Evaluates the deployment's playbook now and writes what is due to the outbox, one page
     of customers per unit of work (see the module docstring). Returns what it did."""
@@ -302,14 +372,30 @@ async def run_playbook(deps: Deps, page: int = 500) -> EngagementRun:
     after: int | None = 0
     while after is not None:
         async with deps.uow() as work:
-            after, results = await _page(
+            after, results, facts = await _page(
                 work, after, page, policy.playbook, now, policy, context, None
             )
             for result in results:
                 report.skipped.update(s.reason.value for s in result.skipped)
                 for planned in result.planned:
+                    if planned.deferred:  # an advisor's task instead of a message
+                        card = await _open_task(deps, work, planned, facts, now)
+                        report.tasks[planned.rule_id] += card is not None
+                        report.queued.extend([card] if card else [])
+                        continue
                     coupon = await _coupon_for(work, planned, policy, now)
-                    message = word(deps.renderer, planned, policy.currency, coupon=coupon)
+                    survey = None
+                    if planned.survey:  # its row first: the buttons carry its id
+                        if word(deps.renderer, planned, policy.currency) is None:
+                            report.unrendered[planned.rule_id] += 1
+                            continue
+                        survey = await _survey_for(work, planned, facts, now)
+                        if survey is None:
+                            report.already += 1
+                            continue
+                    message = word(
+                        deps.renderer, planned, policy.currency, coupon=coupon, survey_id=survey
+                    )
                     if message is None:
                         report.unrendered[planned.rule_id] += 1
                         continue
@@ -327,6 +413,10 @@ async def run_playbook(deps: Deps, page: int = 500) -> EngagementRun:
                     if coupon is not None:  # in the transaction that wrote its message
                         await work.coupons.add(coupon)
                         report.coupons += 1
+                    if planned.task is not None:  # win-back unhappy: a call-back, once
+                        card = await _open_task(deps, work, planned, facts, now)
+                        report.tasks[planned.rule_id] += card is not None
+                        report.queued.extend([card] if card else [])
                     report.written[planned.rule_id] += 1
                     if planned.not_before <= now:
                         report.queued.append(row)
