@@ -220,6 +220,18 @@ def test_the_faq_model_answers_confirms_or_hands_off_by_probability(faq_parts) -
     assert index.match("hi thanks", "en").outcome == "none"  # small talk
 
 
+def test_an_entry_likely_enough_is_offered_even_when_out_of_scope_wins(faq_parts) -> None:  # type: ignore[no-untyped-def]
+    classes = ("none", "exchange", "refund-time")
+    rows: dict[str, list[float]] = {"Wtight": [1.0, 0.6, 0], "Wweather": [8, 0, 0]}
+    model = _model(classes, rows, [0, 0, 0])
+    text = "the shoes are tight, next size up instead"
+    p = model.scores(text)
+    assert max(p, key=p.__getitem__) == "none" and p["exchange"] >= 0.3
+    found = _faq(faq_parts, model).match(text, "en")
+    assert (found.outcome, found.entry_id) == ("confirm", "exchange")
+    assert _faq(faq_parts, model).match("what is the weather tomorrow", "en").outcome == "none"
+
+
 def test_the_faq_answers_in_the_script_the_customer_wrote(faq_parts) -> None:  # type: ignore[no-untyped-def]
     model = _model(("none", "refund-time"), {"C退款": [0, 8]}, [0, 0])
     found = _faq(faq_parts, model).match("退款多久到账", "en")
