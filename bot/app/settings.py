@@ -122,7 +122,7 @@ class Settings(BaseSettings):
     )
 
     faq_model_answer: float = Field(
-        0.7,
+        0.75,
         gt=0,
         le=1,
         description="With the learned FAQ model (scripts_i18n/models/faq.npz): blended score "

@@ -522,7 +522,7 @@ class FaqIndex:
         words: Mapping[str, FaqWords],
         answer_margin: float = 0.0,
         model: TextModel | None = None,
-        model_answer: float = 0.7,
+        model_answer: float = 0.75,
         model_confirm: float = 0.2,
         model_weight: float = 1.0,
     ) -> None:

@@ -296,6 +296,12 @@ def test_shipped_faq_answers_the_issues_examples() -> None:
     assert index.match("hi", "en").outcome == "none"
 
 
+@pytest.mark.parametrize("text", ["a question about gift cards", "gift card balance"])
+def test_shipped_faq_does_not_answer_gift_cards_with_gift_wrapping(text: str) -> None:
+    # the FAQ has no gift-card entry: a person answers, at most after a "Do you mean"
+    assert build_faq_index(Settings()).match(text, "en").outcome != "answer"
+
+
 def test_the_model_alone_does_not_judge_a_fragment(lexicons) -> None:  # type: ignore[no-untyped-def]
     model = _model(CLASSES, {"Winvoice": [0, 0, 0, 60]}, [0, 0, 0, 0])
     short = Triage(lexicons, model=model, model_min_units=4)
