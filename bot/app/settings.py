@@ -167,7 +167,7 @@ class Settings(BaseSettings):
     )
 
     faq_model_answer: float = Field(
-        0.7,
+        0.75,
         gt=0,
         le=1,
         description="With the learned FAQ model (scripts_i18n/models/faq.npz): blended score "
@@ -217,11 +217,25 @@ class Settings(BaseSettings):
         "message needs before the model alone makes it a complaint or raises it to major.",
     )
     triage_model_major: float = Field(
-        0.4,
+        0.6,
         gt=0,
         le=1,
         description="With the learned triage model: its calibrated probability of a major "
         "complaint at or above which a complaint goes to supervisors as major.",
+    )
+    triage_model_major_negativity: float = Field(
+        0.3,
+        ge=0,
+        le=1,
+        description="With the learned triage model: negativity (0–1) from which a question "
+        "shows a problem; below it, and with no complaint term, the model alone never makes "
+        "a question major.",
+    )
+    triage_model_praise_veto: bool = Field(
+        True,
+        description="With the learned triage model: a message with positive and no negative "
+        "sentiment words and no complaint term is never a general complaint on the model's "
+        "word alone (praise and thanks).",
     )
     triage_complaint_negativity: float = Field(
         0.7,

@@ -121,4 +121,6 @@ def build_triage(
         model_major=settings.triage_model_major,
         model_veto=settings.triage_model_veto,
         model_min_units=settings.triage_model_min_units,
+        model_major_negativity=settings.triage_model_major_negativity,
+        model_praise_veto=settings.triage_model_praise_veto,
     )

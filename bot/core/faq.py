@@ -56,8 +56,9 @@ talk aside, then each entry's score is ``model_weight`` × the model's calibrate
 + the rest × the score above / 100. With the default weight 1 the matcher's scoring is not run
 at all (the model alone measured better, and is several times faster). The best entry is
 answered at ``model_answer`` when it leads the runner-up by ``answer_margin`` points, offered
-in "Do you mean …?" at ``model_confirm``, and never when the model's best class is ``none``
-(out of scope). The reported score is the blended score × 100.
+in "Do you mean …?" at ``model_confirm``, and never answered when the model's best class is
+``none`` (out of scope) — though an entry that still reaches ``model_confirm`` then is offered.
+The reported score is the blended score × 100.
 With ~600 choices a query takes a few hundred microseconds: the features and n-grams of every
 choice are dense numpy matrices (a few MB), so a query's scores are row sums and one small
 product, and per-entry maxima are ``reduceat`` over choices kept side by side per entry.
@@ -521,7 +522,7 @@ class FaqIndex:
         words: Mapping[str, FaqWords],
         answer_margin: float = 0.0,
         model: TextModel | None = None,
-        model_answer: float = 0.7,
+        model_answer: float = 0.75,
         model_confirm: float = 0.2,
         model_weight: float = 1.0,
     ) -> None:
@@ -602,8 +603,10 @@ class FaqIndex:
     def _with_model(self, text: str, locale: str, model: TextModel) -> FaqMatch:
         """The matcher's scores blended with the model's probabilities (see ``__init__``).
         Small talk and questions with no content word stay ``none``; the model's ``none``
-        class (out of scope) competes with the entries and is never answered; a very short
-        question ("invoice", 发票) is confirmed first, never answered blindly (step 6)."""
+        class (out of scope) competes with the entries and is never answered, but when it
+        wins and the best entry still reaches ``model_confirm`` (a calibrated probability of
+        being right), that entry is offered in "Do you mean …?"; a very short question
+        ("invoice", 发票) is confirmed first, never answered blindly (step 6)."""
         query = self._query(text)
         if query is None:
             return FaqMatch(outcome="none", entry_id=None, score=0.0)
@@ -613,16 +616,28 @@ class FaqIndex:
         matcher = {c.entry_id: (s, c.locale) for s, c in reversed(ranked)}
         p = model.probabilities(text)
         best_id, best, runner_up = "none", -1.0, -1.0
+        entry_id, entry = "none", -1.0  # the best entry, whether or not "none" beats it
         for cls, prob in zip(model.classes, p.tolist(), strict=True):
             score = w * prob + (1 - w) * (matcher[cls][0] / 100 if cls in matcher else 0.0)
             if score > best:
                 best_id, best, runner_up = cls, score, best
             elif score > runner_up:
                 runner_up = score
+            if cls != "none" and score > entry:
+                entry_id, entry = cls, score
+        if best_id == "none" and entry >= self.model_confirm:
+            # "none" wins but an entry is still likely enough to offer: confirm it, never
+            # answer it ("the shoes are a bit tight, can I get the next size up instead")
+            return FaqMatch(
+                "confirm",
+                entry_id,
+                round(100 * entry, 1),
+                self._locale_of(entry_id, matcher, text, locale),
+            )
         score = round(100 * best, 1)
         if best_id == "none" or best < self.model_confirm:
             return FaqMatch(outcome="none", entry_id=None, score=score)
-        found_locale = matcher[best_id][1] if best_id in matcher else _answer_locale(text, locale)
+        found_locale = self._locale_of(best_id, matcher, text, locale)
         outcome: Literal["answer", "confirm"] = "confirm"
         if (
             not short
@@ -631,6 +646,13 @@ class FaqIndex:
         ):
             outcome = "answer"
         return FaqMatch(outcome, best_id, score, found_locale)
+
+    @staticmethod
+    def _locale_of(
+        entry_id: str, matcher: Mapping[str, tuple[float, str]], text: str, locale: str
+    ) -> str:
+        """The locale to answer ``entry_id`` in: the matched phrasing's, else the question's."""
+        return matcher[entry_id][1] if entry_id in matcher else _answer_locale(text, locale)
 
     def best_entries(self, text: str, locale: str, limit: int = 3) -> list[tuple[str, float]]:
         """The ``limit`` best distinct entries with their scores, best first (diagnostics)."""

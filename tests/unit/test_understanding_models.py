@@ -137,6 +137,51 @@ def test_the_model_overrules_a_lone_quality_keyword_it_is_sure_of(lexicons) -> N
     assert kept.severity is Severity.QUALITY
 
 
+def test_a_neutral_question_is_never_major_on_the_models_word(lexicons) -> None:  # type: ignore[no-untyped-def]
+    model = _model(CLASSES, {"Wgift": [0, 0, 0, 60], "Wcards": [0, 0, 0, 60]}, [0, 0, 0, 0])
+    triage = Triage(lexicons, model=model, model_major=0.6)
+    asked = triage.classify("can I buy gift cards online?")
+    assert asked.kind is Kind.ENQUIRY
+    assert any(s.kind == "model_major" for s in asked.signals)
+    assert triage.classify("which gift cards do you sell").kind is Kind.ENQUIRY
+    # 哪些 asks a question without a question mark
+    data = _model(CLASSES, {"C个人": [0, 0, 0, 60]}, [0, 0, 0, 0])
+    asked_zh = Triage(lexicons, model=data, model_major=0.6).classify("你们会保存我的哪些个人信息")
+    assert asked_zh.kind is Kind.ENQUIRY
+    # a sign of a problem lets the model decide: negativity, or a statement
+    angry = triage.classify("why are your gift cards so useless and terrible?")
+    assert angry.severity is Severity.MAJOR
+    assert triage.classify("I bought gift cards today").severity is Severity.MAJOR
+    # the negativity bar is a setting: at 0 every message shows a problem
+    off = Triage(lexicons, model=model, model_major=0.6, model_major_negativity=0.0)
+    assert off.classify("can I buy gift cards online?").severity is Severity.MAJOR
+
+
+def test_below_the_major_threshold_the_model_gives_the_likelier_lesser_severity(lexicons) -> None:  # type: ignore[no-untyped-def]
+    model = _model(CLASSES, {"Wwobbles": [0, 3, 4, 5]}, [0, 0, 0, 0])
+    text = "the lid wobbles on my kettle"
+    p = model.scores(text)
+    assert max(p, key=p.__getitem__) == "major" and p["major"] < 0.6
+    decision = Triage(lexicons, model=model, model_major=0.6).classify(text)
+    assert decision.severity is Severity.QUALITY
+    assert Triage(lexicons, model=model, model_major=0.3).classify(text).severity is (
+        Severity.MAJOR
+    )
+
+
+def test_praise_is_no_complaint_on_the_models_word(lexicons) -> None:  # type: ignore[no-untyped-def]
+    model = _model(CLASSES, {"Wsam": [0, 60, 0, 0]}, [0, 0, 0, 0])
+    triage = Triage(lexicons, model=model)
+    praise = triage.classify("Sam was very kind, thank you")
+    assert praise.kind is Kind.ENQUIRY
+    assert any(s.kind == "praise" and "thank you" in s.term for s in praise.signals)
+    assert triage.classify("服务态度很好，谢谢小王 sam").kind is Kind.ENQUIRY
+    # something negative besides the thanks: the model decides
+    assert triage.classify("thank you Sam, but the wait was terrible").kind is Kind.COMPLAINT
+    off = Triage(lexicons, model=model, model_praise_veto=False)
+    assert off.classify("Sam was very kind, thank you").severity is Severity.GENERAL
+
+
 def test_a_triage_model_must_have_the_triage_classes(lexicons) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match="classes"):
         Triage(lexicons, model=_model(("a", "b"), {"Wx": [1, 0]}, [0, 0]))
@@ -173,6 +218,18 @@ def test_the_faq_model_answers_confirms_or_hands_off_by_probability(faq_parts) -
     assert index.match("swap my money thing", "en").outcome in ("answer", "confirm")
     assert index.match("what a lovely day outside", "en").outcome == "none"  # "none" wins
     assert index.match("hi thanks", "en").outcome == "none"  # small talk
+
+
+def test_an_entry_likely_enough_is_offered_even_when_out_of_scope_wins(faq_parts) -> None:  # type: ignore[no-untyped-def]
+    classes = ("none", "exchange", "refund-time")
+    rows: dict[str, list[float]] = {"Wtight": [1.0, 0.6, 0], "Wweather": [8, 0, 0]}
+    model = _model(classes, rows, [0, 0, 0])
+    text = "the shoes are tight, next size up instead"
+    p = model.scores(text)
+    assert max(p, key=p.__getitem__) == "none" and p["exchange"] >= 0.3
+    found = _faq(faq_parts, model).match(text, "en")
+    assert (found.outcome, found.entry_id) == ("confirm", "exchange")
+    assert _faq(faq_parts, model).match("what is the weather tomorrow", "en").outcome == "none"
 
 
 def test_the_faq_answers_in_the_script_the_customer_wrote(faq_parts) -> None:  # type: ignore[no-untyped-def]
@@ -220,10 +277,29 @@ def test_the_issues_misses_are_caught_with_the_model(
     assert shipped.classify(text).severity is severity
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a question about gift cards",
+        "Sam was very kind, thank you",
+        "can I delete my account and all my data",
+        "你们会保存我的哪些个人信息",
+    ],
+)
+def test_the_lead_s_false_alarms_stay_enquiries_with_the_model(shipped: Triage, text: str) -> None:
+    assert shipped.classify(text).kind is Kind.ENQUIRY
+
+
 def test_shipped_faq_answers_the_issues_examples() -> None:
     index = build_faq_index(Settings())
     assert index.match("我想退货，怎么操作？", "zh-Hans").outcome == "answer"
     assert index.match("hi", "en").outcome == "none"
+
+
+@pytest.mark.parametrize("text", ["a question about gift cards", "gift card balance"])
+def test_shipped_faq_does_not_answer_gift_cards_with_gift_wrapping(text: str) -> None:
+    # the FAQ has no gift-card entry: a person answers, at most after a "Do you mean"
+    assert build_faq_index(Settings()).match(text, "en").outcome != "answer"
 
 
 def test_the_model_alone_does_not_judge_a_fragment(lexicons) -> None:  # type: ignore[no-untyped-def]

@@ -57,8 +57,11 @@ How a message is classified
    about — a counted major term is major, a counted term makes a complaint — and the model
    fills the gaps the word lists leave: a message the rules read as an enquiry is a complaint
    when the model's probability of a complaint reaches ``model_complaint``, and any complaint is
-   major when its probability of major reaches ``model_major`` (both settings). The
-   probabilities are kept as a ``model`` signal. See ``docs/triage.md`` for the figures.
+   major when its probability of major reaches ``model_major`` (both settings). Two checks
+   keep it from crying wolf: a neutral question (no complaint term, negativity below
+   ``model_major_negativity``) is never major on the model's word, and praise (positive and no
+   negative words) is never a general complaint on it. The probabilities are kept as a
+   ``model`` signal. See ``docs/triage.md`` for the figures.
 
 With the shipped lexicons a message takes a few tens of microseconds.
 """

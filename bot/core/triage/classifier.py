@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from bot.core.text import (
     HAN,
@@ -50,6 +50,22 @@ def _units(decision: TriageDecision, text: str) -> int:
     return len(LATIN_WORD.findall(text))
 
 
+@dataclass(frozen=True)
+class Reading:
+    """What the rules read in a message: their decision, and what the model's checks need —
+    the positive and negative sentiment words, and whether the message asks a question."""
+
+    decision: TriageDecision
+    positive: tuple[str, ...]
+    negative: tuple[str, ...]
+    question: bool
+
+    @property
+    def praise(self) -> bool:
+        """Positive words and no negative one."""
+        return bool(self.positive) and not self.negative
+
+
 class Triage:
     """Classifies messages with the lexicons of every locale; build once, call often."""
 
@@ -62,9 +78,11 @@ class Triage:
         positive_discount: float = 0.5,
         model: TextModel | None = None,
         model_complaint: float = 0.4,
-        model_major: float = 0.4,
+        model_major: float = 0.6,
         model_veto: float = 0.15,
         model_min_units: int = 4,
+        model_major_negativity: float = 0.3,
+        model_praise_veto: bool = True,
     ) -> None:
         """``model``: the learned classifier (classes enquiry, general, quality, major); without
         it the rules decide alone. ``model_complaint``: its probability of a complaint at or
@@ -74,13 +92,19 @@ class Triage:
         an enquiry after all (0 turns the veto off); ``model_min_units``: the fewest words
         (Latin) or characters (Chinese) a message needs before the model alone may make it a
         complaint or raise it to major — on fragments ("my invoice thing", "hmm delivery?") it
-        extrapolates from a word or two."""
+        extrapolates from a word or two. ``model_major_negativity``: the negativity from which
+        a question shows a problem, so that the model may make it major (see
+        :meth:`_combined`). ``model_praise_veto``: the model alone makes no general complaint of
+        a message with positive and no negative sentiment words ("Sam was very kind, thank
+        you", 服务态度很好)."""
         if not 0 < complaint_negativity <= 1:
             raise ValueError("complaint_negativity must be in (0, 1]")
         if not (0 < model_complaint <= 1 and 0 < model_major <= 1):
             raise ValueError("model_complaint and model_major must be in (0, 1]")
         if not 0 <= model_veto < model_complaint:
             raise ValueError("model_veto must be in [0, model_complaint)")
+        if not 0 <= model_major_negativity <= 1:
+            raise ValueError("model_major_negativity must be in [0, 1]")
         if model is not None and set(model.classes) != set(_MODEL_CLASSES):
             raise ValueError(f"the triage model's classes must be {', '.join(_MODEL_CLASSES)}")
         self.model = model
@@ -88,6 +112,8 @@ class Triage:
         self.model_major = model_major
         self.model_veto = model_veto
         self.model_min_units = model_min_units
+        self.model_major_negativity = model_major_negativity
+        self.model_praise_veto = model_praise_veto
         if negativity_scale <= 0:
             raise ValueError("negativity_scale must be positive")
         self.complaint_negativity = complaint_negativity
@@ -104,23 +130,37 @@ class Triage:
     def classify(self, text: str) -> TriageDecision:
         """The decision on one message: the rules', combined with the model's when there is
         one (see :meth:`_combined`)."""
-        decision = self._rules(text)
+        reading = self._read(text)
         if self.model is None:
-            return decision
-        return self._combined(decision, self.model.scores(text), text)
+            return reading.decision
+        return self._combined(reading, self.model.scores(text), text)
 
-    def _combined(
-        self, rules: TriageDecision, p: Mapping[str, float], text: str
-    ) -> TriageDecision:
+    def _combined(self, reading: Reading, p: Mapping[str, float], text: str) -> TriageDecision:
         """Rules and model together. The rules keep what they are precise about: a counted
         major term (a legal threat, an injury) is major whatever the model says, and a counted
         term makes a complaint of its severity. The model fills the gaps: a message the rules
         read as an enquiry is a complaint when the model's probability of a complaint reaches
-        ``model_complaint`` (severity: the model's likeliest), and any complaint is major when
-        the model's probability of major reaches ``model_major``. The model may also overrule a
-        general or quality term it is sure is no complaint (probability below ``model_veto``:
-        "what does the broken-line icon mean", 我想退掉，颜色不太喜欢). Every decision names the
-        model's probabilities in a ``model`` signal."""
+        ``model_complaint`` (severity: the likelier of general and quality), and any complaint
+        is major when the model's probability of major reaches ``model_major``. The model may
+        also overrule a general or quality term it is sure is no complaint (probability below
+        ``model_veto``: "what does the broken-line icon mean", 我想退掉，颜色不太喜欢). Every
+        decision names the model's probabilities in a ``model`` signal.
+
+        Two checks keep the model from crying wolf where it guesses:
+
+        * *A neutral question is never major on the model's word.* A question ("can I delete
+          my account and all my data", 你们会保存我的哪些个人信息) with no counted complaint
+          term, no major term the rules set aside (negated, hypothetical: "再不處理我就提告")
+          and negativity below ``model_major_negativity`` is not made major by the model; it
+          is a complaint only if the model's general and quality probabilities alone reach
+          ``model_complaint`` (``model_major`` signal says why). Statements are left to the
+          model: a privacy leak or an account takeover ("a stranger changed the email on my
+          account") seldom holds a negative word.
+        * *Praise is no complaint.* Positive words and no negative ones, and no counted term:
+          the model alone makes no general complaint ("Sam was very kind, thank you";
+          ``praise`` signal).
+        """
+        rules = reading.decision
         complaint = 1.0 - p["enquiry"]
         detail = ", ".join(f"{c} {p[c]:.2f}" for c in _MODEL_CLASSES)
         signals = (*rules.signals, Signal("model", f"{complaint:.2f}", detail))
@@ -139,19 +179,50 @@ class Triage:
             )
         if _units(rules, text) < self.model_min_units:
             return replace(rules, signals=signals)
+        major_allowed = True
+        neutral_question = reading.question and not self._problem_shown(reading)
+        if p["major"] >= self.model_major and neutral_question:
+            major_allowed = False
+            blocked = (
+                f"a question with no sign of a problem (no complaint term, negativity "
+                f"{rules.negativity:.2f} < {self.model_major_negativity:.2f})"
+            )
+            signals = (*signals, Signal("model_major", f"{p['major']:.2f}", blocked))
+        major = major_allowed and p["major"] >= self.model_major
         if severity is None:
-            if complaint < self.model_complaint:
+            # a blocked question is a complaint only on its general and quality probability
+            chance = complaint if major_allowed else p["general"] + p["quality"]
+            if chance < self.model_complaint:
                 return replace(rules, signals=signals)
-            likeliest = max(_MODEL_CLASSES[1:], key=p.__getitem__)
+            # major only from the threshold: below it, the likelier lesser severity
+            likeliest = "major" if major else max(("general", "quality"), key=p.__getitem__)
+            if likeliest == "general" and self.model_praise_veto and reading.praise:
+                words = ", ".join(reading.positive)
+                why = Signal("praise", words, "positive and nothing negative")
+                return replace(rules, signals=(*signals, why))
             severity = Severity(likeliest)
-        if p["major"] >= self.model_major:
+        if major:
             severity = Severity.MAJOR
         if severity is rules.severity:
             return replace(rules, signals=signals)
         return replace(rules, kind=Kind.COMPLAINT, severity=severity, signals=signals)
 
-    def _rules(self, text: str) -> TriageDecision:
-        """The rules' decision (the steps of :mod:`bot.core.triage`)."""
+    def _problem_shown(self, reading: Reading) -> bool:
+        """Whether the rules saw a sign of a problem: a counted complaint term, a major term
+        they set aside (a negated or hypothetical threat), or negativity of at least
+        ``model_major_negativity``."""
+        rules = reading.decision
+        if rules.severity is not None or rules.negativity >= self.model_major_negativity:
+            return True
+        return any(
+            s.kind in ("negated", "hypothetical", "context")
+            and s.detail.split(",")[0].endswith("/major")
+            for s in rules.signals
+        )
+
+    def _read(self, text: str) -> Reading:
+        """The rules' decision (the steps of :mod:`bot.core.triage`) and what the model's
+        checks need."""
         locale = detect_locale(text)
         family = self._cjk if locale.startswith("zh") else self._latin
         if family.cjk:
@@ -180,7 +251,7 @@ class Triage:
         )
         question = self._is_question(text, units, cues, family)
         hits = self._terms(ctx, term_hits, question)
-        negativity, words = self._negativity(text, ctx, sentiment_hits)
+        negativity, words, positive = self._negativity(text, ctx, sentiment_hits)
         hits = self._in_context(ctx, hits, sentiment_hits, words)
 
         # weak terms (refund, 退款) decide only when nothing stronger was said: "still waiting
@@ -196,15 +267,19 @@ class Triage:
             category = min((h.term.category for h in top), key=category_rank)
             lead = next(h for h in top if h.term.category == category)
             summary = item_summary(ctx, lead, locale, counted)
-            return TriageDecision(
+            decision = TriageDecision(
                 Kind.COMPLAINT, severity, negativity, locale, tuple(signals), category, summary
             )
-        if negativity >= self.complaint_negativity:
+        elif negativity >= self.complaint_negativity:
             signals.append(Signal("early_warning", f"{negativity:.2f}", "negative sentiment"))
-            return TriageDecision(
+            decision = TriageDecision(
                 Kind.COMPLAINT, Severity.GENERAL, negativity, locale, tuple(signals), None, None
             )
-        return TriageDecision(Kind.ENQUIRY, None, negativity, locale, tuple(signals), None, None)
+        else:
+            decision = TriageDecision(
+                Kind.ENQUIRY, None, negativity, locale, tuple(signals), None, None
+            )
+        return Reading(decision, tuple(positive), tuple(words), question)
 
     # -- steps ---------------------------------------------------------------------------
 
@@ -370,9 +445,11 @@ class Triage:
 
     def _negativity(
         self, text: str, ctx: Context, sentiment_hits: Sequence[Hit]
-    ) -> tuple[float, list[str]]:
+    ) -> tuple[float, list[str], list[str]]:
+        """Negativity 0–1, the negative words behind it and the positive words read."""
         negative = positive = 0.0
         words: list[str] = []
+        praise: list[str] = []
         for hit in sentiment_hits:
             payload = hit.payload
             assert isinstance(payload, tuple)
@@ -389,12 +466,13 @@ class Triage:
             if value < 0:
                 negative -= value
                 words.append(word)
-            else:
+            elif value > 0:
                 positive += value
+                praise.append(word)
         if negative > 0:
             negative += min(text.count("!") + text.count("！"), 3) * 0.2
             if not ctx.family.cjk:
                 shouted = sum(1 for w in LATIN_WORD.findall(text) if len(w) >= 3 and w.isupper())
                 negative += min(shouted, 3) * 0.2
         raw = max(negative - self.positive_discount * positive, 0.0)
-        return round(1.0 - math.exp(-raw / self.negativity_scale), 3), words
+        return round(1.0 - math.exp(-raw / self.negativity_scale), 3), words, praise
