@@ -23,7 +23,7 @@ from bot.app.bootstrap import (
 )
 from bot.app.events_server import EventsServer, events_secret, start_events_server
 from bot.app.jobs import engagement, revisit, sla
-from bot.app.policies import tier_policy
+from bot.app.policies import telegram_connections, tier_policy
 from bot.app.settings import Framework, Settings
 from bot.core.deps import Deps
 from bot.core.dispatch import Dispatcher
@@ -62,6 +62,7 @@ def connection(settings: Settings) -> Connection:
         ),
         paid_broadcast=settings.paid_broadcast,
         request_timeout_seconds=settings.telegram_request_timeout_seconds,
+        connections=telegram_connections(settings),
     )
 
 
