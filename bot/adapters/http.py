@@ -7,7 +7,8 @@ each time one changes state (quadratic in the requests in flight). So each adapt
 its framework's documented extension point (aiogram's ``BaseSession``, python-telegram-bot's
 ``BaseRequest``) a session built on what this module gives:
 
-- :func:`client_session`: one ``aiohttp.ClientSession`` over one connector with
+- :func:`client_session` (python-telegram-bot's; aiogram's session keeps aiogram's own
+  connector, given the same number): one ``aiohttp.ClientSession`` over one connector with
   ``connections`` keep-alive connections (from the settings, sized for the bot-wide rate),
   no proxy from the environment (a local Bot API server must not be captured by one);
 - :func:`json_body`: a request without files is posted as ``application/json`` (the Bot API
