@@ -31,6 +31,8 @@ class Proxy:
     content type and how many requests were open at once."""
 
     target: str
+    base: str = ""
+    """Where the proxy listens (the base URL the clients are given)."""
     seen: list[tuple[str, str]] = field(default_factory=list)
     open_now: int = 0
     most_open: int = 0
@@ -72,7 +74,7 @@ async def emu() -> AsyncIterator[Emulator]:
 
 
 @pytest.fixture
-async def proxy(emu: Emulator) -> AsyncIterator[tuple[Proxy, str]]:
+async def proxy(emu: Emulator) -> AsyncIterator[Proxy]:
     recorder = Proxy(emu.base_url)
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", recorder.handle)
@@ -81,8 +83,9 @@ async def proxy(emu: Emulator) -> AsyncIterator[tuple[Proxy, str]]:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    recorder.base = f"http://127.0.0.1:{port}"
     try:
-        yield recorder, f"http://127.0.0.1:{port}"
+        yield recorder
     finally:
         await runner.cleanup()
 
@@ -94,17 +97,16 @@ def client(framework: str, base: str, connections: int) -> Any:
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 async def test_messages_go_as_json_and_arrive_whole(
-    framework: str, emu: Emulator, proxy: tuple[Proxy, str]
+    framework: str, emu: Emulator, proxy: Proxy
 ) -> None:
-    recorder, base = proxy
     alice = emu.add_user("Alice")
-    async with client(framework, base, 4) as (_bot, messenger):
+    async with client(framework, proxy.base, 4) as (_bot, messenger):
         sent = await messenger.send(
             Outgoing(alice.id, "<b>Hello</b> 你好", buttons=((OutButton("Yes", "y:1"),),))
         )
         await messenger.send(Outgoing(alice.id, "Hello again", edit_message_id=sent.message_id))
-    assert recorder.types("sendMessage") == ["application/json"]
-    assert recorder.types("editMessageText") == ["application/json"]
+    assert proxy.types("sendMessage") == ["application/json"]
+    assert proxy.types("editMessageText") == ["application/json"]
     [message] = emu.bot_messages(alice.id)
     assert message["text"] == "Hello again" and message["message_id"] == sent.message_id
     [first] = [r for r in emu.requests if r.method == "sendMessage"]
@@ -116,12 +118,9 @@ async def test_messages_go_as_json_and_arrive_whole(
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
-async def test_an_upload_stays_multipart(
-    framework: str, emu: Emulator, proxy: tuple[Proxy, str]
-) -> None:
-    recorder, base = proxy
+async def test_an_upload_stays_multipart(framework: str, emu: Emulator, proxy: Proxy) -> None:
     alice = emu.add_user("Alice")
-    async with client(framework, base, 4) as (bot, _messenger):
+    async with client(framework, proxy.base, 4) as (bot, _messenger):
         if framework == "aiogram":
             from aiogram.types import BufferedInputFile
 
@@ -132,20 +131,17 @@ async def test_an_upload_stays_multipart(
             await bot.send_document(
                 alice.id, document=b"id,amount\n1,2\n", filename="orders.csv", caption="CSV"
             )
-    assert recorder.types("sendDocument") == ["multipart/form-data"]
+    assert proxy.types("sendDocument") == ["multipart/form-data"]
     [document] = emu.bot_messages(alice.id)
     assert document["caption"] == "CSV"
     assert document["document"]["file_name"] == "orders.csv"
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
-async def test_error_answers_read_as_before(
-    framework: str, emu: Emulator, proxy: tuple[Proxy, str]
-) -> None:
-    _recorder, base = proxy
+async def test_error_answers_read_as_before(framework: str, emu: Emulator, proxy: Proxy) -> None:
     alice = emu.add_user("Alice")
     emu.inject_fault(Fault(kind="blocked", chat_id=alice.id))
-    async with client(framework, base, 4) as (_bot, messenger):
+    async with client(framework, proxy.base, 4) as (_bot, messenger):
         with pytest.raises(ChatBlocked):
             await messenger.send(Outgoing(alice.id, "hello"))
         with pytest.raises(BadRequest):
@@ -154,12 +150,11 @@ async def test_error_answers_read_as_before(
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 async def test_the_pool_bounds_the_requests_open_at_once(
-    framework: str, emu: Emulator, proxy: tuple[Proxy, str]
+    framework: str, emu: Emulator, proxy: Proxy
 ) -> None:
-    recorder, base = proxy
-    recorder.hold = 0.05
+    proxy.hold = 0.05
     people = [emu.add_user(f"U{i}") for i in range(12)]
-    async with client(framework, base, 3) as (_bot, messenger):
+    async with client(framework, proxy.base, 3) as (_bot, messenger):
         await asyncio.gather(*(messenger.send(Outgoing(p.id, "hi")) for p in people))
-        assert recorder.most_open == 3
+        assert proxy.most_open == 3
     assert all(len(emu.bot_messages(p.id)) == 1 for p in people)
