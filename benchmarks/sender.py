@@ -35,6 +35,9 @@ Printed (one JSON object with ``--json``): ``limit_per_s`` (the rate the bot was
 `--rate`), ``telegram_limit_per_s`` (what the emulator enforces), ``achieved_per_s`` (messages
 delivered / seconds from the commit of the rows to the last delivery), ``ratio``
 (achieved / limit; the bot's bucket starts full, so a short run may exceed 1 slightly),
+``cpu_ms_per_message`` (CPU time of the bot's process, all its threads, from the commit of
+the rows until the broadcast is seen done, per message delivered: what the bot spends per send
+whatever the machine's load; the emulator's process is not counted),
 ``http_429`` (429 answers to any send during the broadcast), ``sent`` (rows the outbox marked
 sent), ``unfinished`` (rows still pending or sending when the run gave up waiting, after three
 times the expected length plus 30 s), ``lost`` (recipients with no copy at the emulator,
@@ -298,11 +301,13 @@ async def run(
                 await seen.fetch()
                 since = len(seen.seen)
                 started = now()
+                cpu_started = time.process_time()
                 bot.outbox.wake()
                 writing = asyncio.create_task(customers_write(emu, people, every, log, stop))
                 targets = {p.id for p in recipients}
                 try:
                     await _wait_for_broadcast(seen, reads, targets, timeout)
+                    cpu_s = time.process_time() - cpu_started
                     broadcast_end = max(
                         (r.at for r in seen.seen[since:] if r.ok and r.chat_id in targets),
                         default=now(),
@@ -338,6 +343,7 @@ async def run(
         "achieved_per_s": round(achieved, 2),
         "ratio": round(achieved / rate, 3),
         "elapsed_s": round(elapsed, 2),
+        "cpu_ms_per_message": round(1000 * cpu_s / delivered, 3) if delivered else None,
         "http_429": sum(1 for r in run_requests if r.method in SEND_METHODS and r.status == 429),
         "sent": states.get("sent", 0),
         "outbox_states": states,
@@ -418,7 +424,8 @@ def describe(figures: dict[str, Any]) -> str:
             f"{f['messages']} proactive messages at {f['limit_per_s']:g}/s "
             f"(Telegram's limit here {f['telegram_limit_per_s']:g}/s)",
             f"achieved {f['achieved_per_s']:.2f}/s in {f['elapsed_s']:.2f} s: "
-            f"ratio {f['ratio']:.3f}, {f['http_429']} × 429",
+            f"ratio {f['ratio']:.3f}, {f['http_429']} × 429, "
+            f"{f['cpu_ms_per_message']} ms of the bot's CPU per message",
             f"sent {f['sent']}, delivered {f['delivered']}, lost {f['lost']}, "
             f"duplicates {f['duplicates']}; outbox {f['outbox_states']}",
             f"service answers during the broadcast: {f['service_samples']} samples, "

@@ -64,6 +64,9 @@ class Connection:
     """How long any request but ``getUpdates`` may take on either framework (their own
     defaults differ: 5 s read timeout in python-telegram-bot, 60 s in aiogram). A send that
     times out may still have been delivered (:class:`~bot.core.errors.UncertainDelivery`)."""
+    connections: int = 16
+    """Connections to the Bot API each framework's client keeps open at once (sends in
+    flight beyond this wait for one); the composition root sizes it for the bot-wide rate."""
 
 
 class TelegramUnreachable(Exception):

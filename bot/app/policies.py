@@ -8,6 +8,7 @@ derived from the encryption key and handed on as bytes).
 from __future__ import annotations
 
 import functools
+import math
 from datetime import time, timedelta
 from pathlib import Path
 
@@ -85,6 +86,14 @@ def bot_wide_rate(settings: Settings) -> float:
     if settings.paid_broadcast:
         return settings.paid_messages_per_second
     return settings.global_messages_per_second
+
+
+def telegram_connections(settings: Settings) -> int:
+    """Connections the HTTP client keeps open: enough for the bot-wide rate when each send
+    holds one for ``telegram_connection_seconds`` (a round trip with room for a slow answer),
+    and never fewer than ``telegram_connections_min``."""
+    wanted = math.ceil(bot_wide_rate(settings) * settings.telegram_connection_seconds)
+    return max(settings.telegram_connections_min, wanted)
 
 
 def clock_time(text: str) -> time:

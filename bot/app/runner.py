@@ -33,7 +33,7 @@ from bot.app.bootstrap import (
 from bot.app.events_server import EventsServer, events_secret, start_events_server
 from bot.app.health import HealthProbe, HealthServer, start_health_server
 from bot.app.jobs import campaigns, engagement, revisit, sla
-from bot.app.policies import tier_policy
+from bot.app.policies import telegram_connections, tier_policy
 from bot.app.settings import Framework, Settings
 from bot.core.deps import Deps
 from bot.core.dispatch import Dispatcher
@@ -73,6 +73,7 @@ def connection(settings: Settings, routes: Sequence[RouteDef] = ()) -> Connectio
         paid_broadcast=settings.paid_broadcast,
         request_timeout_seconds=settings.telegram_request_timeout_seconds,
         webhook=webhook_config(settings, routes),
+        connections=telegram_connections(settings),
     )
 
 

@@ -46,6 +46,19 @@ class Settings(BaseSettings):
         "button answer) may take, on either framework; a send that times out may still have "
         "been delivered, and is retried as a doubtful one.",
     )
+    telegram_connections_min: int = Field(
+        16,
+        ge=1,
+        description="Fewest connections to the Bot API the bot's HTTP client keeps open at "
+        "once; sends beyond the pool wait for a connection.",
+    )
+    telegram_connection_seconds: float = Field(
+        0.2,
+        gt=0,
+        description="How long one send is allowed to hold a connection when the pool is "
+        "sized: the pool is the bot-wide rate times this (at least telegram_connections_min), "
+        "200 connections at the paid rate of 1000/s.",
+    )
     telegram_retry_min_seconds: float = Field(
         1.0,
         gt=0,

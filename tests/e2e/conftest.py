@@ -23,7 +23,7 @@ from bot.app.demo import demo_settings
 from bot.app.runner import RunningBot, start_bot
 from bot.app.settings import Framework
 from bot.core.consent import ConsentChange, ConsentSource
-from bot.core.ports import Clock
+from bot.core.ports import Clock, Messenger
 from bot.core.roles import Role
 from bot.core.services.advisors import assign
 from bot.core.services.staff import enroll
@@ -71,6 +71,40 @@ async def running_bot(
     finally:
         await bot.stop()
         await services.close()
+
+
+@contextlib.asynccontextmanager
+async def adapter_client(
+    framework: str, base: str, *, timeout: float, connections: int, paid: bool = False
+) -> AsyncIterator[tuple[Any, Messenger]]:
+    """(the framework's own bot, the adapter's messenger) aimed at `base`, over the HTTP
+    client the adapter uses (:mod:`bot.adapters.aiogram.session`,
+    :mod:`bot.adapters.ptb.request`) with `timeout` seconds per request and at most
+    `connections` connections; closed on leaving."""
+    if framework == "aiogram":
+        from aiogram import Bot
+
+        from bot.adapters.aiogram.messenger import AiogramMessenger
+        from bot.adapters.aiogram.session import make_session
+
+        bot = Bot(TOKEN, session=make_session(base, timeout, connections))
+        try:
+            yield bot, AiogramMessenger(bot, paid_broadcast=paid)
+        finally:
+            await bot.session.close()
+    else:
+        import telegram
+
+        from bot.adapters.ptb.messenger import PtbMessenger
+        from bot.adapters.ptb.request import AiohttpRequest
+
+        request = AiohttpRequest(connections=connections, read_timeout=timeout)
+        ptb = telegram.Bot(TOKEN, base_url=f"{base}/bot", request=request)
+        await request.initialize()
+        try:
+            yield ptb, PtbMessenger(ptb, paid_broadcast=paid)
+        finally:
+            await request.shutdown()
 
 
 @pytest.fixture

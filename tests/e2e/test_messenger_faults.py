@@ -23,45 +23,27 @@ from bot.core.errors import DeliveryError, TransientError, UncertainDelivery
 from bot.core.messages import Outgoing
 from bot.core.ports import Messenger
 from sandbox import Emulator, Fault, FloodLimits
-from tests.e2e.conftest import FRAMEWORKS, TOKEN
+from tests.e2e.conftest import FRAMEWORKS, TOKEN, adapter_client
 
 pytestmark = pytest.mark.e2e
 
 READ_TIMEOUT = 0.5
 """The messengers' HTTP timeout here (the frameworks' defaults are 5 s and 60 s)."""
+CONNECTIONS = 4
+"""The adapters' connection pool here."""
 HELD = 30.0
 """A slow answer's hold: far past the timeout (it ends when the client gives up)."""
 
 
 @contextlib.asynccontextmanager
 async def messenger(framework: str, base: str, *, paid: bool = False) -> AsyncIterator[Messenger]:
-    """The adapter's messenger over a framework bot aimed at `base`, with a short timeout."""
-    if framework == "aiogram":
-        from aiogram import Bot
-        from aiogram.client.session.aiohttp import AiohttpSession
-        from aiogram.client.telegram import TelegramAPIServer
-
-        from bot.adapters.aiogram.messenger import AiogramMessenger
-
-        session = AiohttpSession(api=TelegramAPIServer.from_base(base), timeout=READ_TIMEOUT)
-        bot = Bot(TOKEN, session=session)
-        try:
-            yield AiogramMessenger(bot, paid_broadcast=paid)
-        finally:
-            await bot.session.close()
-    else:
-        import telegram
-        from telegram.request import HTTPXRequest
-
-        from bot.adapters.ptb.messenger import PtbMessenger
-
-        request = HTTPXRequest(httpx_kwargs={"trust_env": False}, read_timeout=READ_TIMEOUT)
-        ptb = telegram.Bot(TOKEN, base_url=f"{base}/bot", request=request)
-        await request.initialize()
-        try:
-            yield PtbMessenger(ptb, paid_broadcast=paid)
-        finally:
-            await request.shutdown()
+    """The adapter's messenger over a framework bot aimed at `base`, with a short timeout,
+    through the HTTP client the adapter uses (:mod:`bot.adapters.aiogram.session`,
+    :mod:`bot.adapters.ptb.request`)."""
+    async with adapter_client(
+        framework, base, timeout=READ_TIMEOUT, connections=CONNECTIONS, paid=paid
+    ) as (_bot, messenger):
+        yield messenger
 
 
 @pytest.fixture(autouse=True)

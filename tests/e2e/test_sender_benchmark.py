@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from benchmarks import sender
+from benchmarks import http_cost, sender
+from tests.e2e.conftest import FRAMEWORKS
 
 pytestmark = pytest.mark.e2e
 
@@ -48,3 +49,23 @@ def test_the_sender_benchmark_prints_one_json_object(capsys: pytest.CaptureFixtu
     # Nothing lost or doubled, whatever the machine's speed.
     assert (figures["sent"], figures["lost"], figures["duplicates"]) == (40, 0, 0)
     assert figures["outbox_states"] == {"sent": 40}
+    assert figures["cpu_ms_per_message"] > 0
+
+
+@pytest.mark.parametrize("client", ["rapport", "stock"])
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_the_http_cost_benchmark_prints_one_json_object(
+    framework: str, client: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``python -m benchmarks.http_cost``: the adapters' HTTP clients and the frameworks'
+    own, measured the same way (a tiny run)."""
+    http_cost.main(
+        ["--framework", framework, "--client", client, "--messages", "20", "--concurrency", "5"]
+    )
+    figures = json.loads(capsys.readouterr().out)
+    assert (figures["framework"], figures["client"], figures["messages"]) == (
+        framework,
+        client,
+        20,
+    )
+    assert figures["cpu_ms_per_send"] > 0 and figures["sends_per_s"] > 0

@@ -30,3 +30,18 @@ def test_one_request_timeout_for_both_frameworks_is_a_setting() -> None:
     settings = Settings(bot_token="123456:TEST", telegram_request_timeout_seconds=7.5)
     assert connection(settings).request_timeout_seconds == 7.5
     assert connection(Settings(bot_token="123456:TEST")).request_timeout_seconds == 10.0
+
+
+def test_the_connection_pool_is_sized_for_the_bot_wide_rate() -> None:
+    """200 connections at the paid 1000/s (0.2 s each), the floor of 16 at 25/s; both
+    numbers are settings."""
+    plain = Settings(bot_token="123456:TEST", global_messages_per_second=25.0)
+    assert connection(plain).connections == 16
+    paid = plain.model_copy(update={"paid_broadcast": True})
+    assert connection(paid).connections == 200
+    tuned = paid.model_copy(
+        update={"telegram_connection_seconds": 0.05, "telegram_connections_min": 64}
+    )
+    assert connection(tuned).connections == 64
+    faster = tuned.model_copy(update={"paid_messages_per_second": 2000})
+    assert connection(faster).connections == 100

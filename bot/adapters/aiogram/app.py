@@ -16,8 +16,6 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram import Dispatcher as AiogramDispatcher
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramNetworkError,
@@ -29,6 +27,7 @@ from aiogram.types import Update
 
 from bot.adapters.aiogram.messenger import AiogramMessenger
 from bot.adapters.aiogram.routing import build_router
+from bot.adapters.aiogram.session import make_session
 from bot.adapters.connection import Connection, TelegramUnreachable, TokenRefused
 from bot.adapters.polling import Poller
 from bot.adapters.webhook import WebhookReceiver, WebhookUnavailable, start_source
@@ -50,9 +49,8 @@ class AiogramApp:
     framework = "aiogram"
 
     def __init__(self, connection: Connection) -> None:
-        session = AiohttpSession(
-            api=TelegramAPIServer.from_base(connection.api_base),
-            timeout=connection.request_timeout_seconds,
+        session = make_session(
+            connection.api_base, connection.request_timeout_seconds, connection.connections
         )
         self._polling_timeout = connection.polling_timeout
         self._policy = connection.polling

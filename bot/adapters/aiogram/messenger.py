@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import aiohttp
 from aiogram import Bot
 from aiogram.exceptions import (
     TelegramBadRequest,
@@ -34,6 +33,7 @@ from aiogram.types import (
 )
 
 from bot.adapters.errors import from_bad_request, from_forbidden
+from bot.adapters.http import may_have_arrived
 from bot.adapters.update import inline_keyboard, reply_markup
 from bot.core.errors import DeliveryError, RateLimited, TransientError, UncertainDelivery
 from bot.core.messages import Outgoing, Sent
@@ -71,9 +71,6 @@ strong reference, each garbage collection drops it and the next answer builds it
 20 ms of CPU: at 1000 sends a second, a third of the sender's time went there). Holding them
 here keeps them built for the life of the process."""
 
-NOT_SENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError, aiohttp.InvalidURL)
-"""aiohttp failures that happen before a request leaves: Telegram cannot have applied it."""
-
 
 def translate(exc: Exception) -> DeliveryError:
     """aiogram's exception → the core's delivery error.
@@ -89,12 +86,8 @@ def translate(exc: Exception) -> DeliveryError:
         return from_forbidden(exc.message)
     if isinstance(exc, TelegramBadRequest):
         return from_bad_request(exc.message)
-    if isinstance(exc, TelegramNetworkError):
-        cause = exc.__cause__
-        if isinstance(cause, TimeoutError | aiohttp.ClientError) and not isinstance(
-            cause, NOT_SENT
-        ):
-            return UncertainDelivery(f"{exc} ({type(cause).__name__})")
+    if isinstance(exc, TelegramNetworkError) and may_have_arrived(exc.__cause__):
+        return UncertainDelivery(f"{exc} ({type(exc.__cause__).__name__})")
     return TransientError(str(exc))
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-import httpx
 from telegram import (
     Bot,
     BotCommand,
@@ -17,6 +16,7 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.adapters.errors import from_bad_request, from_forbidden
+from bot.adapters.http import may_have_arrived
 from bot.adapters.update import inline_keyboard, reply_markup
 from bot.core.errors import DeliveryError, RateLimited, TransientError, UncertainDelivery
 from bot.core.messages import Outgoing, Sent
@@ -25,17 +25,14 @@ PARSE_MODE = "HTML"
 
 ERRORS = (RetryAfter, Forbidden, BadRequest, TimedOut, NetworkError)
 
-NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
-"""httpx failures that happen before a request leaves: Telegram cannot have applied it."""
-
 
 def translate(exc: Exception) -> DeliveryError:
     """python-telegram-bot's exception → the core's delivery error (RetryAfter, Forbidden
     and BadRequest are NetworkErrors too, so order matters).
 
-    A TimedOut or NetworkError that httpx raised while the request was out (a read timeout,
+    A TimedOut or NetworkError that aiohttp raised while the request was out (a read timeout,
     "Server disconnected without sending a response", a reset) is :class:`UncertainDelivery`;
-    one raised before it left, or an error answer from the server (5xx, no httpx cause), is a
+    one raised before it left, or an error answer from the server (5xx, no aiohttp cause), is a
     plain :class:`TransientError`."""
     if isinstance(exc, RetryAfter):
         return RateLimited(_seconds(exc.retry_after), exc.message)
@@ -44,7 +41,7 @@ def translate(exc: Exception) -> DeliveryError:
     if isinstance(exc, BadRequest):
         return from_bad_request(exc.message)
     cause = exc.__cause__
-    if isinstance(cause, httpx.HTTPError) and not isinstance(cause, NOT_SENT):
+    if may_have_arrived(cause):
         return UncertainDelivery(f"{type(exc).__name__}: {exc} ({type(cause).__name__})")
     return TransientError(str(exc))
 
