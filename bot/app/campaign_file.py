@@ -32,15 +32,15 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 from bot.app.playbook_file import (
+    Invalid,
     PlaybookError,
     PlaybookIssue,
-    _bool,
-    _Invalid,
-    _line,
-    _list,
-    _mapping,
-    _Reader,
-    _text,
+    Reader,
+    bool_field,
+    line_of,
+    list_field,
+    mapping_field,
+    text_field,
 )
 from bot.core.campaigns.cron import CronError, parse_cron
 from bot.core.campaigns.model import (
@@ -69,7 +69,7 @@ class CampaignFileError(PlaybookError):
     """Every problem found in a campaign file; ``str()`` lists ``file:line: message``."""
 
 
-class _CampaignReader(_Reader):
+class _CampaignReader(Reader):
     def __init__(
         self, file: str, known_keys: Mapping[str, Collection[str]], default_locale: str
     ) -> None:
@@ -82,61 +82,61 @@ class _CampaignReader(_Reader):
         if isinstance(node, MappingNode) and any(
             isinstance(k, ScalarNode) and k.value in ("any", "all") for k, _ in node.value
         ):
-            entries = _mapping(node, "the audience", {"any", "all"})
+            entries = mapping_field(node, "the audience", {"any", "all"})
             if len(entries) != 1:
-                raise _Invalid(node, "audience: give either any or all, not both.")
+                raise Invalid(node, "audience: give either any or all, not both.")
             ((word, (_key, value)),) = entries.items()
-            clauses = tuple(self.audience(c) for c in _list(value, f"audience {word}"))
+            clauses = tuple(self.audience(c) for c in list_field(value, f"audience {word}"))
             if not clauses:
-                raise _Invalid(value, f"audience {word}: list at least one clause.")
+                raise Invalid(value, f"audience {word}: list at least one clause.")
             combine = Combine.ANY if word == "any" else Combine.ALL
             return CampaignAudience(clauses, combine, consent)
         return CampaignAudience((self.audience(node),), Combine.ALL, consent)
 
     def message(self, locale: str, node: Node) -> LocaleMessage:
         where = f"message.{locale}"
-        self.lines[where] = _line(node)
+        self.lines[where] = line_of(node)
         if isinstance(node, ScalarNode):
-            return LocaleMessage(text=_text(node, where))
-        entries = _mapping(node, where, _MESSAGE_KEYS)
+            return LocaleMessage(text=text_field(node, where))
+        entries = mapping_field(node, where, _MESSAGE_KEYS)
         given = [k for k in ("text", "file", "template") if k in entries]
         if len(given) != 1:
-            raise _Invalid(node, f"{where}: give exactly one of text, file and template.")
+            raise Invalid(node, f"{where}: give exactly one of text, file and template.")
         buttons = []
         if "buttons" in entries:
-            for n, item in enumerate(_list(entries["buttons"][1], f"{where}.buttons"), 1):
-                parts = _mapping(item, f"{where}.buttons[{n}]", _BUTTON_KEYS)
+            for n, item in enumerate(list_field(entries["buttons"][1], f"{where}.buttons"), 1):
+                parts = mapping_field(item, f"{where}.buttons[{n}]", _BUTTON_KEYS)
                 if set(parts) != _BUTTON_KEYS:
-                    raise _Invalid(item, f"{where}.buttons[{n}]: needs a label and a url.")
-                label = _text(parts["label"][1], f"{where}.buttons[{n}].label")
-                url = _text(parts["url"][1], f"{where}.buttons[{n}].url")
+                    raise Invalid(item, f"{where}.buttons[{n}]: needs a label and a url.")
+                label = text_field(parts["label"][1], f"{where}.buttons[{n}].label")
+                url = text_field(parts["url"][1], f"{where}.buttons[{n}].url")
                 if not url.startswith(("https://", "http://")):
-                    raise _Invalid(
+                    raise Invalid(
                         parts["url"][1], f"{where}.buttons[{n}].url: not an http(s) address."
                     )
                 buttons.append(LinkButton(label, url))
         kind, (_k, value) = given[0], entries[given[0]]
         if kind == "template":
-            key = _text(value, f"{where}.template")
+            key = text_field(value, f"{where}.template")
             if key not in self.known_keys.get(locale, ()):
-                raise _Invalid(value, f"{where}.template: {key!r} is not defined in {locale}.")
+                raise Invalid(value, f"{where}.template: {key!r} is not defined in {locale}.")
             return LocaleMessage(template=key, buttons=tuple(buttons))
         if kind == "file":
             return LocaleMessage(text=self.read_file(value, where), buttons=tuple(buttons))
-        return LocaleMessage(text=_text(value, f"{where}.text"), buttons=tuple(buttons))
+        return LocaleMessage(text=text_field(value, f"{where}.text"), buttons=tuple(buttons))
 
     def read_file(self, node: Node, where: str) -> str:
-        path = self.folder / _text(node, f"{where}.file")
+        path = self.folder / text_field(node, f"{where}.file")
         try:
             text = path.read_text(encoding="utf-8-sig").strip()
         except OSError as exc:
-            raise _Invalid(
+            raise Invalid(
                 node, f"{where}.file: cannot read {path} ({exc.strerror or exc})."
             ) from None
         except UnicodeDecodeError:
-            raise _Invalid(node, f"{where}.file: {path} is not UTF-8 text.") from None
+            raise Invalid(node, f"{where}.file: {path} is not UTF-8 text.") from None
         if not text or len(text) > FILE_LIMIT or "\x00" in text:
-            raise _Invalid(
+            raise Invalid(
                 node, f"{where}.file: {path} must hold 1 to {FILE_LIMIT} characters of text."
             )
         return text
@@ -146,41 +146,43 @@ class _CampaignReader(_Reader):
         match = _PERCENT.match(value)
         share = float(match.group(1)) / 100 if match else -1.0
         if not 0 <= share <= MAX_HOLDOUT:
-            raise _Invalid(node, f"holdout: a share from 0% to {MAX_HOLDOUT:.0%}, not {value!r}.")
+            raise Invalid(node, f"holdout: a share from 0% to {MAX_HOLDOUT:.0%}, not {value!r}.")
         return share
 
     def schedule(self, node: Node) -> Schedule:
         if isinstance(node, ScalarNode):
             if node.value != "now":
-                raise _Invalid(
+                raise Invalid(
                     node, "schedule: now, {at: …, timezone: …} or {cron: …, timezone: …}."
                 )
             return Schedule()
-        entries = _mapping(node, "schedule", _SCHEDULE_KEYS)
+        entries = mapping_field(node, "schedule", _SCHEDULE_KEYS)
         zone_name = (
-            _text(entries["timezone"][1], "schedule.timezone") if "timezone" in entries else "UTC"
+            text_field(entries["timezone"][1], "schedule.timezone")
+            if "timezone" in entries
+            else "UTC"
         )
         try:
             zone = ZoneInfo(zone_name)
         except (ZoneInfoNotFoundError, ValueError):
-            raise _Invalid(
+            raise Invalid(
                 entries["timezone"][1],
                 f"schedule.timezone: {zone_name!r} is not a time zone name.",
             ) from None
         if ("at" in entries) == ("cron" in entries):
-            raise _Invalid(node, "schedule: give exactly one of at and cron.")
+            raise Invalid(node, "schedule: give exactly one of at and cron.")
         if "cron" in entries:
-            expression = _text(entries["cron"][1], "schedule.cron")
+            expression = text_field(entries["cron"][1], "schedule.cron")
             try:
                 parse_cron(expression)
             except CronError as exc:
-                raise _Invalid(entries["cron"][1], f"schedule.cron: {exc}.") from None
+                raise Invalid(entries["cron"][1], f"schedule.cron: {exc}.") from None
             return Schedule(ScheduleKind.CRON, cron=expression, timezone=zone_name)
         at_node = entries["at"][1]
         try:
             local = datetime.fromisoformat(str(at_node.value).strip())
         except (ValueError, AttributeError):
-            raise _Invalid(
+            raise Invalid(
                 at_node, "schedule.at: a date and time such as 2026-12-24 10:00."
             ) from None
         moment = local.replace(tzinfo=zone) if local.tzinfo is None else local
@@ -191,11 +193,11 @@ class _CampaignReader(_Reader):
             self.issues.append(PlaybookIssue(self.file, 1, "the file is empty."))
             return None
         try:
-            entries = _mapping(root, "the campaign", _TOP_KEYS)
+            entries = mapping_field(root, "the campaign", _TOP_KEYS)
             for needed in ("name", "audience", "message"):
                 if needed not in entries:
-                    raise _Invalid(root, f"{needed}: missing.")
-        except _Invalid as exc:
+                    raise Invalid(root, f"{needed}: missing.")
+        except Invalid as exc:
             self.problem(exc.node, exc.message)
             return None
         parts: dict[str, object] = {}
@@ -204,14 +206,14 @@ class _CampaignReader(_Reader):
             if key not in entries:
                 return
             node = entries[key][1]
-            self.lines[key] = _line(node)
+            self.lines[key] = line_of(node)
             try:
                 parts[key] = reader(node)  # type: ignore[operator]
-            except _Invalid as exc:
+            except Invalid as exc:
                 self.problem(exc.node, exc.message)
 
-        read("name", lambda n: _text(n, "name"))
-        read("consent", lambda n: _bool(n, "consent"))
+        read("name", lambda n: text_field(n, "name"))
+        read("consent", lambda n: bool_field(n, "consent"))
         read("audience", lambda n: self.campaign_audience(n, parts.get("consent")))  # type: ignore[arg-type]
         read("coupon", self.coupon)
         read("holdout", self.holdout)
@@ -219,12 +221,12 @@ class _CampaignReader(_Reader):
         messages: dict[str, LocaleMessage] = {}
 
         def read_messages(node: Node) -> None:
-            for locale, (key_node, value) in _mapping(
+            for locale, (key_node, value) in mapping_field(
                 node, "message", list(self.known_keys)
             ).items():
                 try:
                     messages[locale] = self.message(locale, value)
-                except _Invalid as exc:
+                except Invalid as exc:
                     self.problem(exc.node, exc.message)
                 del key_node
 
@@ -244,7 +246,7 @@ class _CampaignReader(_Reader):
         except CampaignError as exc:
             field = str(exc).split(":", 1)[0]
             prefixes = [k for k in self.lines if field.startswith(k)]
-            line = self.lines[max(prefixes, key=len)] if prefixes else _line(root)
+            line = self.lines[max(prefixes, key=len)] if prefixes else line_of(root)
             self.issues.append(PlaybookIssue(self.file, line, f"{exc}."))
             return None
         return spec

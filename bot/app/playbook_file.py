@@ -6,6 +6,10 @@ problem is reported as ``file:line: sentence`` — unknown keys, bad cadences or
 unknown tiers, stages, segments or conditions, and template keys that some locale lacks.
 :func:`load_playbook` collects every problem it can find before giving up, so one run of
 ``rapport playbook check`` lists them all.
+
+The node readers (:func:`text_field`, :func:`list_field`, :func:`mapping_field`,
+:func:`bool_field`, :func:`line_of`, :class:`Invalid`, :class:`Reader`) are shared with the
+campaign file (:mod:`bot.app.campaign_file`), so both report mistakes the same way.
 """
 
 from __future__ import annotations
@@ -104,7 +108,7 @@ class PlaybookError(ValueError):
         self.issues = list(issues)
 
 
-class _Invalid(Exception):
+class Invalid(Exception):
     """One problem in the node being read; it stops reading that node, not the file."""
 
     def __init__(self, node: Node, message: str) -> None:
@@ -113,7 +117,7 @@ class _Invalid(Exception):
         self.message = message
 
 
-def _line(node: Node) -> int:
+def line_of(node: Node) -> int:
     return int(node.start_mark.line) + 1
 
 
@@ -125,25 +129,25 @@ def _describe(node: Node) -> str:
     return f"{node.value!r}"
 
 
-def _text(node: Node, what: str) -> str:
+def text_field(node: Node, what: str) -> str:
     if not isinstance(node, ScalarNode) or node.tag != "tag:yaml.org,2002:str" or not node.value:
-        raise _Invalid(node, f"{what} must be a word or text, not {_describe(node)}.")
+        raise Invalid(node, f"{what} must be a word or text, not {_describe(node)}.")
     return str(node.value)
 
 
 def _int(node: Node, what: str, low: int, high: int | None = None) -> int:
     if not isinstance(node, ScalarNode) or node.tag != "tag:yaml.org,2002:int":
-        raise _Invalid(node, f"{what} must be a whole number, not {_describe(node)}.")
+        raise Invalid(node, f"{what} must be a whole number, not {_describe(node)}.")
     value = int(node.value)
     if value < low or (high is not None and value > high):
         bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
-        raise _Invalid(node, f"{what} must be {bounds}, not {value}.")
+        raise Invalid(node, f"{what} must be {bounds}, not {value}.")
     return value
 
 
-def _bool(node: Node, what: str) -> bool:
+def bool_field(node: Node, what: str) -> bool:
     if not isinstance(node, ScalarNode) or node.tag != "tag:yaml.org,2002:bool":
-        raise _Invalid(node, f"{what} must be true or false, not {_describe(node)}.")
+        raise Invalid(node, f"{what} must be true or false, not {_describe(node)}.")
     return str(node.value).lower() in ("true", "yes", "on")
 
 
@@ -152,62 +156,60 @@ def _money_cents(node: Node, what: str) -> int:
         "tag:yaml.org,2002:int",
         "tag:yaml.org,2002:float",
     ):
-        raise _Invalid(
-            node, f"{what} must be an amount such as 10 or 9.90, not {_describe(node)}."
-        )
+        raise Invalid(node, f"{what} must be an amount such as 10 or 9.90, not {_describe(node)}.")
     try:
         amount = Decimal(node.value)
     except InvalidOperation:
-        raise _Invalid(node, f"{what} must be an amount such as 10 or 9.90.") from None
+        raise Invalid(node, f"{what} must be an amount such as 10 or 9.90.") from None
     cents = amount * 100
     if amount < 0 or cents != cents.to_integral_value():
-        raise _Invalid(node, f"{what} must be a positive amount with at most two decimals.")
+        raise Invalid(node, f"{what} must be a positive amount with at most two decimals.")
     return int(cents)
 
 
 def _enum(node: Node, kind: type[E], what: str) -> E:
-    word = _text(node, what)
+    word = text_field(node, what)
     try:
         return kind(word)
     except ValueError:
         known = ", ".join(member.value for member in kind)
-        raise _Invalid(node, f"{what} {word!r} is unknown; use one of: {known}.") from None
+        raise Invalid(node, f"{what} {word!r} is unknown; use one of: {known}.") from None
 
 
-def _mapping(node: Node, what: str, allowed: Collection[str]) -> dict[str, tuple[Node, Node]]:
+def mapping_field(node: Node, what: str, allowed: Collection[str]) -> dict[str, tuple[Node, Node]]:
     """The mapping's entries by key (with their key nodes), refusing unknown and repeated
     keys."""
     if not isinstance(node, MappingNode):
-        raise _Invalid(node, f"{what} must be a mapping of keys, not {_describe(node)}.")
+        raise Invalid(node, f"{what} must be a mapping of keys, not {_describe(node)}.")
     entries: dict[str, tuple[Node, Node]] = {}
     for key_node, value_node in node.value:
-        key = _text(key_node, f"a key of {what}")
+        key = text_field(key_node, f"a key of {what}")
         if key not in allowed:
             known = ", ".join(sorted(allowed))
-            raise _Invalid(key_node, f"{what} has an unknown key {key!r}; known keys: {known}.")
+            raise Invalid(key_node, f"{what} has an unknown key {key!r}; known keys: {known}.")
         if key in entries:
-            raise _Invalid(key_node, f"{what} gives {key!r} twice.")
+            raise Invalid(key_node, f"{what} gives {key!r} twice.")
         entries[key] = (key_node, value_node)
     return entries
 
 
-def _list(node: Node, what: str) -> list[Node]:
+def list_field(node: Node, what: str) -> list[Node]:
     if isinstance(node, SequenceNode):
         return list(node.value)
     if isinstance(node, ScalarNode):  # a single value stands for a list of one
         return [node]
-    raise _Invalid(node, f"{what} must be a list, not {_describe(node)}.")
+    raise Invalid(node, f"{what} must be a list, not {_describe(node)}.")
 
 
 def _duration(node: Node, what: str) -> timedelta:
-    word = _text(node, what) if not isinstance(node, ScalarNode) else str(node.value)
+    word = text_field(node, what) if not isinstance(node, ScalarNode) else str(node.value)
     match = _DURATION.match(word.strip())
     if match is None:
-        raise _Invalid(node, f"{what} must be a duration such as 30m, 1h or 7d, not {word!r}.")
+        raise Invalid(node, f"{what} must be a duration such as 30m, 1h or 7d, not {word!r}.")
     return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
 
-class _Reader:
+class Reader:
     """Builds one playbook's rules from its node tree, collecting problems."""
 
     def __init__(
@@ -219,14 +221,14 @@ class _Reader:
         self.issues: list[PlaybookIssue] = []
 
     def problem(self, node: Node, message: str) -> None:
-        self.issues.append(PlaybookIssue(self.file, _line(node), message))
+        self.issues.append(PlaybookIssue(self.file, line_of(node), message))
 
     # --- templates --------------------------------------------------------------------
 
     def check_key(self, node: Node, key: str) -> None:
         missing = [locale for locale, keys in self.known_keys.items() if key not in keys]
         if missing:
-            raise _Invalid(
+            raise Invalid(
                 node, f"template {key!r} is not defined in locale(s) {', '.join(missing)}."
             )
 
@@ -234,57 +236,57 @@ class _Reader:
         """One key for every locale, or a mapping locale → key covering every locale."""
         locales = list(self.known_keys)
         if isinstance(node, MappingNode):
-            entries = _mapping(node, f"the template of rule {rule_id!r}", locales)
+            entries = mapping_field(node, f"the template of rule {rule_id!r}", locales)
             missing = [locale for locale in locales if locale not in entries]
             if missing:
-                raise _Invalid(
+                raise Invalid(
                     node,
                     f"the template of rule {rule_id!r} names no key for {', '.join(missing)}.",
                 )
             chosen: dict[str, str] = {}
             for locale, (_key_node, value_node) in entries.items():
-                key = _text(value_node, f"the {locale} template")
+                key = text_field(value_node, f"the {locale} template")
                 if key not in self.known_keys[locale]:
-                    raise _Invalid(value_node, f"template {key!r} is not defined in {locale}.")
+                    raise Invalid(value_node, f"template {key!r} is not defined in {locale}.")
                 chosen[locale] = key
             return chosen
-        key = _text(node, f"the template of rule {rule_id!r}")
+        key = text_field(node, f"the template of rule {rule_id!r}")
         self.check_key(node, key)
         return {locale: key for locale in locales}
 
     # --- parts of a rule --------------------------------------------------------------
 
     def audience(self, node: Node) -> Audience:
-        entries = _mapping(node, "the audience", _AUDIENCE_KEYS)
+        entries = mapping_field(node, "the audience", _AUDIENCE_KEYS)
 
         def values(name: str) -> list[Node]:
-            return _list(entries[name][1], f"audience {name}") if name in entries else []
+            return list_field(entries[name][1], f"audience {name}") if name in entries else []
 
-        languages = {_text(n, "a language") for n in values("languages")}
+        languages = {text_field(n, "a language") for n in values("languages")}
         for n in values("languages"):
             if n.value not in self.languages:
                 known = ", ".join(sorted(self.languages))
-                raise _Invalid(n, f"language {n.value!r} is unknown; use one of: {known}.")
+                raise Invalid(n, f"language {n.value!r} is unknown; use one of: {known}.")
         advisor = entries.get("has_advisor")
         return Audience(
             tiers=frozenset(_enum(n, Tier, "tier") for n in values("tiers")),
             stages=frozenset(_enum(n, Lifecycle, "lifecycle stage") for n in values("stages")),
             segments=frozenset(_enum(n, Segment, "RF segment") for n in values("segments")),
-            tags=frozenset(_text(n, "a tag") for n in values("tags")),
+            tags=frozenset(text_field(n, "a tag") for n in values("tags")),
             languages=frozenset(languages),
-            has_advisor=None if advisor is None else _bool(advisor[1], "has_advisor"),
+            has_advisor=None if advisor is None else bool_field(advisor[1], "has_advisor"),
         )
 
     def cadence(self, node: Node) -> Cadence:
         if isinstance(node, ScalarNode):
             kind = _enum(node, CadenceKind, "cadence")
             if kind not in _PLAIN_CADENCES:
-                raise _Invalid(node, f"cadence {kind.value!r} needs a number: {{{kind}: N}}.")
+                raise Invalid(node, f"cadence {kind.value!r} needs a number: {{{kind}: N}}.")
             return Cadence(kind)
         names = {kind.value for kind in _COUNTED_CADENCES}
-        entries = _mapping(node, "the cadence", names)
+        entries = mapping_field(node, "the cadence", names)
         if len(entries) != 1:
-            raise _Invalid(node, "a cadence names one of monthly, every_days or every_weeks.")
+            raise Invalid(node, "a cadence names one of monthly, every_days or every_weeks.")
         ((name, (_key, value)),) = entries.items()
         kind = CadenceKind(name)
         if kind is CadenceKind.MONTHLY:
@@ -294,33 +296,33 @@ class _Reader:
         return Cadence(kind, _int(value, "every_days", 1, 3660))
 
     def trigger(self, node: Node) -> Trigger:
-        entries = _mapping(node, "the trigger", _TRIGGER_KEYS)
+        entries = mapping_field(node, "the trigger", _TRIGGER_KEYS)
         if "event" not in entries:
-            raise _Invalid(node, "a trigger must name its event.")
+            raise Invalid(node, "a trigger must name its event.")
         event = _enum(entries["event"][1], TriggerKind, "trigger event")
         after = _duration(entries["after"][1], "after") if "after" in entries else timedelta(0)
         until = _duration(entries["until"][1], "until") if "until" in entries else None
         if until is not None and until <= after:
-            raise _Invalid(entries["until"][1], "until must be later than after.")
+            raise Invalid(entries["until"][1], "until must be later than after.")
         return Trigger(event, after, until)
 
     def coupon(self, node: Node) -> CouponSpec:
-        entries = _mapping(node, "the coupon", _COUPON_KEYS)
+        entries = mapping_field(node, "the coupon", _COUPON_KEYS)
         if "kind" not in entries:
-            raise _Invalid(node, "a coupon must name its kind: percent, fixed or free_shipping.")
+            raise Invalid(node, "a coupon must name its kind: percent, fixed or free_shipping.")
         kind = _enum(entries["kind"][1], CouponKind, "coupon kind")
         value: int | None = None
         if kind is CouponKind.FREE_SHIPPING:
             if "value" in entries:
-                raise _Invalid(entries["value"][1], "a free-shipping coupon takes no value.")
+                raise Invalid(entries["value"][1], "a free-shipping coupon takes no value.")
         elif "value" not in entries:
-            raise _Invalid(node, f"a {kind.value} coupon needs a value.")
+            raise Invalid(node, f"a {kind.value} coupon needs a value.")
         elif kind is CouponKind.PERCENT:
             value = _int(entries["value"][1], "a percentage", 1, 100)
         else:
             value = _money_cents(entries["value"][1], "the amount")
             if value == 0:
-                raise _Invalid(entries["value"][1], "the amount must be more than 0.")
+                raise Invalid(entries["value"][1], "the amount must be more than 0.")
         min_spend = (
             _money_cents(entries["min_spend"][1], "min_spend") if "min_spend" in entries else 0
         )
@@ -329,60 +331,60 @@ class _Reader:
         return CouponSpec(kind, value, min_spend, valid)
 
     def variants(self, node: Node, rule_id: str) -> tuple[Variant, ...]:
-        items = _list(node, "variants")
+        items = list_field(node, "variants")
         if not items:
-            raise _Invalid(node, "variants must list at least one variant.")
+            raise Invalid(node, "variants must list at least one variant.")
         built: list[Variant] = []
         for item in items:
-            entries = _mapping(item, "a variant", _VARIANT_KEYS)
+            entries = mapping_field(item, "a variant", _VARIANT_KEYS)
             for needed in ("when", "template"):
                 if needed not in entries:
-                    raise _Invalid(item, f"a variant needs {needed!r}.")
+                    raise Invalid(item, f"a variant needs {needed!r}.")
             when = _enum(entries["when"][1], Condition, "condition")
             if any(v.when is when for v in built):
-                raise _Invalid(entries["when"][1], f"two variants are for {when.value!r}.")
+                raise Invalid(entries["when"][1], f"two variants are for {when.value!r}.")
             coupon = self.coupon(entries["coupon"][1]) if "coupon" in entries else None
             task = None
             if "task" in entries:
                 task = _enum(entries["task"][1], TaskKind, "task")
                 if task not in _VARIANT_TASKS:
                     allowed = ", ".join(t.value for t in _VARIANT_TASKS)
-                    raise _Invalid(
+                    raise Invalid(
                         entries["task"][1], f"a variant's task must be one of: {allowed}."
                     )
             templates = self.templates(entries["template"][1], rule_id)
             built.append(Variant(when, templates, coupon, task))
         if built[-1].when is not Condition.DEFAULT:
-            raise _Invalid(items[-1], "the last variant must be `when: default`.")
+            raise Invalid(items[-1], "the last variant must be `when: default`.")
         if any(v.when is Condition.DEFAULT for v in built[:-1]):
-            raise _Invalid(node, "only the last variant may be `when: default`.")
+            raise Invalid(node, "only the last variant may be `when: default`.")
         return tuple(built)
 
     # --- a rule -----------------------------------------------------------------------
 
     def rule(self, node: Node, index: int) -> Rule:
-        entries = _mapping(node, f"rule {index}", _RULE_KEYS)
+        entries = mapping_field(node, f"rule {index}", _RULE_KEYS)
         if "id" not in entries:
-            raise _Invalid(node, f"rule {index} has no id.")
+            raise Invalid(node, f"rule {index} has no id.")
         id_node = entries["id"][1]
-        rule_id = _text(id_node, "a rule id")
+        rule_id = text_field(id_node, "a rule id")
         if not _RULE_ID.match(rule_id):
-            raise _Invalid(
+            raise Invalid(
                 id_node,
                 f"rule id {rule_id!r} must be lower-case letters, digits and dashes (at most 48).",
             )
         if "kind" not in entries:
-            raise _Invalid(node, f"rule {rule_id!r} must say its kind: marketing or service.")
+            raise Invalid(node, f"rule {rule_id!r} must say its kind: marketing or service.")
         kind = _enum(entries["kind"][1], RuleKind, "rule kind")
         if ("cadence" in entries) == ("trigger" in entries):
-            raise _Invalid(node, f"rule {rule_id!r} needs either a cadence or a trigger.")
+            raise Invalid(node, f"rule {rule_id!r} needs either a cadence or a trigger.")
         if "variants" in entries and ("template" in entries or "coupon" in entries):
-            raise _Invalid(
+            raise Invalid(
                 entries["variants"][0],
                 f"rule {rule_id!r} has variants, so its template and coupon go in them.",
             )
         if "variants" not in entries and "template" not in entries:
-            raise _Invalid(node, f"rule {rule_id!r} needs a template (or variants).")
+            raise Invalid(node, f"rule {rule_id!r} needs a template (or variants).")
         audience = self.audience(entries["audience"][1]) if "audience" in entries else Audience()
         cadence = self.cadence(entries["cadence"][1]) if "cadence" in entries else None
         trigger = self.trigger(entries["trigger"][1]) if "trigger" in entries else None
@@ -416,7 +418,7 @@ class _Reader:
             trigger=trigger,
             min_interval_days=interval,
             content=content,
-            line=_line(node),
+            line=line_of(node),
             action=action,
         )
 
@@ -431,13 +433,13 @@ class _Reader:
         coupon (it would be issued without its message), no news, no second task."""
         where = entries["action"][1]
         if content is not None:
-            raise _Invalid(where, f"rule {rule_id!r} opens an advisor task; it cannot carry news.")
+            raise Invalid(where, f"rule {rule_id!r} opens an advisor task; it cannot carry news.")
         if any(v.coupon is not None for v in variants):
-            raise _Invalid(
+            raise Invalid(
                 where, f"rule {rule_id!r} opens an advisor task; it cannot issue a coupon."
             )
         if any(v.task is not None for v in variants):
-            raise _Invalid(
+            raise Invalid(
                 where, f"rule {rule_id!r} opens an advisor task; its variants open none."
             )
 
@@ -446,11 +448,11 @@ class _Reader:
             self.issues.append(PlaybookIssue(self.file, 1, "the file is empty; it needs rules."))
             return []
         try:
-            top = _mapping(root, "the playbook", {"rules"})
+            top = mapping_field(root, "the playbook", {"rules"})
             if "rules" not in top:
-                raise _Invalid(root, "the playbook needs a `rules:` list.")
-            items = _list(top["rules"][1], "rules")
-        except _Invalid as exc:
+                raise Invalid(root, "the playbook needs a `rules:` list.")
+            items = list_field(top["rules"][1], "rules")
+        except Invalid as exc:
             self.problem(exc.node, exc.message)
             return []
         rules: list[Rule] = []
@@ -458,7 +460,7 @@ class _Reader:
         for index, item in enumerate(items, start=1):
             try:
                 rule = self.rule(item, index)
-            except _Invalid as exc:
+            except Invalid as exc:
                 self.problem(exc.node, exc.message)
                 continue
             if rule.id in seen:
@@ -478,7 +480,7 @@ def parse_playbook(
     """The playbook in `text` (read from `file`, named in messages); raises
     :class:`PlaybookError` listing every problem. `known_keys` maps each locale to the
     template keys it defines: every template a rule names must exist in every locale."""
-    reader = _Reader(file, known_keys, languages if languages is not None else known_keys)
+    reader = Reader(file, known_keys, languages if languages is not None else known_keys)
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:

@@ -246,7 +246,7 @@ def occasions(
     return found
 
 
-class _Ledger:
+class Ledger:
     """What one customer has been sent, growing as the evaluation plans more."""
 
     def __init__(
@@ -283,7 +283,7 @@ class _Ledger:
 
 def _news_for(
     rule: Rule,
-    ledger: _Ledger,
+    ledger: Ledger,
     locale: str,
     now: datetime,
     policy: EngagementPolicy,
@@ -321,7 +321,7 @@ def evaluate(
             facts.language, facts.language_code, context.default_locale, context.locales
         )
         zone = zone_of(facts.timezone, context.default_timezone)
-        ledger = _Ledger(facts, marketing_rules, known, task_rules)
+        ledger = Ledger(facts, marketing_rules, known, task_rules)
         for rule in rules:
             result = results[rule.id]
             if not in_audience(rule.audience, facts, locale):
@@ -388,7 +388,7 @@ def suggested(
     marketing rule: consent, the minimum interval, quiet hours — held, never dropped — and the
     cap); or why it cannot be sent."""
     rules = playbook.rules
-    ledger = _Ledger(
+    ledger = Ledger(
         facts,
         {r.id for r in rules if r.is_marketing},
         {r.id for r in rules},

@@ -57,7 +57,7 @@ from bot.core.campaigns.uplift import CampaignReport, build_report
 from bot.core.consent import OPT_OUT_DATA
 from bot.core.coupons import Coupon, CouponSource, issue
 from bot.core.deps import Deps
-from bot.core.engagement.evaluate import _Ledger
+from bot.core.engagement.evaluate import Ledger
 from bot.core.engagement.facts import CustomerFacts
 from bot.core.engagement.guards import SkipReason, check, zone_of
 from bot.core.html_text import TELEGRAM_TEXT_LIMIT, fit_html, visible_length
@@ -482,7 +482,7 @@ async def _decide(
         return
     engagement = tools.policies.engagement
     playbook = engagement.playbook
-    ledger = _Ledger(facts, {x.id for x in playbook.rules if x.is_marketing}, playbook.by_id)
+    ledger = Ledger(facts, {x.id for x in playbook.rules if x.is_marketing}, playbook.by_id)
     assert campaign.id is not None
     key = recipient_key(campaign.id, r.run, facts.customer_id)
     locale = _locale_of(tools, facts)
