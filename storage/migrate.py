@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import logging
 import os
 import sys
@@ -129,11 +130,19 @@ class SchemaState:
         return f"database is at {shown}, the code at {heads}: run `rapport db upgrade`"
 
 
+@functools.cache
+def code_revisions() -> tuple[frozenset[str], frozenset[str]]:
+    """The heads of the migrations shipped with this code, and every revision they know.
+    Read once per process: the files do not change under a running bot, and ``/healthz``
+    asks on every probe."""
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    known = frozenset(revision.revision for revision in script.walk_revisions())
+    return frozenset(script.get_heads()), known
+
+
 async def schema_state(url: str, *, engine: AsyncEngine | None = None) -> SchemaState:
     """Compare the revisions recorded in the database at `url` with the code's heads."""
-    script = ScriptDirectory.from_config(alembic_config(url))
-    code = frozenset(script.get_heads())
-    known = {revision.revision for revision in script.walk_revisions()}
+    code, known = code_revisions()
     active = make_engine(url) if engine is None else engine
     try:
         async with active.connect() as connection:
