@@ -131,7 +131,7 @@ def _button_labels(markup: Any) -> list[str]:
     return [b.get("text", "") for row in markup.get("inline_keyboard", []) for b in row]
 
 
-def _find_button(emu: Emulator, chat_id: int, label: str) -> tuple[int, str]:
+def find_button(emu: Emulator, chat_id: int, label: str) -> tuple[int, str]:
     for message in reversed(emu.bot_messages(chat_id)):
         markup = message.get("reply_markup") or {}
         for row in markup.get("inline_keyboard", []):
@@ -247,7 +247,7 @@ async def play(
                     emit(Line(persona.first_name, text))
                     await emu.send_text(user, text)
                 case Press(label):
-                    message_id, data = _find_button(emu, user.id, label)
+                    message_id, data = find_button(emu, user.id, label)
                     emit(Line(persona.first_name, f"(presses “{label}”)"))
                     await emu.press_button(user, message_id, data)
                 case SendPhoto(caption):
@@ -265,7 +265,7 @@ async def play(
                 case StaffPress(label):
                     if staff is None:
                         raise ValueError("a StaffPress step needs play(..., staff=Staff(...))")
-                    message_id, data = _find_button(emu, staff.group.id, label)
+                    message_id, data = find_button(emu, staff.group.id, label)
                     emit(Line(f"{staff.member.first_name} (staff)", f"(presses “{label}”)"))
                     await emu.press_button(staff.member, message_id, data, chat=staff.group)
             await settle(emu, since, quiet, timeout, idle)

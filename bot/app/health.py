@@ -31,6 +31,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlmodel import col
 
+from bot.app.settings import Settings
 from bot.core.outbox_model import OutboxState
 from storage.migrate import SchemaState, schema_state
 from storage.tables import OutboxRow, TicketRow
@@ -218,13 +219,13 @@ class HealthServer:
 
 
 async def start_health_server(probe: HealthProbe, listen: str) -> HealthServer:
-    host, _, port = listen.rpartition(":")
+    host, port = Settings.host_port(listen)
     app = web.Application()
     app.add_routes(probe.routes())
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     try:
-        await web.TCPSite(runner, host.strip("[]"), int(port)).start()
+        await web.TCPSite(runner, host, port).start()
     except OSError as exc:
         await runner.cleanup()
         raise HealthUnavailable(f"cannot listen on {listen}: {exc.strerror}") from None

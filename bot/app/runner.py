@@ -82,11 +82,11 @@ def webhook_config(settings: Settings, routes: Sequence[RouteDef] = ()) -> Webho
     (long polling) without ``webhook_url``."""
     if settings.webhook_url is None:
         return None
-    host, _, port = settings.webhook_listen.rpartition(":")
+    host, port = Settings.host_port(settings.webhook_listen)
     return WebhookConfig(
         public_url=settings.webhook_url,
-        host=host.strip("[]"),
-        port=int(port),
+        host=host,
+        port=port,
         secret_token=webhook_secret(settings),
         accept_timeout_seconds=settings.webhook_accept_timeout_seconds,
         max_connections=settings.webhook_max_connections,

@@ -723,6 +723,13 @@ class Settings(BaseSettings):
             raise ValueError("must be HOST:PORT, such as 0.0.0.0:8081")
         return value
 
+    @staticmethod
+    def host_port(listen: str) -> tuple[str, int]:
+        """A checked ``HOST:PORT`` setting (``webhook_listen``, ``health_listen``) as the
+        host (an IPv6 address without its brackets) and the port."""
+        host, _, port = listen.rpartition(":")
+        return host.strip("[]"), int(port)
+
     @field_validator("webhook_secret")
     @classmethod
     def _secret_is_telegram_shaped(cls, value: SecretStr | None) -> SecretStr | None:

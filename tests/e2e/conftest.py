@@ -12,6 +12,7 @@ too little is still refused with 429.
 from __future__ import annotations
 
 import contextlib
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, Protocol
@@ -132,6 +133,13 @@ FAST_PACING: dict[str, Any] = {"chat_messages_per_second": 50.0, "chat_burst": 5
 async def fast_emulator() -> AsyncIterator[Emulator]:
     async with Emulator(token=TOKEN, limits=FAST_LIMITS) as emu:
         yield emu
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 free at this moment (for a receiver the test starts)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 async def enroll_staff(services: Services, user: SimUser, role: Role = Role.SUPERVISOR) -> None:

@@ -12,7 +12,6 @@ the emulator's webhook delivery (which, like Telegram, keeps an update until it 
 from __future__ import annotations
 
 import asyncio
-import socket
 import sqlite3
 import threading
 from pathlib import Path
@@ -24,15 +23,9 @@ import pytest
 from bot.adapters.webhook import SECRET_HEADER, derived_secret
 from bot.app.settings import Framework
 from sandbox import Emulator
-from tests.e2e.conftest import FAST_PACING, FRAMEWORKS, TOKEN, running_bot
+from tests.e2e.conftest import FAST_PACING, FRAMEWORKS, TOKEN, free_port, running_bot
 
 pytestmark = pytest.mark.e2e
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def webhook_settings(port: int, **extra: Any) -> dict[str, Any]:

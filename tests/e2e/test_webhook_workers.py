@@ -27,7 +27,6 @@ import os
 import random
 import re
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -41,9 +40,9 @@ from sqlalchemy import text
 
 from bot.app.settings import Framework
 from sandbox import Emulator, SimUser
-from sandbox.scenario import Press, Say
+from sandbox.scenario import Press, Say, find_button
 from storage.engine import make_engine
-from tests.e2e.conftest import FAST_LIMITS, FAST_PACING, FRAMEWORKS, TOKEN, running_bot
+from tests.e2e.conftest import FAST_LIMITS, FAST_PACING, FRAMEWORKS, TOKEN, free_port, running_bot
 from tests.postgres_server import PostgresServer
 
 pytestmark = pytest.mark.e2e
@@ -62,12 +61,6 @@ DIALOGUE = (
     Say("order 10234"),
     Press("Done"),
 )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def conversation(emu: Emulator, chat_id: int) -> list[str]:
@@ -96,15 +89,6 @@ async def until_sends(emu: Emulator, chat_id: int, count: int, workers: list[Wor
         return sends_to(emu, chat_id) >= count
 
     await until(enough, STEP_TIMEOUT, f"{count} messages to chat {chat_id}", workers)
-
-
-def find_button(emu: Emulator, chat_id: int, label: str) -> tuple[int, str]:
-    for message in reversed(emu.bot_messages(chat_id)):
-        for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
-            for button in row:
-                if label.casefold() in button.get("text", "").casefold():
-                    return int(message["message_id"]), str(button["callback_data"])
-    raise LookupError(f"no button {label!r} in chat {chat_id}")
 
 
 async def quiet(emu: Emulator, chat_id: int, seconds: float) -> None:
