@@ -7,6 +7,7 @@ on labelled sets that were written before any run and split into development and
     python -m benchmarks.understanding_eval --errors           # list every miss of the set
     python -m benchmarks.understanding_eval --speed            # also messages/s and start-up
     python -m benchmarks.understanding_eval --set heldout2     # the second, blind held-out set
+    python -m benchmarks.understanding_eval --set heldout3     # the third, blind (triage only)
 
 Sets: ``benchmarks/data/faq_eval.yaml`` and ``benchmarks/data/triage_eval.yaml``; their headers
 say how they were written. The split is fixed: within each locale × label list the item at
@@ -17,6 +18,10 @@ instead: a second held-out set written later, by someone who had seen no figures
 phrasing. It has no development half: every item is held-out and none may ever be tuned on.
 The lead runs it once, at merge, and reports the figures; every further run (above all with
 ``--errors``, which shows the misses) spends some of its blindness. Their headers say more.
+
+``--set heldout3`` reads ``benchmarks/data/triage_heldout3.yaml``: a third triage set, blind
+like the second and run the same way (once, by the lead). It has no FAQ part, so its FAQ
+figures are empty (``-``) and ``--speed`` times triage alone.
 
 FAQ, per set and locale (in-scope questions have an entry id, out-of-scope ones ``none``):
 
@@ -55,8 +60,10 @@ TRIAGE_SET = DATA / "triage_eval.yaml"
 #: The second held-out set (issue #12): every item held-out, no development half.
 FAQ_HELDOUT2 = DATA / "faq_heldout2.yaml"
 TRIAGE_HELDOUT2 = DATA / "triage_heldout2.yaml"
-#: ``--set`` choices: halves of the first sets, both halves, or the second held-out set.
-SETS = ("dev", "heldout", "all", "heldout2")
+#: The third held-out set (issue #12): triage only, every item held-out.
+TRIAGE_HELDOUT3 = DATA / "triage_heldout3.yaml"
+#: ``--set`` choices: halves of the first sets, both halves, or a later held-out set.
+SETS = ("dev", "heldout", "all", "heldout2", "heldout3")
 CLASSES = ("enquiry", "general", "quality", "major")
 
 #: The false alarms issue #12 names: none of them may be read as a complaint.
@@ -86,8 +93,9 @@ class Item:
 def load_set(path: Path, *, all_heldout: bool = False) -> list[Item]:
     """Every item of a set with its split (even position in its locale × label list: dev).
 
-    ``all_heldout`` is for sets without a development half (``*_heldout2.yaml``): every item is
-    then ``heldout``, so code that selects ``dev`` items (training, tuning) finds none.
+    ``all_heldout`` is for sets without a development half (``*_heldout2.yaml``,
+    ``triage_heldout3.yaml``): every item is then ``heldout``, so code that selects ``dev``
+    items (training, tuning) finds none.
     """
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     items: list[Item] = []
@@ -106,6 +114,8 @@ def load_items(which: str) -> tuple[list[Item], list[Item]]:
             load_set(FAQ_HELDOUT2, all_heldout=True),
             load_set(TRIAGE_HELDOUT2, all_heldout=True),
         )
+    if which == "heldout3":  # triage only: no FAQ questions
+        return [], load_set(TRIAGE_HELDOUT3, all_heldout=True)
     if which not in SETS:
         raise ValueError(f"unknown set {which!r}; choose one of {', '.join(SETS)}")
     return (
@@ -203,8 +213,9 @@ def speed(
     index: FaqIndex, triage: Triage, faq_items: Sequence[Item], tri: Sequence[Item]
 ) -> dict[str, float]:
     """Questions/s and messages/s in-process (best of 3 over ≥ 5,000 texts), and the start-up
-    of ``rapport triage`` as a subprocess (best of 3, interpreter included)."""
-    questions = [(i.text, i.locale) for i in faq_items] * (5000 // len(faq_items) + 1)
+    of ``rapport triage`` as a subprocess (best of 3, interpreter included). A set without FAQ
+    questions (``heldout3``) has no questions/s figure."""
+    questions = [(i.text, i.locale) for i in faq_items] * (5000 // max(len(faq_items), 1) + 1)
     messages = [i.text for i in tri] * (5000 // len(tri) + 1)
     best_faq = best_tri = float("inf")
     for _ in range(3):
@@ -222,8 +233,9 @@ def speed(
         start = time.perf_counter()
         subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
         startup = min(startup, time.perf_counter() - start)
+    faq = {"faq_questions_per_s": round(len(questions) / best_faq)} if questions else {}
     return {
-        "faq_questions_per_s": round(len(questions) / best_faq),
+        **faq,
         "triage_messages_per_s": round(len(messages) / best_tri),
         "triage_cli_startup_s": round(startup, 2),
     }

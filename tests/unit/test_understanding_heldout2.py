@@ -1,16 +1,19 @@
-"""The second, blind held-out set of issue #12 (``benchmarks/data/*_heldout2.yaml``).
+"""The blind held-out sets of issue #12: the second (``benchmarks/data/*_heldout2.yaml``) and
+the third (``benchmarks/data/triage_heldout3.yaml``, triage only).
 
 Only shape is checked here: the files parse, have the promised sizes and label mix per locale,
 hold no message twice and share no message with anything the matcher or the classifier could
 have been tuned on (the first evaluation sets, the training file, the unit-test cases, the FAQ's
-own phrasings). Nothing here runs the FAQ matcher or triage on the set: its figures are taken
-once, by ``python -m benchmarks.understanding_eval --set heldout2``, and never tuned on.
-Failures name positions in the held-out files, never the other files' text.
+own phrasings) — the third set not with the second either. Nothing here runs the FAQ matcher or
+triage on a set: its figures are taken once, by ``python -m benchmarks.understanding_eval --set
+heldout2`` (or ``heldout3``), and never tuned on. Failures name positions in the held-out files,
+never the other files' text.
 """
 
 from __future__ import annotations
 
 import re
+import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,8 +28,10 @@ from benchmarks.understanding_eval import (
     FAQ_HELDOUT2,
     FAQ_SET,
     TRIAGE_HELDOUT2,
+    TRIAGE_HELDOUT3,
     TRIAGE_SET,
     Item,
+    faq_figures,
     load_items,
     load_set,
 )
@@ -50,6 +55,14 @@ MIN_TRIAGE_PER_LOCALE = 220
 MIN_FAQ_IN_SCOPE = 330
 MIN_FAQ_PER_ENTRY_AND_LOCALE = 3
 MIN_OUT_OF_SCOPE = 60
+#: What a later held-out set must not share either: the sets written before it.
+EARLIER_HELDOUT = {TRIAGE_HELDOUT3: (TRIAGE_HELDOUT2, FAQ_HELDOUT2)}
+#: The third set's brief: about 450 messages, locales 40/30/30 %, about half enquiries, and at
+#: least 90 majors.
+HELDOUT3_MIN = 450
+HELDOUT3_LOCALE_SHARE = {"en": 0.40, "zh-Hans": 0.30, "zh-Hant": 0.30}
+HELDOUT3_ENQUIRY_SHARE = 0.50
+HELDOUT3_MIN_MAJOR = 90
 
 
 def normal(text: str) -> str:
@@ -116,7 +129,25 @@ def test_faq_set_covers_every_entry_in_every_locale(faq_items: list[Item]) -> No
     assert sum(i.label == "none" for i in faq_items) >= MIN_OUT_OF_SCOPE
 
 
-@pytest.mark.parametrize("path", [TRIAGE_HELDOUT2, FAQ_HELDOUT2], ids=lambda p: p.name)
+def test_third_triage_set_size_locales_and_labels() -> None:
+    items = load_set(TRIAGE_HELDOUT3, all_heldout=True)
+    assert len(items) >= HELDOUT3_MIN
+    locales = Counter(i.locale for i in items)
+    assert set(locales) == set(LOCALES)
+    for locale, share in HELDOUT3_LOCALE_SHARE.items():
+        assert abs(locales[locale] / len(items) - share) <= MIX_TOLERANCE, (locale, locales)
+    labels = Counter(i.label for i in items)
+    assert set(labels) == set(TRIAGE_MIX)
+    assert abs(labels["enquiry"] / len(items) - HELDOUT3_ENQUIRY_SHARE) <= MIX_TOLERANCE, labels
+    assert labels["major"] >= HELDOUT3_MIN_MAJOR, labels
+    for locale in LOCALES:  # every class in every locale
+        assert {i.label for i in items if i.locale == locale} == set(TRIAGE_MIX), locale
+
+
+HELD_OUT_FILES = [TRIAGE_HELDOUT2, FAQ_HELDOUT2, TRIAGE_HELDOUT3]
+
+
+@pytest.mark.parametrize("path", HELD_OUT_FILES, ids=lambda p: p.name)
 def test_no_message_twice_and_none_empty(path: Path) -> None:
     items = load_set(path, all_heldout=True)
     assert all(normal(i.text) for i in items)
@@ -125,14 +156,27 @@ def test_no_message_twice_and_none_empty(path: Path) -> None:
     assert not twice, where(path, items, twice)
 
 
-@pytest.mark.parametrize("path", [TRIAGE_HELDOUT2, FAQ_HELDOUT2], ids=lambda p: p.name)
-def test_shares_no_message_with_anything_tuned_on(path: Path) -> None:
-    items = load_set(path, all_heldout=True)
+def texts_of(path: Path) -> set[str]:
+    """Every string of a YAML file, normalised."""
+    return {normal(s) for s in strings(yaml.safe_load(path.read_text(encoding="utf-8")))}
+
+
+@pytest.fixture(scope="module")
+def tuned_on() -> set[str]:
+    """Every text of :data:`TUNED_ON` and the FAQ's own phrasings (parsed once per module)."""
     tuned: set[str] = set()
     for other in TUNED_ON:
-        tuned |= {normal(s) for s in strings(yaml.safe_load(other.read_text(encoding="utf-8")))}
+        tuned |= texts_of(other)
     entries = load_faq(DEFAULT_ROOT, LOCALES)
-    tuned |= {normal(p) for e in entries for p in (e.question, *e.phrasings)}
+    return tuned | {normal(p) for e in entries for p in (e.question, *e.phrasings)}
+
+
+@pytest.mark.parametrize("path", HELD_OUT_FILES, ids=lambda p: p.name)
+def test_shares_no_message_with_anything_tuned_on(path: Path, tuned_on: set[str]) -> None:
+    items = load_set(path, all_heldout=True)
+    tuned = set(tuned_on)
+    for earlier in EARLIER_HELDOUT.get(path, ()):
+        tuned |= texts_of(earlier)
     overlap = where(path, items, tuned)  # positions only: never print the other files' text
     assert not overlap, overlap
 
@@ -149,23 +193,49 @@ def test_every_item_is_held_out_and_dev_finds_none(
     assert len(dev_faq) == sum(i.split == "dev" for i in load_set(FAQ_SET))
     assert len(dev_tri) == sum(i.split == "dev" for i in load_set(TRIAGE_SET))
     with pytest.raises(ValueError, match="unknown set"):
-        load_items("heldout3")
+        load_items("heldout9")
 
 
+def test_third_set_is_triage_only_and_all_held_out() -> None:
+    faq, tri = load_items("heldout3")
+    assert faq == []
+    assert tri == load_set(TRIAGE_HELDOUT3, all_heldout=True)
+    assert {i.split for i in tri} == {"heldout"}
+    # no FAQ questions: empty figures, not a division by zero
+    figures, errors = faq_figures(None, [])  # type: ignore[arg-type]  # never consulted
+    assert figures["in_scope"] == 0 and figures["right_or_confirm"] is None and not errors
+
+
+def test_speed_without_faq_questions_times_triage_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--set heldout3 --speed``: no questions/s figure (stand-ins here: nothing is measured)."""
+    classified: list[str] = []
+
+    class Triage:
+        def classify(self, text: str) -> None:
+            classified.append(text)
+
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: None)  # no start-up timing
+    tri = [Item("en", "hello", "enquiry", "heldout")]
+    figures = understanding_eval.speed(None, Triage(), [], tri)  # type: ignore[arg-type]
+    assert set(figures) == {"triage_messages_per_s", "triage_cli_startup_s"}
+    assert classified and set(classified) == {"hello"}
+
+
+@pytest.mark.parametrize("which", ["heldout2", "heldout3"])
 def test_understanding_eval_cli_accepts_the_set(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    which: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """``--set heldout2`` reaches ``evaluate`` (replaced here: this test never measures)."""
+    """``--set heldout2`` or ``heldout3`` reaches ``evaluate`` (replaced: nothing is measured)."""
     seen: list[str] = []
 
-    def fake(which: str, **_: object) -> tuple[dict[str, object], list[str]]:
-        seen.append(which)
-        return {"set": which}, []
+    def fake(chosen: str, **_: object) -> tuple[dict[str, object], list[str]]:
+        seen.append(chosen)
+        return {"set": chosen}, []
 
     monkeypatch.setattr(understanding_eval, "evaluate", fake)
-    understanding_eval.main(["--set", "heldout2", "--json"])
-    assert seen == ["heldout2"]
-    assert '"heldout2"' in capsys.readouterr().out
+    understanding_eval.main(["--set", which, "--json"])
+    assert seen == [which]
+    assert f'"{which}"' in capsys.readouterr().out
 
 
 def test_triage_eval_cli_reads_the_set(
