@@ -2,21 +2,29 @@
 against a naive row-by-row ORM insert, in the same run.
 
     .venv/bin/python -m benchmarks.import_orders --orders 1000000 --customers 100000
+    .venv/bin/python -m benchmarks.import_orders --orders 1000000 --customers 100000 --postgres
 
 Generates a seeded CSV (two years of orders, heavy-tailed per-customer rates), imports it
-into a fresh SQLite file with ``storage.customers_import.import_orders`` (buckets and running
+into a fresh database with ``storage.customers_import.import_orders`` (buckets and running
 totals included), re-imports it (idempotency: nothing changes), recomputes tiers, and times a
 naive baseline (one ORM ``session.add`` + flush per row, customers looked up one by one) on a
-sample, extrapolated to the full size. Prints all figures.
+sample of the same database kind, extrapolated to the full size. Prints all figures.
+
+The database is a fresh SQLite file (WAL, the engine's own settings), or with ``--postgres``
+a throwaway PostgreSQL server started from the local binaries (``tests/postgres_server.py``)
+with production durability (``fsync`` on), one fresh database per side.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import csv
+import itertools
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -31,6 +39,7 @@ from storage.migrate import upgrade
 from storage.tables import CustomerOrderRow, CustomerRow
 from storage.tiers_recompute import recompute_tiers
 from storage.uow import make_sessionmaker
+from tests.postgres_server import PostgresServer, throwaway_server
 
 END = datetime(2025, 12, 31, tzinfo=UTC)
 REQUIRED = ("order_id", "customer_ref", "amount", "status", "created_at")
@@ -57,8 +66,7 @@ def generate(path: Path, orders: int, customers: int, seed: int = 5) -> None:
                           paid.strftime("%Y-%m-%dT%H:%M:%S") if paid else ""])  # fmt: skip
 
 
-async def project(path: Path, db: Path, batch: int) -> tuple[float, float, float]:
-    url = f"sqlite+aiosqlite:///{db}"
+async def project(path: Path, url: str, batch: int) -> tuple[float, float, float]:
     engine = make_engine(url)
     await upgrade(url, engine=engine)
     now = datetime.now(UTC)
@@ -83,9 +91,8 @@ async def project(path: Path, db: Path, batch: int) -> tuple[float, float, float
     return first, second, tiers
 
 
-async def naive(path: Path, db: Path, sample: int) -> float:
+async def naive(path: Path, url: str, sample: int) -> float:
     """Row by row through the ORM: look the customer up, add it if missing, add the order."""
-    url = f"sqlite+aiosqlite:///{db}"
     engine = make_engine(url)
     await upgrade(url, engine=engine)
     sessions = make_sessionmaker(engine)
@@ -120,23 +127,36 @@ async def naive(path: Path, db: Path, sample: int) -> float:
     return elapsed
 
 
+@contextlib.contextmanager
+def databases(postgres: bool, tmp: Path) -> Iterator[tuple[str, str]]:
+    """Two empty databases of one kind: the project's side and the baseline's."""
+    if not postgres:
+        yield f"sqlite+aiosqlite:///{tmp / 'a.db'}", f"sqlite+aiosqlite:///{tmp / 'b.db'}"
+        return
+    with throwaway_server(durable=True) as admin:
+        server = PostgresServer(admin, itertools.count())
+        yield asyncio.run(server.fresh_database()), asyncio.run(server.fresh_database())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--orders", type=int, default=100_000)
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--baseline-sample", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=10_000)
+    parser.add_argument("--postgres", action="store_true", help="a throwaway PostgreSQL server")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, databases(args.postgres, Path(tmp)) as urls:
         csv_path = Path(tmp) / "orders.csv"
         t0 = time.perf_counter()
         generate(csv_path, args.orders, args.customers)
         size = csv_path.stat().st_size / 1e6
         took = time.perf_counter() - t0
         print(f"generated {args.orders:,} orders ({size:.0f} MB) in {took:.1f} s")
-        first, second, tiers = asyncio.run(project(csv_path, Path(tmp) / "a.db", args.batch))
+        print(f"database: {'PostgreSQL' if args.postgres else 'SQLite'}")
+        first, second, tiers = asyncio.run(project(csv_path, urls[0], args.batch))
         sample = min(args.baseline_sample, args.orders)
-        base = asyncio.run(naive(csv_path, Path(tmp) / "b.db", sample))
+        base = asyncio.run(naive(csv_path, urls[1], sample))
     base_full = base * args.orders / sample
     print(f"project import:   {first:8.2f} s  ({args.orders / first:,.0f} rows/s)")
     print(f"re-import (noop): {second:8.2f} s")

@@ -3,6 +3,7 @@ recompute from the per-customer aggregates against a baseline that reads the ord
 
     .venv/bin/python -m benchmarks.tiers_recompute                      # 100,000 customers
     .venv/bin/python -m benchmarks.tiers_recompute --customers 1000000  # ~10M orders, by hand
+    .venv/bin/python -m benchmarks.tiers_recompute --customers 1000000 --postgres
 
 1. Generates the seeded synthetic shop of :mod:`benchmarks.rfm` (heavy-tailed purchase rates
    over two years, ~10 orders per customer, 90 % paid — of those 70 % marked delivered — the
@@ -24,12 +25,19 @@ recompute from the per-customer aggregates against a baseline that reads the ord
      history rows for changed tiers. It does not compute RF segments.
 3. Checks that the baseline and ours agree on ≥ 99 % of customers' tiers, and prints the times,
    the ratio and each phase's peak RSS.
+
+With ``--postgres`` the built tables are copied (``COPY``, through asyncpg) into a fresh,
+migrated database on a throwaway PostgreSQL server with production durability
+(``tests/postgres_server.py``), and ours runs there; the baseline stays the pandas path over
+the SQLite copy (the same rows), so both figures still come from one run.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import itertools
 import json
 import os
 import platform
@@ -39,18 +47,21 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from sqlalchemy import make_url, text
 
 from benchmarks.rfm import AS_OF, PAID, PENDING, generate, pandas_score
 from bot.core.tiers import LIFECYCLES_BY_CODE, TierPolicy, lifecycle_codes, window_start
 from storage.engine import make_engine
 from storage.migrate import upgrade
 from storage.tiers_recompute import recompute
+from tests.postgres_server import PostgresServer, throwaway_server
 
 #: The first recompute is as of the generator's last day; the nightly one a day later.
 FIRST = datetime(2025, 6, 30, 23, 0, tzinfo=UTC)
@@ -193,9 +204,57 @@ def build(path: Path, customers: int, orders_per_customer: float, seed: int) -> 
 # ------------------------------------------------------------------ the phases
 
 
-def ours(path: Path, as_of: datetime) -> dict[str, Any]:
+#: The tables :func:`build` fills, in an order that satisfies the foreign keys.
+BUILT_TABLES = ("customer", "customer_order", "customer_paid_day", "customer_rfm", "rfm_window")
+
+
+async def copy_to_postgres(path: Path, url: str) -> None:
+    """Copies the built tables from the SQLite file into the (migrated, empty) PostgreSQL
+    database at `url` with ``COPY``; SQLite's time and day text becomes PostgreSQL's types."""
+    import asyncpg  # the benchmark's PostgreSQL side only
+
+    target = make_url(url)
+    connection = await asyncpg.connect(
+        user=target.username,
+        database=target.database,
+        host=str(target.query.get("host") or target.host or "localhost"),
+        port=target.port,
+    )
+    source = sqlite3.connect(path)
+    try:
+        for table in BUILT_TABLES:
+            kinds = {
+                row[0]: row[1]
+                for row in await connection.fetch(
+                    "SELECT column_name, data_type FROM information_schema.columns "
+                    "WHERE table_name = $1",
+                    table,
+                )
+            }
+            cursor = source.execute(f"SELECT * FROM {table}")
+            columns = [d[0] for d in cursor.description]
+            convert = [_converter(kinds[c]) for c in columns]
+            while rows := cursor.fetchmany(CHUNK):
+                records = [tuple(f(v) for f, v in zip(convert, row, strict=True)) for row in rows]
+                await connection.copy_records_to_table(table, records=records, columns=columns)
+        await connection.execute("ANALYZE")
+    finally:
+        source.close()
+        await connection.close()
+
+
+def _converter(kind: str) -> Any:
+    """SQLite's stored value → what asyncpg's ``COPY`` expects for a column of `kind`."""
+    if kind.startswith("timestamp"):
+        return lambda v: None if v is None else datetime.fromisoformat(v).replace(tzinfo=UTC)
+    if kind == "date":
+        return lambda v: None if v is None else date.fromisoformat(v)
+    return lambda v: v
+
+
+def ours(path: Path, as_of: datetime, url: str | None = None) -> dict[str, Any]:
     async def run() -> Any:
-        engine = make_engine(f"sqlite+aiosqlite:///{path}")
+        engine = make_engine(url or f"sqlite+aiosqlite:///{path}")
         try:
             started = time.perf_counter()
             report = await recompute(engine, as_of)
@@ -274,10 +333,22 @@ def baseline(path: Path, as_of: datetime) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - started, "tiers": counts, "changes": len(changed)}
 
 
-def stored_tiers(path: Path) -> np.ndarray:
-    with sqlite3.connect(path) as db:
-        rows = db.execute("SELECT tier FROM customer_tier ORDER BY customer_id").fetchall()
-    return np.array([r[0] for r in rows], dtype=object)
+def stored_tiers(path: Path, url: str | None = None) -> np.ndarray:
+    if url is None:
+        with sqlite3.connect(path) as db:
+            rows = db.execute("SELECT tier FROM customer_tier ORDER BY customer_id").fetchall()
+        return np.array([r[0] for r in rows], dtype=object)
+
+    async def read() -> list[Any]:
+        engine = make_engine(url)
+        try:
+            async with engine.connect() as connection:
+                query = text("SELECT tier FROM customer_tier ORDER BY customer_id")
+                return list((await connection.execute(query)).all())
+        finally:
+            await engine.dispose()
+
+    return np.array([r[0] for r in asyncio.run(read())], dtype=object)
 
 
 def peak_rss_mib() -> float:
@@ -289,10 +360,12 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def phase(name: str, path: Path) -> dict[str, Any]:
+def phase(name: str, path: Path, url: str | None = None) -> dict[str, Any]:
     """Runs one phase in a fresh interpreter; its figures and its own peak RSS."""
+    command = [sys.executable, "-m", "benchmarks.tiers_recompute", "--phase", name]
+    command += ["--db", str(path), *(["--url", url] if url else [])]
     out = subprocess.run(
-        [sys.executable, "-m", "benchmarks.tiers_recompute", "--phase", name, "--db", str(path)],
+        command,
         check=False,
         capture_output=True,
         text=True,
@@ -304,6 +377,16 @@ def phase(name: str, path: Path) -> dict[str, Any]:
     return result
 
 
+@contextlib.contextmanager
+def postgres_database(wanted: bool) -> Iterator[str | None]:
+    """A fresh migrated database on a throwaway durable PostgreSQL server, or None."""
+    if not wanted:
+        yield None
+        return
+    with throwaway_server(durable=True) as admin:
+        yield asyncio.run(PostgresServer(admin, itertools.count()).fresh_database())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--customers", type=int, default=100_000)
@@ -313,6 +396,8 @@ def main(argv: list[str] | None = None) -> int:
         "--phase", choices=["first", "nightly", "baseline"], help=argparse.SUPPRESS
     )
     parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--postgres", action="store_true", help="ours on a throwaway PostgreSQL")
     parser.add_argument("--keep", type=Path, help="copy the built database here")
     args = parser.parse_args(argv)
 
@@ -321,7 +406,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.phase == "baseline":
             result = baseline(args.db, NIGHTLY)
         else:
-            result = ours(args.db, FIRST if args.phase == "first" else NIGHTLY)
+            result = ours(args.db, FIRST if args.phase == "first" else NIGHTLY, args.url)
         result["peak_rss_mib"] = peak_rss_mib()
         print(json.dumps(result))
         return 0
@@ -331,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
         f"tiers recompute benchmark: python {platform.python_version()}, numpy {np.__version__}, "
         f"pandas {pd.__version__}, sqlite {sqlite3.sqlite_version}, {os.cpu_count()} CPUs"
     )
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, postgres_database(args.postgres) as url:
         path = Path(tmp) / "shop.db"
         started = time.perf_counter()
         sizes = build(path, args.customers, args.orders_per_customer, args.seed)
@@ -346,9 +431,13 @@ def main(argv: list[str] | None = None) -> int:
             import shutil
 
             shutil.copy(path, args.keep)
-        first = phase("first", path)
-        nightly = phase("nightly", path)
-        ours_tiers = stored_tiers(path)
+        if url:
+            started = time.perf_counter()
+            asyncio.run(copy_to_postgres(path, url))
+            print(f"copied into PostgreSQL in {time.perf_counter() - started:.1f} s")
+        first = phase("first", path, url)
+        nightly = phase("nightly", path, url)
+        ours_tiers = stored_tiers(path, url)
         base = phase("baseline", path)
         base_tiers = stored_tiers(path)
     same = float((ours_tiers == base_tiers).mean())

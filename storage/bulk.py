@@ -98,11 +98,14 @@ class BulkStatement:
 
     build: Callable[[str], Any]
     columns: tuple[str, ...]
+    copy_into: str | None = None
+    """For a plain ``INSERT`` (no conflict clause, nothing returned): its table, which
+    PostgreSQL fills with ``COPY`` instead (see :meth:`BulkDriver.executemany`)."""
 
     @classmethod
     def insert_into(cls, table: Table, columns: tuple[str, ...]) -> BulkStatement:
-        """A plain ``INSERT INTO table (columns…)``."""
-        return cls(lambda dialect: insert(table).values(binds(columns)), columns)
+        """A plain ``INSERT INTO table (columns…)``; on PostgreSQL a ``COPY``."""
+        return cls(lambda dialect: insert(table).values(binds(columns)), columns, table.name)
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,9 @@ class BulkDriver:
     time: Callable[[datetime | None], Any]
     day: Callable[[date], Any]
     day_of: Callable[[Any], date]
+    copies: bool = False
+    """Whether plain inserts go through the driver's ``COPY`` (asyncpg's binary
+    ``copy_records_to_table``: one stream instead of a statement per row)."""
     compiled: dict[BulkStatement, _Compiled] = field(default_factory=dict)
 
     @classmethod
@@ -138,7 +144,7 @@ class BulkDriver:
             if dialect.name == "sqlite":
                 driver = cls(_sqlite_time, date.isoformat, _sqlite_day_of)
             elif dialect.name == "postgresql":
-                driver = cls(_aware_time, _same, _pg_day_of)
+                driver = cls(_aware_time, _same, _pg_day_of, copies=dialect.driver == "asyncpg")
             else:
                 raise NotImplementedError(f"no bulk import for {dialect.name}")
             _BULK_DRIVERS[key] = driver
@@ -147,6 +153,12 @@ class BulkDriver:
     async def executemany(
         self, conn: AsyncConnection, statement: BulkStatement, rows: Sequence[tuple[Any, ...]]
     ) -> None:
+        """Runs `statement` once per tuple of `rows`, within `conn`'s transaction."""
+        if not rows:
+            return
+        if self.copies and statement.copy_into is not None:
+            await _copy(conn, statement.copy_into, statement.columns, rows)
+            return
         compiled = self.compiled.get(statement)
         if compiled is None:
             compiled = self.compiled[statement] = _compile(conn, statement)
@@ -163,6 +175,19 @@ class BulkDriver:
 
 
 _BULK_DRIVERS: dict[tuple[str, str], BulkDriver] = {}
+
+
+async def _copy(
+    conn: AsyncConnection, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """``COPY table (columns) FROM STDIN`` (binary) on the asyncpg connection under `conn`,
+    inside `conn`'s transaction: SQLAlchemy begins it lazily at the first statement, so one is
+    run first when none has been."""
+    raw = (await conn.get_raw_connection()).driver_connection
+    assert raw is not None
+    if not raw.is_in_transaction():
+        await conn.exec_driver_sql("SELECT 1")
+    await raw.copy_records_to_table(table, records=rows, columns=list(columns))
 
 
 def _compile(conn: AsyncConnection, statement: BulkStatement) -> _Compiled:

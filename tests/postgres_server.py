@@ -47,6 +47,7 @@ URL_VARIABLE = "RAPPORT_TEST_POSTGRES_URL"
 REQUIRE_VARIABLE = "RAPPORT_REQUIRE_POSTGRES"
 TEMPLATE = "rapport_template"
 START_TIMEOUT = 30.0
+_NOT_DURABLE = ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
 
 
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -126,12 +127,18 @@ def postgres_server() -> Iterator[PostgresServer]:
     if given:
         yield PostgresServer(make_url(given).set(database="postgres"), itertools.count())
         return
-    with _throwaway_server() as url:
+    with throwaway_server() as url:
         yield PostgresServer(url, itertools.count())
 
 
 @contextlib.contextmanager
-def _throwaway_server() -> Iterator[URL]:
+def throwaway_server(durable: bool = False) -> Iterator[URL]:
+    """Starts a PostgreSQL server in a temporary directory, listening on a Unix socket there
+    only, and yields the URL of its ``postgres`` database; stops it and deletes it on exit.
+
+    For the tests durability is off (``fsync``, synchronous commit and full-page writes: a
+    crash of the machine loses the test data, nothing else). Benchmarks pass ``durable=True``
+    to measure the server as production runs it."""
     bin_dir = _binaries()
     if bin_dir is None:
         raise NoPostgres(f"no initdb on PATH or in /usr/lib/postgresql; set {URL_VARIABLE}")
@@ -162,12 +169,7 @@ def _throwaway_server() -> Iterator[URL]:
                 str(root),
                 "-c",
                 "listen_addresses=",
-                "-c",
-                "fsync=off",
-                "-c",
-                "synchronous_commit=off",
-                "-c",
-                "full_page_writes=off",
+                *([] if durable else _NOT_DURABLE),
                 "-c",
                 "max_connections=200",
             ],
