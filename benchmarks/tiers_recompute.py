@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import csv
 import itertools
 import json
 import os
@@ -204,13 +205,16 @@ def build(path: Path, customers: int, orders_per_customer: float, seed: int) -> 
 # ------------------------------------------------------------------ the phases
 
 
+NULL = "\\N"
 #: The tables :func:`build` fills, in an order that satisfies the foreign keys.
 BUILT_TABLES = ("customer", "customer_order", "customer_paid_day", "customer_rfm", "rfm_window")
 
 
-async def copy_to_postgres(path: Path, url: str) -> None:
+async def copy_to_postgres(path: Path, url: str, scratch: Path) -> None:
     """Copies the built tables from the SQLite file into the (migrated, empty) PostgreSQL
-    database at `url` with ``COPY``; SQLite's time and day text becomes PostgreSQL's types."""
+    database at `url`: each table is written to a CSV file in `scratch` and read with
+    ``COPY … (FORMAT csv, NULL '\\N')`` in a UTC session, so SQLite's time and day text
+    becomes PostgreSQL's types and an empty string stays one."""
     import asyncpg  # the benchmark's PostgreSQL side only
 
     target = make_url(url)
@@ -222,34 +226,33 @@ async def copy_to_postgres(path: Path, url: str) -> None:
     )
     source = sqlite3.connect(path)
     try:
+        await connection.execute("SET TIME ZONE 'UTC'")
+        # Secondary indexes are built after the rows are in, as :func:`build` does.
+        indexes = await connection.fetch(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ANY($1::text[]) "
+            "AND indexname NOT IN (SELECT conname FROM pg_constraint)",
+            list(BUILT_TABLES),
+        )
+        for index in indexes:
+            await connection.execute(f'DROP INDEX "{index["indexname"]}"')
         for table in BUILT_TABLES:
-            kinds = {
-                row[0]: row[1]
-                for row in await connection.fetch(
-                    "SELECT column_name, data_type FROM information_schema.columns "
-                    "WHERE table_name = $1",
-                    table,
-                )
-            }
             cursor = source.execute(f"SELECT * FROM {table}")
             columns = [d[0] for d in cursor.description]
-            convert = [_converter(kinds[c]) for c in columns]
-            while rows := cursor.fetchmany(CHUNK):
-                records = [tuple(f(v) for f, v in zip(convert, row, strict=True)) for row in rows]
-                await connection.copy_records_to_table(table, records=records, columns=columns)
+            dump = scratch / f"{table}.csv"
+            with dump.open("w", newline="") as handle:
+                out = csv.writer(handle)
+                while rows := cursor.fetchmany(CHUNK):
+                    out.writerows([NULL if v is None else v for v in row] for row in rows)
+            await connection.copy_to_table(
+                table, source=dump, columns=columns, format="csv", null=NULL
+            )
+            dump.unlink()
+        for index in indexes:
+            await connection.execute(index["indexdef"])
         await connection.execute("ANALYZE")
     finally:
         source.close()
         await connection.close()
-
-
-def _converter(kind: str) -> Any:
-    """SQLite's stored value → what asyncpg's ``COPY`` expects for a column of `kind`."""
-    if kind.startswith("timestamp"):
-        return lambda v: None if v is None else datetime.fromisoformat(v).replace(tzinfo=UTC)
-    if kind == "date":
-        return lambda v: None if v is None else date.fromisoformat(v)
-    return lambda v: v
 
 
 def ours(path: Path, as_of: datetime, url: str | None = None) -> dict[str, Any]:
@@ -433,7 +436,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copy(path, args.keep)
         if url:
             started = time.perf_counter()
-            asyncio.run(copy_to_postgres(path, url))
+            asyncio.run(copy_to_postgres(path, url, Path(tmp)))
             print(f"copied into PostgreSQL in {time.perf_counter() - started:.1f} s")
         first = phase("first", path, url)
         nightly = phase("nightly", path, url)
