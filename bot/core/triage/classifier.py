@@ -77,7 +77,7 @@ class Triage:
         negativity_scale: float = 1.5,
         positive_discount: float = 0.5,
         model: TextModel | None = None,
-        model_complaint: float = 0.4,
+        model_complaint: float = 0.35,
         model_major: float = 0.6,
         model_veto: float = 0.15,
         model_min_units: int = 4,
