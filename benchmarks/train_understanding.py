@@ -47,6 +47,7 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
+import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -296,20 +297,34 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--oof", action="store_true", help="triage: out-of-fold figures over all training data"
     )
+    parser.add_argument(
+        "--errors", action="store_true", help="triage: list the misses of --cv and --oof"
+    )
+    parser.add_argument(
+        "--sweep", action="store_true", help="triage: --oof through a grid of thresholds"
+    )
     args = parser.parse_args(argv)
     settings = Settings()
     tri_dev = [i for i in load_set(TRIAGE_SET) if i.split == "dev"]
     faq_dev = [i for i in load_set(FAQ_SET) if i.split == "dev"]
 
     if args.only != "faq":
-        _triage(settings, tri_dev, save=not args.no_save, cv=args.cv)
-        if args.oof:
-            _triage_oof(settings, tri_dev)
+        _triage(settings, tri_dev, save=not args.no_save, cv=args.cv, errors=args.errors)
+        if args.oof or args.sweep:
+            _triage_oof(settings, tri_dev, errors=args.errors, sweep=args.sweep)
     if args.only != "triage":
         _faq(settings, faq_dev, save=not args.no_save, cv=args.cv)
 
 
-def _triage(settings: Settings, tri_dev: Sequence[Item], *, save: bool, cv: bool) -> None:
+def _print_misses(title: str, misses: Sequence[str]) -> None:
+    print(f"{title}: {len(misses)} misses (locale, label, predicted, text)")
+    for miss in misses:
+        print("  " + miss)
+
+
+def _triage(
+    settings: Settings, tri_dev: Sequence[Item], *, save: bool, cv: bool, errors: bool = False
+) -> None:
     print("triage:")
     tri_model = calibrated(triage_examples(tri_dev), TRIAGE_CLASSES)
     if save:
@@ -321,8 +336,10 @@ def _triage(settings: Settings, tri_dev: Sequence[Item], *, save: bool, cv: bool
             lambda m: build_triage(settings, model=m),
             tri_model.temperature,
         )
-        figures, _ = triage_figures(tri_cv, tri_dev)  # type: ignore[arg-type]
+        figures, misses = triage_figures(tri_cv, tri_dev)  # type: ignore[arg-type]
         print("triage, dev by 5-fold CV (rules + model):", figures)
+        if errors:
+            _print_misses("triage, dev by 5-fold CV", misses)
         for complaint, major in ((0.5, 0.5), (0.4, 0.4), (0.3, 0.3), (0.5, 0.3), (0.6, 0.4)):
             alone = _ModelAlone(tri_cv, complaint, major)
             figures, _ = triage_figures(alone, tri_dev)  # type: ignore[arg-type]
@@ -332,8 +349,11 @@ def _triage(settings: Settings, tri_dev: Sequence[Item], *, save: bool, cv: bool
         print("triage, dev, rules alone (tuned on dev):", figures)
 
 
-def _triage_oof(settings: Settings, tri_dev: Sequence[Item]) -> None:
-    """Out-of-fold triage over every training example (see the module docstring)."""
+def _triage_oof(
+    settings: Settings, tri_dev: Sequence[Item], *, errors: bool = False, sweep: bool = False
+) -> None:
+    """Out-of-fold triage over every training example (see the module docstring); with
+    ``sweep``, the same predictions through a grid of the model's thresholds (:data:`SWEEP`)."""
     examples = triage_examples(tri_dev)
     first_dev = len(examples) - len(tri_dev)
     temperature = load_model(DEFAULT_ROOT / TRIAGE_MODEL).temperature
@@ -344,17 +364,67 @@ def _triage_oof(settings: Settings, tri_dev: Sequence[Item]) -> None:
         built = build_triage(settings, model=fit(rest, TRIAGE_CLASSES, temperature=temperature))
         for i in fold.tolist():
             by_fold.triage[examples[i][0]] = built
+    latest = _latest_triage_pass()
     items = [
         Item("?", text, label, "dev" if i >= first_dev else "rest")
         for i, (text, label) in enumerate(examples)
     ]
-    for name, chosen in (
-        ("all", items),
-        ("dev", [i for i in items if i.split == "dev"]),
-        ("rest", [i for i in items if i.split == "rest"]),
-    ):
-        figures, _ = triage_figures(by_fold, chosen)  # type: ignore[arg-type]
+    splits = {
+        "all": items,
+        "dev": [i for i in items if i.split == "dev"],
+        "rest": [i for i in items if i.split == "rest"],
+        f"latest pass, {latest[0]}": [i for i in items if i.text in latest[1]],
+    }
+    for name, chosen in splits.items():
+        figures, misses = triage_figures(by_fold, chosen)  # type: ignore[arg-type]
         print(f"triage, out-of-fold over the training data ({name}):", figures)
+        if errors and name == "all":
+            _print_misses("triage, out-of-fold", misses)
+    if sweep:
+        _triage_sweep(by_fold, splits)
+
+
+#: ``--sweep`` grid: (model_complaint, model_major, praise veto).
+SWEEP: tuple[tuple[float, float, bool], ...] = tuple(
+    (complaint, major, veto)
+    for complaint in (0.3, 0.35, 0.4, 0.45)
+    for major in (0.5, 0.55, 0.6, 0.65)
+    for veto in (True, False)
+)
+
+
+def _triage_sweep(by_fold: _ByFold, splits: dict[str, list[Item]]) -> None:
+    """The out-of-fold predictions through every setting of :data:`SWEEP` (each fold's triage
+    copied with other thresholds: same model, same rules), one line per setting and split:
+    enquiry/complaint accuracy, general recall, enquiry precision, major P/R."""
+    built = {id(t): t for t in by_fold.triage.values()}
+    print("complaint / major / praise veto: split acc genR enqP majP/majR")
+    for complaint, major, veto in SWEEP:
+        variants: dict[int, Triage] = {}
+        for key, triage in built.items():
+            variant = copy.copy(triage)
+            variant.model_complaint, variant.model_major = complaint, major
+            variant.model_praise_veto = veto
+            variants[key] = variant
+        swept = _ByFold()
+        swept.triage = {text: variants[id(t)] for text, t in by_fold.triage.items()}
+        cells = []
+        for name, chosen in splits.items():
+            f, _ = triage_figures(swept, chosen)  # type: ignore[arg-type]
+            c: Any = f["classes"]
+            cells.append(
+                f"{name.split(',')[0]} {f['accuracy']} {c['general']['recall']} "
+                f"{c['enquiry']['precision']} {c['major']['precision']}/{c['major']['recall']}"
+            )
+        print(f"{complaint} / {major} / {veto}: " + " | ".join(cells))
+
+
+def _latest_triage_pass() -> tuple[str, set[str]]:
+    """The name and texts of the training file's last triage section (the newest pass)."""
+    data = _train_file()
+    name = [key for key in data if key.startswith("triage")][-1]
+    texts = {str(t) for groups in data[name].values() for ts in groups.values() for t in ts}
+    return name, texts
 
 
 def _faq(settings: Settings, faq_dev: Sequence[Item], *, save: bool, cv: bool) -> None:

@@ -8,6 +8,8 @@ on labelled sets that were written before any run and split into development and
     python -m benchmarks.understanding_eval --speed            # also messages/s and start-up
     python -m benchmarks.understanding_eval --set heldout2     # the second, blind held-out set
     python -m benchmarks.understanding_eval --set heldout3     # the third, blind (triage only)
+    python -m benchmarks.understanding_eval --triage-file benchmarks/data/triage_check4.yaml
+                                                               # triage alone on another file
 
 Sets: ``benchmarks/data/faq_eval.yaml`` and ``benchmarks/data/triage_eval.yaml``; their headers
 say how they were written. The split is fixed: within each locale × label list the item at
@@ -242,12 +244,18 @@ def speed(
 
 
 def evaluate(
-    which: str, with_speed: bool = False, models: bool = True
+    which: str, with_speed: bool = False, models: bool = True, triage_file: Path | None = None
 ) -> tuple[dict[str, object], list[str]]:
+    """Figures of a ``--set``; with ``triage_file``, triage alone on that file instead (same
+    format as the sets: locale → label → messages; every item counted, no FAQ)."""
     settings = Settings(understanding_models=models)
     index = build_faq_index(settings)
     triage = build_triage(settings)
-    faq_items, tri_items = load_items(which)
+    if triage_file is None:
+        faq_items, tri_items = load_items(which)
+    else:
+        faq_items, tri_items = [], load_set(triage_file, all_heldout=True)
+        which = str(triage_file)
     report: dict[str, object] = {"set": which}
     errors: list[str] = []
     faq: dict[str, object] = {}
@@ -312,8 +320,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--rules-only", action="store_true", help="without the learned models (word lists alone)"
     )
+    parser.add_argument(
+        "--triage-file", type=Path, help="triage alone on this labelled file instead of --set"
+    )
     args = parser.parse_args(argv)
-    report, errors = evaluate(args.set, with_speed=args.speed, models=not args.rules_only)
+    report, errors = evaluate(
+        args.set, with_speed=args.speed, models=not args.rules_only, triage_file=args.triage_file
+    )
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=1))
     else:

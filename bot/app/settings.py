@@ -209,7 +209,7 @@ class Settings(BaseSettings):
 
     # --- Complaint triage (SPEC §5) -------------------------------------------------------
     triage_model_complaint: float = Field(
-        0.4,
+        0.35,
         gt=0,
         le=1,
         description="With the learned triage model: its calibrated probability of a complaint "

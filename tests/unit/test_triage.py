@@ -407,3 +407,47 @@ def test_terms_found_since_the_development_set(
     triage: Triage, text: str, severity: Severity
 ) -> None:
     assert triage.classify(text).severity is severity
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "how many times can I use the welcome code?",
+        "third time ordering from you, do I get a loyalty discount",
+        "第三次在你们家买了，有老客户优惠吗",
+    ],
+)
+def test_a_repeat_term_in_a_calm_question_is_set_aside(triage: Triage, text: str) -> None:
+    decision = triage.classify(text)
+    assert decision.kind is Kind.ENQUIRY
+    # still recorded as a major term set aside, so the model may weigh it
+    assert any(
+        s.kind == "context" and "repeat/major" in s.detail and "a question" in s.detail
+        for s in decision.signals
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "how many times do I have to ask, this is ridiculous?",
+        "第三次问了，怎么还没处理，太差了吧？",
+        "I've written to you four times, nothing happens",
+    ],
+)
+def test_a_repeat_complaint_stays_major(triage: Triage, text: str) -> None:
+    assert triage.classify(text).severity is Severity.MAJOR
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "there are orders on my account that I never placed",
+        "I can see another customer's address in my account",
+        "账号里有我没买过的订单",
+        "帳號裡有其他顧客的地址",
+        "吃完全家上吐下瀉",
+    ],
+)
+def test_takeovers_leaks_and_harm_in_plain_words_are_major(triage: Triage, text: str) -> None:
+    assert triage.classify(text).severity is Severity.MAJOR

@@ -77,7 +77,7 @@ class Triage:
         negativity_scale: float = 1.5,
         positive_discount: float = 0.5,
         model: TextModel | None = None,
-        model_complaint: float = 0.4,
+        model_complaint: float = 0.35,
         model_major: float = 0.6,
         model_veto: float = 0.15,
         model_min_units: int = 4,
@@ -252,7 +252,7 @@ class Triage:
         question = self._is_question(text, units, cues, family)
         hits = self._terms(ctx, term_hits, question)
         negativity, words, positive = self._negativity(text, ctx, sentiment_hits)
-        hits = self._in_context(ctx, hits, sentiment_hits, words)
+        hits = self._in_context(ctx, hits, sentiment_hits, words, question)
 
         # weak terms (refund, 退款) decide only when nothing stronger was said: "still waiting
         # for my refund" is about the wait, not the product
@@ -364,6 +364,7 @@ class Triage:
         hits: list[TermHit],
         sentiment_hits: Sequence[Hit],
         negative_words: Sequence[str],
+        question: bool = False,
     ) -> list[TermHit]:
         """Second look at each counted term, now that the whole message is known.
 
@@ -380,6 +381,11 @@ class Triage:
         * *Praise* (服务态度很好, 第三次买了，很满意, "third time buying, love it"): a general
           term or a ``repeat`` term in a message with positive and no negative sentiment is
           not counted.
+        * *A repeat term in a calm question* ("how many times can I use the code?", "third
+          time ordering, do I get a discount?", 第三次在你们家买了，有优惠吗): a ``repeat`` term
+          in a question with no negative sentiment word is not counted; it stays a major
+          term set aside, so the model may still read the message as major (see
+          :meth:`_problem_shown`).
         * *A bare request* (退货，不合适; "exchange it for a bigger size"): weak terms alone
           count only when something negative is said besides the request itself (退货 is
           also a sentiment word; it does not make its own request a complaint).
@@ -413,6 +419,14 @@ class Triage:
                 and (hit.term.severity is Severity.GENERAL or hit.term.category == "repeat")
             ):
                 reason = "said in praise"
+            if (
+                hit.counted
+                and not reason
+                and question
+                and not negative_words
+                and hit.term.category == "repeat"
+            ):
+                reason = "a question with nothing negative"
             if reason:
                 detail = f"{hit.signal.detail}, {reason}"
                 signal = Signal("context", hit.written, detail)
