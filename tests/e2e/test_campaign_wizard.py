@@ -29,6 +29,7 @@ from bot.app.bootstrap import Services
 from bot.app.jobs import campaigns as campaign_job
 from bot.app.settings import Framework
 from bot.core.campaigns.model import (
+    Action,
     CampaignAudience,
     CampaignSpec,
     CampaignState,
@@ -230,7 +231,7 @@ async def scheduled_campaign(services: Services, tools: service.CampaignTools) -
         "Spring", CampaignAudience(), {"en": LocaleMessage(text="Hi {name}")}, schedule=at
     )
     campaign = await service.create(tools, spec, "cli")
-    await service.change(tools, campaign.id or 0, service.Action.SCHEDULE)
+    await service.change(tools, campaign.id or 0, Action.SCHEDULE)
     return campaign.id or 0
 
 
