@@ -5,9 +5,10 @@ state allows."""
 
 from __future__ import annotations
 
-from bot.core.campaigns.model import CampaignState
+from bot.core.campaigns.model import Action, CampaignState
 from bot.core.messages import Sender
 from bot.core.roles import Role
+from bot.core.services.campaigns import CampaignTools, change
 from bot.core.services.staff import enroll
 from tests.unit.conftest import FakeBot
 
@@ -90,3 +91,28 @@ async def test_campaigns_offers_only_the_actions_its_state_allows(bot: FakeBot) 
     await bot.say(MO, "/campaigns")
     assert labels(bot) == [[f"📊 Report #{n}"]]
     assert "cancelled · 0/0 sent" in bot.messenger.sent[-1].text
+
+
+async def test_a_confirm_the_rules_refuse_keeps_the_step_and_says_why(bot: FakeBot) -> None:
+    await marketer(bot)
+    await bot.say(MO, "/campaign")
+    await bot.press(MO, "cw:audience:next")
+    await bot.say(MO, "Hello")
+    for data in ("cw:message:same", "cw:message:same", "cw:link:nolink"):
+        await bot.press(MO, data)
+    await bot.press(MO, "cw:coupon:coupon:none")
+    await bot.press(MO, "cw:holdout:holdout:0")
+    await bot.press(MO, "cw:schedule:now")
+    async with bot.deps.uow() as uow:
+        [draft] = await uow.campaigns.all()
+    tools = CampaignTools.of(bot.deps)
+    await change(tools, draft.id or 0, Action.CANCEL)  # from the command line, meanwhile
+    await bot.press(MO, "cw:preview:confirm")
+    correction, step = bot.messenger.sent[-2:]
+    assert correction.text == (
+        f"Sorry, that did not work: campaign {draft.id} is cancelled; schedule does not apply. "
+        "Please check your choices, or go Back or Cancel."
+    )
+    assert step.template_key == "campaign_wizard.step.preview"  # the same step again
+    await bot.press(MO, "cw:preview:cancel")
+    assert bot.messenger.sent[-1].template_key == "campaign_wizard.cancelled"

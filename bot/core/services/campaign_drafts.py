@@ -23,7 +23,6 @@ from bot.core.campaigns.wizard import (
     Context,
     Effect,
     Event,
-    Step,
     Transition,
     WizardState,
     advance,
@@ -172,13 +171,12 @@ async def _carry_out(
             campaign = await _draft(tools, before)
         elif moved.effect is Effect.CONFIRM and before.draft_id is not None:
             campaign = await change(tools, before.draft_id, Action.SCHEDULE)
-    except CampaignError as exc:
-        back = replace(before, step=Step.SCHEDULE, draft_id=None)
-        if before.draft_id is not None:  # the stored draft no longer fits: start it again
-            await _discard(tools, before.draft_id)
+    except CampaignError as exc:  # the rules refused: the same step again, with their reason
+        draft = await _draft(tools, before)
         return WizardOutcome(
-            Transition(back, correction="campaign_wizard.fix.refused"),
-            size=await _size(tools, back, None),
+            Transition(before, correction="campaign_wizard.fix.refused"),
+            size=await _size(tools, before, draft),
+            campaign=draft,
             refused=str(exc),
         )
     transition = replace(moved, state=state)
