@@ -21,6 +21,21 @@ async def marketer(bot: FakeBot) -> None:
         await uow.commit()
 
 
+async def to_the_preview(bot: FakeBot, coupon: str, when: str | None) -> None:
+    """Mo walks the wizard to its preview: everyone, "Hello" in English for every locale, no
+    link, `coupon`, no holdout, at `when` (None: now)."""
+    await bot.say(MO, "/campaign")
+    await bot.press(MO, "cw:audience:next")
+    await bot.say(MO, "Hello")
+    for data in ("cw:message:same", "cw:message:same", "cw:link:nolink", coupon):
+        await bot.press(MO, data)
+    await bot.press(MO, "cw:holdout:holdout:0")
+    if when is None:
+        await bot.press(MO, "cw:schedule:now")
+    else:
+        await bot.say(MO, when)
+
+
 def labels(bot: FakeBot) -> list[list[str]]:
     return [[b.text for b in row] for row in bot.messenger.sent[-1].buttons]
 
@@ -65,14 +80,7 @@ async def test_campaigns_offers_only_the_actions_its_state_allows(bot: FakeBot) 
     await marketer(bot)
     await bot.say(MO, "/campaigns")
     assert "no campaigns yet" in bot.messenger.sent[-1].text
-    await bot.say(MO, "/campaign")
-    await bot.press(MO, "cw:audience:next")
-    await bot.say(MO, "Hello")
-    for data in ("cw:message:same", "cw:message:same", "cw:link:nolink"):
-        await bot.press(MO, data)
-    await bot.press(MO, "cw:coupon:coupon:percent.10")
-    await bot.press(MO, "cw:holdout:holdout:0")
-    await bot.say(MO, "2031-01-01 10:00")
+    await to_the_preview(bot, "cw:coupon:coupon:percent.10", "2031-01-01 10:00")
     await bot.press(MO, "cw:preview:confirm")
     assert "is scheduled for 2031-01-01 10:00 UTC" in bot.messenger.sent[-1].text  # London
     async with bot.deps.uow() as uow:
@@ -95,14 +103,7 @@ async def test_campaigns_offers_only_the_actions_its_state_allows(bot: FakeBot) 
 
 async def test_a_confirm_the_rules_refuse_keeps_the_step_and_says_why(bot: FakeBot) -> None:
     await marketer(bot)
-    await bot.say(MO, "/campaign")
-    await bot.press(MO, "cw:audience:next")
-    await bot.say(MO, "Hello")
-    for data in ("cw:message:same", "cw:message:same", "cw:link:nolink"):
-        await bot.press(MO, data)
-    await bot.press(MO, "cw:coupon:coupon:none")
-    await bot.press(MO, "cw:holdout:holdout:0")
-    await bot.press(MO, "cw:schedule:now")
+    await to_the_preview(bot, "cw:coupon:coupon:none", None)
     async with bot.deps.uow() as uow:
         [draft] = await uow.campaigns.all()
     tools = CampaignTools.of(bot.deps)
