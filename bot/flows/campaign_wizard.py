@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.core.campaigns.model import Action, Campaign, ScheduleKind
+from bot.core.campaigns.uplift import CampaignReport
 from bot.core.campaigns.wizard import Step, WizardState, button
 from bot.core.engagement.playbook import CouponKind
 from bot.core.messages import Button, Reply
@@ -185,7 +186,13 @@ def outcome_replies(
     if outcome.resumed:
         replies.append(Reply("campaign_wizard.resumed"))
     if moved.correction:
-        params = {**moved.params, "refused": outcome.refused}
+        params = dict(moved.params)
+        if outcome.refused:
+            draft = outcome.campaign
+            params |= {
+                "id": draft.id if draft else 0,
+                "now_state": draft.state.value if draft else None,
+            }
         replies.append(Reply(moved.correction, params))
     if state is None:
         if outcome.campaign is not None:
@@ -243,3 +250,24 @@ def board_reply(lines: Sequence[BoardLine], edit_message_id: int | None = None) 
 def action_done(action: Action) -> str:
     """The button answer after a change of state."""
     return f"campaign_wizard.done.{action.value}"
+
+
+def report_reply(campaign_id: int, r: CampaignReport) -> Reply:
+    """The Report button: every recipient counted once, whether that adds up, coupons."""
+    params = {
+        "id": campaign_id,
+        "audience": r.audience,
+        "holdout": r.holdout,
+        "sent": r.sent,
+        "failed": sum(r.failed.values()),
+        "blocked": sum(r.blocked.values()),
+        "no_consent": r.skipped_consent,
+        "cap": r.skipped_cap,
+        "cancelled": r.cancelled,
+        "unworded": r.unworded,
+        "waiting": r.waiting,
+        "adds_up": r.adds_up,
+        "issued": r.coupons_issued,
+        "redeemed": r.coupons_redeemed,
+    }
+    return Reply("campaign_wizard.report", params)

@@ -85,27 +85,15 @@ async def on_campaign_button(turn: StaffTurn, deps: Deps) -> Sequence[Result]:
     campaign_id, action = parsed
     tools = CampaignTools.of(deps)
     acted = await board_use.act(tools, campaign_id, action)
+    if acted.campaign is None and acted.report is None:
+        return [CallbackAnswer(msg.callback_id, "campaign_wizard.gone", {"id": campaign_id})]
     if acted.refused:
-        return [CallbackAnswer(msg.callback_id, "campaign_wizard.refused", {"why": acted.refused})]
+        assert acted.campaign is not None
+        state = {"id": campaign_id, "now_state": acted.campaign.state.value}
+        return [CallbackAnswer(msg.callback_id, "campaign_wizard.refused", state)]
     if acted.report is not None:
-        r = acted.report
-        params = {
-            "id": campaign_id,
-            "audience": r.audience,
-            "holdout": r.holdout,
-            "sent": r.sent,
-            "failed": sum(r.failed.values()),
-            "blocked": sum(r.blocked.values()),
-            "no_consent": r.skipped_consent,
-            "cap": r.skipped_cap,
-            "cancelled": r.cancelled,
-            "unworded": r.unworded,
-            "waiting": r.waiting,
-            "adds_up": r.adds_up,
-            "issued": r.coupons_issued,
-            "redeemed": r.coupons_redeemed,
-        }
-        return [CallbackAnswer(msg.callback_id), Reply("campaign_wizard.report", params)]
+        report = view.report_reply(campaign_id, acted.report)
+        return [CallbackAnswer(msg.callback_id), report]
     assert action is not None
     lines = await board_use.board(tools)
     return [

@@ -93,8 +93,11 @@ async def test_campaigns_offers_only_the_actions_its_state_allows(bot: FakeBot) 
     assert bot.messenger.sent[-1].edit_message_id == 1  # the list, brought up to date
     assert labels(bot) == [[f"▶️ Resume #{n}", f"✖️ Cancel #{n}", f"📊 Report #{n}"]]
     await bot.press(MO, f"cm:{n}:pause")  # an old list's button: refused, nothing moves
-    refusal = bot.messenger.callbacks[-1][1] or ""
-    assert refusal.startswith(f"Not possible: campaign {n} is paused")
+    assert (
+        bot.messenger.callbacks[-1][1] == f"Campaign #{n} is paused now, so that is not possible."
+    )
+    await bot.press(MO, "cm:999:report")  # forged: no such campaign
+    assert bot.messenger.callbacks[-1][1] == "There is no campaign #999."
     await bot.press(MO, f"cm:{n}:cancel")
     await bot.say(MO, "/campaigns")
     assert labels(bot) == [[f"📊 Report #{n}"]]
@@ -111,8 +114,8 @@ async def test_a_confirm_the_rules_refuse_keeps_the_step_and_says_why(bot: FakeB
     await bot.press(MO, "cw:preview:confirm")
     correction, step = bot.messenger.sent[-2:]
     assert correction.text == (
-        f"Sorry, that did not work: campaign {draft.id} is cancelled; schedule does not apply. "
-        "Please check your choices, or go Back or Cancel."
+        f"Sorry — campaign #{draft.id} is cancelled now (it was changed elsewhere), so this "
+        "step is not possible. Please check your choices, or go Back or Cancel."
     )
     assert step.template_key == "campaign_wizard.step.preview"  # the same step again
     await bot.press(MO, "cw:preview:cancel")

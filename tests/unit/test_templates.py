@@ -139,11 +139,10 @@ SAMPLE: dict[str, Any] = {
     "adds_up": True,
     "issued": 100,
     "redeemed": 7,
-    "why": "campaign 3 is done; pause does not apply",
+    "now_state": "paused",
     "typed": "tomorrow 10am",
     "limit": 2048,
     "length": 2100,
-    "refused": "name: 1 to 120 characters",
 }
 
 

@@ -4,12 +4,13 @@ pause, resume, cancel or report on one (issue #11).
 Each line's progress is *sent / audience*: messages Telegram accepted (the report's ``sent``)
 out of the frozen audience once a run has started, else out of who the audience admits now.
 A campaign's buttons are only the actions its state allows (:func:`actions_for`); a button
-pressed after the state moved on (an old list) is refused by the campaign rules and changes
-nothing.
+pressed after the state moved on (an old list) is refused by the campaign rules, changes
+nothing, and is answered with the state the campaign is in now.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from bot.core.campaigns.model import (
@@ -26,6 +27,8 @@ from bot.core.services.campaigns import (
     list_campaigns,
     report,
 )
+
+log = logging.getLogger(__name__)
 
 PREFIX = "cm:"
 REPORT = "report"
@@ -89,17 +92,25 @@ async def board(tools: CampaignTools) -> list[BoardLine]:
 @dataclass(frozen=True, slots=True)
 class Acted:
     campaign: Campaign | None = None
-    """The campaign after the change (None: it was refused)."""
-    refused: str = ""
+    """The campaign after the change; when the rules refused it, as it stands (None: there
+    is no such campaign)."""
+    refused: bool = False
     report: CampaignReport | None = None
 
 
 async def act(tools: CampaignTools, campaign_id: int, action: Action | None) -> Acted:
-    """A campaign's button: the change of state (refused with the rules' sentence when the
-    state no longer allows it), or its report (None)."""
+    """A campaign's button: the change of state (refused when its state no longer allows
+    it — the campaign is returned as it stands), or its report (None)."""
     try:
         if action is None:
             return Acted(report=await report(tools, campaign_id))
         return Acted(campaign=await change(tools, campaign_id, action))
     except CampaignError as exc:
-        return Acted(refused=str(exc))
+        log.info("campaign %s: %s refused (%s)", campaign_id, action or REPORT, exc)
+        return Acted(campaign=await current(tools, campaign_id), refused=True)
+
+
+async def current(tools: CampaignTools, campaign_id: int) -> Campaign | None:
+    """The campaign as stored now (None: there is none)."""
+    async with tools.uow() as work:
+        return await work.campaigns.get(campaign_id)

@@ -61,8 +61,9 @@ class WizardOutcome:
     """Messages a test send wrote to the staff member's chat."""
     resumed: bool = False
     """``/campaign`` found a wizard under way and shows where it stands."""
-    refused: str = ""
-    """Why the campaign rules refused the draft or its schedule (the use case's sentence)."""
+    refused: bool = False
+    """The campaign rules refused the effect (the draft's state changed elsewhere, say):
+    `campaign` is the draft as it stands."""
 
 
 def context(tools: CampaignTools) -> Context:
@@ -171,13 +172,14 @@ async def _carry_out(
             campaign = await _draft(tools, before)
         elif moved.effect is Effect.CONFIRM and before.draft_id is not None:
             campaign = await change(tools, before.draft_id, Action.SCHEDULE)
-    except CampaignError as exc:  # the rules refused: the same step again, with their reason
+    except CampaignError as exc:  # the rules refused: the same step again, saying why
+        log.info("campaign wizard: %s refused (%s)", moved.effect.value, exc)
         draft = await _draft(tools, before)
         return WizardOutcome(
             Transition(before, correction="campaign_wizard.fix.refused"),
             size=await _size(tools, before, draft),
             campaign=draft,
-            refused=str(exc),
+            refused=True,
         )
     transition = replace(moved, state=state)
     if state is None:
