@@ -179,7 +179,8 @@ def outcome_replies(
 ) -> list[Reply]:
     """Everything the wizard says after an answer: a correction, the preview, a test's
     confirmation, the next step's question — or that the campaign is scheduled or the wizard
-    cancelled. A button that keeps the step (a toggle) edits its message in place."""
+    cancelled. After a button press with nothing else to say first (a toggle, the next step)
+    the pressed message is edited in place, so the chat keeps one message per step."""
     moved = outcome.transition
     state = moved.state
     replies: list[Reply] = []

@@ -185,3 +185,14 @@ def test_button_data_round_trips_and_fits_telegram() -> None:
     assert parse_button("cw:coupon:coupon:fixed.1000") == Press("coupon", "coupon", "fixed.1000")
     assert parse_button("cw:audience:next") == Press("audience", "next")
     assert parse_button("cw:") is None and parse_button("tk:1:x") is None
+
+
+def test_no_coupon_and_free_shipping() -> None:
+    at_coupon = run(start("UTC"), press(Step.AUDIENCE, "next"), Typed("Hi"))
+    at_coupon = run(at_coupon, press(Step.MESSAGE, "same"), press(Step.MESSAGE, "same"))
+    at_coupon = run(at_coupon, press(Step.LINK, "nolink"))
+    none = run(at_coupon, press(Step.COUPON, "coupon", "none"))
+    assert none.step is Step.HOLDOUT and spec_of(none, "en").coupon is None
+    free = spec_of(run(at_coupon, press(Step.COUPON, "coupon", "free_shipping")), "en").coupon
+    assert free is not None and free.kind is CouponKind.FREE_SHIPPING and free.value is None
+    assert free.valid_days == CampaignWizardPolicy().coupon_valid_days

@@ -256,11 +256,15 @@ def _back(state: WizardState, ctx: Context) -> Transition:
     return Transition(replace(state, step=_ORDER[max(index - 1, 0)]))
 
 
-def _coupon(arg: str, policy: CampaignWizardPolicy) -> dict[str, Any] | bool | None:
-    """The coupon a coupon button names (None: no coupon; False: not a preset)."""
+_NO_COUPON: dict[str, Any] = {}
+
+
+def _coupon(arg: str, policy: CampaignWizardPolicy) -> dict[str, Any] | None:
+    """The coupon a coupon button names (``_NO_COUPON``: none), or None when the button names
+    no preset (an old or forged button)."""
     kind, _, raw = arg.partition(".")
     if kind == "none":
-        return None
+        return _NO_COUPON
     days = policy.coupon_valid_days
     if kind == CouponKind.FREE_SHIPPING.value:
         return {"kind": kind, "value": None, "valid_days": days}
@@ -270,7 +274,7 @@ def _coupon(arg: str, policy: CampaignWizardPolicy) -> dict[str, Any] | bool | N
     }.get(kind, ())
     if raw.isdigit() and int(raw) in presets:
         return {"kind": kind, "value": int(raw), "valid_days": days}
-    return False
+    return None
 
 
 def _press(state: WizardState, press: Press, ctx: Context) -> Transition:
@@ -293,10 +297,9 @@ def _press(state: WizardState, press: Press, ctx: Context) -> Transition:
         return Transition(replace(state, step=Step.COUPON, link=None))
     if step is Step.COUPON and press.verb == "coupon":
         coupon = _coupon(press.arg, ctx.policy)
-        if coupon is False:
+        if coupon is None:
             return Transition(state, stale=True)
-        assert coupon is not True
-        return Transition(replace(state, step=Step.HOLDOUT, coupon=coupon))
+        return Transition(replace(state, step=Step.HOLDOUT, coupon=coupon or None))
     if step is Step.HOLDOUT and press.verb == "holdout":
         if not press.arg.isdigit() or int(press.arg) not in ctx.policy.holdout_presets:
             return Transition(state, stale=True)
