@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from pydantic import ValidationError
 
+from bot.app.policies import policies
+from bot.app.settings import Settings
 from bot.core.campaigns.model import ScheduleKind, check_spec
 from bot.core.campaigns.wizard import (
     Context,
@@ -196,3 +199,12 @@ def test_no_coupon_and_free_shipping() -> None:
     free = spec_of(run(at_coupon, press(Step.COUPON, "coupon", "free_shipping")), "en").coupon
     assert free is not None and free.kind is CouponKind.FREE_SHIPPING and free.value is None
     assert free.valid_days == CampaignWizardPolicy().coupon_valid_days
+
+
+def test_the_preset_settings_are_read_and_a_holdout_over_half_is_refused() -> None:
+    wizard = policies(Settings(campaign_wizard_percent_presets="10,25")).campaign_wizard
+    assert wizard.percent_presets == (10, 25) and wizard.holdout_presets == (0, 5, 10, 20)
+    with pytest.raises(ValueError, match="RAPPORT_CAMPAIGN_WIZARD_HOLDOUT_PRESETS"):
+        policies(Settings(campaign_wizard_holdout_presets="0,60"))
+    with pytest.raises(ValidationError):
+        Settings(campaign_wizard_fixed_presets_cents="5 euros")
