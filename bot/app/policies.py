@@ -14,11 +14,13 @@ from pathlib import Path
 
 from bot.app.playbook_file import DEFAULT_PLAYBOOK, load_playbook, template_keys
 from bot.app.settings import LOCALES, Settings
+from bot.core.campaigns.model import MAX_HOLDOUT
 from bot.core.engagement.playbook import Playbook
 from bot.core.loyalty import LoyaltyPolicy, parse_levels
 from bot.core.pacing import PacingLimits
 from bot.core.policies import (
     CampaignPolicy,
+    CampaignWizardPolicy,
     ComplaintPolicy,
     DeliveryPolicy,
     DeskMode,
@@ -157,6 +159,27 @@ def campaign_policy(settings: Settings) -> CampaignPolicy:
     )
 
 
+def _numbers(text: str) -> tuple[int, ...]:
+    return tuple(int(n) for n in text.split(","))
+
+
+def campaign_wizard_policy(settings: Settings) -> CampaignWizardPolicy:
+    """The ``/campaign`` wizard's preset buttons and ``/campaigns``' length."""
+    s = settings
+    holdouts = _numbers(s.campaign_wizard_holdout_presets)
+    if any(h > MAX_HOLDOUT * 100 for h in holdouts):
+        raise ValueError(
+            f"RAPPORT_CAMPAIGN_WIZARD_HOLDOUT_PRESETS: at most {MAX_HOLDOUT:.0%} each"
+        )
+    return CampaignWizardPolicy(
+        percent_presets=_numbers(s.campaign_wizard_percent_presets),
+        fixed_presets_cents=_numbers(s.campaign_wizard_fixed_presets_cents),
+        holdout_presets=holdouts,
+        coupon_valid_days=s.campaign_wizard_coupon_valid_days,
+        list_limit=s.campaign_list_limit,
+    )
+
+
 def loyalty_policy(settings: Settings) -> LoyaltyPolicy:
     """Points, levels and the points-for-a-coupon rate (SPEC §9)."""
     s = settings
@@ -216,6 +239,7 @@ def policies(settings: Settings) -> Policies:
         engagement=engagement_policy(s),
         loyalty=loyalty_policy(s),
         campaigns=campaign_policy(s),
+        campaign_wizard=campaign_wizard_policy(s),
         surveys=SurveyPolicy(
             comment_minutes=s.nps_comment_minutes,
             answer_days=s.nps_answer_days,

@@ -523,6 +523,32 @@ class Settings(BaseSettings):
         lt=1,
         description="Confidence level of a campaign report's uplift intervals.",
     )
+    campaign_wizard_percent_presets: str = Field(
+        "5,10,15,20",
+        pattern=r"^\d{1,3}(,\d{1,3})*$",
+        description="The /campaign wizard's percent-off coupon buttons (comma-separated %).",
+    )
+    campaign_wizard_fixed_presets_cents: str = Field(
+        "500,1000,2000",
+        pattern=r"^\d{1,7}(,\d{1,7})*$",
+        description="The /campaign wizard's amount-off coupon buttons (comma-separated cents).",
+    )
+    campaign_wizard_holdout_presets: str = Field(
+        "0,5,10,20",
+        pattern=r"^\d{1,2}(,\d{1,2})*$",
+        description="The /campaign wizard's holdout buttons (comma-separated %, at most 50).",
+    )
+    campaign_wizard_coupon_valid_days: int = Field(
+        14,
+        ge=1,
+        description="How long a coupon chosen in the /campaign wizard stays valid.",
+    )
+    campaign_list_limit: int = Field(
+        10,
+        ge=1,
+        le=50,
+        description="How many campaigns /campaigns lists (newest first).",
+    )
 
     # --- Order events endpoint (issue #10; docs/events.md) --------------------------------
     events_port: int | None = Field(

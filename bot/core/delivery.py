@@ -85,7 +85,7 @@ def render_reply(renderer: Renderer, reply: Reply, locale: str, chat_id: int) ->
         )
         text = fit_html(text, TELEGRAM_TEXT_LIMIT)
     rows = tuple(
-        tuple(OutButton(renderer.render(b.key, locale, b.params), b.data) for b in row)
+        tuple(OutButton(renderer.render(b.key, locale, b.params), b.data, b.url) for b in row)
         for row in reply.buttons
     )
     return Outgoing(

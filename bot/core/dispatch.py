@@ -45,6 +45,7 @@ from datetime import timedelta
 from bot.core.delivery import Delivery
 from bot.core.deps import Deps
 from bot.core.desk import Takeover
+from bot.core.locale import resolve_locale
 from bot.core.locks import ChatLocks
 from bot.core.messages import CallbackAnswer, Incoming, Relay, Reply, Sent
 from bot.core.models import Conversation, Customer, Direction, LoggedMessage
@@ -259,11 +260,22 @@ class Dispatcher:
             return []
         route, turn = accepted.route, accepted.turn
         staff_locale = self.deps.policies.staff.locale
-        if turn is None:  # a staff action the sender may not take: say so on a button only
-            refusal = (
-                [CallbackAnswer(msg.callback_id, "staff.not_allowed")] if msg.callback_id else []
-            )
-            done = await self._deliver(refusal, staff_locale, msg.chat_id, msg.update_id)
+        if turn is None:  # a staff action the sender may not take: say so on a button only,
+            # or, for a route that names its refusal, in the sender's language on anything
+            refusal: list[Reply | Relay | CallbackAnswer] = []
+            locale = staff_locale
+            if route.refusal is not None:
+                locale = resolve_locale(
+                    None,
+                    msg.sender.language_code,
+                    self.deps.policies.locale.default_locale,
+                    self.deps.renderer.locales,
+                )
+            if msg.callback_id:
+                refusal = [CallbackAnswer(msg.callback_id, route.refusal or "staff.not_allowed")]
+            elif route.refusal is not None:
+                refusal = [Reply(route.refusal)]
+            done = await self._deliver(refusal, locale, msg.chat_id, msg.update_id)
             return done.sent
         try:
             results = await route.handler(turn, self.deps)

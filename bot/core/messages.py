@@ -91,11 +91,13 @@ class Incoming:
 
 @dataclass(frozen=True, slots=True)
 class Button:
-    """An inline button: its label is a template key, its payload fits Telegram's 64 bytes."""
+    """An inline button: its label is a template key, its payload fits Telegram's 64 bytes.
+    With `url` it opens that address instead (its `data` is then empty)."""
 
     key: str
     data: str
     params: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    url: str = ""
 
     def __post_init__(self) -> None:
         if len(self.data.encode()) > 64:

@@ -202,6 +202,21 @@ class CampaignPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class CampaignWizardPolicy:
+    """The ``/campaign`` wizard's choices and ``/campaigns``' length (docs/campaigns.md)."""
+
+    percent_presets: tuple[int, ...] = (5, 10, 15, 20)
+    """Percent-off coupon buttons."""
+    fixed_presets_cents: tuple[int, ...] = (500, 1000, 2000)
+    """Amount-off coupon buttons, in cents of the shop's currency."""
+    holdout_presets: tuple[int, ...] = (0, 5, 10, 20)
+    """Holdout buttons, in per cent of the audience."""
+    coupon_valid_days: int = 14
+    list_limit: int = 10
+    """Campaigns ``/campaigns`` shows, newest first."""
+
+
+@dataclass(frozen=True, slots=True)
 class Policies:
     """Everything the core needs to know about the deployment, in one frozen bundle."""
 
@@ -216,6 +231,7 @@ class Policies:
     engagement: EngagementPolicy = field(default_factory=EngagementPolicy)
     loyalty: LoyaltyPolicy = field(default_factory=LoyaltyPolicy)
     campaigns: CampaignPolicy = field(default_factory=CampaignPolicy)
+    campaign_wizard: CampaignWizardPolicy = field(default_factory=CampaignWizardPolicy)
     surveys: SurveyPolicy = field(default_factory=SurveyPolicy)
 
     @property

@@ -59,13 +59,14 @@ ALLOWED: dict[Role, frozenset[Action]] = {
     Role.SUPERVISOR: _SUPERVISOR,
     Role.MANAGER: _SUPERVISOR | {Action.REPORTS},
     Role.MARKETING: frozenset({Action.CAMPAIGNS, Action.REPORTS}),
-    # Admins work from the command line (roster, configuration, export and erasure), and may
-    # settle any staff task (an advisor's check-in, a call-back) from its card.
-    Role.ADMIN: frozenset({Action.WORK_TASK}),
+    # Admins work from the command line (roster, configuration, export and erasure), may
+    # settle any staff task (an advisor's check-in, a call-back) from its card, and may run
+    # campaigns as marketing does (the /campaign wizard, /campaigns).
+    Role.ADMIN: frozenset({Action.WORK_TASK, Action.CAMPAIGNS}),
 }
 """Who may do what: an agent works tickets and their own staff tasks; a supervisor also
 reopens, reassigns, writes remediation plans and settles anyone's task; a manager also reads
-reports; marketing runs campaigns and their reports."""
+reports; marketing runs campaigns and their reports (admins run campaigns too)."""
 
 
 def can(role: Role | None, action: Action) -> bool:

@@ -176,6 +176,10 @@ class Route:
     """Only while the chat is in this dialogue."""
     complaint: bool | None = None
     """Only for text triage reads as a complaint (True) or not (False); None: either."""
+    refusal: str | None = None
+    """For a staff route: the template key that answers someone whose role does not allow
+    the action — a typed message too, not only a pressed button (which otherwise gets
+    ``staff.not_allowed``); in the sender's own language."""
 
     def __post_init__(self) -> None:
         if self.audience is Audience.STAFF and self.action is None:

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.core import rating_prompts as prompts
+from bot.core.campaigns import wizard as campaign_wizard
 from bot.core.desk import DESK_COMMANDS
 from bot.core.messages import Incoming
 from bot.core.roles import Action
@@ -41,8 +42,10 @@ from bot.core.routing import (
     Routing,
     Situation,
     TopicMessage,
+    Trigger,
 )
 from bot.core.services import desk as desk_use
+from bot.core.services.campaign_board import PREFIX as CAMPAIGN_PREFIX
 from bot.core.services.tickets import ESCALATE_PREFIX, STAFF_PREFIX, TAKE_OVER_PREFIX
 from bot.core.staff_tasks import PREFIX as TASK_PREFIX
 from bot.core.surveys import PREFIX as SURVEY_PREFIX
@@ -51,6 +54,7 @@ from bot.flows import faq_confirm
 from bot.flows import nps as nps_flow
 from bot.flows import rating as rating_flow
 from bot.handlers import (
+    campaigns,
     complaints,
     consent,
     coupons,
@@ -86,6 +90,17 @@ def agent_at_work(msg: Incoming, situation: Situation) -> bool:
 def chat_taken_over(msg: Incoming, situation: Situation) -> bool:
     """A customer whose chat an agent has taken over (buttons keep their own routes)."""
     return situation.place is Place.PRIVATE and situation.taken_over and not msg.is_callback
+
+
+CAMPAIGNS_REFUSED = "campaign_wizard.not_allowed"
+"""Anyone whose role does not run campaigns (customers included) is told so courteously."""
+
+
+def _campaigns(trigger: Trigger, handler: Callable[..., Any], flow: str | None = None) -> Route:
+    """A campaign route: a private chat, marketing and admins only (checked and audited)."""
+    return Route(
+        trigger, handler, PRIVATE, STAFF, Action.CAMPAIGNS, flow=flow, refusal=CAMPAIGNS_REFUSED
+    )
 
 
 def _desk(command: str, handler: Callable[..., Any], action: Action) -> Route:
@@ -135,6 +150,8 @@ ROUTES: tuple[Route, ...] = (
     Route(Command("stop"), consent.on_stop),
     Route(Command("coupons"), coupons.on_coupons),
     Route(Command("points"), loyalty.on_points),
+    _campaigns(Command("campaign"), campaigns.on_campaign),
+    _campaigns(Command("campaigns"), campaigns.on_campaigns),
     # Private chats: buttons.
     Route(Callback(language.PREFIX), language.on_language_chosen),
     Route(Callback(faq_confirm.PREFIX), questions.on_faq_choice),
@@ -151,10 +168,14 @@ ROUTES: tuple[Route, ...] = (
     Route(Callback(TAKE_OVER_PREFIX), staff.on_take_over, PRIVATE, STAFF, Action.TAKE_OVER),
     Route(Callback(ESCALATE_PREFIX), staff.on_escalate, PRIVATE, STAFF, Action.ESCALATE),
     Route(Callback(TASK_PREFIX), tasks.on_task_button, PRIVATE, STAFF, Action.WORK_TASK),
+    # The /campaign wizard's and /campaigns' buttons (marketing and admins).
+    _campaigns(Callback(campaign_wizard.PREFIX), campaigns.on_wizard_button),
+    _campaigns(Callback(CAMPAIGN_PREFIX), campaigns.on_campaign_button),
     Route(Callback(""), questions.on_stale_button),
     Route(AnyCommand(), start.on_unknown_command),
     # Private chats: everything else.
     Route(EditedMessage(), start.on_edit),
+    _campaigns(AnyText(), campaigns.on_wizard_text, flow=campaign_wizard.FLOW),
     Route(AnyText(), complaints.on_text, flow=complaint_flow.FLOW),
     Route(AnyText(), ratings.on_comment, flow=rating_flow.FLOW),
     Route(AnyText(), surveys.on_comment, flow=nps_flow.FLOW),

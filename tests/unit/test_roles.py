@@ -68,8 +68,9 @@ def test_the_permission_table() -> None:
     assert can(Role.MANAGER, Action.REPORTS) and can(Role.MANAGER, Action.REMEDIATION_PLAN)
     assert ALLOWED[Role.MARKETING] == {Action.CAMPAIGNS, Action.REPORTS}
     assert not any(can(None, action) for action in Action)
-    # admins work from the command line, and may settle any staff task from its card
-    assert ALLOWED[Role.ADMIN] == {Action.WORK_TASK}
+    # admins work from the command line, may settle any staff task from its card, and run
+    # campaigns
+    assert ALLOWED[Role.ADMIN] == {Action.WORK_TASK, Action.CAMPAIGNS}
     assert can(Role.AGENT, Action.WORK_TASK) and not can(Role.MARKETING, Action.WORK_TASK)
 
 
