@@ -51,6 +51,7 @@ from bot.core.ports import (
     MessageLogRepository,
     NewsRepository,
     OutboxRepository,
+    ProfileRepository,
     RatingRepository,
     StaffRepository,
     StaffTaskRepository,
@@ -59,6 +60,7 @@ from bot.core.ports import (
     TicketRepository,
     TopicRepository,
 )
+from bot.core.profile import ProfileAsk, ProfileField
 from bot.core.ratings import Rating, Revisit, RevisitAnswer
 from bot.core.records import CustomerProfile, TierChange, TierInfo
 from bot.core.roles import AuditEntry, StaffMember
@@ -68,7 +70,12 @@ from bot.core.tickets import Ticket, TicketEvent, ticket_number
 from tests.fakes_campaigns import MemoryCampaigns
 from tests.fakes_coupons import MemoryCoupons, MemoryLoyalty, MemoryNews
 from tests.fakes_customers import MemoryCustomerRecords, MemoryCustomerTiers
-from tests.fakes_engagement import MemoryEngagementFacts, MemoryStaffTasks, MemorySurveys
+from tests.fakes_engagement import (
+    MemoryEngagementFacts,
+    MemoryProfile,
+    MemoryStaffTasks,
+    MemorySurveys,
+)
 
 
 class FrozenClock:
@@ -135,6 +142,7 @@ class MemoryStore:
     """(campaign, run, customer) → the frozen recipient."""
     tasks: dict[int, StaffTask] = field(default_factory=dict)
     surveys: dict[int, Survey] = field(default_factory=dict)
+    profile_asks: dict[tuple[int, ProfileField], ProfileAsk] = field(default_factory=dict)
     """Entry number → consent change (a dict: erasure deletes entries)."""
     standings: dict[int, TierInfo] = field(default_factory=dict)
     tier_history: list[TierChange] = field(default_factory=list)
@@ -726,6 +734,7 @@ class MemoryUnitOfWork:
     campaigns: CampaignRepository
     tasks: StaffTaskRepository
     surveys: SurveyRepository
+    profile: ProfileRepository
 
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
@@ -754,6 +763,7 @@ class MemoryUnitOfWork:
         self.campaigns = MemoryCampaigns(self._work)
         self.tasks = MemoryStaffTasks(self._work)
         self.surveys = MemorySurveys(self._work)
+        self.profile = MemoryProfile(self._work)
         return self
 
     async def __aexit__(

@@ -97,6 +97,7 @@ SAMPLE: dict[str, Any] = {
     "held_until": "2026-12-01 09:00 UTC",
     "refusal": "no_consent",
     "minutes": 60,
+    "first": True,
 }
 
 
