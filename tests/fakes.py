@@ -66,7 +66,8 @@ from bot.core.records import CustomerProfile, TierChange, TierInfo
 from bot.core.roles import AuditEntry, StaffMember
 from bot.core.staff_tasks import StaffTask
 from bot.core.surveys import Survey
-from bot.core.tickets import Ticket, TicketEvent, ticket_number
+from bot.core.tickets import Level, Ticket, TicketEvent, TicketKind, TicketState, ticket_number
+from bot.core.triage import Priority, Severity
 from tests.fakes_campaigns import MemoryCampaigns
 from tests.fakes_coupons import MemoryCoupons, MemoryLoyalty, MemoryNews
 from tests.fakes_customers import MemoryCustomerRecords, MemoryCustomerTiers
@@ -151,6 +152,27 @@ class MemoryStore:
     orders: dict[int, tuple[OrderFact, ...]] = field(default_factory=dict)
     """Customer id → their orders, for the engagement read model (SQL keeps them in tables)."""
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+
+def a_ticket(
+    customer_id: int, chat_id: int, state: TicketState, at: datetime, text: str = "broken"
+) -> Ticket:
+    """A quality complaint in `state`, opened at `at` with both SLA deadlines then — for tests
+    that need a ticket to exist, not to be worked."""
+    return Ticket(
+        customer_id,
+        chat_id,
+        TicketKind.COMPLAINT,
+        Severity.QUALITY,
+        Priority.NORMAL,
+        state,
+        Level.AGENT,
+        text,
+        at,
+        at,
+        at,
+        at,
+    )
 
 
 def _by_time_and_id(message: LoggedMessage) -> tuple[datetime, int]:

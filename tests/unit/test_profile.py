@@ -28,8 +28,8 @@ from bot.core.profile import (
 )
 from bot.core.records import OrderStatus
 from bot.core.services.profile import ask_after_first_orders, invite
-from bot.core.tickets import Level, Ticket, TicketKind, TicketState
-from bot.core.triage import Priority, Severity
+from bot.core.tickets import TicketState
+from tests.fakes import a_ticket
 from tests.unit.conftest import FakeBot
 
 LANGUAGE, ZONE, LINK = ProfileField.LANGUAGE, ProfileField.TIMEZONE, ProfileField.LINK
@@ -112,20 +112,7 @@ async def test_a_question_after_a_rating_once_per_field_never_with_an_open_ticke
     customer = await _customer(bot)
     assert customer.id is not None
     now = bot.clock.now()
-    ticket = Ticket(
-        customer.id,
-        ROSE.id,
-        TicketKind.COMPLAINT,
-        Severity.QUALITY,
-        Priority.NORMAL,
-        TicketState.INVESTIGATING,
-        Level.AGENT,
-        "the kettle is broken",
-        now,
-        now,
-        now,
-        now,
-    )
+    ticket = a_ticket(customer.id, ROSE.id, TicketState.INVESTIGATING, now)
     async with bot.uow() as uow:  # an open complaint: not the moment
         await uow.tickets.add(ticket)
         await uow.commit()
