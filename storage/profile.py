@@ -64,7 +64,9 @@ class SqlProfileRepository:
             .values(timezone=zone, updated_at=at)
         )
 
-    async def first_orders_since(self, since: datetime, limit: int = 500) -> list[int]:
+    async def first_orders_since(
+        self, since: datetime, after_id: int = 0, limit: int = 500
+    ) -> list[int]:
         first = (
             select(col(CustomerOrderRow.customer_id))
             .group_by(col(CustomerOrderRow.customer_id))
@@ -74,6 +76,7 @@ class SqlProfileRepository:
         rows = await self._session.execute(
             select(col(CustomerRow.id))
             .join(first, first.c.customer_id == col(CustomerRow.id))
+            .where(col(CustomerRow.id) > after_id)
             .where(col(CustomerRow.chat_id).is_not(None))
             .where(col(CustomerRow.reachability) == Reachability.REACHABLE.value)
             .order_by(col(CustomerRow.id))

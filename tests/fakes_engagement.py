@@ -181,12 +181,15 @@ class MemoryProfile:
         if customer is not None:
             customer.timezone, customer.updated_at = zone, at
 
-    async def first_orders_since(self, since: datetime, limit: int = 500) -> list[int]:
+    async def first_orders_since(
+        self, since: datetime, after_id: int = 0, limit: int = 500
+    ) -> list[int]:
         w = self._work
         found = [
             cid
             for cid, orders in w.orders.items()
             if orders
+            and cid > after_id
             and min(o.created_at for o in orders) >= since
             and cid in w.customers
             and w.customers[cid].chat_id is not None

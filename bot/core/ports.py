@@ -682,9 +682,11 @@ class ProfileRepository(Protocol):
         """Keeps the customer's time zone (an IANA name the caller has validated)."""
         ...
 
-    async def first_orders_since(self, since: datetime, limit: int = 500) -> list[int]:
+    async def first_orders_since(
+        self, since: datetime, after_id: int = 0, limit: int = 500
+    ) -> list[int]:
         """Customers with a chat with the bot whose first recorded order (any status) was
-        created at or after `since`, by id."""
+        created at or after `since`, with ids above `after_id`, by id (page on by the last)."""
         ...
 
     async def active_facts(self, stages: Collection[str]) -> list[ProfileFacts]:

@@ -1601,5 +1601,6 @@ async def test_profile_asks_first_orders_and_active_facts(backend: Backend) -> N
         assert await work.profile.first_orders_since(T0) == [bob.id]  # ann: earlier; gone: blocked
         assert await work.profile.first_orders_since(T0 - timedelta(days=4)) == [ann.id, bob.id]
         assert await work.profile.first_orders_since(T0 - timedelta(days=4), limit=1) == [ann.id]
+        assert await work.profile.first_orders_since(T0 - timedelta(days=4), ann.id) == [bob.id]
         active = await work.profile.active_facts(["new", "active"])
     assert active == [ProfileFacts("high", "zh-Hant", None, "Asia/Taipei", linked=True)]

@@ -140,18 +140,22 @@ async def test_in_quiet_hours_the_question_is_held_in_the_outbox(bot: FakeBot) -
 
 
 async def test_after_a_first_order_the_sweep_asks_once(bot: FakeBot) -> None:
-    customer = await _customer(bot)
-    other = Customer(9002, 9002, "Old", "Old", bot.clock.now(), bot.clock.now())
+    now = bot.clock.now()
+    complete = Customer(9003, 9003, "Kim", "Kim", now, now, language="en", timezone="UTC")
+    complete.customer_ref = "C9"
+    other = Customer(9002, 9002, "Old", "Old", now, now)
     async with bot.uow() as uow:
+        complete = await uow.customers.add(complete)  # nothing to ask, and first in id order
         other = await uow.customers.add(other)
         await uow.commit()
-    assert customer.id is not None and other.id is not None
-    now = bot.clock.now()
+    customer = await _customer(bot)
+    assert customer.id is not None and other.id is not None and complete.id is not None
+    bot.uow.store.orders[complete.id] = (OrderFact("K-1", OrderStatus.PAID, now),)
     bot.uow.store.orders[customer.id] = (
         OrderFact("O-1", OrderStatus.PENDING, now - timedelta(hours=2)),
     )
     bot.uow.store.orders[other.id] = (OrderFact("O-0", OrderStatus.PAID, now - timedelta(days=9)),)
-    [row] = await ask_after_first_orders(bot.deps)
+    [row] = await ask_after_first_orders(bot.deps, page=1)  # pages on past Kim
     assert bot.uow.store.outbox[row].key == f"profile:{customer.id}:language"
     assert bot.uow.store.outbox[row].not_before == now  # 09:00 in London: not quiet
     assert bot.uow.store.outbox[row].message.chat_id == ROSE.id

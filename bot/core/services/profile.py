@@ -154,25 +154,30 @@ async def invite(deps: Deps, customer: Customer) -> Reply | None:
     return reply
 
 
-async def ask_after_first_orders(deps: Deps) -> list[int]:
+async def ask_after_first_orders(deps: Deps, page: int = 500) -> list[int]:
     """Use case (with each playbook run): asks the customers whose first order was recorded
     within ``first_order_hours`` — one round each: a customer asked anything within those hours
     is not asked again by this moment (the round goes on through their answers). Each question
     goes to the outbox (held through quiet hours). Returns the outbox rows due now."""
     now = deps.clock.now()
     since = now - timedelta(hours=deps.policies.profile.first_order_hours)
-    async with deps.uow() as uow:
-        candidates = await uow.profile.first_orders_since(since)
     due: list[int] = []
-    for customer_id in candidates:
+    after = 0
+    while True:
         async with deps.uow() as uow:
-            _reply, row = await _open_round(
-                deps, uow, customer_id, now, hold_only=True, quiet_since=since
-            )
-            await uow.commit()
-        due.extend([row] if row is not None else [])
+            candidates = await uow.profile.first_orders_since(since, after, page)
+        if not candidates:
+            break
+        for customer_id in candidates:
+            async with deps.uow() as uow:
+                _reply, row = await _open_round(
+                    deps, uow, customer_id, now, hold_only=True, quiet_since=since
+                )
+                await uow.commit()
+            due.extend([row] if row is not None else [])
+        after = candidates[-1]
     if due:
-        log.info("profile: asked %d customer(s) after their first order", len(due))
+        log.info("profile: %d question(s) after a first order, due now", len(due))
     return due
 
 
