@@ -6,6 +6,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from pydantic import ValidationError
+
+from bot.app.policies import policies
+from bot.app.settings import Settings
 from bot.core.engagement.facts import OrderFact
 from bot.core.messages import Sender
 from bot.core.models import Customer
@@ -198,3 +203,14 @@ async def test_link_hands_over_to_the_linking_flow_and_a_question_ends_the_typin
     await bot.press(ROSE, LINK_DATA)
     assert _texts(bot)[-2:] == ["profile.link_chosen", "customers.contact.ask"]
     assert bot.messenger.sent[-1].request_contact
+
+
+def test_the_settings_are_checked_and_become_the_policy() -> None:
+    with pytest.raises(ValidationError, match="not IANA time zones: Mars/Base"):
+        Settings(profile_timezones="Asia/Taipei, Mars/Base")
+    with pytest.raises(ValidationError, match="profile_fields"):
+        Settings(profile_fields="language,phone")
+    chosen = policies(
+        Settings(profile_fields="link, language", profile_timezones="Europe/London")
+    ).profile
+    assert chosen.fields == (LINK, LANGUAGE) and chosen.zones == ("Europe/London",)
