@@ -181,9 +181,7 @@ class SimulatedUsers:
         user cannot press it either).
         """
         state = self._user_chat(user, chat)
-        message = state.messages.get(message_id)
-        if message is None:
-            raise LookupError(f"no message {message_id} in chat {state.chat.id}")
+        message = self._bot_message(state, message_id)
         buttons = [
             button.get("callback_data")
             for row in (message.get("reply_markup") or {}).get("inline_keyboard", [])
@@ -193,6 +191,29 @@ class SimulatedUsers:
             raise LookupError(
                 f"message {message_id} has no button with callback_data {data!r}: {buttons}"
             )
+        return self._callback(user, state, message, data)
+
+    async def press_forged(
+        self, user: SimUser, message_id: int, data: str, chat: SimChat | int | None = None
+    ) -> dict[str, Any]:
+        """``user`` sends a callback query with ``data`` of their choosing on one of the bot's
+        messages, whatever its buttons carry — a tampered client. A bot must trust nothing in
+        callback data: this is how tests prove it.
+
+        Raises :class:`LookupError` if the message does not exist."""
+        state = self._user_chat(user, chat)
+        return self._callback(user, state, self._bot_message(state, message_id), data)
+
+    @staticmethod
+    def _bot_message(state: ChatState, message_id: int) -> dict[str, Any]:
+        message = state.messages.get(message_id)
+        if message is None:
+            raise LookupError(f"no message {message_id} in chat {state.chat.id}")
+        return message
+
+    def _callback(
+        self, user: SimUser, state: ChatState, message: dict[str, Any], data: str
+    ) -> dict[str, Any]:
         instance = hashlib.sha1(f"{state.chat.id}:{self.world.bot.id}".encode()).hexdigest()
         query: dict[str, Any] = {
             "id": self.world.new_callback_id(),

@@ -46,6 +46,7 @@ from bot.core.ports import (
     MessageLogRepository,
     NewsRepository,
     OutboxRepository,
+    ProfileRepository,
     RatingRepository,
     StaffRepository,
     StaffTaskRepository,
@@ -66,6 +67,7 @@ from storage.inbox import SqlInboxRepository
 from storage.loyalty import SqlLoyaltyRepository
 from storage.news import SqlNewsRepository
 from storage.outbox import SqlOutboxRepository
+from storage.profile import SqlProfileRepository
 from storage.ratings import SqlRatingRepository
 from storage.repositories import (
     SqlConversationRepository,
@@ -134,6 +136,7 @@ class SqlUnitOfWork:
     campaigns: CampaignRepository
     tasks: StaffTaskRepository
     surveys: SurveyRepository
+    profile: ProfileRepository
 
     def __init__(
         self,
@@ -184,6 +187,7 @@ class SqlUnitOfWork:
         self.campaigns = SqlCampaignRepository(session)
         self.tasks = SqlStaffTaskRepository(session)
         self.surveys = SqlSurveyRepository(session)
+        self.profile = SqlProfileRepository(session)
         return self
 
     async def __aexit__(
@@ -266,3 +270,4 @@ if TYPE_CHECKING:  # mypy proves the classes satisfy the core's Protocols
         _news: NewsRepository = SqlNewsRepository(session)
         _tasks: StaffTaskRepository = SqlStaffTaskRepository(session)
         _surveys: SurveyRepository = SqlSurveyRepository(session)
+        _profile: ProfileRepository = SqlProfileRepository(session)

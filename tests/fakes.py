@@ -51,6 +51,7 @@ from bot.core.ports import (
     MessageLogRepository,
     NewsRepository,
     OutboxRepository,
+    ProfileRepository,
     RatingRepository,
     StaffRepository,
     StaffTaskRepository,
@@ -59,16 +60,23 @@ from bot.core.ports import (
     TicketRepository,
     TopicRepository,
 )
+from bot.core.profile import ProfileAsk, ProfileField
 from bot.core.ratings import Rating, Revisit, RevisitAnswer
 from bot.core.records import CustomerProfile, TierChange, TierInfo
 from bot.core.roles import AuditEntry, StaffMember
 from bot.core.staff_tasks import StaffTask
 from bot.core.surveys import Survey
-from bot.core.tickets import Ticket, TicketEvent, ticket_number
+from bot.core.tickets import Level, Ticket, TicketEvent, TicketKind, TicketState, ticket_number
+from bot.core.triage import Priority, Severity
 from tests.fakes_campaigns import MemoryCampaigns
 from tests.fakes_coupons import MemoryCoupons, MemoryLoyalty, MemoryNews
 from tests.fakes_customers import MemoryCustomerRecords, MemoryCustomerTiers
-from tests.fakes_engagement import MemoryEngagementFacts, MemoryStaffTasks, MemorySurveys
+from tests.fakes_engagement import (
+    MemoryEngagementFacts,
+    MemoryProfile,
+    MemoryStaffTasks,
+    MemorySurveys,
+)
 
 
 class FrozenClock:
@@ -135,6 +143,7 @@ class MemoryStore:
     """(campaign, run, customer) → the frozen recipient."""
     tasks: dict[int, StaffTask] = field(default_factory=dict)
     surveys: dict[int, Survey] = field(default_factory=dict)
+    profile_asks: dict[tuple[int, ProfileField], ProfileAsk] = field(default_factory=dict)
     """Entry number → consent change (a dict: erasure deletes entries)."""
     standings: dict[int, TierInfo] = field(default_factory=dict)
     tier_history: list[TierChange] = field(default_factory=list)
@@ -143,6 +152,27 @@ class MemoryStore:
     orders: dict[int, tuple[OrderFact, ...]] = field(default_factory=dict)
     """Customer id → their orders, for the engagement read model (SQL keeps them in tables)."""
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+
+def a_ticket(
+    customer_id: int, chat_id: int, state: TicketState, at: datetime, text: str = "broken"
+) -> Ticket:
+    """A quality complaint in `state`, opened at `at` with both SLA deadlines then — for tests
+    that need a ticket to exist, not to be worked."""
+    return Ticket(
+        customer_id,
+        chat_id,
+        TicketKind.COMPLAINT,
+        Severity.QUALITY,
+        Priority.NORMAL,
+        state,
+        Level.AGENT,
+        text,
+        at,
+        at,
+        at,
+        at,
+    )
 
 
 def _by_time_and_id(message: LoggedMessage) -> tuple[datetime, int]:
@@ -726,6 +756,7 @@ class MemoryUnitOfWork:
     campaigns: CampaignRepository
     tasks: StaffTaskRepository
     surveys: SurveyRepository
+    profile: ProfileRepository
 
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
@@ -754,6 +785,7 @@ class MemoryUnitOfWork:
         self.campaigns = MemoryCampaigns(self._work)
         self.tasks = MemoryStaffTasks(self._work)
         self.surveys = MemorySurveys(self._work)
+        self.profile = MemoryProfile(self._work)
         return self
 
     async def __aexit__(

@@ -5,11 +5,14 @@ Orders live only in SQL in production (the import writes them); tests that need 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.core.engagement.facts import CustomerFacts, SentEngagement
+from bot.core.models import Reachability
+from bot.core.profile import Answer, ProfileAsk, ProfileFacts, ProfileField, facts_of
 from bot.core.staff_tasks import StaffTask, TaskChoice, TaskState
 from bot.core.surveys import Survey
 from bot.core.tickets import TicketKind
@@ -146,3 +149,58 @@ class MemorySurveys:
     async def sent_between(self, start: datetime, end: datetime) -> list[Survey]:
         found = [replace(s) for s in self._work.surveys.values() if start <= s.sent_at < end]
         return sorted(found, key=lambda s: (s.sent_at, s.id or 0))
+
+
+class MemoryProfile:
+    """Profile asks, unique per (customer, field) as the SQL table keeps them; the report's
+    read over the fake customers and standings."""
+
+    def __init__(self, work: MemoryStore) -> None:
+        self._work = work
+
+    async def asked(self, customer_id: int) -> dict[ProfileField, ProfileAsk]:
+        return {f: a for (c, f), a in self._work.profile_asks.items() if c == customer_id}
+
+    async def record_ask(self, customer_id: int, field: ProfileField, at: datetime) -> bool:
+        if (customer_id, field) in self._work.profile_asks:
+            return False
+        self._work.profile_asks[(customer_id, field)] = ProfileAsk(customer_id, field, at)
+        return True
+
+    async def answer(
+        self, customer_id: int, field: ProfileField, answer: Answer, at: datetime
+    ) -> None:
+        ask = self._work.profile_asks.get((customer_id, field))
+        if ask is not None and ask.answer is None:
+            self._work.profile_asks[(customer_id, field)] = replace(
+                ask, answer=answer, answered_at=at
+            )
+
+    async def set_timezone(self, customer_id: int, zone: str, at: datetime) -> None:
+        customer = self._work.customers.get(customer_id)
+        if customer is not None:
+            customer.timezone, customer.updated_at = zone, at
+
+    async def first_orders_since(
+        self, since: datetime, after_id: int = 0, limit: int = 500
+    ) -> list[int]:
+        w = self._work
+        found = [
+            cid
+            for cid, orders in w.orders.items()
+            if orders
+            and cid > after_id
+            and min(o.created_at for o in orders) >= since
+            and cid in w.customers
+            and w.customers[cid].chat_id is not None
+            and w.customers[cid].reachability is Reachability.REACHABLE
+        ]
+        return sorted(found)[:limit]
+
+    async def active_facts(self, stages: Collection[str]) -> list[ProfileFacts]:
+        w = self._work
+        return [
+            replace(facts_of(w.customers[cid]), tier=info.tier.value)
+            for cid, info in sorted(w.standings.items())
+            if cid in w.customers and info.lifecycle.value in stages
+        ]

@@ -32,6 +32,7 @@ from bot.core.policies import (
     RatingPolicy,
     StaffChannels,
 )
+from bot.core.profile import ProfileField, ProfilePolicy
 from bot.core.records import LINK_PURPOSE, decode_master_key, derive_key
 from bot.core.sla import BusinessHours, Case, SlaPolicy, SlaTarget
 from bot.core.surveys import SurveyPolicy
@@ -193,6 +194,20 @@ def loyalty_policy(settings: Settings) -> LoyaltyPolicy:
     )
 
 
+def profile_policy(settings: Settings) -> ProfilePolicy:
+    """What a complete profile has and how its questions are offered (SPEC §2)."""
+    s = settings
+    fields = tuple(dict.fromkeys(ProfileField(f.strip()) for f in s.profile_fields.split(",")))
+    zones = tuple(z.strip() for z in s.profile_timezones.split(",") if z.strip())
+    return ProfilePolicy(
+        fields=fields,
+        language_from_telegram=s.profile_language_from_telegram,
+        zones=zones,
+        first_order_hours=s.profile_first_order_hours,
+        target_percent=s.profile_target_percent,
+    )
+
+
 def policies(settings: Settings) -> Policies:
     s = settings
     return Policies(
@@ -246,4 +261,5 @@ def policies(settings: Settings) -> Policies:
             detractor_at_most=s.nps_detractor_at_most,
             comment_max_chars=s.rating_comment_max_chars,
         ),
+        profile=profile_policy(s),
     )

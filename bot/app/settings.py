@@ -460,6 +460,35 @@ class Settings(BaseSettings):
     news_max_items: int = Field(
         3, ge=1, le=10, description="Most news items in one message (the newest)."
     )
+    profile_fields: str = Field(
+        "language,timezone,link",
+        pattern=r"^\s*(language|timezone|link)(\s*,\s*(language|timezone|link))*\s*$",
+        description="What a complete profile has (SPEC §2), in the order the bot asks for the "
+        "missing ones: any of language, timezone, link (the shop account).",
+    )
+    profile_language_from_telegram: bool = Field(
+        False,
+        description="Whether the language a customer's Telegram app reports counts as their "
+        "language in a profile; otherwise only their own choice does.",
+    )
+    profile_timezones: str = Field(
+        "Asia/Shanghai,Asia/Hong_Kong,Asia/Taipei,Asia/Singapore",
+        description="The time zones the profile question offers as buttons (IANA names, comma "
+        "separated; a customer may also type any other).",
+    )
+    profile_first_order_hours: int = Field(
+        48,
+        ge=1,
+        description="A customer's first order recorded within these hours still calls for the "
+        "profile questions (checked with each playbook run).",
+    )
+    profile_target_percent: float = Field(
+        95.0,
+        gt=0,
+        le=100,
+        description="SPEC §2: the share of active customers with a complete profile that "
+        "`rapport report profile` measures against.",
+    )
     task_orders_shown: int = Field(
         3,
         ge=0,
@@ -728,6 +757,17 @@ class Settings(BaseSettings):
     )
 
     log_level: str = Field("INFO", description="Python logging level.")
+
+    @field_validator("profile_timezones")
+    @classmethod
+    def _zones_are_zones(cls, value: str) -> str:
+        from bot.core.profile import valid_zone
+
+        names = [name.strip() for name in value.split(",") if name.strip()]
+        wrong = [name for name in names if valid_zone(name) != name]
+        if not names or wrong:
+            raise ValueError(f"not IANA time zones: {', '.join(wrong) or '(none given)'}")
+        return value
 
     @field_validator("webhook_url")
     @classmethod

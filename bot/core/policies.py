@@ -15,6 +15,7 @@ from enum import StrEnum
 from bot.core.engagement.playbook import Playbook
 from bot.core.loyalty import LoyaltyPolicy
 from bot.core.pacing import PacingLimits
+from bot.core.profile import ProfilePolicy
 from bot.core.sla import SlaPolicy, default_sla
 from bot.core.surveys import SurveyPolicy
 from bot.core.tickets import Level
@@ -233,6 +234,7 @@ class Policies:
     campaigns: CampaignPolicy = field(default_factory=CampaignPolicy)
     campaign_wizard: CampaignWizardPolicy = field(default_factory=CampaignWizardPolicy)
     surveys: SurveyPolicy = field(default_factory=SurveyPolicy)
+    profile: ProfilePolicy = field(default_factory=ProfilePolicy)
 
     @property
     def enquiry_first_response(self) -> timedelta:

@@ -24,6 +24,7 @@ from bot.core.loyalty import LoyaltyOrder, LoyaltyRedemption
 from bot.core.messages import Outgoing, Sent
 from bot.core.models import Conversation, Customer, LoggedMessage, SupportRequest
 from bot.core.outbox_model import OutboxMessage, OutboxState, OutboxSummary
+from bot.core.profile import Answer, ProfileAsk, ProfileFacts, ProfileField
 from bot.core.ratings import Rating, Revisit, RevisitAnswer
 from bot.core.records import CustomerExport, CustomerProfile, TierChange, TierInfo
 from bot.core.roles import AuditEntry, StaffMember
@@ -658,6 +659,42 @@ class SurveyRepository(Protocol):
         ...
 
 
+class ProfileRepository(Protocol):
+    """Profile completion (:mod:`bot.core.profile`): the fields asked of each customer (at most
+    once per field), the time zone a customer gives, and what the report reads."""
+
+    async def asked(self, customer_id: int) -> dict[ProfileField, ProfileAsk]:
+        """The fields asked of the customer so far, with what became of each."""
+        ...
+
+    async def record_ask(self, customer_id: int, field: ProfileField, at: datetime) -> bool:
+        """Records that `field` is being asked now; False (nothing written) when it was asked
+        before."""
+        ...
+
+    async def answer(
+        self, customer_id: int, field: ProfileField, answer: Answer, at: datetime
+    ) -> None:
+        """Records what became of the ask (the first answer only; none without an ask)."""
+        ...
+
+    async def set_timezone(self, customer_id: int, zone: str, at: datetime) -> None:
+        """Keeps the customer's time zone (an IANA name the caller has validated)."""
+        ...
+
+    async def first_orders_since(
+        self, since: datetime, after_id: int = 0, limit: int = 500
+    ) -> list[int]:
+        """Customers with a chat with the bot whose first recorded order (any status) was
+        created at or after `since`, with ids above `after_id`, by id (page on by the last)."""
+        ...
+
+    async def active_facts(self, stages: Collection[str]) -> list[ProfileFacts]:
+        """The profile facts of every customer whose lifecycle stage (as the tiers were last
+        computed) is one of `stages`, with their tier."""
+        ...
+
+
 class DuplicateUpdate(Exception):
     """The update was already recorded: a re-delivery, to be ignored."""
 
@@ -686,6 +723,7 @@ class UnitOfWork(Protocol):
     campaigns: CampaignRepository
     tasks: StaffTaskRepository
     surveys: SurveyRepository
+    profile: ProfileRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -37,6 +37,7 @@ class Action(StrEnum):
     REPORTS = "reports"
     CAMPAIGNS = "campaigns"
     WORK_TASK = "work_task"  # a staff task's card; bot.core.staff_tasks.may_act says whose
+    NEWS = "news"  # add product news for the playbook (`rapport news add --by`)
 
 
 _AGENT = frozenset(
@@ -58,15 +59,17 @@ ALLOWED: dict[Role, frozenset[Action]] = {
     Role.AGENT: _AGENT,
     Role.SUPERVISOR: _SUPERVISOR,
     Role.MANAGER: _SUPERVISOR | {Action.REPORTS},
-    Role.MARKETING: frozenset({Action.CAMPAIGNS, Action.REPORTS}),
+    Role.MARKETING: frozenset({Action.CAMPAIGNS, Action.REPORTS, Action.NEWS}),
     # Admins work from the command line (roster, configuration, export and erasure), may
-    # settle any staff task (an advisor's check-in, a call-back) from its card, and may run
-    # campaigns as marketing does (the /campaign wizard, /campaigns).
-    Role.ADMIN: frozenset({Action.WORK_TASK, Action.CAMPAIGNS}),
+    # settle any staff task (an advisor's check-in, a call-back) from its card, add news, and
+    # run campaigns as marketing does (the /campaign wizard, /campaigns).
+    Role.ADMIN: frozenset({Action.WORK_TASK, Action.CAMPAIGNS, Action.NEWS}),
 }
 """Who may do what: an agent works tickets and their own staff tasks; a supervisor also
 reopens, reassigns, writes remediation plans and settles anyone's task; a manager also reads
-reports; marketing runs campaigns and their reports (admins run campaigns too)."""
+reports; marketing runs campaigns and their reports and, with admins, changes the news the
+playbook carries (admins run campaigns too). (The playbook itself is a file of the
+deployment, ``RAPPORT_PLAYBOOK_FILE``: no command or chat action changes it.)"""
 
 
 def can(role: Role | None, action: Action) -> bool:

@@ -14,6 +14,7 @@ from bot.core.deps import Deps
 from bot.core.dispatch import Result, Turn
 from bot.core.messages import CallbackAnswer, Reply
 from bot.core.services.dialogues import end_dialogue
+from bot.core.services.profile import invite
 from bot.core.services.ratings import (
     Status,
     answer_revisit_question,
@@ -60,16 +61,26 @@ async def _skip_comment(turn: Turn, deps: Deps, ticket_id: int) -> Sequence[Resu
     pending = flow.current(turn.conversation)
     if pending is not None and pending.ticket_id == ticket_id:
         await end_dialogue(deps, turn.msg.chat_id)
-    return [
-        Reply("rating.comment_skipped", {"name": turn.name}, edit_message_id=turn.msg.message_id)
-    ]
+    skipped = Reply(
+        "rating.comment_skipped", {"name": turn.name}, edit_message_id=turn.msg.message_id
+    )
+    return [skipped, *await _then_profile(turn, deps)]
+
+
+async def _then_profile(turn: Turn, deps: Deps) -> list[Reply]:
+    """The rating exchange has ended: a natural moment to ask for what the profile lacks
+    (:func:`bot.core.services.profile.invite`; nothing during an open ticket — a low rating
+    has just reopened one — nor in the customer's quiet hours)."""
+    question = await invite(deps, turn.customer)
+    return [question] if question is not None else []
 
 
 async def on_comment(turn: Turn, deps: Deps) -> Sequence[Result]:
     """The customer's text after "Anything you'd like to add?": the rating's comment."""
     pending = flow.current(turn.conversation)
     replies = await comment_on_rating(deps, turn.customer, pending, turn.msg.text or "")
-    return replies or [Reply("rating.comment_skipped", {"name": turn.name})]
+    said = replies or [Reply("rating.comment_skipped", {"name": turn.name})]
+    return [*said, *await _then_profile(turn, deps)]
 
 
 async def on_revisit_button(turn: Turn, deps: Deps) -> Sequence[Result]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from bot.core import profile as profile_rules
 from bot.core import rating_prompts as prompts
 from bot.core.campaigns import wizard as campaign_wizard
 from bot.core.desk import DESK_COMMANDS
@@ -62,6 +63,7 @@ from bot.handlers import (
     language,
     linking,
     loyalty,
+    profile,
     questions,
     ratings,
     staff,
@@ -162,6 +164,7 @@ ROUTES: tuple[Route, ...] = (
     Route(Callback(consent.OPT_IN_PREFIX), consent.on_opt_in_button),
     Route(Callback(loyalty.PREFIX), loyalty.on_redeem_button),
     Route(Callback(SURVEY_PREFIX), surveys.on_survey_button),
+    Route(Callback(profile_rules.PREFIX), profile.on_profile_button),
     # A ticket card's buttons in a dedicated advisor's private chat: the same staff actions,
     # for a roster member whose role allows them (checked and audited like in the group).
     Route(Callback(STAFF_PREFIX), staff.on_ticket_action, PRIVATE, STAFF, Action.MOVE_TICKET),
@@ -179,6 +182,7 @@ ROUTES: tuple[Route, ...] = (
     Route(AnyText(), complaints.on_text, flow=complaint_flow.FLOW),
     Route(AnyText(), ratings.on_comment, flow=rating_flow.FLOW),
     Route(AnyText(), surveys.on_comment, flow=nps_flow.FLOW),
+    Route(AnyText(), profile.on_zone_text, flow=profile_rules.FLOW),
     Route(AnyText(), complaints.on_complaint_text, complaint=True),
     Route(AnyText(), questions.on_question, complaint=False),
     Route(Contact(), linking.on_contact),

@@ -20,6 +20,7 @@ from storage.tables.keys import KeyCheckRow
 from storage.tables.loyalty import LoyaltyRedemptionRow
 from storage.tables.news import NewsItemRow
 from storage.tables.outbox import OutboxRow
+from storage.tables.profile import ProfileAskRow
 from storage.tables.ratings import TicketRatingRow, TicketRevisitRow
 from storage.tables.scheduling import SchedulerLeaseRow
 from storage.tables.staff import CustomerAdvisorRow, StaffAuditRow, StaffMemberRow
@@ -51,6 +52,7 @@ __all__ = [
     "NewsItemRow",
     "NpsSurveyRow",
     "OutboxRow",
+    "ProfileAskRow",
     "RfmWindowRow",
     "SchedulerLeaseRow",
     "StaffAuditRow",

@@ -29,6 +29,7 @@ from bot.core.roles import Role
 from bot.core.services.advisors import assign
 from bot.core.services.staff import enroll
 from sandbox import Emulator, FloodLimits, SimUser, VirtualClock
+from sandbox.scenario import Press, Say, StaffPress, Step
 from storage.tables import CustomerTierRow
 
 TOKEN = "123456:TEST"
@@ -127,6 +128,16 @@ async def emulator(virtual_clock: VirtualClock) -> AsyncIterator[Emulator]:
 # tests keep Telegram's real limits.
 FAST_LIMITS = FloodLimits(per_chat_rate=50.0, per_chat_burst=50)
 FAST_PACING: dict[str, Any] = {"chat_messages_per_second": 50.0, "chat_burst": 50}
+
+A_COMPLAINT_RESOLVED: tuple[Step, ...] = (
+    Say("the kettle arrived broken, I want a refund"),
+    Press("Yes"),
+    Press("Skip"),
+    Press("Done"),
+    StaffPress("Resolved"),
+)
+"""A customer's complaint, confirmed without photos and resolved from the staff group: the
+steps before a rating question."""
 
 
 @pytest.fixture

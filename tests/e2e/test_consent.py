@@ -48,6 +48,14 @@ class Chat:
                         return
         raise LookupError(f"no button {label!r}")
 
+    async def forge(self, data: str) -> None:
+        """A tampered client: a callback with `data` on the bot's latest message, whatever
+        its buttons carry."""
+        since = len(self.emu.requests)
+        latest = int(self.emu.bot_messages(self.user.id)[-1]["message_id"])
+        await self.emu.press_forged(self.user, latest, data)
+        await self._settled(since)
+
     def texts(self) -> list[str]:
         return [visible(m["text"]) for m in self.emu.bot_messages(self.user.id)]
 

@@ -33,11 +33,13 @@ from bot.app.policies import policies
 from bot.app.runner import RunningBot
 from bot.app.settings import Framework
 from bot.core.order_events import SIGNATURE_HEADER, sign
+from bot.core.profile import PREFIX as PROFILE_PREFIX
 from bot.core.services.linking import link_url
 from sandbox import Emulator, SimUser
 from storage.crypto import new_key
 from storage.tables.outbox import OutboxRow
 from tests.e2e.conftest import FAST_PACING, FRAMEWORKS, running_bot
+from tests.e2e.test_consent import NO_QUIET_HOURS
 from tests.fakes import ShiftedClock
 
 SECRET = "shop-and-bot-share-this"
@@ -72,11 +74,16 @@ class Shop:
 
     async def after(self, seconds: float) -> list[str]:
         """Moves time on by `seconds`, runs the engagement job, and returns the texts it sent
-        Mei."""
+        Mei about her orders (the profile question a first order also brings is kept apart:
+        :meth:`profile_questions`)."""
         self.clock.advance(seconds)
         before = len(self.emulator.bot_messages(self.mei.id))
         await engagement.run(self.bot.dispatcher)
-        return [m["text"] for m in self.emulator.bot_messages(self.mei.id)[before:]]
+        sent = self.emulator.bot_messages(self.mei.id)[before:]
+        return [m["text"] for m in sent if not _profile_question(m)]
+
+    def profile_questions(self) -> list[str]:
+        return [m["text"] for m in self.emulator.bot_messages(self.mei.id) if _profile_question(m)]
 
     async def engagement_keys(self) -> list[str]:
         async with self.services.uow() as uow:
@@ -88,6 +95,12 @@ class Shop:
             return sorted(rows.all())
 
 
+def _profile_question(message: dict[str, Any]) -> bool:
+    """A profile question (:mod:`bot.core.profile`): its buttons carry ``pf:`` data."""
+    rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
+    return any(str(b.get("callback_data", "")).startswith(PROFILE_PREFIX) for r in rows for b in r)
+
+
 @contextlib.asynccontextmanager
 async def shop(emulator: Emulator, tmp_path: Path, framework: Framework) -> AsyncIterator[Shop]:
     clock = ShiftedClock()
@@ -96,6 +109,7 @@ async def shop(emulator: Emulator, tmp_path: Path, framework: Framework) -> Asyn
         "events_port": 0,
         "events_secret": SECRET,
         **FAST_PACING,
+        **NO_QUIET_HOURS,  # the order rules are service messages; the profile question is not
     }
     async with (
         running_bot(emulator, tmp_path / "bot.db", framework, clock=clock, **settings) as (
@@ -137,6 +151,9 @@ async def test_an_unpaid_order_is_reminded_after_an_hour_once_in_the_customers_l
         assert await s.engagement_keys() == [
             f"engage:payment-reminder:{(await customer_id(s))}:order-A-100"
         ]
+        # Her first order was a natural moment to ask, once, for her language (zh-Hant).
+        [asked] = s.profile_questions()
+        assert "您希望我使用哪種語言" in asked
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)

@@ -11,8 +11,14 @@ import pytest
 from bot.app.settings import Framework
 from bot.core.tickets import EventKind, TicketState
 from sandbox import Emulator
-from sandbox.scenario import Persona, Press, Say, Staff, StaffPress, play
-from tests.e2e.conftest import FAST_PACING, FRAMEWORKS, enroll_staff, running_bot
+from sandbox.scenario import Persona, Press, Say, Staff, play
+from tests.e2e.conftest import (
+    A_COMPLAINT_RESOLVED,
+    FAST_PACING,
+    FRAMEWORKS,
+    enroll_staff,
+    running_bot,
+)
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
@@ -26,11 +32,7 @@ async def test_a_low_rating_reopens_the_ticket_and_alerts_the_staff(
         "Rita",
         "en",
         (
-            Say("the kettle arrived broken, I want a refund"),
-            Press("Yes"),
-            Press("Skip"),
-            Press("Done"),
-            StaffPress("Resolved"),
+            *A_COMPLAINT_RESOLVED,
             Press("2 ⭐"),
             Say("nobody asked what went wrong"),
         ),

@@ -23,7 +23,7 @@ from bot.core import ports
 from bot.core.consent import ConsentChange, ConsentSource, ConsentState
 from bot.core.coupons import CouponSource, OrderCoupon, Redemption, issue
 from bot.core.desk import Takeover
-from bot.core.engagement.facts import CustomerFacts, SentEngagement
+from bot.core.engagement.facts import CustomerFacts, OrderFact, SentEngagement
 from bot.core.engagement.news import NewsItem
 from bot.core.engagement.playbook import CouponKind, CouponSpec
 from bot.core.loyalty import LoyaltyOrder, LoyaltyRedemption
@@ -40,6 +40,8 @@ from bot.core.models import (
 )
 from bot.core.outbox_model import Lane, OutboxMessage, OutboxState
 from bot.core.ports import DuplicateUpdate, UnitOfWork, UnitOfWorkFactory
+from bot.core.profile import Answer as ProfileAnswer
+from bot.core.profile import ProfileAsk, ProfileFacts, ProfileField
 from bot.core.ratings import Rating, RevisitAnswer
 from bot.core.records import CustomerExport, CustomerProfile, OrderStatus, TierChange, TierInfo
 from bot.core.roles import AuditEntry, Role, StaffMember
@@ -1541,3 +1543,64 @@ async def test_surveys(backend: Backend) -> None:
         "Lovely tea",
         "high",
     )
+
+
+async def test_profile_asks_first_orders_and_active_facts(backend: Backend) -> None:
+    """Each field asked once per customer, its first answer kept; the zone kept on the
+    customer; customers found by their first order's moment; the report's read of the
+    active ones with their tier."""
+    ann = await add_customer(backend.uow, 1, customer_ref="C1", language="zh-Hant")
+    bob = await add_customer(backend.uow, 2)
+    gone = await add_customer(backend.uow, 3, reachability=Reachability.BLOCKED)
+    assert ann.id is not None and bob.id is not None and gone.id is not None
+    language, zone = ProfileField.LANGUAGE, ProfileField.TIMEZONE
+    async with backend.uow() as work:
+        assert await work.profile.record_ask(ann.id, language, T0)
+        assert not await work.profile.record_ask(ann.id, language, minutes(1))
+        assert await work.profile.record_ask(ann.id, zone, minutes(2))
+        await work.profile.answer(ann.id, zone, ProfileAnswer.GIVEN, minutes(3))
+        await work.profile.answer(ann.id, zone, ProfileAnswer.LATER, minutes(4))  # ignored
+        await work.profile.answer(bob.id, zone, ProfileAnswer.LATER, minutes(4))  # no ask
+        await work.profile.set_timezone(ann.id, "Asia/Taipei", minutes(3))
+        await work.commit()
+    async with backend.uow() as work:
+        asked = await work.profile.asked(ann.id)
+        assert await work.profile.asked(bob.id) == {}
+        stored = await work.customers.get(ann.id)
+    assert asked == {
+        language: ProfileAsk(ann.id, language, T0),
+        zone: ProfileAsk(ann.id, zone, minutes(2), ProfileAnswer.GIVEN, minutes(3)),
+    }
+    assert stored is not None and stored.timezone == "Asia/Taipei"
+    placed = {ann.id: [T0 - timedelta(days=3), minutes(5)], bob.id: [minutes(5)], gone.id: [T0]}
+    if isinstance(backend.uow, MemoryUnitOfWorkFactory):
+        for cid, moments in placed.items():
+            backend.uow.store.orders[cid] = tuple(
+                OrderFact(f"O-{cid}-{n}", OrderStatus.PENDING, at) for n, at in enumerate(moments)
+            )
+    else:
+        async with backend.uow() as work:
+            for cid, moments in placed.items():
+                for n, at in enumerate(moments):
+                    work.session.add(  # type: ignore[attr-defined]
+                        CustomerOrderRow(
+                            order_id=f"O-{cid}-{n}",
+                            customer_id=cid,
+                            amount_cents=100,
+                            currency="CNY",
+                            status="pending",
+                            created_at=at,
+                        )
+                    )
+            await work.commit()
+    await backend.seed_tiers(a_standing(ann.id, Tier.HIGH), [])
+    await backend.seed_tiers(
+        replace(a_standing(bob.id, Tier.MID), lifecycle=Lifecycle.DORMANT), []
+    )
+    async with backend.uow() as work:
+        assert await work.profile.first_orders_since(T0) == [bob.id]  # ann: earlier; gone: blocked
+        assert await work.profile.first_orders_since(T0 - timedelta(days=4)) == [ann.id, bob.id]
+        assert await work.profile.first_orders_since(T0 - timedelta(days=4), limit=1) == [ann.id]
+        assert await work.profile.first_orders_since(T0 - timedelta(days=4), ann.id) == [bob.id]
+        active = await work.profile.active_facts(["new", "active"])
+    assert active == [ProfileFacts("high", "zh-Hant", None, "Asia/Taipei", linked=True)]

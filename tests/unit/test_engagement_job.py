@@ -87,6 +87,7 @@ async def test_due_messages_are_queued_once_and_sent_once(shop: FakeBot) -> None
         f"engage:base-coupon:{ann}:2026-12",
         f"engage:survey-base:{ann}:2026",
         f"engage:payment-reminder:{bob}:order-B-9",
+        f"profile:{bob}:language",  # a first order: the profile question (bot.core.profile)
     }
     coupon = rows[f"engage:base-coupon:{ann}:2026-12"]
     assert coupon.lane is Lane.PROACTIVE and coupon.state is OutboxState.SENT
@@ -95,7 +96,8 @@ async def test_due_messages_are_queued_once_and_sent_once(shop: FakeBot) -> None
     assert [[b.data for b in row] for row in coupon.message.buttons] == [[OPT_OUT_DATA]]
     reminder = rows[f"engage:payment-reminder:{bob}:order-B-9"]
     assert "B-9" in reminder.message.text and reminder.message.buttons == ()
-    assert len(bot.messenger.sent) == 3
+    assert rows[f"profile:{bob}:language"].state is OutboxState.SENT
+    assert len(bot.messenger.sent) == 4
 
     [issued] = bot.uow.store.coupons.values()  # the coupon of the coupon rule, for Ann
     assert issued.customer_id == ann and issued.source_ref == coupon.key
@@ -105,7 +107,7 @@ async def test_due_messages_are_queued_once_and_sent_once(shop: FakeBot) -> None
     await engagement_job.run(dispatcher)  # run again, an hour later
     bot.clock.current = NOON + timedelta(hours=1)
     await engagement_job.run(dispatcher)
-    assert len(outbox(bot)) == 3 and len(bot.messenger.sent) == 3
+    assert len(outbox(bot)) == 4 and len(bot.messenger.sent) == 4
     assert list(bot.uow.store.coupons.values()) == [issued]  # one coupon per message
 
 

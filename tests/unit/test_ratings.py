@@ -120,8 +120,9 @@ async def test_skip_ends_the_comment_step(desk: FakeBot) -> None:
     ticket = await resolved_ticket(desk)
     await desk.press(ALICE, f"rate:{ticket.id}:4")
     await desk.press(ALICE, f"rate:{ticket.id}:skip", message_id=78)
-    assert desk.messenger.sent[-1].template_key == "rating.comment_skipped"
-    assert desk.messenger.sent[-1].edit_message_id == 78
+    skipped, then = desk.messenger.sent[-2:]
+    assert skipped.template_key == "rating.comment_skipped" and skipped.edit_message_id == 78
+    assert then.template_key == "profile.ask.language"  # the exchange has ended: a question
     assert ALICE.id not in desk.uow.store.conversations
     assert desk.uow.store.ratings[ticket.id or 0].comment is None
 

@@ -66,11 +66,13 @@ def test_the_permission_table() -> None:
     assert can(Role.AGENT, Action.TAKE_OVER) and not can(Role.AGENT, Action.REOPEN)
     assert can(Role.SUPERVISOR, Action.REOPEN) and can(Role.SUPERVISOR, Action.REASSIGN)
     assert can(Role.MANAGER, Action.REPORTS) and can(Role.MANAGER, Action.REMEDIATION_PLAN)
-    assert ALLOWED[Role.MARKETING] == {Action.CAMPAIGNS, Action.REPORTS}
+    assert ALLOWED[Role.MARKETING] == {Action.CAMPAIGNS, Action.REPORTS, Action.NEWS}
     assert not any(can(None, action) for action in Action)
-    # admins work from the command line, may settle any staff task from its card, and run
-    # campaigns
-    assert ALLOWED[Role.ADMIN] == {Action.WORK_TASK, Action.CAMPAIGNS}
+    # admins work from the command line, may settle any staff task from its card, run
+    # campaigns and add news
+    assert ALLOWED[Role.ADMIN] == {Action.WORK_TASK, Action.CAMPAIGNS, Action.NEWS}
+    # only marketing and admins change the news the playbook carries
+    assert [r for r in Role if can(r, Action.NEWS)] == [Role.MARKETING, Role.ADMIN]
     assert can(Role.AGENT, Action.WORK_TASK) and not can(Role.MARKETING, Action.WORK_TASK)
 
 

@@ -143,6 +143,7 @@ SAMPLE: dict[str, Any] = {
     "typed": "tomorrow 10am",
     "limit": 2048,
     "length": 2100,
+    "first": True,
 }
 
 

@@ -4,8 +4,11 @@ rule carries (``content: news``, :mod:`bot.core.engagement.news`).
 Each item is written in one locale and reaches the customers of that locale only; add one
 per language to reach everyone. Nothing is sent from here: the playbook's next run sends
 each mid-tier customer the items they have not had yet, within ``RAPPORT_NEWS_FRESH_DAYS``.
-Who may run these commands is whoever may run ``rapport`` on the server (marketing and
-administrators); Telegram offers no way to change news.
+
+Only marketing and admins change the news (SPEC §1; :data:`bot.core.roles.ALLOWED`):
+``news add`` names the acting person with ``--by`` (their Telegram user id on the staff
+roster), whose role is checked and the attempt audited (``staff_audit``, action ``news``),
+allowed or refused. Telegram offers no way to change news.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from bot.app.cli.common import fail, load_settings
 from bot.app.cli.records_common import JsonOption, database
 from bot.app.settings import LOCALES
 from bot.core.engagement.news import NewsItem
+from bot.core.roles import Action
+from bot.core.services.staff import authorise_actor
 
 app = typer.Typer(help="Product news for the mid tier's messages.", no_args_is_help=True)
 
@@ -58,6 +63,12 @@ def add(
         Path, typer.Option("--body-file", help="A UTF-8 text file with the item's text.")
     ],
     locale: Annotated[str, typer.Option(help=f"Its language: {', '.join(LOCALES)}.")],
+    by: Annotated[
+        int,
+        typer.Option(
+            "--by", help="Who adds it: their Telegram user id on the roster (marketing or admin)."
+        ),
+    ],
     as_json: JsonOption = False,
 ) -> None:
     """Add a news item in one language; the playbook's next run sends it to the mid tier."""
@@ -69,14 +80,23 @@ def add(
     body = _body(body_file)
     settings = load_settings()
 
-    async def work() -> NewsItem:
-        item = NewsItem(0, locale, title, body, datetime.now(UTC))
+    async def work() -> NewsItem | str:
+        now = datetime.now(UTC)
         async with database(settings) as (_engine, uow_factory), uow_factory() as uow:
-            stored = await uow.news.add(item)
+            member, allowed = await authorise_actor(
+                uow, by, Action.NEWS, now, detail=f"news add ({locale})"
+            )
+            if not allowed:
+                await uow.commit()  # the refusal stays in the audit trail
+                who = f"is {member.role.value}" if member else "is not on the staff roster"
+                return f"--by {by} {who}; only marketing and admin may add news"
+            stored = await uow.news.add(NewsItem(0, locale, title, body, now))
             await uow.commit()
         return stored
 
     stored = asyncio.run(work())
+    if isinstance(stored, str):
+        fail(stored)
     if as_json:
         typer.echo(json.dumps(_json(stored)))
     else:

@@ -42,25 +42,43 @@ async def authorise(
 ) -> StaffMember | None:
     """The roster member who sent `msg`, if their role allows `action`; else None. Every
     attempt is audited (the caller commits) and a refusal is logged — never its content."""
-    member = await uow.staff.get(msg.sender.id)
+    detail = msg.callback_data or (f"/{msg.command}" if msg.command else None)
+    member, allowed = await authorise_actor(
+        uow, msg.sender.id, action, now, chat_id=msg.chat_id, detail=detail
+    )
+    return member if allowed else None
+
+
+async def authorise_actor(
+    uow: UnitOfWork,
+    telegram_user_id: int,
+    action: Action,
+    now: datetime,
+    *,
+    chat_id: int | None = None,
+    detail: str | None = None,
+) -> tuple[StaffMember | None, bool]:
+    """Whether the person `telegram_user_id` may perform `action` (in Telegram, or named by
+    ``--by`` on the command line), with their roster entry (None: not on the roster). Every
+    attempt is audited (the caller commits) and a refusal is logged."""
+    member = await uow.staff.get(telegram_user_id)
     allowed = can(member.role if member else None, action)
     await uow.staff.audit(
         AuditEntry(
             at=now,
-            telegram_user_id=msg.sender.id,
+            telegram_user_id=telegram_user_id,
             action=action.value,
             allowed=allowed,
-            chat_id=msg.chat_id,
-            detail=msg.callback_data or (f"/{msg.command}" if msg.command else None),
+            chat_id=chat_id,
+            detail=detail,
         )
     )
     if not allowed:
         log.warning(
             "staff action %s refused for user %s in chat %s: %s",
             action.value,
-            msg.sender.id,
-            msg.chat_id,
+            telegram_user_id,
+            chat_id,
             "role does not allow it" if member else "not on the staff roster",
         )
-        return None
-    return member
+    return member, allowed
