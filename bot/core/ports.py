@@ -428,6 +428,12 @@ class OutboxRepository(Protocol):
         """Adds `item` and returns its id; None, writing nothing, if its key is taken."""
         ...
 
+    async def enqueue_many(self, items: Sequence[OutboxMessage]) -> list[str]:
+        """Adds every item whose key is not taken (already stored, or earlier in `items`),
+        in a few multi-row statements rather than one each; returns the keys it wrote (as
+        many as were new), so a caller can write what belongs to each new row (a coupon)."""
+        ...
+
     async def get(self, outbox_id: int) -> OutboxMessage | None: ...
 
     async def due(self, now: datetime, stale_before: datetime, limit: int) -> list[OutboxMessage]:

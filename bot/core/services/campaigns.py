@@ -467,6 +467,15 @@ async def _coupon(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Going:
+    """A decided recipient's message, and the coupon that goes with it (written only if the
+    message's row is new)."""
+
+    item: OutboxMessage
+    coupon: Coupon | None
+
+
 async def _decide(
     work: UnitOfWork,
     tools: CampaignTools,
@@ -474,12 +483,13 @@ async def _decide(
     r: Recipient,
     facts: CustomerFacts | None,
     now: datetime,
-) -> None:
-    """Decides one recipient in `work` (see the module docstring, step 3)."""
+) -> _Going | None:
+    """Decides one recipient (see the module docstring, step 3): sets its status, and
+    returns the message to write when one goes."""
     r.decided_at = now
     if facts is None:  # erased since the freeze
         r.status, r.reason = RecipientStatus.UNREACHABLE, "gone"
-        return
+        return None
     engagement = tools.policies.engagement
     playbook = engagement.playbook
     ledger = Ledger(facts, {x.id for x in playbook.rules if x.is_marketing}, playbook.by_id)
@@ -504,16 +514,16 @@ async def _decide(
     if r.holdout:
         r.status = RecipientStatus.HOLDOUT
         r.reason = verdict.skipped.value if verdict.skipped is not None else ""
-        return
+        return None
     if verdict.skipped is SkipReason.ALREADY_SENT:
         r.status = RecipientStatus.QUEUED
-        return
+        return None
     if verdict.skipped is not None:
         r.status, r.reason = (
             _SKIP_STATUS.get(verdict.skipped, RecipientStatus.CAP),
             verdict.skipped,
         )
-        return
+        return None
     assert facts.chat_id is not None and verdict.not_before is not None
     coupon = await _coupon(work, tools, campaign, facts.customer_id, key)
     offer = word_offer(tools.renderer, coupon, locale) if coupon is not None else None
@@ -536,18 +546,17 @@ async def _decide(
             type(exc).__name__,
         )
         r.status, r.reason = RecipientStatus.UNWORDED, type(exc).__name__
-        return
-    row = await work.outbox.enqueue(
-        OutboxMessage(key, Lane.PROACTIVE, message, now, verdict.not_before)
-    )
-    if row is not None and coupon is not None:  # in the transaction that wrote its message
-        await work.coupons.add(coupon)
+        return None
     r.status = RecipientStatus.QUEUED
+    item = OutboxMessage(key, Lane.PROACTIVE, message, now, verdict.not_before)
+    return _Going(item, coupon)
 
 
 async def _deliver_batch(tools: CampaignTools, campaign_id: int, report: TickReport) -> bool:
-    """Decides one batch of the current run's pending recipients; False when there was
-    nothing to do (paused, the outbox full of this campaign, or nobody pending)."""
+    """Decides one batch of the current run's pending recipients and writes their messages
+    with one :meth:`~bot.core.ports.OutboxRepository.enqueue_many` (a coupon only with a
+    message that was new); False when there was nothing to do (paused, the outbox full of
+    this campaign, or nobody pending)."""
     policy = tools.policies.campaigns
     now = tools.clock.now()
     async with tools.uow() as work:
@@ -567,9 +576,16 @@ async def _deliver_batch(tools: CampaignTools, campaign_id: int, report: TickRep
                 await work.commit()
             return False
         facts = await _facts_of(work, [r.customer_id for r in pending], policy.batch_size)
+        going: list[_Going] = []
         for r in pending:
-            await _decide(work, tools, campaign, r, facts.get(r.customer_id), now)
+            message = await _decide(work, tools, campaign, r, facts.get(r.customer_id), now)
+            if message is not None:
+                going.append(message)
             report.decided[r.status.value] += 1
+        written = set(await work.outbox.enqueue_many([g.item for g in going]))
+        for g in going:  # in the transaction that wrote its message
+            if g.coupon is not None and g.item.key in written:
+                await work.coupons.add(g.coupon)
         await work.campaigns.decide(pending)
         await work.commit()
     return True
