@@ -23,8 +23,12 @@ from the bot's :class:`~bot.core.deps.Deps` by :meth:`CampaignTools.of`) and rai
 4. when every recipient is decided the run ends: done, or, for a cron schedule, scheduled
    again for the expression's next moment (the next run freezes its own audience).
 
-A paused campaign decides nobody (its pending rows wait); what is in the outbox already still
-goes (at most ``queue_ahead``). Cancel marks every pending recipient cancelled.
+A paused campaign decides nobody (its pending recipients wait), and its messages waiting in
+the outbox are held there (``paused`` rows, which no sender claims) until resume: only those a
+sender had claimed at that moment (at most its batch, already on their way) still go. A batch
+being decided takes the campaign's row first (:meth:`~bot.core.ports.CampaignRepository.
+lock_running`), so a pause waits for it and holds its rows too. Cancel marks every pending
+recipient cancelled and skips the campaign's unsent messages, their recipients cancelled.
 """
 
 from __future__ import annotations
@@ -366,8 +370,10 @@ async def test_send(tools: CampaignTools, campaign_id: int, staff_user_id: int) 
 
 async def change(tools: CampaignTools, campaign_id: int, action: Action) -> Campaign:
     """``schedule``, ``pause``, ``resume`` or ``cancel`` (see
-    :func:`~bot.core.campaigns.model.move`); cancel also marks every pending recipient
-    cancelled. Returns the campaign as stored."""
+    :func:`~bot.core.campaigns.model.move`). Pause also holds the campaign's messages that
+    wait in the outbox (paused rows, never due), resume lets them go again; cancel marks
+    every pending recipient cancelled and skips the messages not sent yet (their recipients
+    cancelled too, so the report adds up). Returns the campaign as stored."""
     now = tools.clock.now()
     async with tools.uow() as work:
         campaign = await _get(work, campaign_id)
@@ -376,8 +382,14 @@ async def change(tools: CampaignTools, campaign_id: int, action: Action) -> Camp
             campaign.next_run_at = next_run(campaign.spec, now)
         if action is Action.CANCEL:
             campaign.next_run_at = None
+        await work.campaigns.save(campaign)  # first: it waits for a batch being written
+        if action is Action.PAUSE:
+            await work.campaigns.pause_outbox(campaign_id)
+        if action is Action.RESUME:
+            await work.campaigns.resume_outbox(campaign_id)
+        if action is Action.CANCEL:
             await work.campaigns.cancel_pending(campaign_id, now)
-        await work.campaigns.save(campaign)
+            await work.campaigns.cancel_outbox(campaign_id, now)
         await work.commit()
     log.info("campaign %s: %s → %s", campaign_id, action.value, campaign.state.value)
     return campaign
@@ -560,9 +572,9 @@ async def _deliver_batch(tools: CampaignTools, campaign_id: int, report: TickRep
     policy = tools.policies.campaigns
     now = tools.clock.now()
     async with tools.uow() as work:
-        campaign = await _get(work, campaign_id)
-        if campaign.state is not CampaignState.RUNNING:
+        if not await work.campaigns.lock_running(campaign_id):  # paused, cancelled, done
             return False
+        campaign = await _get(work, campaign_id)
         room = policy.queue_ahead - await work.campaigns.in_outbox(campaign_id)
         if room <= 0:
             return False
