@@ -31,6 +31,7 @@ from bot.core.models import Reachability
 from bot.core.outbox_model import Lane, OutboxMessage, OutboxState
 from bot.core.policies import CampaignPolicy
 from bot.core.services import campaigns as service
+from bot.core.services.campaigns import delivery
 from bot.core.tiers import Tier
 from storage.customers_import import import_orders_file
 from storage.tables import CampaignRow
@@ -321,8 +322,8 @@ async def test_a_freeze_cut_short_carries_on_where_it_stopped(database_url: str)
         cid = campaign.id or 0
         await service.change(shop.tools, cid, Action.SCHEDULE)
         # a process that started the run and froze one page, then died
-        assert await service._start(shop.tools, cid, NOW)
-        assert await service._freeze_page(shop.tools, cid) == 3
+        assert await delivery.start_run(shop.tools, cid, NOW)
+        assert await delivery.freeze_page(shop.tools, cid) == 3
         carried_on = await service.tick(shop.tools)  # another process, later
         assert carried_on.started == [] and carried_on.frozen[cid] == 5
         async with shop.uow() as work:
