@@ -34,6 +34,7 @@ run), ``delivered``, ``duplicates``, ``lost``, ``service_p50_s`` / ``service_p95
 ``service_max_s`` / ``service_samples``, ``first_tick_s`` (freezing the whole audience and
 writing the first queue-ahead messages), ``ticks_s`` (all ticks together: freezing, deciding
 and enqueueing every recipient), ``enqueue_ms_per_recipient`` (``ticks_s`` per recipient),
+``tick_errors`` (the error type of each tick that failed; the next one carries on),
 ``report`` (the report's counts), ``report_adds_up`` (the counts sum to the audience, and the
 audience is exactly the recipients), ``campaign_state`` and ``seconds`` (from scheduling to the
 last delivery).
@@ -166,12 +167,13 @@ async def enqueue_only(recipients: int) -> dict[str, Any]:
     """One tick freezing and deciding `recipients` customers into the outbox, timed."""
     with tempfile.TemporaryDirectory(prefix="rapport-campaign-") as folder:
         url = f"sqlite+aiosqlite:///{Path(folder) / 'bot.db'}"
-        settings = Settings(
-            database_url=url,
-            default_timezone="UTC",
-            campaign_queue_ahead=recipients + 1,
+        given: dict[str, Any] = {
+            "database_url": url,
+            "default_timezone": "UTC",
+            "campaign_queue_ahead": recipients + 1,
             **NO_QUIET_HOURS,
-        )
+        }
+        settings = Settings(**given)
         engine = make_engine(url)
         try:
             await upgrade(url, engine=engine)
@@ -201,11 +203,16 @@ class Ticker:
     def __init__(self, bot: RunningBot, every: float) -> None:
         self.bot, self.every = bot, every
         self.durations: list[float] = []
+        self.errors: list[str] = []
+        """A tick that failed (the scheduler would log it and tick again): its error type."""
         self.stop = asyncio.Event()
 
     async def tick(self) -> None:
         started = time.perf_counter()
-        await campaign_job.tick(self.bot.dispatcher)
+        try:
+            await campaign_job.tick(self.bot.dispatcher)
+        except Exception as exc:  # as the scheduler: counted, and the next tick carries on
+            self.errors.append(type(exc).__name__)
         self.durations.append(time.perf_counter() - started)
 
     async def run(self) -> None:
@@ -319,6 +326,7 @@ async def run(
         "service_max_s": rounded(max(latencies, default=None)),
         "tick_seconds": tick_seconds,
         "ticks": len(ticker.durations),
+        "tick_errors": ticker.errors,
         "first_tick_s": round(ticker.durations[0], 2) if ticker.durations else None,
         "ticks_s": round(ticks_s, 2),
         "enqueue_ms_per_recipient": round(1000 * ticks_s / recipients, 3),

@@ -246,8 +246,8 @@ async def _decide(
 async def _deliver_batch(tools: CampaignTools, campaign_id: int, report: TickReport) -> bool:
     """Decides one batch of the current run's pending recipients and writes their messages
     with one :meth:`~bot.core.ports.OutboxRepository.enqueue_many` (a coupon only with a
-    message that was new); False when there was nothing to do (paused, the outbox full of
-    this campaign, or nobody pending)."""
+    message that was new); False when there was nothing to do (paused, no room in the
+    outbox for a whole batch of this campaign, or nobody pending)."""
     policy = tools.policies.campaigns
     now = tools.clock.now()
     async with tools.uow() as work:
@@ -255,8 +255,8 @@ async def _deliver_batch(tools: CampaignTools, campaign_id: int, report: TickRep
             return False
         campaign = await get_campaign(work, campaign_id)
         room = policy.queue_ahead - await work.campaigns.in_outbox(campaign_id)
-        if room <= 0:
-            return False
+        if room < min(policy.batch_size, policy.queue_ahead):  # whole batches only: a
+            return False  # trickle of tiny ones as the sender drains would hold the tick
         pending = await work.campaigns.pending(
             campaign_id, campaign.run, min(room, policy.batch_size)
         )
