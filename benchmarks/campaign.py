@@ -40,7 +40,7 @@ audience is exactly the recipients), ``campaign_state`` and ``seconds`` (from sc
 last delivery).
 
 ``--enqueue-only`` runs no bot and no emulator: it times one tick that freezes and decides the
-whole audience (``RAPPORT_CAMPAIGN_QUEUE_AHEAD`` set to the audience size) into the outbox on
+whole audience (``RAPPORT_CAMPAIGN_QUEUE_AHEAD`` above the audience size) into the outbox on
 a temporary SQLite file, and prints ``enqueue_s`` and ``enqueue_ms_per_recipient``. It uses
 only the campaign use cases' public names, so it runs unchanged on older code for a
 before/after comparison (docs/performance.md).
@@ -170,7 +170,7 @@ async def enqueue_only(recipients: int) -> dict[str, Any]:
         given: dict[str, Any] = {
             "database_url": url,
             "default_timezone": "UTC",
-            "campaign_queue_ahead": recipients + 1,
+            "campaign_queue_ahead": recipients + Settings().campaign_batch_size,  # all in one
             **NO_QUIET_HOURS,
         }
         settings = Settings(**given)
