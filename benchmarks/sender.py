@@ -162,7 +162,7 @@ def percentile(values: Sequence[float], share: float) -> float | None:
     return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
 
 
-def _round(value: float | None, digits: int = 3) -> float | None:
+def rounded(value: float | None, digits: int = 3) -> float | None:
     return None if value is None else round(value, digits)
 
 
@@ -306,7 +306,7 @@ async def run(
                 writing = asyncio.create_task(customers_write(emu, people, every, log, stop))
                 targets = {p.id for p in recipients}
                 try:
-                    await _wait_for_broadcast(seen, reads, targets, timeout)
+                    await wait_for_broadcast(seen, reads, targets, timeout)
                     cpu_s = time.process_time() - cpu_started
                     broadcast_end = max(
                         (r.at for r in seen.seen[since:] if r.ok and r.chat_id in targets),
@@ -315,14 +315,14 @@ async def run(
                 finally:
                     stop.set()
                     await writing
-                await _wait_for_answers(emu, log, timeout=60)
+                await wait_for_answers(emu, log, timeout=60)
                 states = await outbox_states(reads)
                 await seen.fetch()
                 run_requests = seen.seen[since:]
                 await emu.reset_limits()  # as after a few idle seconds
                 marks["broadcast"] = time.monotonic()
                 baseline_s, baseline_429 = await naive_loop(bot.app.messenger, naive)
-                await _settle(bot)
+                await settle(bot)
                 marks["baseline"] = time.monotonic()
         marks["stopped"] = time.monotonic()
     got = copies(run_requests, targets)
@@ -355,9 +355,9 @@ async def run(
         "polling, the dispatcher and the Delivery the broadcast uses",
         "service_samples": len(latencies),
         "service_every_s": round(every, 3),
-        "service_p50_s": _round(statistics.median(latencies) if latencies else None),
-        "service_p95_s": _round(percentile(latencies, 0.95)),
-        "service_max_s": _round(max(latencies, default=None)),
+        "service_p50_s": rounded(statistics.median(latencies) if latencies else None),
+        "service_p95_s": rounded(percentile(latencies, 0.95)),
+        "service_max_s": rounded(max(latencies, default=None)),
         "baseline": "naive loop: one by one, no pacing, sleep retry_after on each 429",
         "baseline_messages": baseline_messages,
         "baseline_achieved_per_s": round(baseline_rate, 2),
@@ -373,7 +373,7 @@ async def run(
     }
 
 
-async def _wait_for_broadcast(
+async def wait_for_broadcast(
     seen: Requests, reads: UnitOfWorkFactory, targets: set[int], timeout: float
 ) -> None:
     """Waits until every recipient has its message, or every row has reached a final state
@@ -388,20 +388,20 @@ async def _wait_for_broadcast(
             break
         if time.monotonic() - looked > STATE_POLL_SECONDS:
             looked = time.monotonic()
-            if await _all_final(reads, len(targets)):
+            if await all_final(reads, len(targets)):
                 return
         await asyncio.sleep(POLL_SECONDS)
     settled = min(deadline, time.monotonic() + SETTLE_SECONDS)
-    while not await _all_final(reads, len(targets)) and time.monotonic() < settled:
+    while not await all_final(reads, len(targets)) and time.monotonic() < settled:
         await asyncio.sleep(POLL_SECONDS)
 
 
-async def _all_final(reads: UnitOfWorkFactory, total: int) -> bool:
+async def all_final(reads: UnitOfWorkFactory, total: int) -> bool:
     states = await outbox_states(reads)
     return sum(n for s, n in states.items() if s in FINAL_STATES) >= total
 
 
-async def _wait_for_answers(emu: EmulatorControl, log: ServiceLog, timeout: float) -> None:
+async def wait_for_answers(emu: EmulatorControl, log: ServiceLog, timeout: float) -> None:
     """Waits until every customer message written has been answered."""
     for chat_id, times in log.written.items():
         await emu.wait_for(
@@ -409,7 +409,7 @@ async def _wait_for_answers(emu: EmulatorControl, log: ServiceLog, timeout: floa
         )
 
 
-async def _settle(bot: RunningBot) -> None:
+async def settle(bot: RunningBot) -> None:
     """Lets updates still in flight finish before the bot stops."""
     deadline = time.monotonic() + 30
     while bot.dispatcher.in_flight and time.monotonic() < deadline:

@@ -8,12 +8,23 @@ import json
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, String, and_, bindparam, cast, func, literal, update
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    and_,
+    bindparam,
+    cast,
+    exists,
+    func,
+    literal,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from bot.core.campaigns.codec import spec_data, spec_from_data
 from bot.core.campaigns.model import (
+    CANCELLED_REASON,
     Campaign,
     CampaignState,
     Recipient,
@@ -29,7 +40,9 @@ from storage.tables.coupons import CouponRow
 from storage.tables.customers import CustomerOrderRow
 from storage.tables.outbox import OutboxRow
 
-_IN_FLIGHT = (OutboxState.PENDING.value, OutboxState.SENDING.value)
+_IN_FLIGHT = (OutboxState.PENDING.value, OutboxState.SENDING.value, OutboxState.PAUSED.value)
+_UNSENT = (OutboxState.PENDING.value, OutboxState.PAUSED.value)
+"""Rows no sender holds: a pause or cancel can still keep them back."""
 
 
 def _campaign(row: CampaignRow) -> Campaign:
@@ -235,6 +248,57 @@ class SqlCampaignRepository:
             .where(col(OutboxRow.state).in_(_IN_FLIGHT))
         )
         return int(count or 0)
+
+    async def lock_running(self, campaign_id: int) -> bool:
+        """``UPDATE campaign SET state = state WHERE id = ? AND state = 'running'``: the row
+        lock (PostgreSQL; SQLite has one writer) orders this batch and a pause or cancel."""
+        result = await self._session.execute(
+            update(CampaignRow)
+            .where(col(CampaignRow.id) == campaign_id)
+            .where(col(CampaignRow.state) == CampaignState.RUNNING.value)
+            .values(state=CampaignState.RUNNING.value)
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount or 0) == 1  # type: ignore[attr-defined]
+
+    async def _move_outbox(self, campaign_id: int, old: Sequence[str], **values: str) -> int:
+        result = await self._session.execute(
+            update(OutboxRow)
+            .where(*_keys_of(campaign_id))
+            .where(col(OutboxRow.state).in_(list(old)))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def pause_outbox(self, campaign_id: int) -> int:
+        paused = OutboxState.PAUSED.value
+        return await self._move_outbox(campaign_id, [OutboxState.PENDING.value], state=paused)
+
+    async def resume_outbox(self, campaign_id: int) -> int:
+        pending = OutboxState.PENDING.value
+        return await self._move_outbox(campaign_id, [OutboxState.PAUSED.value], state=pending)
+
+    async def cancel_outbox(self, campaign_id: int, at: datetime) -> int:
+        """The rows first (a sender may claim one meanwhile: then it is not skipped here),
+        then the recipients whose row this (or an earlier) cancel skipped."""
+        skipped = await self._move_outbox(
+            campaign_id, _UNSENT, state=OutboxState.SKIPPED.value, last_error=CANCELLED_REASON
+        )
+        kept_back = exists().where(
+            col(OutboxRow.idempotency_key) == _outbox_key(campaign_id),
+            col(OutboxRow.state) == OutboxState.SKIPPED.value,
+            col(OutboxRow.last_error) == CANCELLED_REASON,
+        )
+        await self._session.execute(
+            update(CampaignRecipientRow)
+            .where(col(CampaignRecipientRow.campaign_id) == campaign_id)
+            .where(col(CampaignRecipientRow.status) == RecipientStatus.QUEUED.value)
+            .where(kept_back)
+            .values(status=RecipientStatus.CANCELLED.value, decided_at=at)
+            .execution_options(synchronize_session=False)
+        )
+        return skipped
 
     async def progress(self, campaign_id: int) -> dict[str, int]:
         rows = await self._session.execute(

@@ -353,7 +353,7 @@ class SqlCustomerRecords:
         )
         await session.execute(
             update(OutboxRow)
-            .where(about, col(OutboxRow.state).in_(("pending", "sending", "failed")))
+            .where(about, col(OutboxRow.state).in_(("pending", "sending", "failed", "paused")))
             .values(state="skipped", last_error="the customer's data was erased")
             .execution_options(synchronize_session=False)
         )

@@ -3,7 +3,9 @@ state change a conditional ``UPDATE … WHERE id = ? AND state = ?`` whose row c
 won (the batch forms: ``… WHERE id IN (…) AND <claimable> RETURNING id`` for claims, an
 executemany of the one-row update for sent rows). Portable: a duplicate key is caught as an
 IntegrityError inside a SAVEPOINT, so the caller's transaction (the job's decision) carries on,
-on SQLite and PostgreSQL alike."""
+on SQLite and PostgreSQL alike. Many rows at once (a campaign's batch) go in multi-row
+``INSERT … ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key`` statements
+(:meth:`SqlOutboxRepository.enqueue_many`; SQLite ≥ 3.35 and PostgreSQL), no savepoint each."""
 
 from __future__ import annotations
 
@@ -19,15 +21,24 @@ from sqlmodel import and_, col, select
 
 from bot.core.messages import OutButton, Outgoing, TopicRef
 from bot.core.outbox_model import Lane, OutboxMessage, OutboxState, OutboxSummary
+from storage.bulk import chunks, dialect_insert
 from storage.tables.outbox import OutboxRow
 
 PARSE_MODE = "HTML"
 """Every rendered message is Telegram HTML (:func:`bot.core.delivery.render_reply`)."""
+ENQUEUE_CHUNK = 500
+"""Rows per multi-row INSERT: 500 × 28 columns stays under SQLite's 32,766 parameters (and
+PostgreSQL's 65,535) per statement; a larger batch is written in several statements."""
 
 
 def _to_row(item: OutboxMessage) -> OutboxRow:
+    return OutboxRow(**_values(item))
+
+
+def _values(item: OutboxMessage) -> dict[str, Any]:
+    """The row's columns (but its id) for `item`."""
     m = item.message
-    return OutboxRow(
+    return dict(
         lane=item.lane.value,
         chat_id=m.chat_id,
         text=m.text,
@@ -141,6 +152,26 @@ class SqlOutboxRepository:
         except IntegrityError:
             return None
         return row.id
+
+    async def enqueue_many(self, items: Sequence[OutboxMessage]) -> list[str]:
+        """One ``INSERT … VALUES (…), (…) ON CONFLICT (idempotency_key) DO NOTHING RETURNING
+        idempotency_key`` per :data:`ENQUEUE_CHUNK` rows, the dialect's own insert construct
+        (:func:`storage.bulk.dialect_insert`): the database skips a taken key, whoever took
+        it, without failing the statement or the caller's transaction."""
+        if not items:
+            return []
+        table = OutboxRow.__table__  # type: ignore[attr-defined]
+        dialect = self._session.get_bind().dialect.name
+        written: list[str] = []
+        for chunk in chunks(items, ENQUEUE_CHUNK):
+            stmt = (
+                dialect_insert(dialect, table)
+                .values([_values(item) for item in chunk])
+                .on_conflict_do_nothing(index_elements=["idempotency_key"])
+                .returning(table.c.idempotency_key)
+            )
+            written += [str(key) for key in await self._session.scalars(stmt)]
+        return written
 
     async def get(self, outbox_id: int) -> OutboxMessage | None:
         row = await self._session.scalar(

@@ -334,6 +334,9 @@ class _Outbox:
         self._rows[row.id] = row
         return row.id
 
+    async def enqueue_many(self, items: Sequence[OutboxMessage]) -> list[str]:
+        return [item.key for item in items if await self.enqueue(item) is not None]
+
     async def get(self, outbox_id: int) -> OutboxMessage | None:
         row = self._rows.get(outbox_id)
         return copy.deepcopy(row) if row else None

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.core.campaigns.model import (
+    CANCELLED_REASON,
     Campaign,
     CampaignState,
     Recipient,
@@ -20,12 +21,12 @@ from bot.core.campaigns.model import (
 )
 from bot.core.campaigns.uplift import OrderRecord, RecipientOutcome
 from bot.core.coupons import CouponSource
-from bot.core.outbox_model import OutboxState
+from bot.core.outbox_model import OutboxMessage, OutboxState
 
 if TYPE_CHECKING:
     from tests.fakes import MemoryStore
 
-_IN_FLIGHT = (OutboxState.PENDING, OutboxState.SENDING)
+_IN_FLIGHT = (OutboxState.PENDING, OutboxState.SENDING, OutboxState.PAUSED)
 
 
 class MemoryCampaigns:
@@ -116,6 +117,38 @@ class MemoryCampaigns:
             for row in self._work.outbox.values()
             if row.key.startswith(prefix) and row.state in _IN_FLIGHT
         )
+
+    async def lock_running(self, campaign_id: int) -> bool:
+        found = self._work.campaigns.get(campaign_id)
+        return found is not None and found.state is CampaignState.RUNNING
+
+    def _rows(self, campaign_id: int, *states: OutboxState) -> list[OutboxMessage]:
+        prefix = key_prefix(campaign_id)
+        rows = self._work.outbox.values()
+        return [r for r in rows if r.key.startswith(prefix) and r.state in states]
+
+    async def pause_outbox(self, campaign_id: int) -> int:
+        rows = self._rows(campaign_id, OutboxState.PENDING)
+        for row in rows:
+            row.state = OutboxState.PAUSED
+        return len(rows)
+
+    async def resume_outbox(self, campaign_id: int) -> int:
+        rows = self._rows(campaign_id, OutboxState.PAUSED)
+        for row in rows:
+            row.state = OutboxState.PENDING
+        return len(rows)
+
+    async def cancel_outbox(self, campaign_id: int, at: datetime) -> int:
+        rows = self._rows(campaign_id, OutboxState.PENDING, OutboxState.PAUSED)
+        for row in rows:
+            row.state, row.last_error = OutboxState.SKIPPED, CANCELLED_REASON
+        keys = {row.key for row in rows}
+        for r in self._of(campaign_id):
+            key = recipient_key(campaign_id, r.run, r.customer_id)
+            if r.status is RecipientStatus.QUEUED and key in keys:
+                r.status, r.decided_at = RecipientStatus.CANCELLED, at
+        return len(rows)
 
     async def progress(self, campaign_id: int) -> dict[str, int]:
         return dict(Counter(r.status.value for r in self._of(campaign_id)))

@@ -151,7 +151,12 @@ class MemoryCustomerRecords:
         for row in work.outbox.values():
             message = row.message
             if message.about_customer_id == customer_id or message.chat_id == customer.chat_id:
-                if row.state in (OutboxState.PENDING, OutboxState.SENDING, OutboxState.FAILED):
+                if row.state in (
+                    OutboxState.PENDING,
+                    OutboxState.SENDING,
+                    OutboxState.FAILED,
+                    OutboxState.PAUSED,
+                ):
                     row.state = OutboxState.SKIPPED
                     row.last_error = "the customer's data was erased"
                 row.message = replace(message, text="", buttons=())

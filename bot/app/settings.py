@@ -532,13 +532,14 @@ class Settings(BaseSettings):
         200,
         ge=1,
         le=5000,
-        description="Campaign recipients frozen or decided per database transaction.",
+        description="Campaign recipients frozen or decided per database transaction (the "
+        "decided batch's messages go to the outbox in one multi-row insert).",
     )
     campaign_queue_ahead: int = Field(
         2000,
         ge=1,
-        description="Most messages of one campaign waiting in the outbox at once (a pause "
-        "takes effect after at most these; the outbox sender paces them).",
+        description="Most messages of one campaign waiting in the outbox at once (the outbox "
+        "sender paces them; a pause holds them there until resume).",
     )
     campaign_report_days: int = Field(
         14,

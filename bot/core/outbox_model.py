@@ -24,6 +24,8 @@ class OutboxState(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     SKIPPED = "skipped"
+    PAUSED = "paused"
+    """Held back by its campaign's pause: never due, and pending again on resume."""
 
 
 @dataclass(slots=True)

@@ -192,10 +192,11 @@ class CampaignPolicy:
     """How campaigns deliver and report (SPEC §10; :mod:`bot.core.campaigns`)."""
 
     batch_size: int = 200
-    """Recipients frozen or decided per transaction."""
+    """Recipients frozen or decided per transaction; a decided batch's messages go to the
+    outbox in one multi-row insert (:meth:`~bot.core.ports.OutboxRepository.enqueue_many`)."""
     queue_ahead: int = 2000
-    """Most of one campaign's messages waiting in the outbox at once: a pause stops the
-    campaign after at most these, and the outbox sender paces them."""
+    """Most of one campaign's messages waiting in the outbox at once; the outbox sender paces
+    them, and a pause holds them there (``paused`` rows) until resume."""
     report_days: int = 14
     """Orders within this many days of the message count for the report."""
     confidence: float = 0.95

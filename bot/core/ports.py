@@ -429,6 +429,12 @@ class OutboxRepository(Protocol):
         """Adds `item` and returns its id; None, writing nothing, if its key is taken."""
         ...
 
+    async def enqueue_many(self, items: Sequence[OutboxMessage]) -> list[str]:
+        """Adds every item whose key is not taken (already stored, or earlier in `items`),
+        in a few multi-row statements rather than one each; returns the keys it wrote (as
+        many as were new), so a caller can write what belongs to each new row (a coupon)."""
+        ...
+
     async def get(self, outbox_id: int) -> OutboxMessage | None: ...
 
     async def due(self, now: datetime, stale_before: datetime, limit: int) -> list[OutboxMessage]:
@@ -592,7 +598,29 @@ class CampaignRepository(Protocol):
         ...
 
     async def in_outbox(self, campaign_id: int) -> int:
-        """The campaign's outbox rows not sent, failed or skipped yet."""
+        """The campaign's outbox rows not sent, failed or skipped yet (paused ones too)."""
+        ...
+
+    async def lock_running(self, campaign_id: int) -> bool:
+        """True if the campaign is running, holding its row until the unit of work ends (a
+        conditional update), so a pause or cancel committed meanwhile waits for this batch
+        and then sees its rows, or this batch sees the pause and writes nothing."""
+        ...
+
+    async def pause_outbox(self, campaign_id: int) -> int:
+        """The campaign's pending outbox rows (every run) become paused; how many. A row a
+        sender has claimed already (``sending``) is on its way and goes."""
+        ...
+
+    async def resume_outbox(self, campaign_id: int) -> int:
+        """The campaign's paused outbox rows are pending again (each keeps its
+        ``not_before``); how many."""
+        ...
+
+    async def cancel_outbox(self, campaign_id: int, at: datetime) -> int:
+        """The campaign's pending and paused outbox rows are skipped (``last_error``
+        :data:`~bot.core.campaigns.model.CANCELLED_REASON`), and their queued recipients
+        cancelled at `at`, so the report counts them as cancelled; how many rows."""
         ...
 
     async def progress(self, campaign_id: int) -> dict[str, int]:

@@ -14,6 +14,7 @@ from sqlalchemy import update
 from sqlmodel import col
 
 from bot.core.campaigns.model import (
+    CANCELLED_REASON,
     Action,
     CampaignAudience,
     CampaignError,
@@ -24,12 +25,13 @@ from bot.core.campaigns.model import (
     ScheduleKind,
     in_holdout,
 )
-from bot.core.engagement.playbook import Audience
+from bot.core.engagement.playbook import Audience, CouponKind, CouponSpec
 from bot.core.messages import OutButton, Outgoing
 from bot.core.models import Reachability
 from bot.core.outbox_model import Lane, OutboxMessage, OutboxState
 from bot.core.policies import CampaignPolicy
 from bot.core.services import campaigns as service
+from bot.core.services.campaigns import delivery
 from bot.core.tiers import Tier
 from storage.customers_import import import_orders_file
 from storage.tables import CampaignRow
@@ -74,7 +76,7 @@ async def test_a_campaign_reaches_its_audience_once_through_the_guards(database_
         assert first.started == [campaign.id]
         assert first.frozen[campaign.id or 0] == 8  # the mid tier, frozen once
         rows = await shop.outbox()
-        assert 0 < len(rows) <= 3  # the outbox holds at most queue_ahead at once
+        assert len(rows) == 2  # at most queue_ahead, a whole batch at a time
         # a "restart": a new tick carries on only once the sender has made room
         assert (await service.tick(tools)).decided == Counter()
         while await shop.deliver_all():
@@ -121,30 +123,68 @@ async def test_telegram_refusals_are_counted_as_failed_or_blocked(database_url: 
         await shop.close()
 
 
-async def test_pause_holds_the_rest_resume_carries_on_cancel_skips(database_url: str) -> None:
-    shop = await shop_with(database_url, CampaignPolicy(batch_size=1, queue_ahead=1))
+async def _due(shop: Shop) -> list[str]:
+    """The campaign rows a sender would claim now (the outbox's own ``due``)."""
+    async with shop.uow() as work:
+        due = await work.outbox.due(shop.clock.now(), shop.clock.now(), 100)
+    return sorted(row.key for row in due if row.key.startswith("campaign:"))
+
+
+async def test_pause_holds_even_what_is_queued_resume_releases_cancel_skips(
+    database_url: str,
+) -> None:
+    """Mid-delivery: a pause holds the rows already in the outbox (no sender claims them)
+    and decides nobody; resume lets them go and carries on; cancel skips the unsent rows
+    and the pending recipients, all counted as cancelled, and the report still adds up."""
+    policy = CampaignPolicy(batch_size=1, queue_ahead=3)
+    shop = await shop_with(database_url, policy)
     try:
         tools = shop.tools
-        campaign = await service.create(tools, spring(), "test")
+        coupon = CouponSpec(CouponKind.PERCENT, 10)
+        campaign = await service.create(tools, spring(coupon=coupon), "test")
         cid = campaign.id or 0
         await service.change(tools, cid, Action.SCHEDULE)
         await service.tick(tools)
-        assert len(await shop.outbox()) == 1
+        queued = await _due(shop)
+        assert len(queued) == 3  # Mia, Lin, Tom: queue_ahead
+        async with shop.uow() as work:  # the sender sends Mia's
+            [mia] = [r for r in await work.outbox.due(NOW, NOW, 100) if r.key == queued[0]]
+            assert await work.outbox.claim_many([mia.id or 0], "s:1", NOW, None)
+            await work.outbox.mark_sent(mia.id or 0, NOW, 77)
+            await work.commit()
+
         await service.change(tools, cid, Action.PAUSE)
-        await shop.deliver_all()
-        await service.tick(tools)
-        assert len(await shop.outbox()) == 1  # paused: nothing more is decided
-        assert (await service.overview(tools, cid)).progress["pending"] == 7
+        assert await _due(shop) == []  # what waited in the outbox is held
+        assert await shop.deliver_all() == 0
+        assert (await service.tick(tools)).decided == Counter()
+        shown = await service.overview(tools, cid)
+        assert (shown.in_outbox, shown.progress["pending"]) == (2, 5)
+
         resumed = await service.change(tools, cid, Action.RESUME)
         assert resumed.state is CampaignState.RUNNING
-        await service.tick(tools)
-        assert len(await shop.outbox()) == 2
+        assert await _due(shop) == queued[1:]
+        decided = (await service.tick(tools)).decided
+        assert decided == Counter(no_consent=1, unreachable=1, cap=1, queued=1)  # Night, held
+
         await service.change(tools, cid, Action.CANCEL)
-        await shop.deliver_all()
-        await service.tick(tools)
-        assert len(await shop.outbox()) == 2
+        assert await _due(shop) == []
+        shop.clock.advance(6 * 3600)  # Night's morning: still nothing goes
+        assert await _due(shop) == [] and await shop.deliver_all() == 0
+        assert (await service.tick(tools)).decided == Counter()
         report = await service.report(tools, cid)
-        assert report.cancelled == 6 and report.adds_up
+        assert (report.sent, report.cancelled, report.waiting) == (1, 4, 0)
+        assert (report.skipped_consent, report.skipped_cap, sum(report.blocked.values())) == (
+            1,
+            1,
+            1,
+        )
+        assert report.audience == 8 and report.adds_up
+        assert report.coupons_issued == 4  # one with each message written
+        rows = await shop.outbox()
+        assert Counter((r.state, r.last_error) for r in rows) == {
+            ("sent", None): 1,
+            ("skipped", CANCELLED_REASON): 3,
+        }
         with pytest.raises(CampaignError, match="cancelled"):
             await service.change(tools, cid, Action.RESUME)
     finally:
@@ -282,8 +322,8 @@ async def test_a_freeze_cut_short_carries_on_where_it_stopped(database_url: str)
         cid = campaign.id or 0
         await service.change(shop.tools, cid, Action.SCHEDULE)
         # a process that started the run and froze one page, then died
-        assert await service._start(shop.tools, cid, NOW)
-        assert await service._freeze_page(shop.tools, cid) == 3
+        assert await delivery.start_run(shop.tools, cid, NOW)
+        assert await delivery.freeze_page(shop.tools, cid) == 3
         carried_on = await service.tick(shop.tools)  # another process, later
         assert carried_on.started == [] and carried_on.frozen[cid] == 5
         async with shop.uow() as work:

@@ -25,7 +25,7 @@ from bot.core.delivery import Delivery
 from bot.core.deps import Deps
 from bot.core.errors import BadRequest
 from bot.core.messages import Outgoing, Reply, Sent
-from bot.core.outbox import Lane, OutboxPolicy, OutboxSender, enqueue
+from bot.core.outbox import Lane, OutboxMessage, OutboxPolicy, OutboxSender, enqueue
 from storage.engine import make_engine
 from storage.migrate import upgrade
 from storage.uow import SqlUnitOfWorkFactory
@@ -165,6 +165,35 @@ async def test_a_key_is_queued_once_and_the_callers_transaction_survives(url: st
     assert sum(r is not None for r in results) == 1
     async with deps.uow() as uow:
         assert sum((await uow.outbox.summary()).counts.values()) == 3
+
+
+async def test_a_batch_writes_only_its_new_keys_in_one_go(url: str) -> None:
+    """``enqueue_many``: keys already stored (or twice in the batch) are skipped without
+    failing the caller's transaction; a second run of the same batch writes nothing."""
+    deps = deps_over(url, FrozenClock(T0), RecordingMessenger())
+    assert await queue(deps, "campaign:1:1:2", -2) is not None
+
+    def item(n: int) -> OutboxMessage:
+        message = Outgoing(chat_id=-n, text=f"spring <b>{n}</b>", about_customer_id=n)
+        return OutboxMessage(f"campaign:1:1:{n}", Lane.PROACTIVE, message, T0, T0)
+
+    batch = [item(n) for n in (1, 2, 3, 4)] + [item(3)]
+    async with deps.uow() as uow:
+        written = await uow.outbox.enqueue_many(batch)
+        other = await uow.outbox.enqueue(item(9))  # the transaction carries on
+        await uow.commit()
+    assert sorted(written) == ["campaign:1:1:1", "campaign:1:1:3", "campaign:1:1:4"]
+    assert other is not None
+    async with deps.uow() as uow:
+        assert await uow.outbox.enqueue_many(batch) == []
+        assert await uow.outbox.enqueue_many([]) == []
+        await uow.commit()
+        summary = await uow.outbox.summary()
+        stored = [await uow.outbox.get(i) for i in range(1, 20)]  # ids a conflict used too
+    assert summary.counts == {("service", "pending"): 1, ("proactive", "pending"): 4}
+    by_key = {row.key: row for row in stored if row is not None}
+    assert by_key["campaign:1:1:3"].message == item(3).message  # stored as given
+    assert by_key["campaign:1:1:2"].lane is Lane.SERVICE  # the first writer's row stays
 
 
 def test_the_outbox_commands_report_and_retry(

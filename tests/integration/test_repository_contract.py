@@ -1426,6 +1426,13 @@ async def test_campaigns_and_their_recipients(backend: Backend) -> None:
         assert await work.campaigns.in_outbox(second.id) == 0
         assert await work.campaigns.progress(cid) == {"queued": 1, "holdout": 1, "pending": 1}
         assert await work.campaigns.cancel_pending(cid, minutes(5)) == 1
+        assert await work.campaigns.lock_running(cid) is True
+        assert await work.campaigns.lock_running(second.id) is False  # a draft
+        assert await work.campaigns.pause_outbox(cid) == 1
+        assert await work.campaigns.in_outbox(cid) == 1  # held, still waiting
+        assert await work.outbox.due(minutes(60), T0, 10) == []
+        assert await work.campaigns.resume_outbox(cid) == 1
+        assert await work.campaigns.pause_outbox(second.id) == 0
         await work.commit()
     async with backend.uow() as work:
         outcomes = await work.campaigns.outcomes(cid)

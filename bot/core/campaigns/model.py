@@ -232,6 +232,10 @@ def recipient_key(campaign_id: int, run: int, customer_id: int) -> str:
     return f"{KEY_PREFIX}{campaign_id}:{run}:{customer_id}"
 
 
+CANCELLED_REASON = "campaign cancelled"
+"""``last_error`` of a campaign's outbox row that its cancel kept from going."""
+
+
 def key_prefix(campaign_id: int) -> str:
     """Every outbox key of a campaign starts with this (its coupons' references too)."""
     return f"{KEY_PREFIX}{campaign_id}:"
