@@ -328,7 +328,8 @@ async def test_three_webhook_workers_on_one_postgres(
     await prepare(url)
     env = {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        # the workers load the test's job target (tests.e2e.job_targets) from the repository
+        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
         "RAPPORT_BOT_TOKEN": TOKEN,
         "RAPPORT_DATABASE_URL": url,
         "RAPPORT_DEFAULT_TIMEZONE": "UTC",
