@@ -25,6 +25,7 @@ import yaml
 from jinja2 import Environment, StrictUndefined, Template, TemplateError
 from markupsafe import Markup
 
+from bot.app.faq_data import YAML_LOADER
 from bot.core.faq import FaqEntry
 from scripts_i18n import ROOT
 
@@ -57,7 +58,7 @@ def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
 def load_messages(path: Path) -> dict[str, str]:
     """Reads one ``messages.yaml`` into flat ``key → template source``."""
     try:
-        tree = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        tree = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER) or {}
     except yaml.YAMLError as exc:
         raise TemplateFileError(f"{path}: {exc}") from exc
     if not isinstance(tree, Mapping):

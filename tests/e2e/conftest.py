@@ -11,9 +11,12 @@ too little is still refused with 429.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import inspect
+import os
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -186,3 +189,75 @@ async def standing(
             await assign(uow, customer.id, advisor)
         await uow.commit()
         return customer.id
+
+
+IDLE_SECONDS = 60.0
+"""How long a real-process test waits while nothing moves (no output, no request to the
+emulator, no CPU used by a starting process) before it fails. Generous: a process importing
+aiogram under load prints nothing for tens of seconds, but it does use CPU."""
+LIMIT_SECONDS = 900.0
+"""The most any one wait may take even while things move (a bot spinning in a loop)."""
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """CPU time (user + system) the process `pid` has used so far, read from ``/proc``; 0
+    where unknown (no such process, or no ``/proc``)."""
+    if pid is None:
+        return 0.0
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        fields = stat.rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+async def patiently(
+    condition: Callable[[], bool | Awaitable[object]],
+    what: str,
+    *,
+    pids: Callable[[], Iterable[int | None]] = tuple,
+    progress: Callable[[], object] = lambda: None,
+    idle: float = IDLE_SECONDS,
+    poll: float = 0.05,
+    details: Callable[[], str] = str,
+) -> object:
+    """Waits until `condition()` (a function, or a coroutine function) returns something
+    true, and returns it. Fails (AssertionError naming `what`, then `details()`) only when
+    nothing has moved for `idle` seconds: neither the value of `progress()` (say,
+    :class:`Traffic`) nor the CPU time of the processes `pids()` changed — so a loaded
+    machine slows a test down instead of failing it — or after :data:`LIMIT_SECONDS` in all.
+    Give `pids` only while processes start up (their CPU is then the only sign of life): a
+    running bot uses a little CPU even when idle, and would keep the wait going."""
+    loop = asyncio.get_running_loop()
+    started = moved = loop.time()
+    seen: object = None
+    while True:
+        outcome = condition()
+        value: object = await outcome if inspect.isawaitable(outcome) else outcome
+        if value:
+            return value
+        now = loop.time()
+        state = (progress(), round(sum(cpu_seconds(p) for p in pids()), 2))
+        if state != seen:
+            seen, moved = state, now
+        if now - moved > idle or now - started > LIMIT_SECONDS:
+            why = f"nothing moved for {idle:.0f} s" if now - moved > idle else "too long"
+            raise AssertionError(
+                f"gave up waiting for {what} after {now - started:.0f} s ({why}){details()}"
+            )
+        await asyncio.sleep(poll)
+
+
+class Traffic:
+    """The bot's requests to the emulator other than ``getUpdates`` (which a polling bot
+    makes all the time), counted as the log grows: the progress of a bot that is working."""
+
+    def __init__(self, emu: Any) -> None:
+        self.emu, self.read, self.count = emu, 0, 0
+
+    def __call__(self) -> int:
+        requests = self.emu.requests
+        self.count += sum(1 for r in requests[self.read :] if r.method != "getUpdates")
+        self.read = len(requests)
+        return self.count

@@ -42,7 +42,7 @@ import pytest
 
 from bot.app.settings import Framework
 from sandbox import Emulator, FloodLimits, SimUser
-from tests.e2e.conftest import FRAMEWORKS, TOKEN
+from tests.e2e.conftest import FRAMEWORKS, TOKEN, Traffic, patiently
 
 pytestmark = pytest.mark.e2e
 
@@ -50,10 +50,12 @@ CUSTOMERS = 30
 MESSAGES_EACH = 4
 TOTAL = CUSTOMERS * MESSAGES_EACH
 LIMITS = FloodLimits(per_chat_rate=50.0, per_chat_burst=50)
-START_TIMEOUT = 90.0
-"""Seconds for a fresh process to import its framework, migrate and start polling (importing
-aiogram alone builds its pydantic models for about 8 s on a loaded 2-core machine)."""
-ANSWER_TIMEOUT = 90.0
+IDLE = 60.0
+"""Seconds a wait goes on while nothing moves before the test fails (see
+:func:`tests.e2e.conftest.patiently`): a starting process uses no CPU, or a running one sends
+nothing. A fresh process imports its framework, migrates and starts polling however long a
+loaded machine makes that (importing aiogram alone builds its pydantic models for about 8 s
+on a loaded 2-core machine, longer under heavier load, but it uses CPU all along)."""
 
 Answer = tuple[int, str]
 """(chat id, command) of a customer's message, or of the bot's answer to it."""
@@ -102,7 +104,17 @@ class BotProcess:
             stderr=asyncio.subprocess.STDOUT,
         )
         log.close()
-        await self.emu.wait_until_polling(timeout=START_TIMEOUT)
+        await patiently(
+            lambda: self.emu.polling,
+            f"run {self.runs} of the bot to poll",
+            pids=self.pids,
+            progress=lambda: len(self.emu.requests),
+            details=lambda: f"\n{self.logs()}",
+        )
+
+    def pids(self) -> list[int | None]:
+        """The running process's id (for :func:`tests.e2e.conftest.patiently`)."""
+        return [self.process.pid if self.process is not None else None]
 
     async def signal(self, sig: signal.Signals, timeout: float = 30.0) -> int:
         assert self.process is not None
@@ -186,17 +198,16 @@ def out_of_order(emu: Emulator, customers: list[SimUser]) -> dict[int, list[str]
     return wrong
 
 
-async def until(
-    condition: Callable[[], bool], timeout: float, what: str, bot: BotProcess | None = None
-) -> None:
-    """Waits for `condition`; on a time-out, fails with the bot's log (when given)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            logs = f"\n{bot.logs()}" if bot is not None else ""
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}{logs}")
-        await asyncio.sleep(0.05)
+async def until(condition: Callable[[], bool], idle: float, what: str, bot: BotProcess) -> None:
+    """Waits for `condition`; fails, with the bot's log, only when for `idle` seconds the bot
+    made no request to the emulator (``getUpdates`` aside)."""
+    await patiently(
+        condition,
+        what,
+        progress=Traffic(bot.emu),
+        idle=idle,
+        details=lambda: f"\n{bot.logs()}",
+    )
 
 
 async def send_all(emu: Emulator) -> tuple[list[SimUser], set[Answer]]:
@@ -223,8 +234,9 @@ async def test_sigkill_mid_backlog_loses_nothing(
     threshold = int(TOTAL * kill_at)
     await until(
         lambda: sum(answers(emu, customers).values()) >= threshold,
-        ANSWER_TIMEOUT,
+        IDLE,
         f"{threshold} answers",
+        bot,
     )
     await bot.signal(signal.SIGKILL)
     await asyncio.sleep(0.2)  # a request the dying process had sent completes
@@ -238,7 +250,7 @@ async def test_sigkill_mid_backlog_loses_nothing(
     await bot.start()
     await until(
         lambda: set(answers(emu, customers)) == sent and not bot.waiting(),
-        ANSWER_TIMEOUT,
+        IDLE,
         "every message to be answered and the inbox to empty",
         bot,
     )
@@ -268,8 +280,9 @@ async def test_sigterm_mid_backlog_answers_everything_once(
     threshold = int(TOTAL * 0.4)
     await until(
         lambda: sum(answers(emu, customers).values()) >= threshold,
-        ANSWER_TIMEOUT,
+        IDLE,
         f"{threshold} answers",
+        bot,
     )
     assert await bot.signal(signal.SIGTERM) == 0, bot.logs()
     at_stop = answers(emu, customers)
@@ -279,8 +292,9 @@ async def test_sigterm_mid_backlog_answers_everything_once(
     await bot.start()
     await until(
         lambda: set(answers(emu, customers)) == sent,
-        ANSWER_TIMEOUT,
+        IDLE,
         "every message to be answered",
+        bot,
     )
     await asyncio.sleep(0.5)
     assert await bot.signal(signal.SIGTERM) == 0
@@ -314,7 +328,7 @@ async def test_a_database_locked_by_another_process_delays_answers_and_loses_non
     sent: set[Answer] = set()
     await emu.send_text(customers[0], "/m1")
     sent.add((customers[0].id, "/m1"))
-    await until(lambda: bool(answers(emu, customers)), ANSWER_TIMEOUT, "a first answer", bot)
+    await until(lambda: bool(answers(emu, customers)), IDLE, "a first answer", bot)
     holder = sqlite3.connect(bot.database, timeout=30, isolation_level=None)
     try:
         holder.execute("BEGIN EXCLUSIVE")
@@ -330,7 +344,7 @@ async def test_a_database_locked_by_another_process_delays_answers_and_loses_non
         holder.close()
     await until(
         lambda: set(answers(emu, customers)) == sent and not bot.waiting(),
-        ANSWER_TIMEOUT,
+        IDLE,
         "every message to be answered after the lock",
         bot,
     )

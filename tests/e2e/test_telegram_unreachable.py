@@ -20,7 +20,7 @@ import pytest
 
 from bot.app.settings import Framework
 from sandbox import Emulator
-from tests.e2e.conftest import FRAMEWORKS
+from tests.e2e.conftest import FRAMEWORKS, patiently
 
 TOKEN = "123456:TEST"
 
@@ -59,15 +59,46 @@ async def rapport_run(
     )
 
 
-async def read_until(stream: asyncio.StreamReader, needle: str, count: int, timeout: float) -> str:
-    seen = ""
-    async with asyncio.timeout(timeout):
-        while seen.count(needle) < count:
-            line = await stream.readline()
-            if not line:
-                break
-            seen += line.decode(errors="replace")
-    return seen
+class Output:
+    """The process's output, read line by line in the background as it comes."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        assert process.stdout is not None
+        self.process, self.text = process, ""
+        self._task = asyncio.create_task(self._read(process.stdout))
+
+    async def _read(self, stream: asyncio.StreamReader) -> None:
+        async for line in stream:
+            self.text += line.decode(errors="replace")
+
+    async def until(self, needle: str, count: int) -> str:
+        """Waits until `needle` appeared `count` times; fails only when the process neither
+        prints nor uses CPU for a long while (starting up under load takes tens of
+        seconds)."""
+        await patiently(
+            lambda: self.text.count(needle) >= count,
+            f"{count} × {needle!r}",
+            pids=lambda: [self.process.pid],
+            progress=lambda: len(self.text),
+            details=lambda: f"\n{self.text}",
+        )
+        return self.text
+
+    async def end(self) -> str:
+        """Waits for the process to exit (as :meth:`until` waits), then for its last line."""
+        await patiently(
+            lambda: self.process.returncode is not None,
+            "the process to exit",
+            pids=lambda: [self.process.pid],
+            progress=lambda: len(self.text),
+            details=lambda: f"\n{self.text}",
+        )
+        await self._task
+        return self.text
+
+    def kill(self) -> None:
+        if self.process.returncode is None:
+            self.process.kill()
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
@@ -75,41 +106,44 @@ async def test_out_of_reach_it_says_so_and_keeps_trying_until_stopped(
     framework: Framework, tmp_path: Path
 ) -> None:
     process = await rapport_run(framework, f"http://127.0.0.1:{a_closed_port()}", tmp_path)
-    assert process.stdout is not None
+    output = Output(process)
     try:
-        seen = await read_until(process.stdout, "Telegram cannot be reached", 3, timeout=30)
+        seen = await output.until("Telegram cannot be reached", 3)
         assert seen.count("Telegram cannot be reached at 127.0.0.1:") >= 3, seen
         process.send_signal(signal.SIGTERM)
-        rest, _ = await asyncio.wait_for(process.communicate(), timeout=20)
+        text = await output.end()
     finally:
-        if process.returncode is None:
-            process.kill()
-    output = seen + rest.decode(errors="replace")
-    assert process.returncode == 0, output
-    assert "Traceback" not in output and "Unclosed client session" not in output, output
-    assert TOKEN.split(":")[1] not in output  # the token never appears
+        output.kill()
+    assert process.returncode == 0, text
+    assert "Traceback" not in text and "Unclosed client session" not in text, text
+    assert TOKEN.split(":")[1] not in text  # the token never appears
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 async def test_it_starts_once_telegram_answers(framework: Framework, tmp_path: Path) -> None:
     port = a_closed_port()
     process = await rapport_run(framework, f"http://127.0.0.1:{port}", tmp_path)
-    assert process.stdout is not None
+    output = Output(process)
     try:
-        await read_until(process.stdout, "Telegram cannot be reached", 1, timeout=30)
+        await output.until("Telegram cannot be reached", 1)
         emu = Emulator(token=TOKEN)  # Telegram comes back, on the same address
         await emu.start(port=port)
         try:
-            await emu.wait_until_polling(timeout=90)
+            await patiently(
+                lambda: emu.polling,
+                "the bot to poll",
+                pids=lambda: [process.pid],
+                progress=lambda: (len(output.text), len(emu.requests)),
+                details=lambda: f"\n{output.text}",
+            )
             process.send_signal(signal.SIGTERM)
-            rest, _ = await asyncio.wait_for(process.communicate(), timeout=30)
+            text = await output.end()
         finally:
             await emu.stop()
     finally:
-        if process.returncode is None:
-            process.kill()
-    assert process.returncode == 0
-    assert "Traceback" not in rest.decode(errors="replace")
+        output.kill()
+    assert process.returncode == 0, text
+    assert "Traceback" not in text, text
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
@@ -118,8 +152,11 @@ async def test_a_refused_token_is_one_line_and_exit_status_2(
 ) -> None:
     async with Emulator(token=TOKEN) as emu:
         process = await rapport_run(framework, emu.base_url, tmp_path, token="654321:WRONG")
-        out, _ = await asyncio.wait_for(process.communicate(), timeout=60)
-    output = out.decode(errors="replace")
-    assert process.returncode == 2, output
-    assert "error: Telegram refused the bot token" in output, output
-    assert "Traceback" not in output and "WRONG" not in output, output
+        output = Output(process)
+        try:
+            text = await output.end()
+        finally:
+            output.kill()
+    assert process.returncode == 2, text
+    assert "error: Telegram refused the bot token" in text, text
+    assert "Traceback" not in text and "WRONG" not in text, text

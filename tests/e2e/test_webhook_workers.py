@@ -11,8 +11,15 @@ order number, done), so each step is likely handled by a different worker than t
 
 Checked: every customer's conversation is exactly the one a single bot produces (the same
 messages, in the same order, each once); every update is recorded once and handled; the
-workers agree on one scheduler leader; and when the leader is killed with SIGKILL another
-worker holds the lease within the lease time.
+workers agree on one scheduler leader, and a job that falls due while it lives runs once, on
+one worker; and when the leader is killed with SIGKILL another worker holds the lease within
+the lease time and runs, once, the job that fell due while no live process held the lease
+(issue #13: "a killed leader is replaced within the lease time and the jobs it missed run").
+The jobs are real scheduler jobs (:mod:`tests.e2e.job_targets`), scheduled from the test
+process through the shared job store, as any process may schedule.
+
+Waits end on progress, not on a wall-clock total (:func:`tests.e2e.conftest.patiently`): a
+loaded machine makes the test slower, not red.
 
 At the end each customer sends three messages at once: they reach different workers, and
 each chat's answers still come in the order of its messages (a worker waits while an older
@@ -30,6 +37,8 @@ import signal
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +50,19 @@ from sqlalchemy import text
 from bot.app.settings import Framework
 from sandbox import Emulator, SimUser
 from sandbox.scenario import Press, Say, find_button
+from scheduler import Lease, Scheduler, SchedulerTimings
 from storage.engine import make_engine
-from tests.e2e.conftest import FAST_LIMITS, FAST_PACING, FRAMEWORKS, TOKEN, free_port, running_bot
+from tests.e2e.conftest import (
+    FAST_LIMITS,
+    FAST_PACING,
+    FRAMEWORKS,
+    TOKEN,
+    Traffic,
+    free_port,
+    patiently,
+    running_bot,
+)
+from tests.e2e.job_targets import CREATE_RUNS, RUNS_TABLE
 from tests.postgres_server import PostgresServer
 
 pytestmark = pytest.mark.e2e
@@ -50,8 +70,8 @@ pytestmark = pytest.mark.e2e
 WORKERS = 3
 CUSTOMERS = 6
 LEASE_TTL = 4.0
-START_TIMEOUT = 120.0
-STEP_TIMEOUT = 30.0
+NOTED = "tests.e2e.job_targets:noted"
+ROOT = Path(__file__).resolve().parents[2]
 DIALOGUE = (
     Say("/start"),
     Say("invoice"),
@@ -84,18 +104,15 @@ def sends_to(emu: Emulator, chat_id: int) -> int:
     )
 
 
-async def until_sends(emu: Emulator, chat_id: int, count: int, workers: list[Worker]) -> None:
-    async def enough() -> bool:
-        return sends_to(emu, chat_id) >= count
-
-    await until(enough, STEP_TIMEOUT, f"{count} messages to chat {chat_id}", workers)
+def chat_requests(emu: Emulator, chat_id: int) -> int:
+    return sum(1 for r in emu.requests if str(r.params.get("chat_id")) == str(chat_id))
 
 
 async def quiet(emu: Emulator, chat_id: int, seconds: float) -> None:
     """Waits until the chat has seen no request for `seconds`."""
     last = -1
     while True:
-        count = sum(1 for r in emu.requests if str(r.params.get("chat_id")) == str(chat_id))
+        count = chat_requests(emu, chat_id)
         if count == last:
             return
         last = count
@@ -103,24 +120,33 @@ async def quiet(emu: Emulator, chat_id: int, seconds: float) -> None:
 
 
 async def converse(
-    emu: Emulator, user: SimUser, expected_sends: list[int] | None, settle: float
+    emu: Emulator,
+    user: SimUser,
+    expected_sends: list[int] | None,
+    settle: float,
 ) -> list[int]:
     """Plays the dialogue; after each step waits for the sends the reference run made (or,
-    for the reference run itself, for the chat to go quiet). Returns sends after each step."""
+    for the reference run itself, for the bot's first request to the chat), then for the chat
+    to go quiet. Returns sends after each step."""
     after: list[int] = []
+    progress = Traffic(emu)
     for n, step in enumerate(DIALOGUE):
+        before = chat_requests(emu, user.id)
         match step:
             case Say(words):
                 await emu.send_text(user, words)
             case Press(label):
                 message_id, data = find_button(emu, user.id, label)
                 await emu.press_button(user, message_id, data)
-        if expected_sends is not None:
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + STEP_TIMEOUT
-            while sends_to(emu, user.id) < expected_sends[n]:
-                assert loop.time() < deadline, f"{user.first_name}: step {n} ({step}) unanswered"
-                await asyncio.sleep(0.05)
+        if expected_sends is None:
+            count, wanted = partial(chat_requests, emu, user.id), before + 1
+        else:
+            count, wanted = partial(sends_to, emu, user.id), expected_sends[n]
+        await patiently(
+            lambda: count() >= wanted,  # noqa: B023 (awaited within the iteration)
+            f"{user.first_name}: step {n} ({step}) answered",
+            progress=progress,
+        )
         await quiet(emu, user.id, settle)
         after.append(sends_to(emu, user.id))
     return after
@@ -226,18 +252,61 @@ class Worker:
         return (self.folder / f"worker-{self.n}.log").read_text(errors="replace")
 
 
-async def until(condition: Any, timeout: float, what: str, workers: list[Worker]) -> Any:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        value = await condition()
-        if value:
-            return value
+async def until(
+    condition: Any, what: str, workers: list[Worker], emu: Emulator, starting: bool = False
+) -> Any:
+    """Waits for `condition` (a coroutine function) while the workers make requests to the
+    emulator (or, `starting`, use CPU); fails with the workers' logs when nothing moved for
+    a long while, and as soon as a worker died."""
+
+    async def check() -> Any:
         dead = [w for w in workers if w.process is not None and w.process.returncode is not None]
-        if loop.time() > deadline or dead:
-            logs = "\n".join(f"--- worker {w.n} ---\n{w.log()[-3000:]}" for w in workers)
-            raise AssertionError(f"timed out waiting for {what}\n{logs}")
-        await asyncio.sleep(0.2)
+        assert not dead, f"worker {dead[0].n} died\n{logs(workers)}"
+        return await condition()
+
+    return await patiently(
+        check,
+        what,
+        pids=lambda: [w.process.pid if w.process and starting else None for w in workers],
+        progress=Traffic(emu),
+        poll=0.2,
+        details=lambda: f"\n{logs(workers)}",
+    )
+
+
+def logs(workers: list[Worker]) -> str:
+    return "\n".join(f"--- worker {w.n} ---\n{w.log()[-3000:]}" for w in workers)
+
+
+class Bystander(Lease):
+    """A lease that is never taken: the test process's scheduler schedules jobs into the
+    shared job store and never runs one."""
+
+    async def try_acquire(self, now: datetime) -> bool:
+        return False
+
+    async def renew(self, now: datetime) -> bool:
+        return False
+
+
+async def job_runs(url: str) -> list[tuple[str, int]]:
+    """(tag, pid) of every run of :func:`tests.e2e.job_targets.noted` so far."""
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(text(f"SELECT tag, pid FROM {RUNS_TABLE}"))
+            return [(str(tag), int(pid)) for tag, pid in rows]
+    finally:
+        await engine.dispose()
+
+
+async def prepare(url: str) -> None:
+    engine = make_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text(CREATE_RUNS))
+    finally:
+        await engine.dispose()
 
 
 async def reference_run(framework: Framework, tmp_path: Path) -> tuple[list[str], list[int]]:
@@ -255,11 +324,12 @@ async def reference_run(framework: Framework, tmp_path: Path) -> tuple[list[str]
 async def test_three_webhook_workers_on_one_postgres(
     framework: Framework, postgres: PostgresServer, tmp_path: Path
 ) -> None:
-    expected, expected_sends = await reference_run(framework, tmp_path)
-    assert len(expected) >= 5, expected  # the dialogue really went through its steps
     url = await postgres.fresh_database()
+    await prepare(url)
     env = {
         **os.environ,
+        # the workers load the test's job target (tests.e2e.job_targets) from the repository
+        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
         "RAPPORT_BOT_TOKEN": TOKEN,
         "RAPPORT_DATABASE_URL": url,
         "RAPPORT_DEFAULT_TIMEZONE": "UTC",
@@ -272,22 +342,28 @@ async def test_three_webhook_workers_on_one_postgres(
     }
     workers = [Worker(n, framework, env, tmp_path) for n in range(1, WORKERS + 1)]
     proxy = Proxy([w.port for w in workers], random.Random(20261202))
+    timings = SchedulerTimings(lease_ttl_seconds=LEASE_TTL, lease_renew_seconds=1)
+    engine = make_engine(url)
+    jobs = Scheduler(timings, engine, lease=Bystander(engine, ttl_seconds=LEASE_TTL))
     try:
         async with Emulator(token=TOKEN, limits=FAST_LIMITS) as emu, serving(proxy) as port:
             env["RAPPORT_API_BASE"] = emu.base_url
-            for worker in workers:
+            for worker in workers:  # they start up while the reference run goes on
                 await worker.start(port)
+            expected, expected_sends = await reference_run(framework, tmp_path)
+            assert len(expected) >= 5, expected  # the dialogue really went through its steps
 
             async def all_healthy() -> list[dict[str, Any]] | None:
                 states = [await w.health() for w in workers]
                 healthy = [s for s in states if s is not None]
                 return healthy if len(healthy) == len(workers) else None
 
-            await until(all_healthy, START_TIMEOUT, "three healthy workers", workers)
+            await until(all_healthy, "three healthy workers", workers, emu, starting=True)
+            await jobs.start(None)
+            await jobs.schedule_at("while-led", NOTED, datetime.now(UTC), "while-led")
             customers = [emu.add_user(f"C{i}", language_code="en") for i in range(CUSTOMERS)]
-            await asyncio.gather(
-                *(converse(emu, c, expected_sends, settle=0.5) for c in customers)
-            )
+
+            await asyncio.gather(*(converse(emu, c, expected_sends, 0.5) for c in customers))
             # Late re-deliveries, out of order, of updates already handled.
             late = proxy.rng.sample(proxy.seen, min(10, len(proxy.seen)))
             async with aiohttp.ClientSession() as session:
@@ -300,8 +376,7 @@ async def test_three_webhook_workers_on_one_postgres(
                         headers={"X-Telegram-Bot-Api-Secret-Token": secret},
                     ) as response:
                         assert response.status == 200
-            for customer in customers:
-                await quiet(emu, customer.id, 1.0)
+            await asyncio.gather(*(quiet(emu, c.id, 1.0) for c in customers))
             for customer in customers:
                 assert conversation(emu, customer.id) == expected, customer.first_name
                 assert sends_to(emu, customer.id) == expected_sends[-1]
@@ -312,19 +387,22 @@ async def test_three_webhook_workers_on_one_postgres(
             for customer in customers:
                 for n in (1, 2, 3):
                     await emu.send_text(customer, f"/m{n}")
-            for customer in customers:
-                await until_sends(emu, customer.id, expected_sends[-1] + 3, workers)
+
+            async def burst_answered(customer: SimUser) -> list[str]:
+                async def enough() -> bool:
+                    return sends_to(emu, customer.id) >= expected_sends[-1] + 3
+
+                await until(enough, f"the burst answered in chat {customer.id}", workers, emu)
                 await quiet(emu, customer.id, 1.0)
                 burst = [m["text"] for m in emu.bot_messages(customer.id)[len(expected) :]]
                 commands = [re.search(r"/m\d", t) for t in burst]
-                assert [c.group(0) if c else t for c, t in zip(commands, burst, strict=True)] == [
-                    "/m1",
-                    "/m2",
-                    "/m3",
-                ]
+                return [c.group(0) if c else t for c, t in zip(commands, burst, strict=True)]
+
+            bursts = await asyncio.gather(*(burst_answered(c) for c in customers))
+            assert bursts == [["/m1", "/m2", "/m3"]] * CUSTOMERS
             assert await unhandled_updates(url) == 0
 
-            # One leader; SIGKILL it and another takes over within the lease time.
+            # One leader; it ran the job that fell due while it lived, once.
             states = await all_healthy()
             assert states is not None
             holders = {s["lease_holder"] for s in states}
@@ -333,11 +411,22 @@ async def test_three_webhook_workers_on_one_postgres(
             pids = {w.process.pid: w for w in workers if w.process is not None}
             leader = next(w for pid, w in pids.items() if f":{pid}:" in holder)
             assert leader.process is not None
+
+            async def ran_while_led() -> bool:
+                return any(tag == "while-led" for tag, _ in await job_runs(url))
+
+            await until(ran_while_led, "the job due while the leader lived", workers, emu)
+
+            # SIGKILL the leader; a job falls due while its lease, held by no live process,
+            # runs out; another worker takes the lease within the lease time and runs it.
             leader.process.send_signal(signal.SIGKILL)
             await leader.process.wait()
             survivors = [w for w in workers if w is not leader]
             loop = asyncio.get_running_loop()
             killed_at = loop.time()
+            await jobs.schedule_at("missed", NOTED, datetime.now(UTC), "missed")
+            in_gap = [await w.health() for w in survivors]  # the job is due: who leads?
+            assert {s["lease_holder"] for s in in_gap if s} <= {holder, None}, in_gap
 
             async def new_leader() -> str | None:
                 states = [await w.health() for w in survivors]
@@ -348,10 +437,21 @@ async def test_three_webhook_workers_on_one_postgres(
                     else None
                 )
 
-            successor = await until(new_leader, LEASE_TTL + 10, "a new leader", survivors)
+            successor = await until(new_leader, "a new leader", survivors, emu)
             assert loop.time() - killed_at <= LEASE_TTL + 3  # TTL, plus a renew period
-            assert any(f":{w.process.pid}:" in successor for w in survivors if w.process)
+            (heir,) = [w for w in survivors if w.process and f":{w.process.pid}:" in successor]
+
+            async def ran_missed() -> bool:
+                return any(tag == "missed" for tag, _ in await job_runs(url))
+
+            await until(ran_missed, "the missed job to run", survivors, emu)
+            await asyncio.sleep(1.0)  # a renew period: a second run, if any, would show now
+            runs = sorted(await job_runs(url))
+            assert heir.process is not None
+            assert runs == [("missed", heir.process.pid), ("while-led", leader.process.pid)]
     finally:
+        await jobs.stop()
+        await engine.dispose()
         for worker in workers:
             if worker.process is not None and worker.process.returncode is None:
                 worker.process.send_signal(signal.SIGTERM)

@@ -24,7 +24,7 @@ sent" see them, so one run never plans three marketing messages for one customer
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -196,9 +196,10 @@ def occasions(
 ) -> list[_Occasion]:
     """The periods in which the rule is due for this customer now (see the module doc)."""
     if rule.cadence is not None:
-        local_today = now.astimezone(zone_of(facts.timezone, context.default_timezone)).date()
-        birthday_rule = rule.cadence.kind is CadenceKind.BIRTHDAY
-        today = local_today if birthday_rule else now.date()
+        if rule.cadence.kind is CadenceKind.BIRTHDAY:  # the customer's local date
+            today = now.astimezone(zone_of(facts.timezone, context.default_timezone)).date()
+        else:
+            today = now.date()
         grace = policy.birthday_grace_days
         if not is_due(rule.cadence, today, facts.birthday, grace):
             return []
@@ -270,6 +271,26 @@ class Ledger:
                 self.marketing_at.append(sent.at)
             self._note(rule_id, sent.at)
 
+    @classmethod
+    def of(cls, playbook: Playbook, facts: CustomerFacts) -> Ledger:
+        """The ledger of `facts` under `playbook`, as :func:`evaluate` builds it."""
+        rules = playbook.rules
+        return cls(
+            facts,
+            {r.id for r in rules if r.is_marketing},
+            {r.id for r in rules},
+            _task_rules(playbook),
+        )
+
+    def copy(self) -> Ledger:
+        """An independent ledger with the same contents (the simulation hands each day's
+        evaluation a copy, so what the day planned but could not word is not kept)."""
+        twin = Ledger.__new__(Ledger)
+        twin.keys = set(self.keys)
+        twin.marketing_at = list(self.marketing_at)
+        twin.last_of_rule = dict(self.last_of_rule)
+        return twin
+
     def _note(self, rule_id: str, at: datetime) -> None:
         if rule_id not in self.last_of_rule or at > self.last_of_rule[rule_id]:
             self.last_of_rule[rule_id] = at
@@ -307,10 +328,13 @@ def evaluate(
     policy: EngagementPolicy,
     context: Context,
     rule_ids: Collection[str] | None = None,
+    ledgers: Mapping[int, Ledger] | None = None,
 ) -> list[RuleResult]:
     """Every rule's plan for these customers at `now` (see the module docstring). With
     `rule_ids`, only those rules are reported, though every earlier rule still counts for the
-    cap, as it would in a real run."""
+    cap, as it would in a real run. With `ledgers` (customer id → the ledger of their
+    ``facts.sent``, kept by a caller that evaluates day after day, as the simulation does),
+    those are used, and grown by the plan, instead of being built anew from ``facts.sent``."""
     rules = playbook.rules
     marketing_rules = {r.id for r in rules if r.is_marketing}
     known = {r.id for r in rules}
@@ -321,7 +345,10 @@ def evaluate(
             facts.language, facts.language_code, context.default_locale, context.locales
         )
         zone = zone_of(facts.timezone, context.default_timezone)
-        ledger = Ledger(facts, marketing_rules, known, task_rules)
+        if ledgers is not None and facts.customer_id in ledgers:
+            ledger = ledgers[facts.customer_id]
+        else:
+            ledger = Ledger(facts, marketing_rules, known, task_rules)
         for rule in rules:
             result = results[rule.id]
             if not in_audience(rule.audience, facts, locale):
@@ -387,13 +414,7 @@ def suggested(
     ``engage:<rule>:<customer>:<period>:message`` with the guards of the rule's kind (a
     marketing rule: consent, the minimum interval, quiet hours — held, never dropped — and the
     cap); or why it cannot be sent."""
-    rules = playbook.rules
-    ledger = Ledger(
-        facts,
-        {r.id for r in rules if r.is_marketing},
-        {r.id for r in rules},
-        _task_rules(playbook),
-    )
+    ledger = Ledger.of(playbook, facts)
     locale = resolve_locale(
         facts.language, facts.language_code, context.default_locale, context.locales
     )

@@ -25,6 +25,7 @@ once            ``once``            all the time
 from __future__ import annotations
 
 import calendar
+import functools
 from datetime import date, timedelta
 
 from bot.core.engagement.playbook import Cadence, CadenceKind
@@ -63,6 +64,7 @@ def birthday_occasion(today: date, birthday: date, grace_days: int) -> date | No
     return None
 
 
+@functools.lru_cache(maxsize=4096)  # pure; called per customer per rule per day
 def period_of(
     cadence: Cadence, today: date, birthday: date | None = None, grace_days: int = 0
 ) -> str:
@@ -92,6 +94,7 @@ def period_of(
     return "once"
 
 
+@functools.lru_cache(maxsize=4096)  # pure; called per customer per rule per day
 def is_due(
     cadence: Cadence, today: date, birthday: date | None = None, grace_days: int = 0
 ) -> bool:

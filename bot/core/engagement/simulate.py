@@ -26,12 +26,13 @@ within any :data:`MARKETING_WINDOW` (SPEC §8: at most 2 in 7 days).
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
-from bot.core.engagement.evaluate import Context, Planned, evaluate
+from bot.core.engagement.evaluate import Context, Ledger, Planned, evaluate
 from bot.core.engagement.facts import CustomerFacts, OrderFact, SentEngagement
 from bot.core.engagement.playbook import Playbook
 from bot.core.policies import EngagementPolicy
@@ -139,6 +140,18 @@ def orders_as_of(orders: Sequence[OrderFact], now: datetime) -> tuple[OrderFact,
 
 
 Standing = tuple[Tier, Lifecycle, Segment | None]
+PaidDays = tuple[tuple[date, int], ...]
+"""A customer's paid orders as (day paid, amount in cents): what their standing is made of."""
+
+
+def paid_days(orders: Sequence[OrderFact]) -> PaidDays:
+    """The day each paid or delivered order of `orders` was paid (the day of ``paid_at``, else
+    of ``created_at``) with its amount."""
+    return tuple(
+        ((o.paid_at or o.created_at).astimezone(UTC).date(), o.amount_cents)
+        for o in orders
+        if o.status.counts_as_paid
+    )
 
 
 def standings(
@@ -148,22 +161,26 @@ def standings(
     their orders
     (paid or delivered; the day of ``paid_at``, else of ``created_at``), as the nightly
     recompute would find them."""
+    return standings_of_paid({c: paid_days(o) for c, o in customers.items()}, day, policy)
+
+
+def standings_of_paid(
+    customers: Mapping[int, PaidDays], day: date, policy: TierPolicy
+) -> dict[int, Standing]:
+    """:func:`standings` from each customer's :func:`paid_days` (id → paid days), which the
+    simulation keeps from day to day and recomputes only when an order changes."""
     from bot.core.tiers import assign_tiers_arrays  # numpy: loaded when first simulated
 
     start = window_start(day, policy)
     ids, recency, frequency, monetary, first_days = [], [], [], [], []
     for customer_id in sorted(customers):
-        paid_days = [
-            ((o.paid_at or o.created_at).astimezone(UTC).date(), o.amount_cents)
-            for o in customers[customer_id]
-            if o.status.counts_as_paid
-        ]
-        in_window = [(d, cents) for d, cents in paid_days if start <= d <= day]
+        paid = customers[customer_id]
+        in_window = [cents for d, cents in paid if start <= d <= day]
         ids.append(customer_id)
-        recency.append((day - max(d for d, _ in paid_days)).days if paid_days else -1)
-        first_days.append((day - min(d for d, _ in paid_days)).days if paid_days else -1)
+        recency.append((day - max(d for d, _ in paid)).days if paid else -1)
+        first_days.append((day - min(d for d, _ in paid)).days if paid else -1)
         frequency.append(len(in_window))
-        monetary.append(sum(cents for _, cents in in_window))
+        monetary.append(sum(in_window))
     if not ids:
         return {}
     arrays = assign_tiers_arrays(
@@ -207,6 +224,74 @@ def facts_as_of(
     )
 
 
+def moments_of(facts: CustomerFacts) -> list[datetime]:
+    """Every moment at which the customer's facts as of a moment change (an order created,
+    paid or delivered; a complaint, rating or resolved ticket), in order: between two of
+    them, :func:`orders_as_of` and :func:`facts_as_of` give the same answer."""
+    moments = [o.created_at for o in facts.orders]
+    moments += [o.paid_at for o in facts.orders if o.paid_at is not None]
+    moments += [o.delivered_at for o in facts.orders if o.delivered_at is not None]
+    moments += list(facts.complaints)
+    moments += [at for at, _ in facts.ratings]
+    moments += [at for _, at in facts.resolved_tickets]
+    return sorted(moments)
+
+
+@dataclass(slots=True)
+class Track:
+    """One customer followed through the simulated days. What does not change from one day to
+    the next is kept: the orders and paid days are recomputed only when one of the customer's
+    :func:`moments_of` has passed, the day's facts only when something in them changed, and
+    the :class:`Ledger` of what was sent grows with each message instead of being rebuilt
+    from every message every day."""
+
+    facts: CustomerFacts
+    ledger: Ledger
+    moments: list[datetime]
+    sent: list[SentEngagement]
+    tier_changed_on: date | None
+    passed: int = -1
+    """How many of `moments` had passed at the last recompute (-1: never computed)."""
+    visible: tuple[OrderFact, ...] = ()
+    paid: PaidDays = ()
+    standing: Standing | None = None
+    sliced: CustomerFacts | None = None
+
+    def advance(self, now: datetime) -> None:
+        """Brings the visible orders and paid days to `now`; forgets the day's facts when
+        something in them changed."""
+        passed = bisect_right(self.moments, now)
+        if passed != self.passed:
+            self.passed = passed
+            self.visible = orders_as_of(self.facts.orders, now)
+            self.paid = paid_days(self.visible)
+            self.sliced = None
+
+    def stand(self, day: date, standing: Standing) -> None:
+        """The day's standing; a tier that differs from the day before's sets
+        ``tier_changed_on``."""
+        if standing != self.standing:
+            if self.standing is not None and self.standing[0] is not standing[0]:
+                self.tier_changed_on = day
+            self.standing = standing
+            self.sliced = None
+
+    def facts_at(self, now: datetime) -> CustomerFacts:
+        """The customer's facts at `now` (:func:`facts_as_of`), reused while unchanged."""
+        if self.sliced is None:
+            assert self.standing is not None
+            self.sliced = facts_as_of(
+                self.facts, now, self.visible, self.standing, self.tier_changed_on, self.sent
+            )
+        return self.sliced
+
+    def send(self, planned: Planned) -> None:
+        """A message of the simulation sent: later days see it."""
+        self.sent.append(SentEngagement(planned.key, planned.not_before))
+        self.ledger.add(planned)
+        self.sliced = None
+
+
 def simulate(
     playbook: Playbook,
     customers: Sequence[CustomerFacts],
@@ -220,37 +305,34 @@ def simulate(
     wordable: Callable[[Planned], bool],
 ) -> Simulation:
     """Runs the playbook once a day at `run_at` (UTC) from `start` to `end`, both included
-    (see the module docstring). Raises ValueError when `end` is before `start`."""
+    (see the module docstring). Raises ValueError when `end` is before `start`.
+
+    Each day costs one :func:`evaluate` over every customer; what stays the same between
+    days is carried over (:class:`Track`), so the result is the one a fresh evaluation of
+    each day's :func:`facts_as_of` would give."""
     if end < start:
         raise ValueError(f"the span ends ({end}) before it starts ({start})")
     result = Simulation(
         start, end, len(customers), {r.id: RuleTally(r.is_marketing) for r in playbook.rules}
     )
-    sent: dict[int, list[SentEngagement]] = {f.customer_id: list(f.sent) for f in customers}
-    changed: dict[int, date | None] = {f.customer_id: f.tier_changed_on for f in customers}
-    previous: dict[int, Standing] = {}
+    tracks = {
+        f.customer_id: Track(
+            f, Ledger.of(playbook, f), moments_of(f), list(f.sent), f.tier_changed_on
+        )
+        for f in customers
+    }
     day = start
     while day <= end:
         now = datetime.combine(day, run_at, tzinfo=UTC)
-        visible = {f.customer_id: orders_as_of(f.orders, now) for f in customers}
-        today = standings(visible, day, tier_policy)
+        for track in tracks.values():
+            track.advance(now)
+        today = standings_of_paid({c: t.paid for c, t in tracks.items()}, day, tier_policy)
         for customer_id, standing in today.items():
-            before = previous.get(customer_id)
-            if before is not None and before[0] is not standing[0]:
-                changed[customer_id] = day
-        previous = today
-        sliced = [
-            facts_as_of(
-                f,
-                now,
-                visible[f.customer_id],
-                today[f.customer_id],
-                changed[f.customer_id],
-                sent[f.customer_id],
-            )
-            for f in customers
-        ]
-        for rule_result in evaluate(playbook, sliced, now, policy, context):
+            tracks[customer_id].stand(day, standing)
+        sliced = [tracks[f.customer_id].facts_at(now) for f in customers]
+        # each day plans on a copy: what it planned but could not word is not kept
+        ledgers = {c: t.ledger.copy() for c, t in tracks.items()}
+        for rule_result in evaluate(playbook, sliced, now, policy, context, ledgers=ledgers):
             tally = result.rules[rule_result.rule_id]
             tally.skipped.update(s.reason.value for s in rule_result.skipped)
             for planned in rule_result.planned:
@@ -259,7 +341,7 @@ def simulate(
                     continue
                 tally.sent += 1
                 tally.tasks += planned.task is not None
-                sent[planned.customer_id].append(SentEngagement(planned.key, planned.not_before))
+                tracks[planned.customer_id].send(planned)
                 if planned.marketing and not planned.deferred:
                     result.marketing_at.setdefault(planned.customer_id, []).append(
                         planned.not_before
