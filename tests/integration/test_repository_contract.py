@@ -1150,6 +1150,11 @@ async def test_outbox_enqueues_once_claims_once_and_keeps_each_outcome(backend: 
     assert proactive and service and later
     async with backend.uow() as work:  # the key is taken across transactions too
         assert await work.outbox.enqueue(_queued("revisit:1", Lane.PROACTIVE)) is None
+        batch = [_queued(k, Lane.PROACTIVE) for k in ("revisit:1", "news:1", "news:1", "news:2")]
+        assert await work.outbox.enqueue_many(batch) == ["news:1", "news:2"]  # new keys, once
+        assert await work.outbox.enqueue_many(batch) == []
+        assert await work.outbox.enqueue_many([]) == []
+        await work.rollback()
         stored = await work.outbox.get(service)
         assert stored is not None and stored.message == _queued("k", at=1).message
         assert stored.state is OutboxState.PENDING and stored.attempts == 0
@@ -1476,6 +1481,17 @@ async def test_campaigns_and_their_recipients(backend: Backend) -> None:
         OrderRecord(ann.id, placed, 700, False),
         OrderRecord(ann.id, placed, 5000, True),
     ]
+    async with backend.uow() as work:  # cancelled: the unsent row is skipped, Ann cancelled
+        assert await work.campaigns.cancel_outbox(cid, minutes(20)) == 1
+        assert await work.campaigns.cancel_outbox(cid, minutes(21)) == 0
+        await work.commit()
+    async with backend.uow() as work:
+        outcomes = await work.campaigns.outcomes(cid)
+        assert (outcomes[0].status, outcomes[0].outbox_state) == (
+            RecipientStatus.CANCELLED,
+            OutboxState.SKIPPED,
+        )
+        assert await work.campaigns.in_outbox(cid) == 0
 
 
 async def test_staff_tasks(backend: Backend) -> None:

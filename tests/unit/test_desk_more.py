@@ -327,22 +327,25 @@ async def test_the_advisor_works_the_card_from_their_private_chat(desk: FakeBot)
     assert desk.messenger.assert_sent("desk.joined").chat_id == ALICE.id
 
 
+STAFF_GROUP_PREFIXES = {
+    r.trigger.prefix
+    for r in ROUTES
+    if r.place is Place.STAFF_GROUP and isinstance(r.trigger, Callback)
+}
+#: The ticket card's buttons as a dedicated advisor gets them in a private chat. (Other private
+#: staff buttons, such as the campaign wizard's, have role matrices of their own.)
 PRIVATE_STAFF_BUTTONS = [
     r
     for r in ROUTES
     if r.audience is Audience.STAFF
     and r.place is Place.PRIVATE
     and isinstance(r.trigger, Callback)
+    and r.trigger.prefix in STAFF_GROUP_PREFIXES
 ]
 
 
 def test_every_staff_button_also_works_in_a_private_chat() -> None:
-    staff_prefixes = {
-        r.trigger.prefix
-        for r in ROUTES
-        if r.place is Place.STAFF_GROUP and isinstance(r.trigger, Callback)
-    }
-    assert {r.trigger.prefix for r in PRIVATE_STAFF_BUTTONS} == staff_prefixes  # type: ignore[union-attr]
+    assert {r.trigger.prefix for r in PRIVATE_STAFF_BUTTONS} == STAFF_GROUP_PREFIXES  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize("route", PRIVATE_STAFF_BUTTONS, ids=lambda r: r.action.value)
