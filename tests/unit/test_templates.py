@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -292,3 +294,51 @@ def test_every_template_is_html_telegram_accepts(renderer: Renderer, locale: str
     for key in sorted(renderer.keys(locale)):
         found = telegram_tags(renderer.render(key, locale, params))
         assert found <= TELEGRAM_TAGS, f"{locale}/{key}: {found - TELEGRAM_TAGS}"
+
+
+BLOCK_TAG_ONLY = re.compile(r"\{%[^%]*%\}")
+
+
+def glued_lines(path: Path, root: Path = SCRIPTS_DIR) -> list[str]:
+    """Lines of a messages file whose newline the renderer drops by mistake: the renderer trims
+    the newline after a block tag (``trim_blocks``), so a line of text that ends with a tag such
+    as ``{% endif %}`` runs into the next line of the same template. A line meant to end there
+    ends its tag with ``+%}``; a line holding only a tag (a loop's ``{% for … %}``) is meant to
+    vanish."""
+    lines = path.read_text("utf-8").split("\n")
+    found = []
+    for number, (line, following) in enumerate(itertools.pairwise(lines), start=1):
+        text, after = line.strip(), following.strip()
+        indent, next_indent = (
+            len(line) - len(line.lstrip()),
+            len(following) - len(following.lstrip()),
+        )
+        if (
+            text.endswith("%}")
+            and not text.endswith("+%}")
+            and not BLOCK_TAG_ONLY.fullmatch(text)
+            and after
+            and next_indent >= indent  # the same template goes on (not the next YAML key)
+            and not BLOCK_TAG_ONLY.fullmatch(after)
+        ):
+            found.append(f"{path.relative_to(root)}:{number}: {text[-40:]}")
+    return found
+
+
+def test_no_template_line_runs_into_the_next() -> None:
+    files = sorted(SCRIPTS_DIR.glob("*/messages/*.yaml"))
+    assert files
+    assert [line for path in files for line in glued_lines(path)] == []
+
+
+def test_the_glued_line_check_catches_a_tag_at_the_end_of_a_line(
+    tmp_path: Path, renderer: Renderer
+) -> None:
+    bad = tmp_path / "en" / "messages" / "x.yaml"
+    bad.parent.mkdir(parents=True)
+    bad.write_text("x:\n  a: |\n    One.{% if b %} Two.{% endif %}\n    Three.\n  b: c\n")
+    assert glued_lines(bad, tmp_path) == ["en/messages/x.yaml:3: One.{% if b %} Two.{% endif %}"]
+    # and what it guards: the points message keeps its sentences on their own lines
+    params = {**sample_params(renderer), "next_level": "Silver", "balance": 10, "cost": 500}
+    text = renderer.render("loyalty.points", "en", params)
+    assert "Silver.\nWith 500 points" in text
