@@ -121,8 +121,11 @@ class SqlCampaignRepository:
         campaign.id = row.id
         return campaign
 
-    async def get(self, campaign_id: int) -> Campaign | None:
-        row = await self._session.get(CampaignRow, campaign_id)
+    async def get(self, campaign_id: int, *, for_update: bool = False) -> Campaign | None:
+        query = select(CampaignRow).where(col(CampaignRow.id) == campaign_id)
+        if for_update:  # SELECT … FOR UPDATE on PostgreSQL; SQLite's one writer already waits
+            query = query.with_for_update().execution_options(populate_existing=True)
+        row = (await self._session.scalars(query)).first()
         return _campaign(row) if row is not None else None
 
     async def all(self) -> list[Campaign]:

@@ -38,7 +38,7 @@ class MemoryCampaigns:
         self._work.campaigns[campaign.id] = copy.deepcopy(campaign)
         return campaign
 
-    async def get(self, campaign_id: int) -> Campaign | None:
+    async def get(self, campaign_id: int, *, for_update: bool = False) -> Campaign | None:
         found = self._work.campaigns.get(campaign_id)
         return copy.deepcopy(found) if found is not None else None
 

@@ -563,7 +563,10 @@ class CampaignRepository(Protocol):
         """Stores a new campaign and returns it with its `id`."""
         ...
 
-    async def get(self, campaign_id: int) -> Campaign | None: ...
+    async def get(self, campaign_id: int, *, for_update: bool = False) -> Campaign | None:
+        """The campaign; with `for_update`, its row locked until the transaction ends (a
+        state change waits for a batch or a run's end in flight, then sees their outcome)."""
+        ...
 
     async def all(self) -> list[Campaign]:
         """Every campaign, newest first."""

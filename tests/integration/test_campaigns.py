@@ -5,6 +5,7 @@ holdout recorded and never sent, recurring runs, and a report that adds up."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -187,6 +188,33 @@ async def test_pause_holds_even_what_is_queued_resume_releases_cancel_skips(
         }
         with pytest.raises(CampaignError, match="cancelled"):
             await service.change(tools, cid, Action.RESUME)
+    finally:
+        await shop.close()
+
+
+async def test_a_pause_racing_the_end_of_a_run_sees_the_end(database_url: str) -> None:
+    """A run ends (``done``) in a transaction still open when marketing presses Pause: the
+    pause waits for it and is then refused, rather than reading ``running`` and turning a
+    finished campaign into a paused one."""
+    shop = await shop_with(database_url)
+    try:
+        tools = shop.tools
+        cid = (await service.create(tools, spring(), "test")).id or 0
+        await service.change(tools, cid, Action.SCHEDULE)  # pause is allowed from here
+        async with shop.uow() as ending:  # the run's end, not committed yet
+            campaign = await ending.campaigns.get(cid)
+            assert campaign is not None
+            campaign.state = CampaignState.DONE
+            await ending.campaigns.save(campaign)
+            pausing = asyncio.create_task(service.change(tools, cid, Action.PAUSE))
+            await asyncio.sleep(0.5)
+            assert not pausing.done()  # it waits for the run's end
+            await ending.commit()
+        with pytest.raises(CampaignError, match="done"):
+            await pausing
+        async with shop.uow() as work:
+            stored = await work.campaigns.get(cid)
+        assert stored is not None and stored.state is CampaignState.DONE
     finally:
         await shop.close()
 

@@ -210,13 +210,15 @@ async def change(tools: CampaignTools, campaign_id: int, action: Action) -> Camp
     cancelled too, so the report adds up). Returns the campaign as stored."""
     now = tools.clock.now()
     async with tools.uow() as work:
-        campaign = await get_campaign(work, campaign_id)
+        # Locked first: a batch or a run's end in flight commits before the state is read,
+        # so a pause cannot turn a campaign that just finished back into a paused one.
+        campaign = await get_campaign(work, campaign_id, for_update=True)
         campaign.state = move(campaign, action)
         if action is Action.SCHEDULE:
             campaign.next_run_at = next_run(campaign.spec, now)
         if action is Action.CANCEL:
             campaign.next_run_at = None
-        await work.campaigns.save(campaign)  # first: it waits for a batch being written
+        await work.campaigns.save(campaign)
         if action is Action.PAUSE:
             await work.campaigns.pause_outbox(campaign_id)
         if action is Action.RESUME:

@@ -31,9 +31,10 @@ class CampaignTools:
         return cls(deps.uow, deps.renderer, deps.policies, deps.clock)
 
 
-async def get_campaign(work: UnitOfWork, campaign_id: int) -> Campaign:
-    """The campaign, or CampaignError naming the id that does not exist."""
-    campaign = await work.campaigns.get(campaign_id)
+async def get_campaign(work: UnitOfWork, campaign_id: int, for_update: bool = False) -> Campaign:
+    """The campaign (its row locked with `for_update`), or CampaignError naming the id that
+    does not exist."""
+    campaign = await work.campaigns.get(campaign_id, for_update=for_update)
     if campaign is None:
         raise CampaignError(f"there is no campaign {campaign_id}")
     return campaign
