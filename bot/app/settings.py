@@ -643,14 +643,15 @@ class Settings(BaseSettings):
     outbox_batch_size: int = Field(
         50,
         ge=1,
-        description="Outbox rows one process claims at a time; a process killed mid-batch may "
-        "repeat at most this many messages.",
+        description="Outbox rows one process has in flight (being sent, or sent and not yet "
+        "recorded), the most a process killed mid-send may repeat; it claims up to one more "
+        "batch ahead, which waits unsent.",
     )
     outbox_paid_batch_size: int = Field(
         200,
         ge=1,
         description="outbox_batch_size while paid_broadcast is on: at 1000 messages/s more "
-        "rows must be in flight; a process killed mid-batch may repeat at most this many.",
+        "rows must be in flight; a process killed mid-send may repeat at most this many.",
     )
     outbox_record_wait_seconds: float = Field(
         0.02,

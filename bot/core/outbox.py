@@ -35,10 +35,12 @@ a second time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -58,6 +60,7 @@ __all__ = [
     "OutboxSender",
     "OutboxState",
     "OutboxSummary",
+    "SendWindow",
     "enqueue",
     "enqueue_rendered",
     "recover",
@@ -75,7 +78,8 @@ class OutboxPolicy:
     """The sender's numbers; built from the settings at the composition root."""
 
     batch_size: int = 50
-    """Rows one sender claims at a time (the most one crash can repeat per process)."""
+    """Rows one sender has in flight, sent or being sent and not yet recorded (the most one
+    crash can repeat per process); it claims up to one more batch ahead."""
     record_wait_seconds: float = 0.0
     """How long the recorder gathers outcomes before writing them in one transaction."""
     poll_seconds: float = 1.0
@@ -151,6 +155,7 @@ class OutboxSender:
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
         self._recorder = _Recorder(deps, delivery, policy)
+        self._window = SendWindow(policy.batch_size)
 
     def wake(self) -> None:
         """Looks at the outbox now rather than after ``poll_seconds``."""
@@ -161,12 +166,17 @@ class OutboxSender:
         self._wake.set()
 
     async def run(self, after: asyncio.Event | None = None) -> None:
-        """Drains until stopped, keeping up to ``batch_size`` rows in flight: whenever half
-        of them are done it claims more (one transaction per claim), so the pacer never runs
-        dry between batches. A failed round is logged and the next one runs. With `after`,
-        begins once it is set (the dispatcher has resumed the answers an earlier run left,
-        which must go before anything newer to the same chats). At a stop it lets the rows
-        in flight finish (the runner bounds the wait)."""
+        """Drains until stopped. At most ``batch_size`` rows are in flight — sent or being
+        sent and not yet recorded (:class:`SendWindow`), the most a crash can repeat — and up
+        to one more batch is claimed ahead and waits for the window, so the claim's
+        transaction and the recording of earlier outcomes never leave the window idle: as
+        soon as a row's outcome is recorded the next claimed row goes. A claim is made
+        whenever half a batch of room is free (one transaction per claim). A failed round is
+        logged and the next one runs. With `after`, begins once it is set (the dispatcher has
+        resumed the answers an earlier run left, which must go before anything newer to the
+        same chats). At a stop it lets the rows in flight finish (the runner bounds the
+        wait); claimed rows not yet begun are not sent and stay claimed for
+        :func:`release_own`."""
         if after is not None:
             waiting = asyncio.create_task(after.wait())
             stopping = asyncio.create_task(self._stop.wait())
@@ -175,12 +185,13 @@ class OutboxSender:
             stopping.cancel()
         in_flight: set[asyncio.Task[OutboxState]] = set()
         try:
+            batch = self._policy.batch_size
             while not self._stop.is_set():
-                room = self._policy.batch_size - len(in_flight)
+                room = 2 * batch - len(in_flight)  # the window, and one batch claimed ahead
                 claimed: list[OutboxMessage] = []
-                if room >= max(1, self._policy.batch_size // 2) or not in_flight:
+                if room >= max(1, batch // 2) or not in_flight:
                     try:
-                        claimed = await self.claim_due(room)
+                        claimed = await self.claim_due(min(room, batch))
                     except asyncio.CancelledError:
                         raise
                     except Exception:
@@ -238,7 +249,59 @@ class OutboxSender:
         return claimed
 
     async def _send(self, row: OutboxMessage) -> OutboxState:
-        return await self._recorder.record(row, await _attempt(self._delivery, row))
+        """Sends a claimed row once the window has room (service rows first) and records
+        the outcome before giving its place up. A row still waiting at a stop is not sent:
+        it stays ``sending``, claimed by this worker, for :func:`release_own`."""
+        async with self._window.place(urgent=row.lane is Lane.SERVICE):
+            if self._stop.is_set():
+                return OutboxState.SENDING
+            return await self._recorder.record(row, await _attempt(self._delivery, row))
+
+
+class SendWindow:
+    """At most `size` places, given first come first served, service rows before the rest.
+
+    A row holds a place from the moment it may be sent until its outcome is recorded, so
+    `size` bounds the rows a crash can leave sent but unrecorded (and send again). Rows
+    claimed ahead wait here for a place rather than in the database, so a claim's
+    transaction never stops the sending.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._free = size
+        self._urgent: deque[asyncio.Future[None]] = deque()
+        self._others: deque[asyncio.Future[None]] = deque()
+
+    @contextlib.asynccontextmanager
+    async def place(self, *, urgent: bool) -> AsyncIterator[None]:
+        if self._free > 0 and not self._urgent and not self._others:
+            self._free -= 1
+        else:
+            turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            (self._urgent if urgent else self._others).append(turn)
+            try:
+                await turn
+            except asyncio.CancelledError:
+                if turn.done() and not turn.cancelled():
+                    self._give_back()  # the place was handed over as the wait was cancelled
+                else:
+                    with contextlib.suppress(ValueError):  # already passed over
+                        (self._urgent if urgent else self._others).remove(turn)
+                raise
+        try:
+            yield
+        finally:
+            self._give_back()
+
+    def _give_back(self) -> None:
+        """Hands the place to the next waiter (service first), or frees it."""
+        for waiters in (self._urgent, self._others):
+            while waiters:
+                turn = waiters.popleft()
+                if not turn.done():
+                    turn.set_result(None)
+                    return
+        self._free += 1
 
 
 def _settled(

@@ -29,7 +29,10 @@ from bot.core.outbox import (
     OutboxPolicy,
     OutboxSender,
     OutboxState,
+    SendWindow,
     enqueue,
+    enqueue_rendered,
+    release_own,
     send_now,
 )
 from bot.core.services.ratings import run_revisit
@@ -289,3 +292,92 @@ async def test_send_now_claims_the_due_pending_rows_in_one_update(
     assert claims == [[due]]  # one conditional update, of the rows still pending and due
     assert (store[due].state, store[later].state) == (OutboxState.SENT, OutboxState.PENDING)
     assert len(bot.messenger.texts(ALICE.id)) == 1
+
+
+class HeldMessenger(RecordingMessenger):
+    """Holds every send until `release` is set, counting the sends begun."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+        self.begun: list[int] = []
+
+    async def send(self, message: Outgoing) -> Sent:
+        self.begun.append(message.chat_id)
+        await self.release.wait()
+        return await super().send(message)
+
+
+async def queue_many(bot: FakeBot, count: int, lane: Lane = Lane.PROACTIVE) -> None:
+    async with bot.deps.uow() as uow:
+        for i in range(count):
+            message = Outgoing(chat_id=1000 + i, text=f"news {i}", template_key="news")
+            await enqueue_rendered(uow, message, key=f"n:{i}", lane=lane, now=bot.clock.now())
+        await uow.commit()
+
+
+async def settle(condition: Any) -> None:
+    for _ in range(200):
+        if condition():
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError("the sender never got there")
+
+
+async def test_the_sender_claims_a_batch_ahead_but_sends_at_most_a_batch_at_once(
+    bot: FakeBot,
+) -> None:
+    held = HeldMessenger()
+    with_messenger(bot, held)
+    await queue_many(bot, 7)
+    running = OutboxSender(bot.deps, Delivery(bot.deps), replace(POLICY, batch_size=2), "w:1")
+    task = asyncio.create_task(running.run())
+    await settle(lambda: len(held.begun) == 2)
+    await settle(lambda: sum(r.state is OutboxState.SENDING for r in rows(bot)) == 4)
+    assert len(held.begun) == 2  # the two claimed ahead wait for the window
+    held.release.set()
+    await settle(lambda: all(r.state is OutboxState.SENT for r in rows(bot)))
+    running.stop()
+    await asyncio.wait_for(task, 1)
+    assert sorted(m.chat_id for m in held.sent) == [1000 + i for i in range(7)]
+
+
+async def test_rows_claimed_ahead_are_not_sent_after_a_stop_and_go_back(bot: FakeBot) -> None:
+    held = HeldMessenger()
+    with_messenger(bot, held)
+    await queue_many(bot, 4)
+    running = OutboxSender(bot.deps, Delivery(bot.deps), replace(POLICY, batch_size=2), "w:1")
+    task = asyncio.create_task(running.run())
+    await settle(lambda: sum(r.state is OutboxState.SENDING for r in rows(bot)) == 4)
+    running.stop()
+    held.release.set()
+    await asyncio.wait_for(task, 1)
+    assert len(held.sent) == 2
+    assert await release_own(bot.deps, "w:1") == 2
+    assert sorted(r.state.value for r in rows(bot)) == ["pending", "pending", "sent", "sent"]
+
+
+async def test_the_window_gives_a_freed_place_to_service_rows_first() -> None:
+    window = SendWindow(1)
+    order: list[str] = []
+    release = asyncio.Event()
+
+    async def hold(name: str, urgent: bool) -> None:
+        async with window.place(urgent=urgent):
+            order.append(name)
+            await release.wait()
+
+    first = asyncio.create_task(hold("first", urgent=False))
+    await asyncio.sleep(0)
+    waiting = [
+        asyncio.create_task(hold("proactive", urgent=False)),
+        asyncio.create_task(hold("cancelled", urgent=True)),
+        asyncio.create_task(hold("service", urgent=True)),
+    ]
+    await asyncio.sleep(0)
+    waiting[1].cancel()
+    release.set()
+    await asyncio.gather(first, *waiting, return_exceptions=True)
+    assert order == ["first", "service", "proactive"]
+    async with window.place(urgent=False):  # the cancelled wait kept no place
+        pass
