@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.clock import require_aware
 from storage.columns import UTCDateTime
+from storage.engine import read_only
 from storage.tables.scheduling import SchedulerLeaseRow
 
 logger = logging.getLogger(__name__)
@@ -124,7 +125,7 @@ class Lease:
         """Who holds an unexpired lease at `now` (diagnostics and tests)."""
         now = require_aware(now, "lease time")
         query = _table.select().where(_table.c.name == self.name)
-        async with self.engine.connect() as conn:
+        async with read_only(self.engine).connect() as conn:  # a probe: never waits for writers
             row = (await conn.execute(query)).first()
         if row is None or row.expires_at < now:
             return None

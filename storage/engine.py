@@ -16,7 +16,9 @@ DDL. By default the BEGIN is ``BEGIN IMMEDIATE``: a transaction takes the write 
 starts, so two writers queue on ``busy_timeout`` instead of the second failing with
 ``SQLITE_BUSY`` after it has already read (SQLite cannot upgrade a stale read snapshot to a
 write). The price is that read-only transactions queue behind writers too; pass
-``sqlite_immediate=False`` for read-mostly tools such as reports.
+``sqlite_immediate=False`` for read-mostly tools such as reports, or read through
+:func:`read_only` (the same engine and pool, plain ``BEGIN``) for a probe that must answer
+while a long write holds the lock.
 
 PostgreSQL (``postgresql+asyncpg://…``, install the ``postgres`` extra) needs none of this
 and gets a plain engine with ``pool_pre_ping``.
@@ -36,6 +38,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 logger = logging.getLogger(__name__)
+
+READ_ONLY = "rapport_read_only"
+"""Execution option: on SQLite this connection begins with a plain ``BEGIN``, which takes no
+lock until it writes (see :func:`read_only`); other databases ignore it."""
+
+
+def read_only(engine: AsyncEngine) -> AsyncEngine:
+    """`engine` for reads only: the same pool, but on SQLite its transactions start with a
+    plain (deferred) ``BEGIN``, so they neither wait for a writer holding the lock nor make
+    writers wait (WAL readers see the last commit). A write through it can fail with
+    ``SQLITE_BUSY``; use it for reads."""
+    return engine.execution_options(**{READ_ONLY: True})
 
 
 def sqlite_pragmas(*, foreign_keys: bool = True) -> tuple[str, ...]:
@@ -114,7 +128,8 @@ def _install_sqlite_listeners(
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql(begin)
+        reading = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if reading else begin)
 
 
 async def scrub(engine: AsyncEngine) -> None:

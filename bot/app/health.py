@@ -33,6 +33,7 @@ from sqlmodel import col
 
 from bot.app.settings import Settings
 from bot.core.outbox_model import OutboxState
+from storage.engine import read_only
 from storage.migrate import SchemaState, schema_state
 from storage.tables import OutboxRow, TicketRow
 
@@ -93,7 +94,8 @@ class HealthProbe:
     async def _read(self) -> Snapshot:
         services = self.services
         now = services.clock.now()
-        async with services.engine.connect() as connection:
+        engine = read_only(services.engine)  # a long write (an import, VACUUM) must not stall it
+        async with engine.connect() as connection:
             counted = await connection.execute(
                 select(col(OutboxRow.lane), col(OutboxRow.state), func.count()).group_by(
                     col(OutboxRow.lane), col(OutboxRow.state)
@@ -117,7 +119,7 @@ class HealthProbe:
                     ("resolution", col(TicketRow.resolution_breached_at)),
                 )
             }
-        schema = await schema_state(services.settings.database_url, engine=services.engine)
+        schema = await schema_state(services.settings.database_url, engine=engine)
         holder = None
         if self.bot is not None:
             holder = await self.bot.scheduler.lease.current_holder(now)

@@ -6,6 +6,7 @@ tests/e2e/test_webhook.py."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -78,3 +79,19 @@ async def test_503_when_the_database_cannot_be_reached(tmp_path: Path) -> None:
         await engine.dispose()
     assert status == 503
     assert body["database"] is False and body["schema"] is None
+
+
+async def test_a_write_holding_the_sqlite_lock_does_not_stall_the_probe(tmp_path: Path) -> None:
+    """An import or a VACUUM may hold SQLite's write lock for longer than a load balancer
+    waits; the probe only reads, so it must answer at once rather than queue behind it."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    await upgrade(url)
+    engine = make_engine(url)
+    writer = sqlite3.connect(tmp_path / "bot.db", isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # held for the whole probe
+        status, body = await answer(probe_for(url, engine))
+    finally:
+        writer.close()
+        await engine.dispose()
+    assert status == 200 and body["database"] is True  # BEGIN IMMEDIATE: 503 after 5 s
