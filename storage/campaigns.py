@@ -14,6 +14,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     cast,
+    delete,
     exists,
     func,
     literal,
@@ -284,7 +285,8 @@ class SqlCampaignRepository:
 
     async def cancel_outbox(self, campaign_id: int, at: datetime) -> int:
         """The rows first (a sender may claim one meanwhile: then it is not skipped here),
-        then the recipients whose row this (or an earlier) cancel skipped."""
+        then the recipients whose row this (or an earlier) cancel skipped, then the coupons
+        those rows would have offered (never shown to anyone, so withdrawn)."""
         skipped = await self._move_outbox(
             campaign_id, _UNSENT, state=OutboxState.SKIPPED.value, last_error=CANCELLED_REASON
         )
@@ -299,6 +301,18 @@ class SqlCampaignRepository:
             .where(col(CampaignRecipientRow.status) == RecipientStatus.QUEUED.value)
             .where(kept_back)
             .values(status=RecipientStatus.CANCELLED.value, decided_at=at)
+            .execution_options(synchronize_session=False)
+        )
+        never_offered = select(col(OutboxRow.idempotency_key)).where(
+            col(OutboxRow.idempotency_key).like(f"{key_prefix(campaign_id)}%"),
+            col(OutboxRow.state) == OutboxState.SKIPPED.value,
+            col(OutboxRow.last_error) == CANCELLED_REASON,
+        )
+        await self._session.execute(
+            delete(CouponRow)
+            .where(col(CouponRow.source) == CouponSource.CAMPAIGN.value)
+            .where(col(CouponRow.source_ref).in_(never_offered))
+            .where(col(CouponRow.redeemed_at).is_(None))
             .execution_options(synchronize_session=False)
         )
         return skipped

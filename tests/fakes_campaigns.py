@@ -148,6 +148,13 @@ class MemoryCampaigns:
             key = recipient_key(campaign_id, r.run, r.customer_id)
             if r.status is RecipientStatus.QUEUED and key in keys:
                 r.status, r.decided_at = RecipientStatus.CANCELLED, at
+        coupons = self._work.coupons
+        for coupon_id in [
+            coupon_id
+            for coupon_id, c in coupons.items()
+            if c.source is CouponSource.CAMPAIGN and c.source_ref in keys and c.redeemed_at is None
+        ]:
+            del coupons[coupon_id]
         return len(rows)
 
     async def progress(self, campaign_id: int) -> dict[str, int]:

@@ -622,8 +622,10 @@ class CampaignRepository(Protocol):
 
     async def cancel_outbox(self, campaign_id: int, at: datetime) -> int:
         """The campaign's pending and paused outbox rows are skipped (``last_error``
-        :data:`~bot.core.campaigns.model.CANCELLED_REASON`), and their queued recipients
-        cancelled at `at`, so the report counts them as cancelled; how many rows."""
+        :data:`~bot.core.campaigns.model.CANCELLED_REASON`), their queued recipients
+        cancelled at `at`, so the report counts them as cancelled, and the coupons those rows
+        carried withdrawn (deleted: nobody was told of them, so ``/coupons`` must not list
+        them); how many rows."""
         ...
 
     async def progress(self, campaign_id: int) -> dict[str, int]:

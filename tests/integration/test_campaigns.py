@@ -167,6 +167,7 @@ async def test_pause_holds_even_what_is_queued_resume_releases_cancel_skips(
         decided = (await service.tick(tools)).decided
         assert decided == Counter(no_consent=1, unreachable=1, cap=1, queued=1)  # Night, held
 
+        assert (await service.report(tools, cid)).coupons_issued == 4  # one per message written
         await service.change(tools, cid, Action.CANCEL)
         assert await _due(shop) == []
         shop.clock.advance(6 * 3600)  # Night's morning: still nothing goes
@@ -180,7 +181,7 @@ async def test_pause_holds_even_what_is_queued_resume_releases_cancel_skips(
             1,
         )
         assert report.audience == 8 and report.adds_up
-        assert report.coupons_issued == 4  # one with each message written
+        assert report.coupons_issued == 1  # Mia's; the three held back were never offered
         rows = await shop.outbox()
         assert Counter((r.state, r.last_error) for r in rows) == {
             ("sent", None): 1,
