@@ -8,6 +8,7 @@ on labelled sets that were written before any run and split into development and
     python -m benchmarks.understanding_eval --speed            # also messages/s and start-up
     python -m benchmarks.understanding_eval --set heldout2     # the second, blind held-out set
     python -m benchmarks.understanding_eval --set heldout3     # the third, blind (triage only)
+    python -m benchmarks.understanding_eval --set heldout4     # the fourth, blind (triage only)
     python -m benchmarks.understanding_eval --triage-file benchmarks/data/triage_check4.yaml
                                                                # triage alone on another file
 
@@ -23,7 +24,9 @@ The lead runs it once, at merge, and reports the figures; every further run (abo
 
 ``--set heldout3`` reads ``benchmarks/data/triage_heldout3.yaml``: a third triage set, blind
 like the second and run the same way (once, by the lead). It has no FAQ part, so its FAQ
-figures are empty (``-``) and ``--speed`` times triage alone.
+figures are empty (``-``) and ``--speed`` times triage alone. ``--set heldout4`` reads
+``benchmarks/data/triage_heldout4.yaml``, a fourth such set written after the third had been
+used for a decision; it is run the same way, once, by the lead.
 
 FAQ, per set and locale (in-scope questions have an entry id, out-of-scope ones ``none``):
 
@@ -64,8 +67,12 @@ FAQ_HELDOUT2 = DATA / "faq_heldout2.yaml"
 TRIAGE_HELDOUT2 = DATA / "triage_heldout2.yaml"
 #: The third held-out set (issue #12): triage only, every item held-out.
 TRIAGE_HELDOUT3 = DATA / "triage_heldout3.yaml"
+#: The fourth held-out set (issue #12): triage only, every item held-out.
+TRIAGE_HELDOUT4 = DATA / "triage_heldout4.yaml"
+#: The later held-out sets that have no FAQ part, by ``--set`` name.
+TRIAGE_ONLY_HELDOUT = {"heldout3": TRIAGE_HELDOUT3, "heldout4": TRIAGE_HELDOUT4}
 #: ``--set`` choices: halves of the first sets, both halves, or a later held-out set.
-SETS = ("dev", "heldout", "all", "heldout2", "heldout3")
+SETS = ("dev", "heldout", "all", "heldout2", *TRIAGE_ONLY_HELDOUT)
 CLASSES = ("enquiry", "general", "quality", "major")
 
 #: The false alarms issue #12 names: none of them may be read as a complaint.
@@ -96,8 +103,8 @@ def load_set(path: Path, *, all_heldout: bool = False) -> list[Item]:
     """Every item of a set with its split (even position in its locale × label list: dev).
 
     ``all_heldout`` is for sets without a development half (``*_heldout2.yaml``,
-    ``triage_heldout3.yaml``): every item is then ``heldout``, so code that selects ``dev``
-    items (training, tuning) finds none.
+    ``triage_heldout3.yaml``, ``triage_heldout4.yaml``): every item is then ``heldout``, so
+    code that selects ``dev`` items (training, tuning) finds none.
     """
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     items: list[Item] = []
@@ -116,8 +123,8 @@ def load_items(which: str) -> tuple[list[Item], list[Item]]:
             load_set(FAQ_HELDOUT2, all_heldout=True),
             load_set(TRIAGE_HELDOUT2, all_heldout=True),
         )
-    if which == "heldout3":  # triage only: no FAQ questions
-        return [], load_set(TRIAGE_HELDOUT3, all_heldout=True)
+    if which in TRIAGE_ONLY_HELDOUT:  # triage only: no FAQ questions
+        return [], load_set(TRIAGE_ONLY_HELDOUT[which], all_heldout=True)
     if which not in SETS:
         raise ValueError(f"unknown set {which!r}; choose one of {', '.join(SETS)}")
     return (

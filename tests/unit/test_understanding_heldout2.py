@@ -1,13 +1,14 @@
-"""The blind held-out sets of issue #12: the second (``benchmarks/data/*_heldout2.yaml``) and
-the third (``benchmarks/data/triage_heldout3.yaml``, triage only).
+"""The blind held-out sets of issue #12: the second (``benchmarks/data/*_heldout2.yaml``), the
+third and the fourth (``benchmarks/data/triage_heldout3.yaml``, ``triage_heldout4.yaml``, triage
+only).
 
 Only shape is checked here: the files parse, have the promised sizes and label mix per locale,
 hold no message twice and share no message with anything the matcher or the classifier could
 have been tuned on (the first evaluation sets, the training file, the unit-test cases, the FAQ's
-own phrasings) — the third set not with the second either. Nothing here runs the FAQ matcher or
-triage on a set: its figures are taken once, by ``python -m benchmarks.understanding_eval --set
-heldout2`` (or ``heldout3``), and never tuned on. Failures name positions in the held-out files,
-never the other files' text.
+own phrasings) — a later set not with the earlier ones either. Nothing here runs the FAQ matcher
+or triage on a set: its figures are taken once, by ``python -m benchmarks.understanding_eval --set
+heldout2`` (or ``heldout3``, ``heldout4``), and never tuned on. Failures name positions in the
+held-out files, never the other files' text.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from benchmarks.understanding_eval import (
     FAQ_SET,
     TRIAGE_HELDOUT2,
     TRIAGE_HELDOUT3,
+    TRIAGE_HELDOUT4,
     TRIAGE_SET,
     Item,
     faq_figures,
@@ -55,14 +57,18 @@ MIN_TRIAGE_PER_LOCALE = 220
 MIN_FAQ_IN_SCOPE = 330
 MIN_FAQ_PER_ENTRY_AND_LOCALE = 3
 MIN_OUT_OF_SCOPE = 60
+#: A triage file checked against, not a held-out set (its text is never printed here).
+TRIAGE_CHECK4 = ROOT / "benchmarks" / "data" / "triage_check4.yaml"
 #: What a later held-out set must not share either: the sets written before it.
-EARLIER_HELDOUT = {TRIAGE_HELDOUT3: (TRIAGE_HELDOUT2, FAQ_HELDOUT2)}
-#: The third set's brief: about 450 messages, locales 40/30/30 %, about half enquiries, and at
-#: least 90 majors.
-HELDOUT3_MIN = 450
-HELDOUT3_LOCALE_SHARE = {"en": 0.40, "zh-Hans": 0.30, "zh-Hant": 0.30}
-HELDOUT3_ENQUIRY_SHARE = 0.50
-HELDOUT3_MIN_MAJOR = 90
+EARLIER_HELDOUT = {
+    TRIAGE_HELDOUT3: (TRIAGE_HELDOUT2, FAQ_HELDOUT2),
+    TRIAGE_HELDOUT4: (TRIAGE_HELDOUT2, FAQ_HELDOUT2, TRIAGE_HELDOUT3, TRIAGE_CHECK4),
+}
+#: The briefs of the triage-only sets: locales 40/30/30 %, about half enquiries, and at least
+#: so many messages and majors (third: about 450 and 90; fourth: 600 and 150).
+LATER_LOCALE_SHARE = {"en": 0.40, "zh-Hans": 0.30, "zh-Hant": 0.30}
+LATER_ENQUIRY_SHARE = 0.50
+LATER_MIN_SIZE_AND_MAJOR = {TRIAGE_HELDOUT3: (450, 90), TRIAGE_HELDOUT4: (600, 150)}
 
 
 def normal(text: str) -> str:
@@ -129,22 +135,24 @@ def test_faq_set_covers_every_entry_in_every_locale(faq_items: list[Item]) -> No
     assert sum(i.label == "none" for i in faq_items) >= MIN_OUT_OF_SCOPE
 
 
-def test_third_triage_set_size_locales_and_labels() -> None:
-    items = load_set(TRIAGE_HELDOUT3, all_heldout=True)
-    assert len(items) >= HELDOUT3_MIN
+@pytest.mark.parametrize("path", list(LATER_MIN_SIZE_AND_MAJOR), ids=lambda p: p.name)
+def test_later_triage_set_size_locales_and_labels(path: Path) -> None:
+    min_size, min_major = LATER_MIN_SIZE_AND_MAJOR[path]
+    items = load_set(path, all_heldout=True)
+    assert len(items) >= min_size
     locales = Counter(i.locale for i in items)
     assert set(locales) == set(LOCALES)
-    for locale, share in HELDOUT3_LOCALE_SHARE.items():
+    for locale, share in LATER_LOCALE_SHARE.items():
         assert abs(locales[locale] / len(items) - share) <= MIX_TOLERANCE, (locale, locales)
     labels = Counter(i.label for i in items)
     assert set(labels) == set(TRIAGE_MIX)
-    assert abs(labels["enquiry"] / len(items) - HELDOUT3_ENQUIRY_SHARE) <= MIX_TOLERANCE, labels
-    assert labels["major"] >= HELDOUT3_MIN_MAJOR, labels
+    assert abs(labels["enquiry"] / len(items) - LATER_ENQUIRY_SHARE) <= MIX_TOLERANCE, labels
+    assert labels["major"] >= min_major, labels
     for locale in LOCALES:  # every class in every locale
         assert {i.label for i in items if i.locale == locale} == set(TRIAGE_MIX), locale
 
 
-HELD_OUT_FILES = [TRIAGE_HELDOUT2, FAQ_HELDOUT2, TRIAGE_HELDOUT3]
+HELD_OUT_FILES = [TRIAGE_HELDOUT2, FAQ_HELDOUT2, TRIAGE_HELDOUT3, TRIAGE_HELDOUT4]
 
 
 @pytest.mark.parametrize("path", HELD_OUT_FILES, ids=lambda p: p.name)
@@ -196,10 +204,13 @@ def test_every_item_is_held_out_and_dev_finds_none(
         load_items("heldout9")
 
 
-def test_third_set_is_triage_only_and_all_held_out() -> None:
-    faq, tri = load_items("heldout3")
+@pytest.mark.parametrize(
+    ("which", "path"), [("heldout3", TRIAGE_HELDOUT3), ("heldout4", TRIAGE_HELDOUT4)]
+)
+def test_later_set_is_triage_only_and_all_held_out(which: str, path: Path) -> None:
+    faq, tri = load_items(which)
     assert faq == []
-    assert tri == load_set(TRIAGE_HELDOUT3, all_heldout=True)
+    assert tri == load_set(path, all_heldout=True)
     assert {i.split for i in tri} == {"heldout"}
     # no FAQ questions: empty figures, not a division by zero
     figures, errors = faq_figures(None, [])  # type: ignore[arg-type]  # never consulted
@@ -221,11 +232,12 @@ def test_speed_without_faq_questions_times_triage_alone(monkeypatch: pytest.Monk
     assert classified and set(classified) == {"hello"}
 
 
-@pytest.mark.parametrize("which", ["heldout2", "heldout3"])
+@pytest.mark.parametrize("which", ["heldout2", "heldout3", "heldout4"])
 def test_understanding_eval_cli_accepts_the_set(
     which: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """``--set heldout2`` or ``heldout3`` reaches ``evaluate`` (replaced: nothing is measured)."""
+    """``--set heldout2``, ``heldout3`` or ``heldout4`` reaches ``evaluate`` (replaced: nothing
+    is measured)."""
     seen: list[str] = []
 
     def fake(chosen: str, **_: object) -> tuple[dict[str, object], list[str]]:
