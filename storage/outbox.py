@@ -239,6 +239,21 @@ class SqlOutboxRepository:
         won = {int(i) for i in await self._session.scalars(stmt) if i is not None}
         return [i for i in outbox_ids if i in won]
 
+    async def refresh_claims(self, outbox_ids: Sequence[int], worker: str, now: datetime) -> int:
+        if not outbox_ids:
+            return 0
+        stmt = (
+            update(OutboxRow)
+            .where(
+                col(OutboxRow.id).in_(list(outbox_ids)),
+                col(OutboxRow.state) == OutboxState.SENDING.value,
+                col(OutboxRow.claimed_by) == worker[:128],
+            )
+            .values(claimed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return int((await self._session.execute(stmt)).rowcount or 0)  # type: ignore[attr-defined]
+
     async def mark_sent(self, outbox_id: int, at: datetime, telegram_message_id: int) -> None:
         await self.mark_sent_many([(outbox_id, telegram_message_id)], at)
 

@@ -381,6 +381,12 @@ class _Outbox:
         row = self._rows.get(outbox_id)
         return row if row is not None and row.state is OutboxState.SENDING else None
 
+    async def refresh_claims(self, outbox_ids: Sequence[int], worker: str, now: datetime) -> int:
+        held = [r for i in outbox_ids if (r := self._sending(i)) and r.claimed_by == worker]
+        for row in held:
+            row.claimed_at = now
+        return len(held)
+
     async def mark_sent(self, outbox_id: int, at: datetime, telegram_message_id: int) -> None:
         if row := self._sending(outbox_id):
             row.state, row.sent_at, row.last_error = OutboxState.SENT, at, None

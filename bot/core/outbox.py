@@ -176,17 +176,21 @@ class OutboxSender:
         resumed the answers an earlier run left, which must go before anything newer to the
         same chats). At a stop it lets the rows in flight finish (the runner bounds the
         wait); claimed rows not yet begun are not sent and stay claimed for
-        :func:`release_own`."""
+        :func:`release_own`. Every third of ``claim_timeout_seconds`` it claims the rows it
+        holds again (:meth:`_heartbeat`), so a row that waits long (a long 429 pause, a
+        group's 20 a minute) is never taken for a dead sender's and sent twice."""
         if after is not None:
             waiting = asyncio.create_task(after.wait())
             stopping = asyncio.create_task(self._stop.wait())
             await asyncio.wait({waiting, stopping}, return_when=asyncio.FIRST_COMPLETED)
             waiting.cancel()
             stopping.cancel()
-        in_flight: set[asyncio.Task[OutboxState]] = set()
+        in_flight: dict[asyncio.Task[OutboxState], int] = {}
+        beat = self._deps.clock.now()
         try:
             batch = self._policy.batch_size
             while not self._stop.is_set():
+                beat = await self._heartbeat(in_flight, beat)
                 room = 2 * batch - len(in_flight)  # the window, and one batch claimed ahead
                 claimed: list[OutboxMessage] = []
                 if room >= max(1, batch // 2) or not in_flight:
@@ -198,7 +202,7 @@ class OutboxSender:
                         log.exception("outbox: claiming failed; trying again")
                 for row in claimed:
                     task = asyncio.create_task(self._send(row), name=f"outbox-{row.id}")
-                    in_flight.add(task)
+                    in_flight[task] = row.id or 0
                     task.add_done_callback(_settled(in_flight))
                 if not claimed and not self._stop.is_set():
                     await self._idle(in_flight)
@@ -206,7 +210,24 @@ class OutboxSender:
             if in_flight:
                 await asyncio.gather(*in_flight, return_exceptions=True)
 
-    async def _idle(self, in_flight: set[asyncio.Task[OutboxState]]) -> None:
+    async def _heartbeat(
+        self, in_flight: dict[asyncio.Task[OutboxState], int], last: datetime
+    ) -> datetime:
+        """Claims the held rows again when a third of the claim timeout has passed since
+        `last`; returns when it last did. A failure is logged and tried at the next round."""
+        now = self._deps.clock.now()
+        if not in_flight or now - last < timedelta(seconds=self._policy.claim_timeout_seconds / 3):
+            return last
+        try:
+            async with self._deps.uow() as uow:
+                await uow.outbox.refresh_claims(list(in_flight.values()), self._worker, now)
+                await uow.commit()
+        except Exception:
+            log.exception("outbox: renewing the claims failed; trying again")
+            return last
+        return now
+
+    async def _idle(self, in_flight: dict[asyncio.Task[OutboxState], int]) -> None:
         """Waits for a wake-up, a send to finish (room to claim more) or ``poll_seconds``."""
         self._wake.clear()
         woken = asyncio.create_task(self._wake.wait())
@@ -305,12 +326,12 @@ class SendWindow:
 
 
 def _settled(
-    in_flight: set[asyncio.Task[OutboxState]],
+    in_flight: dict[asyncio.Task[OutboxState], int],
 ) -> Callable[[asyncio.Task[OutboxState]], None]:
     """A done-callback that forgets a finished send and logs how it failed, if it did."""
 
     def done(task: asyncio.Task[OutboxState]) -> None:
-        in_flight.discard(task)
+        in_flight.pop(task, None)
         if not task.cancelled() and task.exception() is not None:
             log.error("outbox: %s failed: %r", task.get_name(), task.exception())
 

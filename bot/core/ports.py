@@ -456,6 +456,12 @@ class OutboxRepository(Protocol):
         given. Of two callers (two processes) each row goes to one only."""
         ...
 
+    async def refresh_claims(self, outbox_ids: Sequence[int], worker: str, now: datetime) -> int:
+        """Of these rows, those still ``sending`` and claimed by `worker` are claimed again
+        at `now` (a live sender's heartbeat: a row it still holds never looks stale to
+        another sender, however long Telegram makes it wait); returns how many."""
+        ...
+
     async def mark_sent(self, outbox_id: int, at: datetime, telegram_message_id: int) -> None: ...
 
     async def mark_sent_many(self, sent: Sequence[tuple[int, int]], at: datetime) -> None:

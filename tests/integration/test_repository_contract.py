@@ -1266,6 +1266,15 @@ async def test_outbox_claims_and_marks_sent_many_rows_at_once(backend: Backend) 
     assert held and held.state is OutboxState.SENDING and held.claimed_by == "a:1"
     assert held.claimed_at == minutes(6)
     assert skipped and skipped.state is OutboxState.SKIPPED and skipped.telegram_message_id is None
+    async with backend.uow() as work:  # a:1 renews its claim; another's or a sent row is not
+        assert await work.outbox.refresh_claims([third, first, fourth], "a:1", minutes(30)) == 1
+        assert await work.outbox.refresh_claims([third], "c:3", minutes(31)) == 0
+        assert await work.outbox.refresh_claims([], "a:1", minutes(31)) == 0
+        await work.commit()
+    async with backend.uow() as work:
+        renewed = await work.outbox.get(third)
+        assert renewed and renewed.claimed_at == minutes(30) and renewed.claimed_by == "a:1"
+        assert await work.outbox.due(minutes(31), minutes(20), 10) == []  # not stale now
 
 
 # --- coverage of the ports -------------------------------------------------------------------

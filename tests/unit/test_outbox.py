@@ -381,3 +381,28 @@ async def test_the_window_gives_a_freed_place_to_service_rows_first() -> None:
     assert order == ["first", "service", "proactive"]
     async with window.place(urgent=False):  # the cancelled wait kept no place
         pass
+
+
+async def test_a_live_sender_renews_its_claims_so_a_long_wait_is_not_taken_for_death(
+    bot: FakeBot,
+) -> None:
+    """Telegram holds the sends for longer than the claim timeout (a long 429 pause): the
+    sender holding the rows claims them again as time passes, so another sender finds
+    nothing stale to take, and each message goes once."""
+    held = HeldMessenger()
+    with_messenger(bot, held)
+    await queue_many(bot, 3)
+    running = OutboxSender(bot.deps, Delivery(bot.deps), replace(POLICY, batch_size=2), "w:1")
+    task = asyncio.create_task(running.run())
+    await settle(lambda: sum(r.state is OutboxState.SENDING for r in rows(bot)) == 3)
+    for _ in range(4):  # well past the timeout, a third of it at a time
+        bot.clock.advance(POLICY.claim_timeout_seconds / 3 + 1)
+        renewed = bot.clock.now()
+        await settle(lambda: all(r.claimed_at == renewed for r in rows(bot)))  # noqa: B023
+    bot.clock.advance(POLICY.claim_timeout_seconds / 3 - 1)
+    assert await sender(bot, worker="w:2").drain_once() == 0
+    held.release.set()
+    await settle(lambda: all(r.state is OutboxState.SENT for r in rows(bot)))
+    running.stop()
+    await asyncio.wait_for(task, 1)
+    assert sorted(m.chat_id for m in held.sent) == [1000, 1001, 1002]
