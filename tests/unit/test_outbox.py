@@ -324,14 +324,21 @@ async def settle(condition: Any) -> None:
     raise AssertionError("the sender never got there")
 
 
+async def held_sender(
+    bot: FakeBot, count: int
+) -> tuple[HeldMessenger, OutboxSender, asyncio.Task[None]]:
+    """`count` proactive rows queued and a running sender (batch 2) whose sends are held."""
+    held = HeldMessenger()
+    with_messenger(bot, held)
+    await queue_many(bot, count)
+    running = OutboxSender(bot.deps, Delivery(bot.deps), replace(POLICY, batch_size=2), "w:1")
+    return held, running, asyncio.create_task(running.run())
+
+
 async def test_the_sender_claims_a_batch_ahead_but_sends_at_most_a_batch_at_once(
     bot: FakeBot,
 ) -> None:
-    held = HeldMessenger()
-    with_messenger(bot, held)
-    await queue_many(bot, 7)
-    running = OutboxSender(bot.deps, Delivery(bot.deps), replace(POLICY, batch_size=2), "w:1")
-    task = asyncio.create_task(running.run())
+    held, running, task = await held_sender(bot, 7)
     await settle(lambda: len(held.begun) == 2)
     await settle(lambda: sum(r.state is OutboxState.SENDING for r in rows(bot)) == 4)
     assert len(held.begun) == 2  # the two claimed ahead wait for the window
@@ -343,11 +350,7 @@ async def test_the_sender_claims_a_batch_ahead_but_sends_at_most_a_batch_at_once
 
 
 async def test_rows_claimed_ahead_are_not_sent_after_a_stop_and_go_back(bot: FakeBot) -> None:
-    held = HeldMessenger()
-    with_messenger(bot, held)
-    await queue_many(bot, 4)
-    running = OutboxSender(bot.deps, Delivery(bot.deps), replace(POLICY, batch_size=2), "w:1")
-    task = asyncio.create_task(running.run())
+    held, running, task = await held_sender(bot, 4)
     await settle(lambda: sum(r.state is OutboxState.SENDING for r in rows(bot)) == 4)
     running.stop()
     held.release.set()
@@ -389,11 +392,7 @@ async def test_a_live_sender_renews_its_claims_so_a_long_wait_is_not_taken_for_d
     """Telegram holds the sends for longer than the claim timeout (a long 429 pause): the
     sender holding the rows claims them again as time passes, so another sender finds
     nothing stale to take, and each message goes once."""
-    held = HeldMessenger()
-    with_messenger(bot, held)
-    await queue_many(bot, 3)
-    running = OutboxSender(bot.deps, Delivery(bot.deps), replace(POLICY, batch_size=2), "w:1")
-    task = asyncio.create_task(running.run())
+    held, running, task = await held_sender(bot, 3)
     await settle(lambda: sum(r.state is OutboxState.SENDING for r in rows(bot)) == 3)
     for _ in range(4):  # well past the timeout, a third of it at a time
         bot.clock.advance(POLICY.claim_timeout_seconds / 3 + 1)
