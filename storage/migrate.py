@@ -22,28 +22,34 @@ make it portable (SQLite and PostgreSQL) and self-contained.
 A private in-memory SQLite database exists only on its one connection: migrate it by passing
 the application's engine (``upgrade(url, engine=engine)``); otherwise the migrations would run
 on a database of their own that vanishes at once.
+
+A database already at the code's head (every start but the first after an upgrade) costs a
+look at ``alembic_version``: :func:`upgrade` compares the revisions stored there with the
+heads of the shipped files (:mod:`storage.revisions`) and imports alembic only when there is
+work to do.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import functools
 import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection
+from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.engine import make_engine
+from storage.revisions import shipped_revisions
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 logger = logging.getLogger(__name__)
 
@@ -53,8 +59,14 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 INI_PATH = Path(__file__).resolve().parent / "alembic.ini"
 
 
+#: The table where alembic records the revisions a database is at.
+VERSION_TABLE = "alembic_version"
+
+
 def alembic_config(url: str) -> Config:
     """An alembic `Config` for `url` that needs no ini file on disk."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("path_separator", "os")
@@ -68,15 +80,28 @@ async def upgrade(url: str, revision: str = "heads", *, engine: AsyncEngine | No
     migrations branch from a common parent can land independently before a merge revision).
 
     Safe to call from a running event loop. Uses `engine` if given (needed for an in-memory
-    database), else a short-lived engine of its own."""
+    database), else a short-lived engine of its own. A database already at every head is
+    left alone after one query."""
+    if revision == "heads":
+        state = await schema_state(url, engine=engine)
+        if state.at_head:
+            logger.info("database already at the code's head")
+            return
     logger.info("migrating database up to %s", revision)
-    await _run(url, engine, lambda config: command.upgrade(config, revision))
+    await _run(url, engine, lambda config: _command().upgrade(config, revision))
 
 
 async def downgrade(url: str, revision: str, *, engine: AsyncEngine | None = None) -> None:
     """Downgrade the database at `url` to `revision` (``"base"`` drops everything)."""
     logger.info("migrating database down to %s", revision)
-    await _run(url, engine, lambda config: command.downgrade(config, revision))
+    await _run(url, engine, lambda config: _command().downgrade(config, revision))
+
+
+def _command() -> ModuleType:
+    """alembic's command module, imported when a migration runs (not at every start)."""
+    from alembic import command
+
+    return command
 
 
 async def _run(url: str, engine: AsyncEngine | None, action: Callable[[Config], None]) -> None:
@@ -130,14 +155,19 @@ class SchemaState:
         return f"database is at {shown}, the code at {heads}: run `rapport db upgrade`"
 
 
-@functools.cache
 def code_revisions() -> tuple[frozenset[str], frozenset[str]]:
-    """The heads of the migrations shipped with this code, and every revision they know.
-    Read once per process: the files do not change under a running bot, and ``/healthz``
-    asks on every probe."""
-    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
-    known = frozenset(revision.revision for revision in script.walk_revisions())
-    return frozenset(script.get_heads()), known
+    """The heads of the migrations shipped with this code, and every revision they know
+    (read once per process, without alembic: :mod:`storage.revisions`)."""
+    graph = shipped_revisions()
+    return graph.heads, graph.known
+
+
+def database_revisions(connection: Connection) -> frozenset[str]:
+    """The revisions recorded in the database (empty: never migrated)."""
+    if not inspect(connection).has_table(VERSION_TABLE):
+        return frozenset()
+    rows = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}"))
+    return frozenset(row[0] for row in rows)
 
 
 async def schema_state(url: str, *, engine: AsyncEngine | None = None) -> SchemaState:
@@ -146,11 +176,7 @@ async def schema_state(url: str, *, engine: AsyncEngine | None = None) -> Schema
     active = make_engine(url) if engine is None else engine
     try:
         async with active.connect() as connection:
-
-            def current(sync_connection: Connection) -> frozenset[str]:
-                return frozenset(MigrationContext.configure(sync_connection).get_current_heads())
-
-            database = await connection.run_sync(current)
+            database = await connection.run_sync(database_revisions)
     finally:
         if engine is None:
             await active.dispose()

@@ -5,10 +5,15 @@ Each locale folder holds ``messages/*.yaml`` (one file per feature: ``general.ya
 key may be defined in one file only) and ``faq.yaml``, whose questions and answers are
 exposed as the keys ``faq.<id>.question`` and ``faq.<id>.answer``.
 
-Templates are compiled once, at start-up, with ``StrictUndefined`` (a missing parameter is
+Templates are compiled at start-up (a broken one stops the start, naming its key), with
+``StrictUndefined`` (a missing parameter is
 an error, not an empty string) and HTML autoescaping, because replies are sent with
 Telegram's HTML parse mode: anything a customer wrote is escaped when it is interpolated,
 while the template's own markup is kept.
+
+Compiling the ~1,100 shipped templates takes a second or more; the Python code each compiles to
+is kept for the process (:func:`_compiled`), so a process that builds the renderer again (the
+test suite builds one per test, ``rapport demo`` one per framework) pays that once.
 
 Inside a template ``t(key, **params)`` renders another key in the same locale, and every
 template sees the deployment-wide globals (``business_name``).
@@ -16,9 +21,11 @@ template sees the deployment-wide globals (``business_name``).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import CodeType
 from typing import Any
 
 import yaml
@@ -94,6 +101,27 @@ def faq_sources(entries: Sequence[FaqEntry]) -> dict[str, dict[str, str]]:
     return by_locale
 
 
+ENVIRONMENT_OPTIONS: dict[str, Any] = {
+    "autoescape": True,
+    "undefined": StrictUndefined,
+    "keep_trailing_newline": False,
+    "trim_blocks": True,
+    "lstrip_blocks": True,
+}
+"""How every renderer's templates are read and compiled (the code :func:`_compiled` keeps
+depends on these, so they are one constant)."""
+_COMPILER = Environment(**ENVIRONMENT_OPTIONS)
+
+
+@functools.cache
+def _compiled(source: str) -> CodeType:
+    """The Python code of the template `source` (raises jinja2's :class:`TemplateError`; an
+    error is not kept). Globals and the environment are bound later, per renderer, so one code
+    object serves every renderer of the process."""
+    code: CodeType = _COMPILER.compile(source)
+    return code
+
+
 class Renderer:
     """Implements :class:`bot.core.ports.Renderer` over compiled Jinja2 templates.
 
@@ -109,23 +137,23 @@ class Renderer:
         if not sources:
             raise TemplateFileError("no locales given")
         self._locales = tuple(sources)
-        self._env = Environment(
-            autoescape=True,
-            undefined=StrictUndefined,
-            keep_trailing_newline=False,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
+        self._env = Environment(**ENVIRONMENT_OPTIONS)
         self._env.globals.update(globals_ or {})
         self._templates: dict[str, dict[str, Template]] = {}
         for locale, keys in sources.items():
             compiled: dict[str, Template] = {}
             for key, source in keys.items():
                 try:
-                    compiled[key] = self._env.from_string(source)
+                    compiled[key] = self._template_of(source)
                 except TemplateError as exc:
                     raise TemplateFileError(f"{locale}/{key}: {exc}") from exc
             self._templates[locale] = compiled
+
+    def _template_of(self, source: str) -> Template:
+        """`source` as a template of this renderer's environment (what
+        :meth:`Environment.from_string` does, with the compiled code kept)."""
+        env = self._env
+        return env.template_class.from_code(env, _compiled(source), env.make_globals(None))
 
     @property
     def locales(self) -> Sequence[str]:

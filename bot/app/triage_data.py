@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from bot.app.faq_data import YAML_LOADER
 from bot.core.triage import Lexicon, Severity, Term
 from scripts_i18n import ROOT
 
@@ -156,7 +157,7 @@ def load_lexicon(path: Path, locale: str) -> Lexicon:
     except (OSError, UnicodeDecodeError) as exc:
         raise TriageFileError(f"{path}: cannot read triage lexicon: {exc}") from exc
     try:
-        root = yaml.compose(source, Loader=yaml.SafeLoader)
+        root = yaml.compose(source, Loader=YAML_LOADER)  # libyaml's: 10x faster
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = str(path) if mark is None else f"{path}:{mark.line + 1}"

@@ -34,9 +34,20 @@ from bot.core.services.staff import enroll
 from sandbox import Emulator, FloodLimits, SimUser, VirtualClock
 from sandbox.scenario import Press, Say, StaffPress, Step
 from storage.tables import CustomerTierRow
+from tests.e2e.launcher import Launcher
 
 TOKEN = "123456:TEST"
 FRAMEWORKS: tuple[Framework, ...] = ("aiogram", "ptb")
+ROOT = Path(__file__).resolve().parents[2]
+"""The checkout under test: a bot process started by a test imports its code from here."""
+
+
+def process_env(**variables: str) -> dict[str, str]:
+    """The environment for a ``rapport`` process a test starts: this one's, with `variables`
+    and the checkout first on ``PYTHONPATH`` (the processes run in a temporary folder, where a
+    relative ``PYTHONPATH=.`` would find another checkout's installed copy instead)."""
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
+    return {**os.environ, "PYTHONPATH": path, **variables}
 
 
 @pytest.fixture(autouse=True)
@@ -110,6 +121,17 @@ async def adapter_client(
             yield ptb, PtbMessenger(ptb, paid_broadcast=paid)
         finally:
             await request.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def launcher() -> AsyncIterator[Launcher]:
+    """Starts real ``rapport`` processes for the tests that kill them (see
+    :mod:`tests.e2e.launcher`); one per test session, started on first use."""
+    started = await Launcher.start(process_env())
+    try:
+        yield started
+    finally:
+        await started.close()
 
 
 @pytest.fixture

@@ -30,10 +30,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import sqlite3
-import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -42,7 +40,8 @@ import pytest
 
 from bot.app.settings import Framework
 from sandbox import Emulator, FloodLimits, SimUser
-from tests.e2e.conftest import FRAMEWORKS, TOKEN, Traffic, patiently
+from tests.e2e.conftest import FRAMEWORKS, TOKEN, Traffic, patiently, process_env
+from tests.e2e.launcher import LaunchedProcess, Launcher
 
 pytestmark = pytest.mark.e2e
 
@@ -68,42 +67,36 @@ async def emu() -> AsyncIterator[Emulator]:
 
 
 class BotProcess:
-    """``rapport run`` in a subprocess, its log in a file (shown when a test fails)."""
+    """``rapport run`` in a process of its own (forked by the :class:`Launcher`), its log in
+    a file (shown when a test fails)."""
 
-    def __init__(self, framework: Framework, emu: Emulator, folder: Path) -> None:
+    def __init__(
+        self, framework: Framework, emu: Emulator, folder: Path, launcher: Launcher
+    ) -> None:
         self.framework = framework
         self.emu = emu
         self.folder = folder
+        self.launcher = launcher
         self.database = folder / "bot.db"
         self.runs = 0
-        self.process: asyncio.subprocess.Process | None = None
+        self.process: LaunchedProcess | None = None
 
     async def start(self) -> None:
         self.runs += 1
-        env = {
-            **os.environ,
-            "RAPPORT_API_BASE": self.emu.base_url,
-            "RAPPORT_BOT_TOKEN": TOKEN,
-            "RAPPORT_DATABASE_URL": f"sqlite+aiosqlite:///{self.database}",
-            "RAPPORT_FRAMEWORK": self.framework,
-            "RAPPORT_POLLING_TIMEOUT": "1",
-            "RAPPORT_CHAT_MESSAGES_PER_SECOND": "50",
-            "RAPPORT_CHAT_BURST": "50",
-            "RAPPORT_DEFAULT_TIMEZONE": "UTC",
-            "PTB_TIMEDELTA": "1",
-        }
-        log = (self.folder / f"bot-{self.runs}.log").open("wb")
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-c",
-            "from bot.app.cli import app; app()",
-            "run",
-            cwd=self.folder,  # no stray .env
-            env=env,
-            stdout=log,
-            stderr=asyncio.subprocess.STDOUT,
+        env = process_env(
+            RAPPORT_API_BASE=self.emu.base_url,
+            RAPPORT_BOT_TOKEN=TOKEN,
+            RAPPORT_DATABASE_URL=f"sqlite+aiosqlite:///{self.database}",
+            RAPPORT_FRAMEWORK=self.framework,
+            RAPPORT_POLLING_TIMEOUT="1",
+            RAPPORT_CHAT_MESSAGES_PER_SECOND="50",
+            RAPPORT_CHAT_BURST="50",
+            RAPPORT_DEFAULT_TIMEZONE="UTC",
+            PTB_TIMEDELTA="1",
         )
-        log.close()
+        log = self.folder / f"bot-{self.runs}.log"
+        # in a folder of its own: no stray .env
+        self.process = await self.launcher.launch(["run"], env, self.folder, log)
         await patiently(
             lambda: self.emu.polling,
             f"run {self.runs} of the bot to poll",
@@ -158,12 +151,12 @@ class BotProcess:
 
 @pytest.fixture
 async def bot_process(
-    emu: Emulator, tmp_path: Path
+    emu: Emulator, tmp_path: Path, launcher: Launcher
 ) -> AsyncIterator[Callable[[Framework], BotProcess]]:
     made: list[BotProcess] = []
 
     def make(framework: Framework) -> BotProcess:
-        made.append(BotProcess(framework, emu, tmp_path))
+        made.append(BotProcess(framework, emu, tmp_path, launcher))
         return made[-1]
 
     yield make

@@ -31,6 +31,7 @@ from storage.engine import make_engine
 from storage.migrate import upgrade
 from storage.uow import SqlUnitOfWorkFactory
 from tests.e2e.conftest import TOKEN
+from tests.e2e.launcher import Launcher
 from tests.e2e.test_crash_recovery import IDLE, BotProcess, until
 
 pytestmark = pytest.mark.e2e
@@ -107,12 +108,16 @@ class Reached:
 
 @pytest.mark.parametrize("framework", ["aiogram", "ptb"])
 async def test_sigkill_half_way_through_the_outbox_loses_none_and_repeats_only_in_flight(
-    framework: Framework, emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    framework: Framework,
+    emu: Emulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    launcher: Launcher,
 ) -> None:
     for name, value in EXTRA_ENV.items():  # the subprocess inherits them
         monkeypatch.setenv(name, value)
     users = [emu.add_user(f"U{n:04d}", language_code="en") for n in range(ROWS)]
-    bot = OutboxBot(framework, emu, tmp_path)
+    bot = OutboxBot(framework, emu, tmp_path, launcher)
     await seed(bot.database, users)
     try:
         await bot.start()

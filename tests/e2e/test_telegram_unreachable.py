@@ -10,7 +10,6 @@ one line, exit status 2, no retry.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
 import sys
@@ -20,7 +19,7 @@ import pytest
 
 from bot.app.settings import Framework
 from sandbox import Emulator
-from tests.e2e.conftest import FRAMEWORKS, patiently
+from tests.e2e.conftest import FRAMEWORKS, patiently, process_env
 
 TOKEN = "123456:TEST"
 
@@ -36,17 +35,16 @@ def a_closed_port() -> int:
 async def rapport_run(
     framework: Framework, api_base: str, folder: Path, token: str = TOKEN
 ) -> asyncio.subprocess.Process:
-    env = {
-        **os.environ,
-        "RAPPORT_API_BASE": api_base,
-        "RAPPORT_BOT_TOKEN": token,
-        "RAPPORT_DATABASE_URL": f"sqlite+aiosqlite:///{folder / 'bot.db'}",
-        "RAPPORT_FRAMEWORK": framework,
-        "RAPPORT_POLLING_TIMEOUT": "1",
-        "RAPPORT_TELEGRAM_RETRY_MIN_SECONDS": "0.2",
-        "RAPPORT_TELEGRAM_RETRY_MAX_SECONDS": "0.5",
-        "PTB_TIMEDELTA": "1",
-    }
+    env = process_env(
+        RAPPORT_API_BASE=api_base,
+        RAPPORT_BOT_TOKEN=token,
+        RAPPORT_DATABASE_URL=f"sqlite+aiosqlite:///{folder / 'bot.db'}",
+        RAPPORT_FRAMEWORK=framework,
+        RAPPORT_POLLING_TIMEOUT="1",
+        RAPPORT_TELEGRAM_RETRY_MIN_SECONDS="0.2",
+        RAPPORT_TELEGRAM_RETRY_MAX_SECONDS="0.5",
+        PTB_TIMEDELTA="1",
+    )
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",

@@ -30,11 +30,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import random
 import re
 import signal
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -60,9 +58,11 @@ from tests.e2e.conftest import (
     Traffic,
     free_port,
     patiently,
+    process_env,
     running_bot,
 )
 from tests.e2e.job_targets import CREATE_RUNS, RUNS_TABLE
+from tests.e2e.launcher import LaunchedProcess, Launcher
 from tests.postgres_server import PostgresServer
 
 pytestmark = pytest.mark.e2e
@@ -71,7 +71,6 @@ WORKERS = 3
 CUSTOMERS = 6
 LEASE_TTL = 4.0
 NOTED = "tests.e2e.job_targets:noted"
-ROOT = Path(__file__).resolve().parents[2]
 DIALOGUE = (
     Say("/start"),
     Say("invoice"),
@@ -212,10 +211,15 @@ async def serving(proxy: Proxy) -> AsyncIterator[int]:
 
 
 class Worker:
-    def __init__(self, n: int, framework: Framework, env: dict[str, str], folder: Path) -> None:
+    """``rapport run --webhook`` in a process of its own (forked by the :class:`Launcher`)."""
+
+    def __init__(
+        self, n: int, framework: Framework, env: dict[str, str], folder: Path, launcher: Launcher
+    ) -> None:
         self.n, self.port = n, free_port()
         self.framework, self.env, self.folder = framework, env, folder
-        self.process: asyncio.subprocess.Process | None = None
+        self.launcher = launcher
+        self.process: LaunchedProcess | None = None
 
     async def start(self, proxy_port: int) -> None:
         env = {
@@ -224,19 +228,8 @@ class Worker:
             "RAPPORT_WEBHOOK_URL": f"http://127.0.0.1:{proxy_port}/telegram",
             "RAPPORT_WEBHOOK_LISTEN": f"127.0.0.1:{self.port}",
         }
-        log = (self.folder / f"worker-{self.n}.log").open("wb")
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-c",
-            "from bot.app.cli import app; app()",
-            "run",
-            "--webhook",
-            cwd=self.folder,
-            env=env,
-            stdout=log,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        log.close()
+        log = self.folder / f"worker-{self.n}.log"
+        self.process = await self.launcher.launch(["run", "--webhook"], env, self.folder, log)
 
     async def health(self) -> dict[str, Any] | None:
         try:
@@ -322,14 +315,13 @@ async def reference_run(framework: Framework, tmp_path: Path) -> tuple[list[str]
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 async def test_three_webhook_workers_on_one_postgres(
-    framework: Framework, postgres: PostgresServer, tmp_path: Path
+    framework: Framework, postgres: PostgresServer, tmp_path: Path, launcher: Launcher
 ) -> None:
     url = await postgres.fresh_database()
     await prepare(url)
     env = {
-        **os.environ,
         # the workers load the test's job target (tests.e2e.job_targets) from the repository
-        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
+        **process_env(),
         "RAPPORT_BOT_TOKEN": TOKEN,
         "RAPPORT_DATABASE_URL": url,
         "RAPPORT_DEFAULT_TIMEZONE": "UTC",
@@ -340,7 +332,7 @@ async def test_three_webhook_workers_on_one_postgres(
         "RAPPORT_BUSINESS_NAME": "Teapot & Co.",
         "PTB_TIMEDELTA": "1",
     }
-    workers = [Worker(n, framework, env, tmp_path) for n in range(1, WORKERS + 1)]
+    workers = [Worker(n, framework, env, tmp_path, launcher) for n in range(1, WORKERS + 1)]
     proxy = Proxy([w.port for w in workers], random.Random(20261202))
     timings = SchedulerTimings(lease_ttl_seconds=LEASE_TTL, lease_renew_seconds=1)
     engine = make_engine(url)

@@ -217,6 +217,19 @@ def test_the_courtesy_lint_catches_a_rude_template(tmp_path: Path) -> None:
     assert any(p.casefold() in text for p in phrases["forbidden"])
 
 
+def test_renderers_sharing_compiled_code_keep_their_own_globals_and_errors() -> None:
+    """The compiled code of a template is kept per process (:mod:`bot.app.i18n`); each
+    renderer still sees its own globals, and a broken template fails every build."""
+    source = "Welcome to {{ business_name }}, {{ name }}."
+    shop = Renderer({"en": {"hi": source}}, {"business_name": "Teapot & Co."})
+    other = Renderer({"en": {"hi": source}}, {"business_name": "Kettles"})
+    assert shop.render("hi", "en", {"name": "<b>"}) == "Welcome to Teapot &amp; Co., &lt;b&gt;."
+    assert other.render("hi", "en", {"name": "Al"}) == "Welcome to Kettles, Al."
+    for _ in range(2):
+        with pytest.raises(TemplateFileError, match="en/broken"):
+            Renderer({"en": {"broken": "{% if %}"}})
+
+
 def test_a_malformed_messages_file_names_the_file(tmp_path: Path) -> None:
     bad = tmp_path / "messages.yaml"
     bad.write_text("greeting: [1, 2\n", encoding="utf-8")
