@@ -7,7 +7,8 @@ of the RFM running totals (:mod:`storage.rfm_totals`) and of the tiers write-bac
 driver's own ``executemany`` of tuples already in the driver's format (:class:`BulkDriver`).
 Figures in ``docs/performance.md``.
 
-Also here: :func:`chunks` for ``IN (…)`` lists within the databases' parameter limits, and
+Also here: :func:`chunks` for ``IN (…)`` lists within the databases' parameter limits,
+:func:`key_in` (``IN (…)`` lists on SQLite, one ``= ANY(array)`` on PostgreSQL) and
 :func:`dialect_insert` for ``INSERT … ON CONFLICT`` (SQLite ≥ 3.24 and PostgreSQL).
 """
 
@@ -18,7 +19,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Table, bindparam, insert
+from sqlalchemy import ColumnElement, Select, Table, any_, bindparam, insert, select, text
+from sqlalchemy import column as sql_column
+from sqlalchemy import table as sql_table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import NullType
@@ -31,17 +34,44 @@ __all__ = [
     "binds",
     "chunks",
     "dialect_insert",
+    "key_in",
     "memo",
+    "rows_into",
 ]
 
 #: Keys per ``IN (…)`` list, well under SQLite's and PostgreSQL's parameter limits.
 IN_CHUNK = 5_000
 
 
+Rows = Select[Any]
+"""A ``SELECT`` whose rows a staged statement writes (:attr:`BulkStatement.staged`)."""
+
+#: Rows from which a staged upsert (:attr:`BulkStatement.staged`) goes through ``COPY`` and a
+#: staging table on PostgreSQL; fewer run as ``executemany`` (creating the table costs more).
+STAGE_FROM = 200
+
+
 def chunks(items: Sequence[Any], size: int = IN_CHUNK) -> Iterator[Sequence[Any]]:
     """`items` in slices of at most `size` (for ``IN (…)`` lists)."""
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+def key_in(
+    dialect: str, column: ColumnElement[Any], keys: Sequence[Any]
+) -> Iterator[ColumnElement[bool]]:
+    """Conditions that together pick the rows whose `column` is one of `keys`, one query each:
+    on PostgreSQL a single ``column = ANY(:keys)`` (one array parameter: one prepared
+    statement whatever the count, nothing to compile per key); elsewhere ``IN (…)`` lists of
+    at most :data:`IN_CHUNK`."""
+    if not keys:
+        return
+    if dialect == "postgresql":
+        array = bindparam(None, list(keys), type_=postgresql.ARRAY(column.type))
+        yield column == any_(array)
+        return
+    for chunk in chunks(keys):
+        yield column.in_(chunk)
 
 
 #: A type without bind or result processing: values exactly as the driver returns them.
@@ -101,6 +131,26 @@ class BulkStatement:
     copy_into: str | None = None
     """For a plain ``INSERT`` (no conflict clause, nothing returned): its table, which
     PostgreSQL fills with ``COPY`` instead (see :meth:`BulkDriver.executemany`)."""
+    staged: Callable[[Select[Any]], Any] | None = None
+    """For an ``INSERT … ON CONFLICT`` into :attr:`into`: the same statement taking its rows
+    from a ``SELECT`` (build it with :func:`rows_into`). PostgreSQL ``COPY``s many rows into a
+    temporary staging table and runs this once, instead of the upsert once per row; the rows'
+    conflict keys must then be distinct (one statement may not update a row twice)."""
+    into: Table | None = None
+
+    @classmethod
+    def upsert_into(
+        cls, table: Table, columns: tuple[str, ...], build: Callable[[str, Rows | None], Any]
+    ) -> BulkStatement:
+        """An ``INSERT … ON CONFLICT`` into `table` that `build(dialect, rows)` makes with
+        :func:`rows_into`: of bound parameters when `rows` is None, else of that ``SELECT``'s
+        rows (PostgreSQL stages many rows, see :attr:`staged`)."""
+        return cls(
+            lambda dialect: build(dialect, None),
+            columns,
+            staged=lambda rows: build("postgresql", rows),
+            into=table,
+        )
 
     @classmethod
     def insert_into(cls, table: Table, columns: tuple[str, ...]) -> BulkStatement:
@@ -159,6 +209,9 @@ class BulkDriver:
         if self.copies and statement.copy_into is not None:
             await _copy(conn, statement.copy_into, statement.columns, rows)
             return
+        if self.copies and statement.staged is not None and len(rows) >= STAGE_FROM:
+            await _staged(conn, statement, rows)
+            return
         compiled = self.compiled.get(statement)
         if compiled is None:
             compiled = self.compiled[statement] = _compile(conn, statement)
@@ -190,6 +243,27 @@ async def _copy(
     await raw.copy_records_to_table(table, records=rows, columns=list(columns))
 
 
+async def _staged(
+    conn: AsyncConnection, statement: BulkStatement, rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """`statement`'s rows ``COPY``'d into a temporary table of its target's columns (created
+    once per transaction, dropped at its end), then one ``INSERT … SELECT … ON CONFLICT``."""
+    assert statement.staged is not None and statement.into is not None
+    table, columns = statement.into, statement.columns
+    stage = f"rapport_stage_{table.name}"
+    listed = ", ".join(f'"{c}"' for c in columns)
+    await conn.execute(
+        text(
+            f'CREATE TEMPORARY TABLE IF NOT EXISTS "{stage}" ON COMMIT DROP AS '
+            f'SELECT {listed} FROM "{table.name}" WITH NO DATA'
+        )
+    )
+    await _copy(conn, stage, columns, rows)
+    staged = sql_table(stage, *(sql_column(c) for c in columns))
+    await conn.execute(statement.staged(select(*staged.c)))
+    await conn.execute(text(f'TRUNCATE "{stage}"'))  # for the next use in this transaction
+
+
 def _compile(conn: AsyncConnection, statement: BulkStatement) -> _Compiled:
     compiled = statement.build(conn.dialect.name).compile(dialect=conn.dialect)
     names = tuple(f"p_{c}" for c in statement.columns)
@@ -209,6 +283,14 @@ def dialect_insert(dialect: str, table: Table) -> Any:
     if dialect == "sqlite":
         return sqlite.insert(table)
     raise NotImplementedError(f"no upsert for {dialect}")
+
+
+def rows_into(upsert: Any, columns: Sequence[str], rows: Rows | None) -> Any:
+    """`upsert` (a :func:`dialect_insert`) of the bound parameters :func:`binds` names, or,
+    given `rows`, of that ``SELECT``'s rows (a :attr:`BulkStatement.staged` statement)."""
+    if rows is None:
+        return upsert.values(binds(columns))
+    return upsert.from_select(list(columns), rows)
 
 
 def binds(columns: Sequence[str]) -> dict[str, Any]:

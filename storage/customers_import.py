@@ -57,7 +57,15 @@ from bot.core.importing import (
 from bot.core.models import Reachability
 from bot.core.records import CustomerProfile, OrderStatus, PersonalDataError
 from bot.core.tiers import TierPolicy, window_start
-from storage.bulk import AS_DRIVER, BulkDriver, BulkStatement, binds, chunks, dialect_insert
+from storage.bulk import (
+    AS_DRIVER,
+    BulkDriver,
+    BulkStatement,
+    binds,
+    chunks,
+    dialect_insert,
+    key_in,
+)
 from storage.coupons import redeem_order_coupons
 from storage.crypto import PersonalDataCipher
 from storage.customers import NO_KEY, profile_from_row, profile_values
@@ -109,12 +117,7 @@ async def _customer_ids(
     """Ids of the customers with `refs`, creating those that do not exist yet (also
     returned, as the set of created refs)."""
     wanted = sorted(set(refs))
-    ids: dict[str, int] = {}
-    for chunk in chunks(wanted):
-        stmt = select(CUSTOMERS.c.customer_ref, CUSTOMERS.c.id).where(
-            CUSTOMERS.c.customer_ref.in_(chunk)
-        )
-        ids.update({ref: cid for ref, cid in (await conn.execute(stmt)).all()})
+    ids = await _ids_of_refs(conn, wanted)
     missing = [ref for ref in wanted if ref not in ids]
     if missing:
         await conn.execute(
@@ -134,12 +137,16 @@ async def _customer_ids(
             ],
         )
         report.customers_created += len(missing)
-        for chunk in chunks(missing):
-            stmt = select(CUSTOMERS.c.customer_ref, CUSTOMERS.c.id).where(
-                CUSTOMERS.c.customer_ref.in_(chunk)
-            )
-            ids.update({ref: cid for ref, cid in (await conn.execute(stmt)).all()})
+        ids.update(await _ids_of_refs(conn, missing))
     return ids, set(missing)
+
+
+async def _ids_of_refs(conn: AsyncConnection, refs: Sequence[str]) -> dict[str, int]:
+    ids: dict[str, int] = {}
+    for where in key_in(conn.dialect.name, CUSTOMERS.c.customer_ref, refs):
+        stmt = select(CUSTOMERS.c.customer_ref, CUSTOMERS.c.id).where(where)
+        ids.update({ref: cid for ref, cid in (await conn.execute(stmt)).all()})
+    return ids
 
 
 async def import_customers(
@@ -474,8 +481,8 @@ async def _stored_orders(
     values as the driver returns them (comparable with the tuples :class:`BulkDriver` writes)."""
     out: dict[str, tuple[Any, ...]] = {}
     columns = [type_coerce(ORDERS.c[k], AS_DRIVER) for k in _ORDER_FIELDS]
-    for chunk in chunks(order_ids):
-        stmt = select(ORDERS.c.order_id, *columns).where(ORDERS.c.order_id.in_(chunk))
+    for where in key_in(conn.dialect.name, ORDERS.c.order_id, order_ids):
+        stmt = select(ORDERS.c.order_id, *columns).where(where)
         for row in (await conn.execute(stmt)).all():
             out[row[0]] = tuple(row[1:])
     return out

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import ColumnElement, Exists, exists, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -67,19 +67,24 @@ class SqlProfileRepository:
     async def first_orders_since(
         self, since: datetime, after_id: int = 0, limit: int = 500
     ) -> list[int]:
-        first = (
-            select(col(CustomerOrderRow.customer_id))
-            .group_by(col(CustomerOrderRow.customer_id))
-            .having(func.min(col(CustomerOrderRow.created_at)) >= since)
-            .subquery()
-        )
+        """Reachable chat customers, by id after `after_id`, whose first order was placed at or
+        after `since`: an order since then and none before. Two probes per customer of the
+        index on ``customer_order(customer_id, created_at)`` (migration 0024), not an
+        aggregate over every order per page."""
+        orders = CustomerOrderRow.__table__.c  # type: ignore[attr-defined]
+        customer = col(CustomerRow.id)
+
+        def orders_of_customer(*where: ColumnElement[bool]) -> Exists:
+            return exists().where(orders.customer_id == customer, *where)
+
         rows = await self._session.execute(
-            select(col(CustomerRow.id))
-            .join(first, first.c.customer_id == col(CustomerRow.id))
-            .where(col(CustomerRow.id) > after_id)
+            select(customer)
+            .where(customer > after_id)
             .where(col(CustomerRow.chat_id).is_not(None))
             .where(col(CustomerRow.reachability) == Reachability.REACHABLE.value)
-            .order_by(col(CustomerRow.id))
+            .where(orders_of_customer(orders.created_at >= since))
+            .where(~orders_of_customer(orders.created_at < since))
+            .order_by(customer)
             .limit(limit)
         )
         return [int(customer_id or 0) for (customer_id,) in rows.all()]

@@ -15,10 +15,22 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, case, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Select,
+    Table,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.bulk import BulkDriver, BulkStatement, binds, chunks, dialect_insert, memo
+from storage.bulk import BulkDriver, BulkStatement, chunks, dialect_insert, memo, rows_into
 from storage.tables import metadata
 
 __all__ = ["add_delta", "apply_deltas", "window_through"]
@@ -128,10 +140,11 @@ async def _refresh_first_last(conn: AsyncConnection, customer_ids: Sequence[int]
         )
 
 
-def _build_upsert_paid_day(dialect: str) -> Any:
-    upsert = dialect_insert(dialect, PAID_DAYS).values(
-        binds(("customer_id", "day", "orders", "amount_cents"))
-    )
+_PAID_DAY_COLUMNS = ("customer_id", "day", "orders", "amount_cents")
+
+
+def _build_upsert_paid_day(dialect: str, rows: Select[Any] | None) -> Any:
+    upsert = rows_into(dialect_insert(dialect, PAID_DAYS), _PAID_DAY_COLUMNS, rows)
     return upsert.on_conflict_do_update(
         index_elements=["customer_id", "day"],
         set_={
@@ -141,15 +154,13 @@ def _build_upsert_paid_day(dialect: str) -> Any:
     )
 
 
-_UPSERT_PAID_DAY = BulkStatement(
-    _build_upsert_paid_day, ("customer_id", "day", "orders", "amount_cents")
-)
+_UPSERT_PAID_DAY = BulkStatement.upsert_into(PAID_DAYS, _PAID_DAY_COLUMNS, _build_upsert_paid_day)
 _RFM_COLUMNS = ("customer_id", "first_paid_day", "last_paid_day", "window_orders",
                 "window_amount_cents")  # fmt: skip
 
 
-def _build_upsert_rfm(dialect: str) -> Any:
-    rfm = dialect_insert(dialect, RFM).values(binds(_RFM_COLUMNS))
+def _build_upsert_rfm(dialect: str, rows: Select[Any] | None) -> Any:
+    rfm = rows_into(dialect_insert(dialect, RFM), _RFM_COLUMNS, rows)
     ex = rfm.excluded
     return rfm.on_conflict_do_update(
         index_elements=["customer_id"],
@@ -174,4 +185,4 @@ def _build_upsert_rfm(dialect: str) -> Any:
     )
 
 
-_UPSERT_RFM = BulkStatement(_build_upsert_rfm, _RFM_COLUMNS)
+_UPSERT_RFM = BulkStatement.upsert_into(RFM, _RFM_COLUMNS, _build_upsert_rfm)

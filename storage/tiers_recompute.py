@@ -67,6 +67,7 @@ MAX_ROLL_DAYS = 31
 #: Rows per executemany when writing standings back, and per fetch when reading.
 WRITE_CHUNK = 50_000
 _EPOCH = date(1970, 1, 1)
+_EPOCH_ORDINAL = _EPOCH.toordinal()
 
 
 @dataclass
@@ -220,7 +221,12 @@ _INSERT_HISTORY = BulkStatement.insert_into(
 
 def _day_numbers(values: list[Any]) -> np.ndarray[Any, Any]:
     """Days since 1970-01-01 of dates as the driver returns them (ISO text on SQLite, `date`
-    on PostgreSQL), -1 for NULL; converted by numpy, not one by one."""
+    on PostgreSQL), -1 for NULL. numpy parses the text in bulk; `date` objects it converts one
+    by one far more slowly (2.1 of a 200,000-customer recompute's 16.7 s on PostgreSQL) than
+    their ordinals are read here."""
+    if isinstance(next((v for v in values if v is not None), None), date):
+        epoch = _EPOCH_ORDINAL
+        return np.array([-1 if v is None else v.toordinal() - epoch for v in values], np.int64)
     days = np.array(values, dtype="datetime64[D]")
     return np.where(np.isnat(days), -1, days.astype(np.int64))
 

@@ -74,7 +74,9 @@ class CustomerProfileRow(StorageModel, table=True):
 
 class CustomerOrderRow(StorageModel, table=True):
     __tablename__ = "customer_order"
-    __table_args__ = (UniqueConstraint("order_id"), Index(None, "customer_id"))
+    # (customer_id, created_at): a customer's orders, and whether one is older than a moment
+    # (profile.first_orders_since); migration 0024.
+    __table_args__ = (UniqueConstraint("order_id"), Index(None, "customer_id", "created_at"))
 
     id: int | None = Field(default=None, sa_column=Column("id", surrogate_key(), primary_key=True))
     order_id: str = Field(sa_column=Column(String(64), nullable=False))

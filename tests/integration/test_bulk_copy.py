@@ -1,7 +1,8 @@
-"""The bulk writes' plain inserts (:class:`storage.bulk.BulkStatement.insert_into`): on
-PostgreSQL they are a ``COPY``, on SQLite an ``executemany``; on both they belong to the
-caller's transaction (a rollback leaves nothing) and store exactly the tuples given, times and
-days included."""
+"""The bulk writes' plain inserts (:class:`storage.bulk.BulkStatement.insert_into`) and
+staged upserts (:meth:`~storage.bulk.BulkStatement.upsert_into`): on PostgreSQL a ``COPY``
+(into the table, or into a staging table and one ``INSERT … SELECT``), on SQLite an
+``executemany``; on both they belong to the caller's transaction (a rollback leaves nothing)
+and store exactly the tuples given, times and days included."""
 
 from __future__ import annotations
 
@@ -10,13 +11,16 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import select
 
-from storage.bulk import BulkDriver, BulkStatement
+from storage.bulk import STAGE_FROM, BulkDriver, BulkStatement
 from storage.engine import make_engine
 from storage.migrate import upgrade
+from storage.rfm_totals import apply_deltas
 from storage.tables import metadata
 
 CUSTOMERS = metadata.tables["customer"]
 HISTORY = metadata.tables["customer_tier_history"]
+PAID_DAYS = metadata.tables["customer_paid_day"]
+RFM = metadata.tables["customer_rfm"]
 
 COLUMNS = ("customer_ref", "display_name", "first_name", "reachability", "created_at",
            "updated_at")  # fmt: skip
@@ -58,5 +62,40 @@ async def test_plain_inserts_join_the_transaction_and_store_what_was_given(
             assert sorted(stored) == [(f"C{i}", WHEN) for i in range(3)]
             days = (await conn.execute(select(HISTORY.c.as_of, HISTORY.c.new_tier))).all()
             assert days == [(date(2026, 3, 1), "mid")] * 3
+    finally:
+        await engine.dispose()
+
+
+async def test_staged_upserts_add_up_within_and_across_transactions(database_url: str) -> None:
+    """The RFM upserts (:class:`storage.bulk.BulkStatement.upsert_into`) with enough rows to be
+    staged on PostgreSQL (``COPY`` into a temporary table, one ``INSERT … SELECT … ON
+    CONFLICT``): twice in one transaction they add up (the staging table starts empty each
+    time), a rollback leaves nothing, and a later transaction adds to what was committed."""
+    engine = make_engine(database_url)
+    await upgrade(database_url, engine=engine)
+    day, later, start = date(2026, 3, 1), date(2026, 3, 5), date(2026, 1, 1)
+    try:
+        async with engine.connect() as conn:
+            driver = BulkDriver.of(conn)
+            rows = [(f"C{i}", "", "", "reachable", driver.time(WHEN), driver.time(WHEN))
+                    for i in range(STAGE_FROM + 10)]  # fmt: skip
+            await driver.executemany(conn, INSERT_CUSTOMERS, rows)
+            ids = list((await conn.execute(select(CUSTOMERS.c.id))).scalars())
+            await conn.commit()
+            await apply_deltas(conn, {(cid, day): [1, 100] for cid in ids}, start)
+            await conn.rollback()
+            await apply_deltas(conn, {(cid, day): [1, 100] for cid in ids}, start)
+            await apply_deltas(conn, {(cid, later): [2, 50] for cid in ids}, start)
+            await conn.commit()
+            await apply_deltas(conn, {(cid, day): [1, 10] for cid in ids}, start)
+            await conn.commit()
+        async with engine.connect() as conn:
+            buckets = (await conn.execute(select(PAID_DAYS.c.day, PAID_DAYS.c.orders,
+                                                 PAID_DAYS.c.amount_cents))).all()  # fmt: skip
+            totals = (await conn.execute(select(RFM.c.first_paid_day, RFM.c.last_paid_day,
+                                                RFM.c.window_orders,
+                                                RFM.c.window_amount_cents))).all()  # fmt: skip
+        assert sorted(buckets) == [(day, 2, 110)] * len(ids) + [(later, 2, 50)] * len(ids)
+        assert totals == [(day, later, 4, 160)] * len(ids)
     finally:
         await engine.dispose()

@@ -243,6 +243,8 @@ async def test_rolling_the_window_equals_a_rebuild_and_history_keeps_changes(db:
         tiers_b = (await conn.execute(text("SELECT * FROM customer_tier ORDER BY 1"))).all()
     assert incremental == rebuilt
     assert tiers_a == tiers_b
+    # Each recompute overwrote every standing (in place on PostgreSQL), none left from before.
+    assert {str(row[1]) for row in tiers_a} == {"2026-01-30"}
     async with db.uow() as uow:
         customer = await uow.records.get_by_ref("C00003")
         assert customer is not None and customer.id is not None

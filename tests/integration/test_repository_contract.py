@@ -1584,7 +1584,10 @@ async def test_profile_asks_first_orders_and_active_facts(backend: Backend) -> N
     ann = await add_customer(backend.uow, 1, customer_ref="C1", language="zh-Hant")
     bob = await add_customer(backend.uow, 2)
     gone = await add_customer(backend.uow, 3, reachability=Reachability.BLOCKED)
+    idle = await add_customer(backend.uow, 4)  # reachable, never ordered: no first order
+    eve = await add_customer(backend.uow, 5)  # her only order is exactly at T0: since T0
     assert ann.id is not None and bob.id is not None and gone.id is not None
+    assert idle.id is not None and eve.id is not None
     language, zone = ProfileField.LANGUAGE, ProfileField.TIMEZONE
     async with backend.uow() as work:
         assert await work.profile.record_ask(ann.id, language, T0)
@@ -1604,7 +1607,12 @@ async def test_profile_asks_first_orders_and_active_facts(backend: Backend) -> N
         zone: ProfileAsk(ann.id, zone, minutes(2), ProfileAnswer.GIVEN, minutes(3)),
     }
     assert stored is not None and stored.timezone == "Asia/Taipei"
-    placed = {ann.id: [T0 - timedelta(days=3), minutes(5)], bob.id: [minutes(5)], gone.id: [T0]}
+    placed = {
+        ann.id: [minutes(5), T0 - timedelta(days=3)],  # the older order stored second
+        bob.id: [minutes(5)],
+        gone.id: [T0],
+        eve.id: [T0],
+    }
     if isinstance(backend.uow, MemoryUnitOfWorkFactory):
         for cid, moments in placed.items():
             backend.uow.store.orders[cid] = tuple(
@@ -1630,9 +1638,12 @@ async def test_profile_asks_first_orders_and_active_facts(backend: Backend) -> N
         replace(a_standing(bob.id, Tier.MID), lifecycle=Lifecycle.DORMANT), []
     )
     async with backend.uow() as work:
-        assert await work.profile.first_orders_since(T0) == [bob.id]  # ann: earlier; gone: blocked
-        assert await work.profile.first_orders_since(T0 - timedelta(days=4)) == [ann.id, bob.id]
-        assert await work.profile.first_orders_since(T0 - timedelta(days=4), limit=1) == [ann.id]
-        assert await work.profile.first_orders_since(T0 - timedelta(days=4), ann.id) == [bob.id]
+        # ann: an earlier order; gone: blocked; idle: no order at all
+        assert await work.profile.first_orders_since(T0) == [bob.id, eve.id]
+        assert await work.profile.first_orders_since(minutes(1)) == [bob.id]
+        earlier = T0 - timedelta(days=4)
+        assert await work.profile.first_orders_since(earlier) == [ann.id, bob.id, eve.id]
+        assert await work.profile.first_orders_since(earlier, limit=1) == [ann.id]
+        assert await work.profile.first_orders_since(earlier, ann.id) == [bob.id, eve.id]
         active = await work.profile.active_facts(["new", "active"])
     assert active == [ProfileFacts("high", "zh-Hant", None, "Asia/Taipei", linked=True)]
