@@ -39,7 +39,7 @@ runner = CliRunner()
 
 class SlowMessenger(RecordingMessenger):
     """A send takes a moment, as an HTTP call does, so the two senders interleave. With
-    `wait_for`, sends hold until that event is set (at most a few seconds): the first sender
+    `wait_for`, sends hold until that event is set (at most 15 s): the first sender
     cannot finish every row before the second has claimed any, however loaded the machine."""
 
     def __init__(
@@ -53,7 +53,7 @@ class SlowMessenger(RecordingMessenger):
             self._sets.set()
         if self._wait_for is not None:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wait_for.wait(), 5)
+                await asyncio.wait_for(self._wait_for.wait(), 15)
         await asyncio.sleep(0.001)
         return await super().send(message)
 
@@ -124,7 +124,7 @@ async def test_two_senders_on_one_database_send_each_row_once(url: str) -> None:
             summary = await uow.outbox.summary()
         return summary.counts == {("service", "sent"): 60}
 
-    for _ in range(500):
+    for _ in range(2000):
         if await all_sent():
             break
         await asyncio.sleep(0.01)
