@@ -58,7 +58,8 @@ from apscheduler.schedulers.base import STATE_RUNNING
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import create_engine, event, make_url
+from sqlalchemy import create_engine, event, inspect, make_url
+from sqlalchemy.exc import IntegrityError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.clock import SystemClock, require_aware
@@ -244,8 +245,10 @@ class Scheduler:
         timings = self._timings
         loop = asyncio.get_running_loop()
         executor = _LoopExecutor(loop, runtime)
+        store = self._job_store()
+        await asyncio.to_thread(ensure_job_table, store)
         aps = _Background(
-            jobstores={"default": self._job_store()},
+            jobstores={"default": store},
             executors={"default": executor},
             job_defaults={
                 "misfire_grace_time": timings.misfire_grace_seconds,
@@ -478,3 +481,19 @@ class Scheduler:
             logger.info("scheduled job %s: %s %s", job_id, target, trigger)
         else:
             logger.debug("job %s already scheduled as asked", job_id)
+
+
+def ensure_job_table(store: Any) -> None:
+    """Creates the job store's table if it is missing, before APScheduler starts (which then
+    finds it). Workers starting together on a new database race to create it: PostgreSQL then
+    refuses all but one (a unique violation on its catalogue, or "already exists"), and the
+    loser would die at start-up. A refusal after which the table exists is that race lost,
+    and is no error."""
+    if not isinstance(store, SQLAlchemyJobStore):
+        return
+    try:
+        store.jobs_t.create(store.engine, checkfirst=True)
+    except (IntegrityError, ProgrammingError):
+        if not inspect(store.engine).has_table(store.jobs_t.name):
+            raise
+        logger.info("another process created the job store's table at the same moment")

@@ -21,7 +21,9 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from sqlalchemy import Connection, create_engine, inspect
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from scheduler import (
@@ -35,10 +37,11 @@ from scheduler import (
     reset_runtime,
 )
 from scheduler.jobs import run
+from scheduler.runner import ensure_job_table
 from storage.engine import make_engine
 from storage.migrate import upgrade
 from storage.tables import metadata
-from storage.tables.scheduling import include_object
+from storage.tables.scheduling import APSCHEDULER_JOBS_TABLE, include_object
 from tests.postgres_server import stored_utc
 
 # An exception in APScheduler's thread is a bug here, not a warning.
@@ -465,3 +468,34 @@ async def test_the_job_store_table_is_left_out_of_schema_comparison(
         await engine.dispose()
     assert ("remove_table", "apscheduler_jobs") in {(d[0], d[1].name) for d in unfiltered}
     assert filtered == []
+
+
+async def test_a_worker_that_loses_the_race_to_create_the_job_table_starts_all_the_same(
+    database_url: str,
+) -> None:
+    """Workers starting together on a new database race to create APScheduler's table; on
+    PostgreSQL all but one are refused (a unique violation in its catalogue). The loser finds
+    the table there and goes on; a refusal that leaves no table is still an error."""
+    sync_engine = create_engine(job_store_url(database_url))
+    try:
+        store = SQLAlchemyJobStore(engine=sync_engine, tablename=APSCHEDULER_JOBS_TABLE)
+        real_create = store.jobs_t.create
+
+        def lose_the_race(bind: Any, checkfirst: bool = False) -> None:
+            real_create(bind, checkfirst=checkfirst)  # the winner's table
+            raise IntegrityError("CREATE TABLE", {}, Exception("duplicate key (typname)"))
+
+        store.jobs_t.create = lose_the_race
+        ensure_job_table(store)
+        assert inspect(sync_engine).has_table(APSCHEDULER_JOBS_TABLE)
+
+        store.jobs_t.drop(sync_engine)
+
+        def refused(bind: Any, checkfirst: bool = False) -> None:
+            raise IntegrityError("CREATE TABLE", {}, Exception("something else"))
+
+        store.jobs_t.create = refused
+        with pytest.raises(IntegrityError):
+            ensure_job_table(store)
+    finally:
+        sync_engine.dispose()
