@@ -38,9 +38,11 @@ runner = CliRunner()
 
 
 class SlowMessenger(RecordingMessenger):
-    """A send takes a moment, as an HTTP call does, so the two senders interleave. With
-    `wait_for`, sends hold until that event is set (at most 15 s): the first sender
-    cannot finish every row before the second has claimed any, however loaded the machine."""
+    """A send takes a moment, as an HTTP call does, so the two senders interleave. A send
+    first sets `sets` (this sender has begun) and then holds until `wait_for` is set (the other
+    one has begun; at most 15 s). Two senders so paired each hold what they claimed until both
+    have claimed something: a sender holds at most two batches, so neither can take every row
+    before the other has claimed any, however loaded the machine and whichever starts first."""
 
     def __init__(
         self, wait_for: asyncio.Event | None = None, sets: asyncio.Event | None = None
@@ -106,9 +108,9 @@ async def queue(deps: Deps, key: str, chat_id: int) -> int | None:
 
 async def test_two_senders_on_one_database_send_each_row_once(url: str) -> None:
     clock = FrozenClock(T0)
-    second_sends = asyncio.Event()
-    one_messenger = SlowMessenger(wait_for=second_sends)
-    two_messenger = SlowMessenger(sets=second_sends)
+    one_sends, two_sends = asyncio.Event(), asyncio.Event()
+    one_messenger = SlowMessenger(sets=one_sends, wait_for=two_sends)
+    two_messenger = SlowMessenger(sets=two_sends, wait_for=one_sends)
     one = deps_over(url, clock, one_messenger)
     two = deps_over(url, clock, two_messenger)
     for n in range(60):
