@@ -9,6 +9,7 @@ on labelled sets that were written before any run and split into development and
     python -m benchmarks.understanding_eval --set heldout2     # the second, blind held-out set
     python -m benchmarks.understanding_eval --set heldout3     # the third, blind (triage only)
     python -m benchmarks.understanding_eval --set heldout4     # the fourth, blind (triage only)
+    python -m benchmarks.understanding_eval --set heldout5     # the fifth, blind (triage only)
     python -m benchmarks.understanding_eval --triage-file benchmarks/data/triage_check4.yaml
                                                                # triage alone on another file
 
@@ -26,7 +27,9 @@ The lead runs it once, at merge, and reports the figures; every further run (abo
 like the second and run the same way (once, by the lead). It has no FAQ part, so its FAQ
 figures are empty (``-``) and ``--speed`` times triage alone. ``--set heldout4`` reads
 ``benchmarks/data/triage_heldout4.yaml``, a fourth such set written after the third had been
-used for a decision; it is run the same way, once, by the lead.
+used for a decision; it is run the same way, once, by the lead. ``--set heldout5`` reads
+``benchmarks/data/triage_heldout5.yaml``, a fifth such set written after the fourth had been
+used for decisions; it too is run once, by the lead, at merge.
 
 FAQ, per set and locale (in-scope questions have an entry id, out-of-scope ones ``none``):
 
@@ -69,8 +72,14 @@ TRIAGE_HELDOUT2 = DATA / "triage_heldout2.yaml"
 TRIAGE_HELDOUT3 = DATA / "triage_heldout3.yaml"
 #: The fourth held-out set (issue #12): triage only, every item held-out.
 TRIAGE_HELDOUT4 = DATA / "triage_heldout4.yaml"
+#: The fifth held-out set (issue #12): triage only, every item held-out.
+TRIAGE_HELDOUT5 = DATA / "triage_heldout5.yaml"
 #: The later held-out sets that have no FAQ part, by ``--set`` name.
-TRIAGE_ONLY_HELDOUT = {"heldout3": TRIAGE_HELDOUT3, "heldout4": TRIAGE_HELDOUT4}
+TRIAGE_ONLY_HELDOUT = {
+    "heldout3": TRIAGE_HELDOUT3,
+    "heldout4": TRIAGE_HELDOUT4,
+    "heldout5": TRIAGE_HELDOUT5,
+}
 #: ``--set`` choices: halves of the first sets, both halves, or a later held-out set.
 SETS = ("dev", "heldout", "all", "heldout2", *TRIAGE_ONLY_HELDOUT)
 CLASSES = ("enquiry", "general", "quality", "major")
