@@ -40,8 +40,8 @@ from bot.core.triage import Triage
 #: ``--lowo --sweep`` grid: (model_complaint, model_major, model_veto).
 LOWO_SWEEP: tuple[tuple[float, float, float], ...] = tuple(
     (complaint, major, veto)
-    for complaint in (0.25, 0.3, 0.35, 0.4)
-    for major in (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6)
+    for complaint in (0.3, 0.35)
+    for major in (0.3, 0.4, 0.5, 0.6, 0.65, 0.7, 0.75)
     for veto in (0.1, 0.15)
 )
 
