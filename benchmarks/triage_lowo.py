@@ -37,12 +37,13 @@ from bot.app.understanding import build_triage
 from bot.core.textmodel import TextModel
 from bot.core.triage import Triage
 
-#: ``--lowo --sweep`` grid: (model_complaint, model_major, model_veto).
-LOWO_SWEEP: tuple[tuple[float, float, float], ...] = tuple(
-    (complaint, major, veto)
+#: ``--lowo --sweep`` grid: (model_complaint, model_major, model_veto, model_major_negativity;
+#: 0 turns the neutral-question check off).
+LOWO_SWEEP: tuple[tuple[float, float, float, float], ...] = tuple(
+    (complaint, major, 0.15, negativity)
     for complaint in (0.3, 0.35)
-    for major in (0.3, 0.4, 0.5, 0.6, 0.65, 0.7, 0.75)
-    for veto in (0.1, 0.15)
+    for major in (0.4, 0.5, 0.6, 0.65, 0.7)
+    for negativity in (0.0, 0.3)
 )
 
 Fitter = Callable[[str], TextModel]
@@ -122,21 +123,25 @@ def lowo(
 def _sweep(by_text: _ByText, sets: Mapping[str, Sequence[Item]]) -> None:
     """The pooled LOWO predictions through :data:`LOWO_SWEEP` (same models, same rules)."""
     pooled = [i for items in sets.values() for i in items]
-    print("complaint / major / veto: pooled acc genR enqP majP/majR | major R per set")
-    for complaint, major, veto in LOWO_SWEEP:
+    print(
+        "complaint / major / veto / major negativity: pooled acc genR enqP majP/majR"
+        " | major P/R per set"
+    )
+    for complaint, major, veto, negativity in LOWO_SWEEP:
+        thresholds = {"model_complaint": complaint, "model_major": major, "model_veto": veto}
         swept = _ByText(
-            with_thresholds(
-                by_text.triage, model_complaint=complaint, model_major=major, model_veto=veto
-            )
+            with_thresholds(by_text.triage, model_major_negativity=negativity, **thresholds)
         )
         f, _ = triage_figures(swept, pooled)  # type: ignore[arg-type]
         c: Any = f["classes"]
         per = []
         for name, items in sets.items():
             g, _ = triage_figures(swept, items)  # type: ignore[arg-type]
-            per.append(f"{name[-1]}:{g['classes']['major']['recall']}")  # type: ignore[index]
+            m: Any = g["classes"]["major"]  # type: ignore[index]
+            per.append(f"{name[-1]}:{g['accuracy']},{m['precision']}/{m['recall']}")
         print(
-            f"{complaint} / {major} / {veto}: {f['accuracy']} {c['general']['recall']} "
+            f"{complaint} / {major} / {veto} / {negativity}: {f['accuracy']} "
+            f"{c['general']['recall']} "
             f"{c['enquiry']['precision']} {c['major']['precision']}/{c['major']['recall']}"
             f" | {' '.join(per)}"
         )
