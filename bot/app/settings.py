@@ -230,19 +230,19 @@ class Settings(BaseSettings):
         "message needs before the model alone makes it a complaint or raises it to major.",
     )
     triage_model_major: float = Field(
-        0.6,
+        0.65,
         gt=0,
         le=1,
         description="With the learned triage model: its calibrated probability of a major "
         "complaint at or above which a complaint goes to supervisors as major.",
     )
     triage_model_major_negativity: float = Field(
-        0.3,
+        0.0,
         ge=0,
         le=1,
         description="With the learned triage model: negativity (0–1) from which a question "
         "shows a problem; below it, and with no complaint term, the model alone never makes "
-        "a question major.",
+        "a question major (0: the check is off, the model's major threshold decides).",
     )
     triage_model_praise_veto: bool = Field(
         True,

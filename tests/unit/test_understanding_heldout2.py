@@ -1,14 +1,18 @@
-"""The blind held-out sets of issue #12: the second (``benchmarks/data/*_heldout2.yaml``), the
+"""The outside writers' sets of issue #12: the second (``benchmarks/data/*_heldout2.yaml``), the
 third and the fourth (``benchmarks/data/triage_heldout3.yaml``, ``triage_heldout4.yaml``, triage
-only).
+only). They were blind held-out sets until each had decided a step; since the sixth step
+(branch ``triage6``, commit 40d21a9 on, docs/triage.md "Sixth step") the triage sets are
+training and development data — triage's model is trained on them and measured on them by
+leave-one-writer-out (``python -m benchmarks.train_understanding --lowo``). The FAQ part of the
+second set (``faq_heldout2.yaml``) is still not trained on.
 
 Only shape is checked here: the files parse, have the promised sizes and label mix per locale,
-hold no message twice and share no message with anything the matcher or the classifier could
-have been tuned on (the first evaluation sets, the training file, the unit-test cases, the FAQ's
-own phrasings) — a later set not with the earlier ones either. Nothing here runs the FAQ matcher
-or triage on a set: its figures are taken once, by ``python -m benchmarks.understanding_eval --set
-heldout2`` (or ``heldout3``, ``heldout4``), and never tuned on. Failures name positions in the
-held-out files, never the other files' text.
+hold no message twice and share no message with the team's own files (the first evaluation
+sets, the training file, the unit-test cases, the FAQ's own phrasings) — a later set not with
+the earlier ones either, so each stays one writer's evidence for leave-one-writer-out. Nothing
+here runs the FAQ matcher or triage on a set: ``python -m benchmarks.understanding_eval --set
+heldout2`` (or ``heldout3``, ``heldout4``) does. Failures name positions in these files, never
+the other files' text.
 """
 
 from __future__ import annotations
@@ -42,7 +46,8 @@ from bot.app.settings import LOCALES
 from bot.app.triage_data import DEFAULT_ROOT
 
 ROOT = Path(__file__).resolve().parents[2]
-#: Everything a model, a word list or a threshold may have been tuned or trained on.
+#: The team's own files: everything a model, a word list or a threshold was tuned or trained on
+#: before the sixth step.
 TUNED_ON = (
     FAQ_SET,
     TRIAGE_SET,

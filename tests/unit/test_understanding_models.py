@@ -295,6 +295,12 @@ def test_the_issues_misses_are_caught_with_the_model(
         "Sam was very kind, thank you",
         "can I delete my account and all my data",
         "你们会保存我的哪些个人信息",
+        # neutral questions about data in no training file: since the sixth step the shipped
+        # settings turn the neutral-question check off, and the model must tell them apart
+        "Is my card data stored on your servers?",
+        "Do you keep a copy of my ID after age verification?",
+        "你們會把我的電話給快遞公司嗎？",
+        "注销账号以后我的订单记录还会保留吗？",
     ],
 )
 def test_the_lead_s_false_alarms_stay_enquiries_with_the_model(shipped: Triage, text: str) -> None:

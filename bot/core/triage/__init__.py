@@ -59,8 +59,10 @@ How a message is classified
    when the model's probability of a complaint reaches ``model_complaint``, and any complaint is
    major when its probability of major reaches ``model_major`` (both settings). Two checks
    keep it from crying wolf: a neutral question (no complaint term, negativity below
-   ``model_major_negativity``) is never major on the model's word, and praise (positive and no
-   negative words) is never a general complaint on it. The probabilities are kept as a
+   ``model_major_negativity``) is never major on the model's word — off in the shipped settings
+   since the sixth step (``model_major_negativity`` 0: trained on outside writers' messages the
+   model tells such questions apart itself) — and praise (positive and no negative words) is
+   never a general complaint on it. The probabilities are kept as a
    ``model`` signal. See ``docs/triage.md`` for the figures.
 
 With the shipped lexicons a message takes a few tens of microseconds.

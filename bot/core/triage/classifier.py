@@ -155,7 +155,9 @@ class Triage:
           is a complaint only if the model's general and quality probabilities alone reach
           ``model_complaint`` (``model_major`` signal says why). Statements are left to the
           model: a privacy leak or an account takeover ("a stranger changed the email on my
-          account") seldom holds a negative word.
+          account") seldom holds a negative word. ``model_major_negativity`` 0 turns the check
+          off (the shipped setting since the sixth step of issue #12: on outside writers'
+          messages it cost major recall, docs/triage.md).
         * *Praise is no complaint.* Positive words and no negative ones, and no counted term:
           the model alone makes no general complaint ("Sam was very kind, thank you";
           ``praise`` signal).
