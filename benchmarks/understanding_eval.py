@@ -31,6 +31,12 @@ used for a decision; it is run the same way, once, by the lead. ``--set heldout5
 ``benchmarks/data/triage_heldout5.yaml``, a fifth such set written after the fourth had been
 used for decisions; it too is run once, by the lead, at merge.
 
+**Spent sets.** A held-out set stops being evidence once it has decided a step. Since the sixth
+step (docs/triage.md) the triage half of ``heldout`` and the triage sets ``heldout2``–``heldout4``
+are training data (``benchmarks.train_understanding.writer_sets``, listed by name); ``heldout5``
+decided the sixth step and is the next to join. Their figures here are then training figures;
+the FAQ half of ``heldout2`` is still held out.
+
 FAQ, per set and locale (in-scope questions have an entry id, out-of-scope ones ``none``):
 
 * ``right_or_confirm`` — the right entry answered directly, or offered in one "Do you mean"
