@@ -1,4 +1,6 @@
-"""Fixtures for every kind of test: the PostgreSQL server (see :mod:`tests.postgres_server`)."""
+"""Fixtures for every kind of test: the PostgreSQL server (see :mod:`tests.postgres_server`)
+and the bot's database in either pass (``--database=sqlite|postgres``: see
+:mod:`tests.bot_database`)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,47 @@ from pathlib import Path
 
 import pytest
 
+from tests import bot_database as bot_db
 from tests.postgres_server import NoPostgres, PostgresServer, postgres_server, required
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        bot_db.OPTION,
+        choices=bot_db.BACKENDS,
+        default="sqlite",
+        help="the bot's database in this pass: sqlite (every test) or postgres (only the "
+        "tests that give the bot a database, each on a fresh PostgreSQL database)",
+    )
+
+
+ON_POSTGRES_ALREADY = {"postgres", "postgres_url", "database_url"}
+"""Fixtures of tests that run on PostgreSQL in the ordinary pass."""
+
+
+def postgres_pass(config: pytest.Config) -> bool:
+    return bool(config.getoption(bot_db.OPTION) == "postgres")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In the PostgreSQL pass: keeps only the tests that give the bot a database and are not
+    on PostgreSQL already in the ordinary pass (through ``postgres`` or ``database_url``),
+    and skips those marked ``sqlite_only`` with their reason."""
+    if not postgres_pass(config):
+        return
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        uses = set(getattr(item, "fixturenames", ()))
+        wanted = bot_db.FIXTURE in uses and not uses & ON_POSTGRES_ALREADY
+        (kept if wanted else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+    items[:] = kept
+    for item in kept:
+        marker = item.get_closest_marker("sqlite_only")
+        if marker is not None:
+            item.add_marker(pytest.mark.skip(reason=f"SQLite only: {marker.kwargs['reason']}"))
 
 
 @pytest.fixture(scope="session")
@@ -50,3 +92,17 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         yield url
     finally:
         await server.drop(url)
+
+
+@pytest.fixture
+async def bot_database(request: pytest.FixtureRequest) -> AsyncIterator[bot_db.BotDatabases]:
+    """The bot's databases in this test (see :mod:`tests.bot_database`): SQLite files, or in
+    the PostgreSQL pass fresh PostgreSQL databases, dropped at the end."""
+    server = request.getfixturevalue("postgres") if postgres_pass(request.config) else None
+    databases = bot_db.BotDatabases(server)
+    bot_db.enter(databases)
+    try:
+        yield databases
+    finally:
+        bot_db.leave()
+        await databases.close()
