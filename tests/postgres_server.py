@@ -28,6 +28,7 @@ import glob
 import itertools
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -215,13 +216,23 @@ def throwaway_server(durable: bool = False) -> Iterator[URL]:
         )
         yield url
     finally:
-        server.terminate()
+        _stop(server, data)
         try:
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _stop(server: subprocess.Popen[bytes], data: Path) -> None:
+    """Asks the server for a fast shutdown (SIGINT: clients are disconnected, not waited for),
+    sent to the postmaster itself: ``runuser``, which started it as root, would pass a
+    SIGTERM on, sleep 2 s and then kill it (3 s a stop instead of 0.1 s)."""
+    try:
+        os.kill(int((data / "postmaster.pid").read_text().split()[0]), signal.SIGINT)
+    except (OSError, ValueError, IndexError):
+        server.terminate()
 
 
 def _wait_until_ready(
