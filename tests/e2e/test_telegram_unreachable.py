@@ -19,10 +19,7 @@ import pytest
 
 from bot.app.settings import Framework
 from sandbox import Emulator
-from tests.bot_database import BOT_DATABASE, bot_database_url
 from tests.e2e.conftest import FRAMEWORKS, patiently, process_env
-
-pytestmark = BOT_DATABASE
 
 TOKEN = "123456:TEST"
 
@@ -41,7 +38,10 @@ async def rapport_run(
     env = process_env(
         RAPPORT_API_BASE=api_base,
         RAPPORT_BOT_TOKEN=token,
-        RAPPORT_DATABASE_URL=await bot_database_url(folder / "bot.db"),
+        # SQLite in both passes: what these tests prove is about Telegram, not the database,
+        # and each starts a fresh interpreter (seconds of imports) that a PostgreSQL pass
+        # would pay again for nothing
+        RAPPORT_DATABASE_URL=f"sqlite+aiosqlite:///{folder / 'bot.db'}",
         RAPPORT_FRAMEWORK=framework,
         RAPPORT_POLLING_TIMEOUT="1",
         RAPPORT_TELEGRAM_RETRY_MIN_SECONDS="0.2",
