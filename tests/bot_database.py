@@ -15,13 +15,15 @@ run on both backends in the ordinary pass (the ``database_url`` fixture), and te
 a database would only repeat themselves. Asking for a URL without the fixture is an error in
 both passes, so a test cannot slip out of the PostgreSQL pass unnoticed.
 
-A test of SQLite's own behaviour (its file, its write lock, its backup API) is marked
-``sqlite_only(reason)`` and skipped in the PostgreSQL pass with that reason.
+A test of SQLite's own behaviour (its file, its write lock, its backup API), or one that runs
+a benchmark (whose figures are SQLite's), is marked ``sqlite_only(reason)`` and skipped in the
+PostgreSQL pass with that reason.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,6 +49,11 @@ def sqlite_only(reason: str) -> pytest.MarkDecorator:
     return pytest.mark.sqlite_only(reason=reason)
 
 
+BENCHMARK_ON_SQLITE = sqlite_only("runs a benchmark, which keeps the bot on SQLite")
+"""For a test that runs a benchmark through ``running_bot``: the benchmark's figures (in
+docs/performance.md) are SQLite's."""
+
+
 class BotDatabases:
     """The databases one test gave the bot, by the SQLite path it named them by."""
 
@@ -58,9 +65,13 @@ class BotDatabases:
     def backend(self) -> str:
         return "sqlite" if self.server is None else "postgres"
 
+    @staticmethod
+    def sqlite_url(path: Path) -> str:
+        return f"sqlite+aiosqlite:///{path}"
+
     async def url(self, path: Path) -> str:
         if self.server is None:
-            return f"sqlite+aiosqlite:///{path}"
+            return self.sqlite_url(path)
         if path not in self._urls:
             self._urls[path] = await self.server.fresh_database()
         return self._urls[path]
@@ -88,8 +99,12 @@ def leave() -> None:
 
 
 async def bot_database_url(path: Path) -> str:
-    """The URL of the bot's database the test names `path` (see the module docstring)."""
+    """The URL of the bot's database the test names `path` (see the module docstring).
+    Outside a test (a benchmark run from the command line, which reuses ``running_bot``) it
+    is the SQLite file."""
     if _current is None:
+        if "PYTEST_CURRENT_TEST" not in os.environ:
+            return BotDatabases(None).sqlite_url(path)
         raise RuntimeError(
             f"this test gives the bot a database without the {FIXTURE!r} fixture: mark it "
             f'pytest.mark.usefixtures("{FIXTURE}") (tests.bot_database.BOT_DATABASE) so the '
