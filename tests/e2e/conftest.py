@@ -1,7 +1,8 @@
 """End-to-end fixtures: the real bot on a real framework, polling the local emulator.
 
 Both frameworks are imported once per test session (aiogram takes seconds to import). Each
-test gets a fresh emulator and a fresh SQLite file, so tests cannot leak into each other.
+test gets a fresh emulator and a fresh database (:mod:`tests.bot_database`), so tests cannot
+leak into each other.
 
 The ``emulator`` fixture keeps Telegram's real limits and runs on a :class:`VirtualClock`
 that :func:`running_bot` hands to the bot as well: the bot's pacing sleeps on the very clock
@@ -34,6 +35,7 @@ from bot.core.services.staff import enroll
 from sandbox import Emulator, FloodLimits, SimUser, VirtualClock
 from sandbox.scenario import Press, Say, StaffPress, Step
 from storage.tables import CustomerTierRow
+from tests.bot_database import bot_database_url
 from tests.e2e.launcher import Launcher
 
 TOKEN = "123456:TEST"
@@ -74,11 +76,18 @@ async def running_bot(
     clock: Clock | None = None,
     **extra: Any,
 ) -> AsyncIterator[tuple[RunningBot, Services]]:
-    """Starts the bot on `framework` against `emu` (in this process or another); stops it
-    cleanly afterwards. The bot goes by the emulator's clock unless the test gives it
-    another."""
+    """Starts the bot on `framework` against `emu` (in this process or another) with the
+    database the test names `database` (the SQLite file, or in the PostgreSQL pass a
+    PostgreSQL database: :func:`tests.bot_database.bot_database_url`); stops it cleanly
+    afterwards. The bot goes by the emulator's clock unless the test gives it another."""
     settings = demo_settings(
-        framework, emu.base_url, database, token=TOKEN, default_timezone="UTC", **extra
+        framework,
+        emu.base_url,
+        database,
+        token=TOKEN,
+        default_timezone="UTC",
+        database_url=await bot_database_url(database),
+        **extra,
     )
     services = await build_services(settings, clock=clock if clock is not None else emu.clock)
     bot = await start_bot(services, framework)

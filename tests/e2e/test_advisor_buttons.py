@@ -20,7 +20,10 @@ from bot.core.services.staff import withdraw
 from bot.core.services.tickets import STAFF_PREFIX, TAKE_OVER_PREFIX
 from bot.core.tickets import TicketState
 from sandbox import Emulator
+from tests.bot_database import BOT_DATABASE
 from tests.e2e.conftest import FAST_PACING, FRAMEWORKS, enroll_staff, running_bot
+
+pytestmark = BOT_DATABASE
 
 
 def card_in(emu: Emulator, chat_id: int) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import pytest
 
 from benchmarks import campaign
 from bot.app.settings import Framework
+from tests.bot_database import BENCHMARK_ON_SQLITE, BOT_DATABASE
 from tests.e2e.conftest import FRAMEWORKS
 
 pytestmark = pytest.mark.e2e
@@ -31,6 +32,8 @@ KEYS = {
 RECIPIENTS = 150
 
 
+@BOT_DATABASE
+@BENCHMARK_ON_SQLITE
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_the_campaign_benchmark_prints_one_json_object(
     framework: Framework, capsys: pytest.CaptureFixture[str]

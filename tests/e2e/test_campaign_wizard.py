@@ -45,9 +45,12 @@ from bot.core.services import campaigns as service
 from sandbox import Emulator, SimUser, VirtualClock
 from sandbox.faults import Fault
 from storage.tables import CampaignRow
+from tests.bot_database import BOT_DATABASE
 from tests.e2e.conftest import FRAMEWORKS, enroll_staff, running_bot
 from tests.e2e.test_campaigns import SHOP, standing, until
 from tests.e2e.test_consent import NO_QUIET_HOURS, Chat
+
+pytestmark = BOT_DATABASE
 
 HOLDOUT = 0.2
 REFUSAL = "campaigns are run by our marketing team"

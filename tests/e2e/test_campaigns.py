@@ -40,8 +40,11 @@ from bot.core.tiers import Tier
 from sandbox import Emulator, VirtualClock
 from sandbox.faults import Fault
 from storage.tables import CampaignRow, CustomerTierRow
+from tests.bot_database import BOT_DATABASE
 from tests.e2e.conftest import FRAMEWORKS, enroll_staff, running_bot
 from tests.e2e.test_consent import NO_QUIET_HOURS, Chat
+
+pytestmark = BOT_DATABASE
 
 SHOP = "https://shop.example/spring"
 HOLDOUT = 0.5

@@ -15,6 +15,7 @@ from bot.core.tickets import EventKind, Level, TicketState
 from bot.core.triage import Severity
 from sandbox import Emulator, SimUser
 from sandbox.scenario import Persona, Press, Say, SendPhoto, Staff, StaffPress, play
+from tests.bot_database import BOT_DATABASE
 from tests.e2e.conftest import (
     FAST_LIMITS,
     FAST_PACING,
@@ -24,6 +25,8 @@ from tests.e2e.conftest import (
     running_bot,
 )
 from tests.fakes import ShiftedClock
+
+pytestmark = BOT_DATABASE
 
 EXAMPLES = (
     Persona(

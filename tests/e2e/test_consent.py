@@ -16,7 +16,10 @@ from bot.core.consent import ConsentChange, ConsentSource
 from bot.core.services.engagement import run_playbook
 from sandbox import Emulator, SimUser
 from sandbox.scenario import settle, visible
+from tests.bot_database import BOT_DATABASE
 from tests.e2e.conftest import FAST_PACING, FRAMEWORKS, running_bot
+
+pytestmark = BOT_DATABASE
 
 NO_QUIET_HOURS = {"quiet_hours_start": "00:00", "quiet_hours_end": "00:00"}
 

@@ -17,8 +17,11 @@ from bot.core.consent import ConsentChange, ConsentSource
 from bot.core.coupons import Coupon
 from sandbox import Emulator
 from storage.customers_import import import_orders_file
+from tests.bot_database import BOT_DATABASE
 from tests.e2e.conftest import FAST_PACING, FRAMEWORKS, running_bot
 from tests.e2e.test_consent import NO_QUIET_HOURS, Chat
+
+pytestmark = BOT_DATABASE
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)

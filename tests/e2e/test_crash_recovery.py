@@ -1,10 +1,10 @@
 """Nothing accepted is lost on the way in (issue #9), proved by killing a real bot process.
 
 The emulator runs in the test process on 127.0.0.1; the bot runs as ``rapport run`` in a
-subprocess on a temporary SQLite file, through aiogram and through python-telegram-bot. 30
-customers send 4 commands each at once (``/m1`` … ``/m4``: the bot's "unknown command" answer
-names the command, so every answer is traced to its message). When a share of the answers
-has arrived the bot is killed:
+subprocess on a temporary SQLite file (a PostgreSQL database in the PostgreSQL pass), through
+aiogram and through python-telegram-bot. 30 customers send 4 commands each at once (``/m1``
+… ``/m4``: the bot's "unknown command" answer names the command, so every answer is traced to
+its message). When a share of the answers has arrived the bot is killed:
 
 * **SIGKILL** — no chance to tidy up. A restart on the same database must answer every
   message; a message may be answered twice only if the killed process had already sent its
@@ -31,19 +31,20 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import sqlite3
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.app.settings import Framework
 from sandbox import Emulator, FloodLimits, SimUser
+from tests.bot_database import BOT_DATABASE, bot_database_url, read_rows, write_lock_held
 from tests.e2e.conftest import FRAMEWORKS, TOKEN, Traffic, patiently, process_env
 from tests.e2e.launcher import LaunchedProcess, Launcher
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, BOT_DATABASE]
 
 CUSTOMERS = 30
 MESSAGES_EACH = 4
@@ -78,15 +79,18 @@ class BotProcess:
         self.folder = folder
         self.launcher = launcher
         self.database = folder / "bot.db"
+        self.url = ""
+        """The database's URL, known once the bot first starts."""
         self.runs = 0
         self.process: LaunchedProcess | None = None
 
     async def start(self) -> None:
         self.runs += 1
+        self.url = await bot_database_url(self.database)
         env = process_env(
             RAPPORT_API_BASE=self.emu.base_url,
             RAPPORT_BOT_TOKEN=TOKEN,
-            RAPPORT_DATABASE_URL=f"sqlite+aiosqlite:///{self.database}",
+            RAPPORT_DATABASE_URL=self.url,
             RAPPORT_FRAMEWORK=self.framework,
             RAPPORT_POLLING_TIMEOUT="1",
             RAPPORT_CHAT_MESSAGES_PER_SECOND="50",
@@ -126,27 +130,28 @@ class BotProcess:
             for n in range(1, self.runs + 1)
         )
 
+    def rows(self, statement: str) -> list[tuple[Any, ...]]:
+        """What `statement` reads straight from the bot's database."""
+        return read_rows(self.url, statement)
+
     def waiting(self) -> set[int]:
-        """Update ids accepted and not handled, read straight from the database file."""
-        with sqlite3.connect(self.database) as db:
-            return {row[0] for row in db.execute("SELECT update_id FROM inbound_update")}
+        """Update ids accepted and not handled, read straight from the database."""
+        return {row[0] for row in self.rows("SELECT update_id FROM inbound_update")}
 
     def waiting_messages(self) -> set[Answer]:
-        with sqlite3.connect(self.database) as db:
-            rows = db.execute("SELECT payload FROM inbound_update").fetchall()
-        payloads = [json.loads(row[0]) for row in rows]
+        payloads = [json.loads(row[0]) for row in self.rows("SELECT payload FROM inbound_update")]
         return {(p["message"]["chat"]["id"], p["message"]["text"]) for p in payloads}
 
     def sending_answers(self) -> set[Answer]:
         """Answers written to the outbox and claimed, not yet marked sent."""
-        with sqlite3.connect(self.database) as db:
-            rows = db.execute("SELECT chat_id, text FROM outbox WHERE state = 'sending'")
-            return {
-                (chat_id, f"/m{n}")
-                for chat_id, text in rows.fetchall()
-                for n in range(1, MESSAGES_EACH + 1)
-                if f"/m{n} " in text
-            }
+        return {
+            (chat_id, f"/m{n}")
+            for chat_id, text in self.rows(
+                "SELECT chat_id, text FROM outbox WHERE state = 'sending'"
+            )
+            for n in range(1, MESSAGES_EACH + 1)
+            if f"/m{n} " in text
+        }
 
 
 @pytest.fixture
@@ -304,7 +309,8 @@ async def test_sigterm_mid_backlog_answers_everything_once(
 
 
 LOCK_SECONDS = 8.0
-"""Longer than SQLite's busy timeout (5 s): every write of the bot fails while it lasts."""
+"""Longer than SQLite's busy timeout (5 s): every write of the bot fails while it lasts (on
+PostgreSQL every write waits for the lock instead)."""
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
@@ -322,9 +328,7 @@ async def test_a_database_locked_by_another_process_delays_answers_and_loses_non
     await emu.send_text(customers[0], "/m1")
     sent.add((customers[0].id, "/m1"))
     await until(lambda: bool(answers(emu, customers)), IDLE, "a first answer", bot)
-    holder = sqlite3.connect(bot.database, timeout=30, isolation_level=None)
-    try:
-        holder.execute("BEGIN EXCLUSIVE")
+    with write_lock_held(bot.url):
         for n in range(1, MESSAGES_EACH + 1):
             for user in customers:
                 if (user.id, f"/m{n}") not in sent:
@@ -332,9 +336,6 @@ async def test_a_database_locked_by_another_process_delays_answers_and_loses_non
                     sent.add((user.id, f"/m{n}"))
         await asyncio.sleep(LOCK_SECONDS)
         during = sum(answers(emu, customers).values())
-    finally:
-        holder.execute("COMMIT")
-        holder.close()
     await until(
         lambda: set(answers(emu, customers)) == sent and not bot.waiting(),
         IDLE,

@@ -17,9 +17,12 @@ from bot.core.surveys import Survey
 from bot.core.tickets import TicketState
 from sandbox import Emulator
 from storage.customers_import import import_orders_file
+from tests.bot_database import BOT_DATABASE
 from tests.e2e.conftest import FAST_PACING, FRAMEWORKS, running_bot
 from tests.e2e.test_consent import Chat
 from tests.fakes import a_ticket
+
+pytestmark = BOT_DATABASE
 
 # What Bob sends, with Ada's ids filled in: (how, text or callback data, what he is told).
 TABLE = [

@@ -26,7 +26,10 @@ from bot.core.models import Direction, RequestReason
 from sandbox import VirtualClock
 from sandbox.emulator import Emulator, RecordedRequest
 from sandbox.scenario import OUTPUT_METHODS, Persona, Press, Say, Transcript, play, settle
+from tests.bot_database import BOT_DATABASE
 from tests.e2e.conftest import FRAMEWORKS, TOKEN, running_bot
+
+pytestmark = BOT_DATABASE
 
 JOURNEY: tuple[Persona, ...] = (
     Persona(

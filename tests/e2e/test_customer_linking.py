@@ -19,7 +19,10 @@ from storage.crypto import PersonalDataCipher, new_key
 from storage.customers_import import import_customers, read_rows
 from storage.engine import make_engine
 from storage.migrate import upgrade
+from tests.bot_database import BOT_DATABASE, bot_database_url
 from tests.e2e.conftest import FRAMEWORKS, running_bot
+
+pytestmark = BOT_DATABASE
 
 
 async def imported_shop(database: Path, key: str, tmp_path: Path) -> None:
@@ -30,7 +33,7 @@ async def imported_shop(database: Path, key: str, tmp_path: Path) -> None:
         "C2,Bob Brown,+44 7700 900456,\n",
         encoding="utf-8",
     )
-    url = f"sqlite+aiosqlite:///{database}"
+    url = await bot_database_url(database)
     engine = make_engine(url)
     try:
         await upgrade(url, engine=engine)

@@ -17,7 +17,6 @@ blocked the bot) and a 400 "chat not found". What must hold afterwards:
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +24,11 @@ import pytest
 
 from bot.app.settings import Framework
 from sandbox import Emulator, Fault, SimUser
+from tests.bot_database import BOT_DATABASE, bot_database_url, read_rows
 from tests.e2e.conftest import FAST_PACING, FRAMEWORKS, running_bot
 from tests.e2e.test_complaints import desk_settings, open_ticket_through, staff_desk
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, BOT_DATABASE]
 
 REQUEST_TIMEOUT = 1.0
 """The bot's read timeout here, so a slow answer costs a second, not ten."""
@@ -53,14 +53,14 @@ def answers(emu: Emulator, user: SimUser) -> int:
     return sum("/m1 " in m.get("text", "") for m in emu.bot_messages(user.id))
 
 
-def outbox_states(database: Path) -> dict[int, list[tuple[str, str]]]:
+async def outbox_states(database: Path) -> dict[int, list[tuple[str, str]]]:
     """chat id → (state, reason) of the outbox rows to it."""
     found: dict[int, list[tuple[str, str]]] = {}
-    with sqlite3.connect(database) as db:
-        for chat_id, state, error in db.execute(
-            "SELECT chat_id, state, coalesce(last_error, '') FROM outbox ORDER BY id"
-        ):
-            found.setdefault(int(chat_id), []).append((str(state), str(error)))
+    for chat_id, state, error in read_rows(
+        await bot_database_url(database),
+        "SELECT chat_id, state, coalesce(last_error, '') FROM outbox ORDER BY id",
+    ):
+        found.setdefault(int(chat_id), []).append((str(state), str(error)))
     return found
 
 
@@ -69,10 +69,10 @@ async def settled(database: Path, timeout: float = 60.0) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
-        rows = [s for states in outbox_states(database).values() for s, _ in states]
+        rows = [s for states in (await outbox_states(database)).values() for s, _ in states]
         if rows and all(s in ("sent", "skipped", "failed") for s in rows):
             return
-        assert loop.time() < deadline, f"outbox not settled: {outbox_states(database)}"
+        assert loop.time() < deadline, f"outbox not settled: {await outbox_states(database)}"
         await asyncio.sleep(0.1)
 
 
@@ -95,7 +95,7 @@ async def test_each_fault_on_a_send_ends_right(
             reach = {
                 kind: (await uow.customers.get_by_chat_id(users[kind].id)) for kind in UNREACHABLE
             }
-    states = outbox_states(database)
+    states = await outbox_states(database)
     copies = {kind: answers(emu, user) for kind, user in users.items()}
     print(f"{framework}: copies per fault {copies}")
     for kind in ONCE:
@@ -173,7 +173,7 @@ async def test_a_staff_group_that_refuses_the_bot_is_reported_to_the_supervisors
         await settled(database)
     alert = next(m for m in emu.bot_messages(sue.id) if "cannot post" in m.get("text", ""))
     assert str(staff.group.id) in alert["text"] and "removed or blocked" in alert["text"]
-    card_rows = outbox_states(database).get(staff.group.id, [])
+    card_rows = (await outbox_states(database)).get(staff.group.id, [])
     assert card_rows and all(state == "skipped" for state, _reason in card_rows), card_rows
 
 

@@ -13,7 +13,10 @@ from bot.app.settings import Framework
 from bot.core.tickets import EventKind, TicketState
 from sandbox import Emulator
 from sandbox.scenario import Persona, Press, Say, Staff, StaffPress, play
+from tests.bot_database import BOT_DATABASE
 from tests.e2e.conftest import FAST_PACING, FRAMEWORKS, enroll_staff, running_bot
+
+pytestmark = BOT_DATABASE
 
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 

@@ -36,7 +36,10 @@ from bot.core.services.tickets import Intake, open_ticket
 from bot.core.triage import Severity
 from sandbox import Emulator, SimUser
 from sandbox.emulator import RecordedRequest
+from tests.bot_database import BOT_DATABASE
 from tests.e2e.conftest import FRAMEWORKS, enroll_staff, running_bot
+
+pytestmark = BOT_DATABASE
 
 CUSTOMERS = 100
 AGENTS = 4

@@ -20,10 +20,11 @@ from bot.app.bootstrap import Services
 from bot.app.settings import Framework
 from bot.core.services.erasure import forget_customer
 from sandbox import Emulator
+from tests.bot_database import BOT_DATABASE
 from tests.e2e.conftest import FRAMEWORKS, enroll_staff, running_bot
 from tests.e2e.test_complaints import desk_settings, open_ticket_through, staff_desk
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, BOT_DATABASE]
 
 NOTICE = "This message was removed"
 

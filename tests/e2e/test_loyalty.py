@@ -13,8 +13,11 @@ import pytest
 from bot.app.settings import Framework
 from sandbox import Emulator
 from storage.customers_import import import_orders_file
+from tests.bot_database import BOT_DATABASE
 from tests.e2e.conftest import FAST_PACING, FRAMEWORKS, running_bot
 from tests.e2e.test_consent import Chat
+
+pytestmark = BOT_DATABASE
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)

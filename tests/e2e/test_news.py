@@ -14,8 +14,11 @@ from bot.app.jobs import engagement
 from bot.app.settings import Framework
 from bot.core.engagement.news import NewsItem
 from sandbox import Emulator
+from tests.bot_database import BOT_DATABASE
 from tests.e2e.conftest import FAST_PACING, FRAMEWORKS, running_bot, standing
 from tests.e2e.test_consent import NO_QUIET_HOURS, Chat
+
+pytestmark = BOT_DATABASE
 
 
 async def mid_tier_with_consent(services: Services, chat_id: int) -> None:

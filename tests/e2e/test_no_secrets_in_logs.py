@@ -12,6 +12,7 @@ import pytest
 from bot.app.logs import REDACTED, configure_logging
 from bot.app.settings import Framework
 from sandbox import Emulator
+from tests.bot_database import BOT_DATABASE
 from tests.e2e.conftest import FRAMEWORKS, TOKEN, running_bot
 
 
@@ -29,6 +30,7 @@ def debug_log() -> Iterator[io.StringIO]:
     root.setLevel(saved[1])
 
 
+@BOT_DATABASE
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 async def test_the_token_is_redacted_from_debug_logs(
     framework: Framework, emulator: Emulator, tmp_path: Path, debug_log: io.StringIO

@@ -38,9 +38,12 @@ from bot.core.services.linking import link_url
 from sandbox import Emulator, SimUser
 from storage.crypto import new_key
 from storage.tables.outbox import OutboxRow
+from tests.bot_database import BOT_DATABASE
 from tests.e2e.conftest import FAST_PACING, FRAMEWORKS, running_bot
 from tests.e2e.test_consent import NO_QUIET_HOURS
 from tests.fakes import ShiftedClock
+
+pytestmark = BOT_DATABASE
 
 SECRET = "shop-and-bot-share-this"
 REF = "C-MEI"

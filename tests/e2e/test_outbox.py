@@ -6,7 +6,6 @@ start."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -18,19 +17,22 @@ from bot.core.messages import Reply
 from bot.core.outbox import Lane, OutboxState, enqueue
 from bot.core.tickets import TicketState
 from sandbox import Emulator
+from tests.bot_database import BOT_DATABASE, bot_database_url, read_rows
 from tests.e2e.conftest import FRAMEWORKS, running_bot
 from tests.e2e.test_complaints import desk_settings, open_ticket_through, staff_desk, wait_until
 from tests.fakes import ShiftedClock
 
+pytestmark = BOT_DATABASE
 
-def job_rows(database: Path, prefix: str) -> list[tuple[str, str]]:
+
+async def job_rows(database: Path, prefix: str) -> list[tuple[str, str]]:
     """(key, state) of the outbox rows a job wrote (the bot's answers are rows too)."""
-    with sqlite3.connect(database) as db:
-        rows = db.execute(
-            "SELECT idempotency_key, state FROM outbox WHERE idempotency_key LIKE ? ORDER BY id",
-            (prefix + "%",),
-        )
-        return [(str(k), str(s)) for k, s in rows.fetchall()]
+    rows = read_rows(
+        await bot_database_url(database),
+        "SELECT idempotency_key, state FROM outbox WHERE idempotency_key LIKE :p ORDER BY id",
+        p=prefix + "%",
+    )
+    return [(str(k), str(s)) for k, s in rows]
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
@@ -54,13 +56,13 @@ async def test_an_sla_warning_goes_through_the_outbox_once(
         key = f"sla:{ticket.id}:warn_first_response:{staff.group.id}"
 
         async def sent() -> bool:
-            return job_rows(tmp_path / "bot.db", "sla:") == [(key, "sent")]
+            return await job_rows(tmp_path / "bot.db", "sla:") == [(key, "sent")]
 
         await wait_until(sent)
         await asyncio.sleep(2.5)  # more sweeps and sender rounds run; none may send again
     warnings = [m for m in fast_emulator.bot_messages(staff.group.id) if "⚠️" in m["text"]]
     assert len(warnings) == 1, warnings
-    assert job_rows(tmp_path / "bot.db", "sla:") == [(key, "sent")]
+    assert await job_rows(tmp_path / "bot.db", "sla:") == [(key, "sent")]
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
@@ -88,13 +90,15 @@ async def test_a_revisit_goes_through_the_outbox_once(
             await uow.commit()
 
         async def asked() -> bool:
-            return job_rows(tmp_path / "bot.db", "revisit:") == [(f"revisit:{ticket.id}", "sent")]
+            return await job_rows(tmp_path / "bot.db", "revisit:") == [
+                (f"revisit:{ticket.id}", "sent")
+            ]
 
         await wait_until(asked)
         await asyncio.sleep(2.5)  # more sweeps run; none may ask again
         async with services.uow() as uow:
             revisit = await uow.ratings.get_revisit(ticket.id)
-    assert job_rows(tmp_path / "bot.db", "revisit:") == [(f"revisit:{ticket.id}", "sent")]
+    assert await job_rows(tmp_path / "bot.db", "revisit:") == [(f"revisit:{ticket.id}", "sent")]
     assert revisit is not None and revisit.sent_at is not None
     revisits = [
         m

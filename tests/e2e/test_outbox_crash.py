@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sqlite3
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -30,11 +29,12 @@ from sandbox import Emulator, FloodLimits, SimUser
 from storage.engine import make_engine
 from storage.migrate import upgrade
 from storage.uow import SqlUnitOfWorkFactory
+from tests.bot_database import BOT_DATABASE, bot_database_url
 from tests.e2e.conftest import TOKEN
 from tests.e2e.launcher import Launcher
 from tests.e2e.test_crash_recovery import IDLE, BotProcess, until
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, BOT_DATABASE]
 
 ROWS = 2000
 BATCH = 50
@@ -58,18 +58,14 @@ class OutboxBot(BotProcess):
     database says about the outbox."""
 
     def in_flight(self) -> set[int]:
-        with sqlite3.connect(self.database) as db:
-            rows = db.execute("SELECT chat_id FROM outbox WHERE state = 'sending'").fetchall()
-        return {row[0] for row in rows}
+        return {row[0] for row in self.rows("SELECT chat_id FROM outbox WHERE state = 'sending'")}
 
     def states(self) -> Counter[str]:
-        with sqlite3.connect(self.database) as db:
-            rows = db.execute("SELECT state FROM outbox").fetchall()
-        return Counter(row[0] for row in rows)
+        return Counter(row[0] for row in self.rows("SELECT state FROM outbox"))
 
 
 async def seed(database: Path, users: list[SimUser]) -> None:
-    url = f"sqlite+aiosqlite:///{database}"
+    url = await bot_database_url(database)
     engine = make_engine(url)
     await upgrade(url, engine=engine)
     now = datetime.now(UTC)

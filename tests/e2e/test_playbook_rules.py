@@ -35,10 +35,13 @@ from bot.core.services.engagement import context_of, preview
 from sandbox import Emulator
 from storage.crypto import new_key
 from storage.customers_import import import_orders_file
+from tests.bot_database import BOT_DATABASE
 from tests.e2e.conftest import FAST_PACING, FRAMEWORKS, running_bot, standing
 from tests.e2e.test_consent import NO_QUIET_HOURS, Chat
 from tests.e2e.test_staff_tasks import drained
 from tests.fakes import ShiftedClock
+
+pytestmark = BOT_DATABASE
 
 DAY = 24 * 3600
 

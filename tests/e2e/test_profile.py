@@ -13,6 +13,7 @@ from bot.app.settings import Framework
 from bot.core.profile import Answer, ProfileField
 from sandbox import Emulator
 from sandbox.scenario import Persona, Press, Say, Staff, play
+from tests.bot_database import BOT_DATABASE
 from tests.e2e.conftest import (
     A_COMPLAINT_RESOLVED,
     FAST_PACING,
@@ -20,6 +21,8 @@ from tests.e2e.conftest import (
     enroll_staff,
     running_bot,
 )
+
+pytestmark = BOT_DATABASE
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)

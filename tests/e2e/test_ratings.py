@@ -12,6 +12,7 @@ from bot.app.settings import Framework
 from bot.core.tickets import EventKind, TicketState
 from sandbox import Emulator
 from sandbox.scenario import Persona, Press, Say, Staff, play
+from tests.bot_database import BOT_DATABASE
 from tests.e2e.conftest import (
     A_COMPLAINT_RESOLVED,
     FAST_PACING,
@@ -19,6 +20,8 @@ from tests.e2e.conftest import (
     enroll_staff,
     running_bot,
 )
+
+pytestmark = BOT_DATABASE
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)

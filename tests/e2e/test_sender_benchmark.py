@@ -9,6 +9,7 @@ import json
 import pytest
 
 from benchmarks import http_cost, sender
+from tests.bot_database import BENCHMARK_ON_SQLITE, BOT_DATABASE
 from tests.e2e.conftest import FRAMEWORKS
 
 pytestmark = pytest.mark.e2e
@@ -26,6 +27,8 @@ KEYS = {
 }
 
 
+@BOT_DATABASE
+@BENCHMARK_ON_SQLITE
 def test_the_sender_benchmark_prints_one_json_object(capsys: pytest.CaptureFixture[str]) -> None:
     sender.main(
         [

@@ -22,9 +22,12 @@ from bot.core.roles import Role
 from bot.core.staff_tasks import TaskChoice, TaskKind, TaskState
 from sandbox import Emulator, SimChat, SimUser
 from sandbox.scenario import settle, visible
+from tests.bot_database import BOT_DATABASE
 from tests.e2e.conftest import FAST_PACING, FRAMEWORKS, enroll_staff, running_bot, standing
 from tests.e2e.test_consent import NO_QUIET_HOURS, Chat
 from tests.fakes import ShiftedClock
+
+pytestmark = BOT_DATABASE
 
 CHECKIN = "This is your personal check-in"
 

@@ -17,10 +17,13 @@ from bot.app.settings import Framework
 from bot.core.staff_tasks import TaskKind
 from bot.core.surveys import nps_summary, quarter_bounds
 from sandbox import Emulator
+from tests.bot_database import BOT_DATABASE
 from tests.e2e.conftest import FAST_PACING, FRAMEWORKS, running_bot, standing
 from tests.e2e.test_consent import NO_QUIET_HOURS, Chat
 from tests.e2e.test_staff_tasks import drained
 from tests.fakes import ShiftedClock
+
+pytestmark = BOT_DATABASE
 
 ASKED = "How likely are you to recommend us"
 ASKED_ZH = "推荐给朋友或同事"

@@ -38,6 +38,9 @@ async def rapport_run(
     env = process_env(
         RAPPORT_API_BASE=api_base,
         RAPPORT_BOT_TOKEN=token,
+        # SQLite in both passes: what these tests prove is about Telegram, not the database,
+        # and each starts a fresh interpreter (seconds of imports) that a PostgreSQL pass
+        # would pay again for nothing
         RAPPORT_DATABASE_URL=f"sqlite+aiosqlite:///{folder / 'bot.db'}",
         RAPPORT_FRAMEWORK=framework,
         RAPPORT_POLLING_TIMEOUT="1",

@@ -12,7 +12,6 @@ the emulator's webhook delivery (which, like Telegram, keeps an update until it 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
@@ -23,9 +22,10 @@ import pytest
 from bot.adapters.webhook import SECRET_HEADER, derived_secret
 from bot.app.settings import Framework
 from sandbox import Emulator
+from tests.bot_database import BOT_DATABASE, bot_database_url, read_rows, write_lock_held
 from tests.e2e.conftest import FAST_PACING, FRAMEWORKS, TOKEN, free_port, running_bot
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, BOT_DATABASE]
 
 
 def webhook_settings(port: int, **extra: Any) -> dict[str, Any]:
@@ -59,10 +59,9 @@ async def post(port: int, body: dict[str, Any], secret: str | None) -> int:
             return response.status
 
 
-def recorded(database: Path, update_id: int) -> bool:
-    with sqlite3.connect(database) as db:
-        row = db.execute("SELECT 1 FROM inbound_update WHERE update_id = ?", (update_id,))
-        return row.fetchone() is not None
+async def recorded(database: Path, update_id: int) -> bool:
+    statement = "SELECT 1 FROM inbound_update WHERE update_id = :id"
+    return bool(read_rows(await bot_database_url(database), statement, id=update_id))
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
@@ -110,7 +109,7 @@ async def test_customers_are_answered_by_webhook_and_forgeries_refused(
         assert metric(metrics, 'rapport_outbox_rows{lane="service",state="sent"}') >= 1
         assert metric(metrics, "rapport_up") == 1
         assert "Mallory" not in metrics and TOKEN not in metrics
-    assert not recorded(database, 880_001) and not recorded(database, 880_002)
+    assert not await recorded(database, 880_001) and not await recorded(database, 880_002)
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
@@ -162,12 +161,12 @@ async def test_a_locked_database_delays_a_webhook_update_and_never_drops_it(
         customer = emu.add_user("Ada", language_code="en")
         locked, release = threading.Event(), threading.Event()
 
+        url = await bot_database_url(database)
+
         def hold_the_write_lock() -> None:  # another process's VACUUM, say
-            with sqlite3.connect(database, timeout=30, isolation_level=None) as db:
-                db.execute("BEGIN EXCLUSIVE")
+            with write_lock_held(url):
                 locked.set()
                 release.wait(30)
-                db.execute("COMMIT")
 
         holder = threading.Thread(target=hold_the_write_lock)
         holder.start()

@@ -50,6 +50,7 @@ from sandbox import Emulator, SimUser
 from sandbox.scenario import Press, Say, find_button
 from scheduler import Lease, Scheduler, SchedulerTimings
 from storage.engine import make_engine
+from tests.bot_database import BOT_DATABASE
 from tests.e2e.conftest import (
     FAST_LIMITS,
     FAST_PACING,
@@ -313,6 +314,7 @@ async def reference_run(framework: Framework, tmp_path: Path) -> tuple[list[str]
         return conversation(emu, user.id), sends
 
 
+@BOT_DATABASE  # the reference bot's; the workers are on PostgreSQL in both passes
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 async def test_three_webhook_workers_on_one_postgres(
     framework: Framework, postgres: PostgresServer, tmp_path: Path, launcher: Launcher

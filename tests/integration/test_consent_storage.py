@@ -110,10 +110,10 @@ async def test_linking_keeps_the_newer_decision(
 
 
 def test_export_and_forget_on_the_command_line(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    url = database_url
     key = new_key()
     monkeypatch.setenv("RAPPORT_DATABASE_URL", url)
     monkeypatch.setenv("RAPPORT_ENCRYPTION_KEY", key)
@@ -153,12 +153,12 @@ def test_export_and_forget_on_the_command_line(
 
 
 def test_the_customer_file_gives_and_withdraws_but_never_undoes_a_chat_opt_out(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``marketing_consent`` in ``rapport import customers``: recorded with source ``import``
     when it changes something; a "yes" never overrides the customer's own "no" from the chat."""
     monkeypatch.chdir(tmp_path)
-    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    url = database_url
     key = new_key()
     monkeypatch.setenv("RAPPORT_DATABASE_URL", url)
     monkeypatch.setenv("RAPPORT_ENCRYPTION_KEY", key)

@@ -6,12 +6,12 @@ tests/e2e/test_webhook.py."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from sqlalchemy import insert
 
 from bot.app.health import HealthProbe
@@ -19,6 +19,7 @@ from bot.core.outbox_model import OutboxState
 from storage.engine import make_engine
 from storage.migrate import downgrade, upgrade
 from storage.tables import OutboxRow
+from tests.bot_database import write_lock_held
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 
@@ -70,8 +71,15 @@ async def test_healthy_with_backlog_then_503_when_the_schema_is_behind(database_
         await engine.dispose()
 
 
-async def test_503_when_the_database_cannot_be_reached(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'no-such-dir' / 'bot.db'}"
+@pytest.mark.parametrize(
+    "unreachable",
+    [
+        "sqlite+aiosqlite:///{tmp}/no-such-dir/bot.db",
+        "postgresql+asyncpg://rapport@/rapport?host={tmp}/no-such-socket-dir",
+    ],
+)
+async def test_503_when_the_database_cannot_be_reached(tmp_path: Path, unreachable: str) -> None:
+    url = unreachable.format(tmp=tmp_path)
     engine = make_engine(url)
     try:
         status, body = await answer(probe_for(url, engine))
@@ -81,17 +89,15 @@ async def test_503_when_the_database_cannot_be_reached(tmp_path: Path) -> None:
     assert body["database"] is False and body["schema"] is None
 
 
-async def test_a_write_holding_the_sqlite_lock_does_not_stall_the_probe(tmp_path: Path) -> None:
-    """An import or a VACUUM may hold SQLite's write lock for longer than a load balancer
-    waits; the probe only reads, so it must answer at once rather than queue behind it."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
-    await upgrade(url)
-    engine = make_engine(url)
-    writer = sqlite3.connect(tmp_path / "bot.db", isolation_level=None)
+async def test_a_write_holding_the_lock_does_not_stall_the_probe(database_url: str) -> None:
+    """An import, a VACUUM or a migration may hold the write lock for longer than a load
+    balancer waits (SQLite's on the whole file; on PostgreSQL an exclusive lock on every
+    table); the probe only reads, so it must answer at once rather than queue behind it."""
+    await upgrade(database_url)
+    engine = make_engine(database_url)
     try:
-        writer.execute("BEGIN IMMEDIATE")  # held for the whole probe
-        status, body = await answer(probe_for(url, engine))
+        with write_lock_held(database_url):  # held for the whole probe
+            status, body = await answer(probe_for(database_url, engine))
     finally:
-        writer.close()
         await engine.dispose()
-    assert status == 200 and body["database"] is True  # BEGIN IMMEDIATE: 503 after 5 s
+    assert status == 200 and body["database"] is True  # a probe that writes: 503 after 5 s

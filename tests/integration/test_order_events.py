@@ -1,4 +1,5 @@
-"""The order events endpoint over HTTP against a real SQLite file (issue #10): signatures,
+"""The order events endpoint over HTTP against a real database (issue #10; an SQLite file, or
+PostgreSQL in the PostgreSQL pass: :mod:`tests.bot_database`): signatures,
 refusals that change nothing, repeats and late events, and RFM buckets equal to an import's."""
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from bot.core.tiers import TierPolicy
 from storage.customers_import import import_orders
 from storage.engine import make_engine
 from storage.migrate import upgrade
+from tests.bot_database import BotDatabases, bot_database_url
 from tests.fakes import FrozenClock
 
 SECRET = b"s3cret-for-tests"
@@ -37,7 +39,7 @@ TABLES = ("customer", "customer_order", "customer_paid_day", "customer_rfm")
 
 
 async def fresh_engine(path: Path) -> AsyncEngine:
-    url = f"sqlite+aiosqlite:///{path}"
+    url = await bot_database_url(path)
     engine = make_engine(url)
     await upgrade(url, engine=engine)
     return engine
@@ -63,7 +65,8 @@ class Endpoint:
 
 
 @pytest.fixture
-async def endpoint(tmp_path: Path) -> AsyncIterator[Endpoint]:
+async def endpoint(tmp_path: Path, bot_database: BotDatabases) -> AsyncIterator[Endpoint]:
+    """The endpoint on a fresh database (on both backends: it asks for ``bot_database``)."""
     engine = await fresh_engine(tmp_path / "events.db")
     app = events_app(
         engine,

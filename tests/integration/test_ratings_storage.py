@@ -116,9 +116,9 @@ async def test_a_revisit_is_claimed_once_and_answered_once(uow: SqlUnitOfWorkFac
 
 
 def test_the_monthly_report_shows_satisfaction(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    url = database_url
 
     async def seed() -> None:
         engine = make_engine(url)

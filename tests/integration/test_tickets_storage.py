@@ -112,9 +112,9 @@ async def test_two_sweepers_racing_claim_a_breach_once(uow: SqlUnitOfWorkFactory
 
 
 def test_the_monthly_report_from_the_command_line(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    url = database_url
 
     async def seed() -> None:
         engine = make_engine(url)
