@@ -84,6 +84,7 @@ from storage.import_files import (
     count_rows,
     read_rows,
 )
+from storage.import_pipeline import write_batches
 from storage.rfm_totals import add_delta, apply_deltas, window_through
 from storage.tables import metadata
 
@@ -364,10 +365,13 @@ async def import_orders(
     batch_size: int = 10_000,
     progress: Progress | None = None,
     report: ImportReport | None = None,
+    overlap: bool = True,
 ) -> ImportReport:
     """Writes order rows in batched transactions and keeps the RFM buckets and running totals
     current (the write pass: give it checked rows, see :func:`import_orders_file`); counts go
-    into `report` as each batch commits.
+    into `report` as each batch commits. The next batch is parsed while one is written
+    (:func:`storage.import_pipeline.write_batches`, same results and failure behaviour);
+    ``overlap=False`` does one after the other.
 
     The hot statements (reading the stored orders, inserting and updating orders, the bucket
     and running-total upserts) run as driver-level ``executemany`` of prepared tuples
@@ -382,7 +386,7 @@ async def import_orders(
     def parse(row: Mapping[str, Any]) -> OrderIn:
         return parse_order(row, shop_currency, now=now)
 
-    for batch in batches(rows, parse, batch_size, report):
+    async def write(batch: list[tuple[int, OrderIn]]) -> None:
         done = ImportReport()
         latest = {o.order_id: o for _, o in batch}
         done.unchanged += len(batch) - len(latest)
@@ -391,6 +395,8 @@ async def import_orders(
         report.add(done)
         if progress:
             progress(len(batch))
+
+    await write_batches(rows, parse, batch_size, report, write, overlap=overlap)
     return report
 
 
