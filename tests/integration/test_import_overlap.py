@@ -1,5 +1,6 @@
 """The order import parses the next batch while one is written (storage.import_pipeline): same
-rows, counts and rejections as one batch after the other, and the same state after a failure."""
+rows, counts and rejections as one batch after the other, and the same state after a failure;
+and on SQLite a page cache of its own."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from storage.customers_import import ImportReport, import_orders, read_rows
 from storage.import_files import FileFormatError
 from storage.tables import metadata
 from tests.integration import test_hostile_imports
+from tests.postgres_server import SQLITE_ONLY
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 REQUIRED = ("order_id", "customer_ref", "amount", "status", "created_at")
@@ -134,3 +136,28 @@ async def test_a_failed_write_stops_the_import_and_counts_only_committed_batches
     assert report.created == 10  # the first batch; the second rolled back
     assert report.rows == 23  # rows through the second batch's last (line 24); none parsed ahead
     assert (await stored(engine))["customer_order"] == 10
+
+
+@SQLITE_ONLY
+async def test_a_sqlite_import_has_its_own_page_cache_and_gives_it_back(
+    engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = customers_import.upsert_orders
+    seen: list[int] = []
+
+    async def watching(conn: AsyncConnection, latest: Any, **kwargs: Any) -> None:
+        seen.append((await conn.exec_driver_sql("PRAGMA cache_size")).scalar_one())
+        await real(conn, latest, **kwargs)
+
+    monkeypatch.setattr(customers_import, "upsert_orders", watching)
+    await import_orders(
+        engine,
+        rows_of(orders_file(tmp_path, 40)),
+        shop_currency="CNY",
+        now=NOW,
+        batch_size=BATCH,
+        sqlite_cache_mib=3,
+    )
+    assert seen == [-3 * 1024] * 4
+    async with engine.connect() as conn:
+        assert (await conn.exec_driver_sql("PRAGMA cache_size")).scalar_one() == -2000
