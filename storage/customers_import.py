@@ -32,6 +32,7 @@ writes customers and orders.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -439,8 +440,11 @@ async def import_orders(
     cache = _ImportCache(sqlite_cache_mib)
     try:
         await write_batches(rows, parse, batch_size, report, write, overlap=overlap)
-    finally:
-        await cache.restore(engine)
+    except BaseException:
+        with contextlib.suppress(SQLAlchemyError):  # the import's own error is the one to tell
+            await cache.restore(engine)
+        raise
+    await cache.restore(engine)
     return report
 
 
