@@ -3,12 +3,15 @@ against a naive row-by-row ORM insert, in the same run.
 
     .venv/bin/python -m benchmarks.import_orders --orders 1000000 --customers 100000
     .venv/bin/python -m benchmarks.import_orders --orders 1000000 --customers 100000 --postgres
+    .venv/bin/python -m benchmarks.import_orders --orders 200000 --customers 20000 --sequential
 
 Generates a seeded CSV (two years of orders, heavy-tailed per-customer rates), imports it
 into a fresh database with ``storage.customers_import.import_orders`` (buckets and running
 totals included), re-imports it (idempotency: nothing changes), recomputes tiers, and times a
 naive baseline (one ORM ``session.add`` + flush per row, customers looked up one by one) on a
 sample of the same database kind, extrapolated to the full size. Prints all figures.
+``--sequential`` turns off the overlap of parsing and writing (:mod:`storage.import_pipeline`)
+for an A/B of it in one tree.
 
 The database is a fresh SQLite file (WAL, the engine's own settings), or with ``--postgres``
 a throwaway PostgreSQL server started from the local binaries (``tests/postgres_server.py``)
@@ -66,20 +69,22 @@ def generate(path: Path, orders: int, customers: int, seed: int = 5) -> None:
                           paid.strftime("%Y-%m-%dT%H:%M:%S") if paid else ""])  # fmt: skip
 
 
-async def project(path: Path, url: str, batch: int) -> tuple[float, float, float]:
+async def project(
+    path: Path, url: str, batch: int, overlap: bool = True
+) -> tuple[float, float, float]:
     engine = make_engine(url)
     await upgrade(url, engine=engine)
     now = datetime.now(UTC)
     t0 = time.perf_counter()
     report = await import_orders(
         engine, read_rows(path, ORDER_COLUMNS, REQUIRED), shop_currency="CNY", now=now,
-        batch_size=batch,
+        batch_size=batch, overlap=overlap,
     )  # fmt: skip
     first = time.perf_counter() - t0
     t0 = time.perf_counter()
     again = await import_orders(
         engine, read_rows(path, ORDER_COLUMNS, REQUIRED), shop_currency="CNY", now=now,
-        batch_size=batch,
+        batch_size=batch, overlap=overlap,
     )  # fmt: skip
     second = time.perf_counter() - t0
     assert again.created == again.updated == 0, again
@@ -145,6 +150,11 @@ def main() -> None:
     parser.add_argument("--baseline-sample", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=10_000)
     parser.add_argument("--postgres", action="store_true", help="a throwaway PostgreSQL server")
+    parser.add_argument(
+        "--sequential",
+        action="store_true",
+        help="parse and write one batch after the other (no overlap), for comparison",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, databases(args.postgres, Path(tmp)) as urls:
         csv_path = Path(tmp) / "orders.csv"
@@ -154,7 +164,9 @@ def main() -> None:
         took = time.perf_counter() - t0
         print(f"generated {args.orders:,} orders ({size:.0f} MB) in {took:.1f} s")
         print(f"database: {'PostgreSQL' if args.postgres else 'SQLite'}")
-        first, second, tiers = asyncio.run(project(csv_path, urls[0], args.batch))
+        print(f"batches: {'one after the other' if args.sequential else 'overlapped'}")
+        run = project(csv_path, urls[0], args.batch, overlap=not args.sequential)
+        first, second, tiers = asyncio.run(run)
         sample = min(args.baseline_sample, args.orders)
         base = asyncio.run(naive(csv_path, urls[1], sample))
     base_full = base * args.orders / sample

@@ -707,6 +707,12 @@ class Settings(BaseSettings):
     import_batch_size: int = Field(
         10_000, gt=0, description="Rows per transaction when importing customers or orders."
     )
+    import_sqlite_cache_mib: int = Field(
+        64,
+        ge=1,
+        description="SQLite page cache of the order import's connection, in MiB (the "
+        "default 2 MiB thrashes once the order indexes outgrow it).",
+    )
     rfm_window_days: int = Field(365, gt=0, description="Trailing RFM window, in UTC days.")
     tier_high_share: float = Field(
         0.2,

@@ -176,6 +176,7 @@ def orders(path: FileArgument, quiet: QuietOption = False) -> None:
                 now=datetime.now(UTC),
                 policy=policy,
                 batch_size=settings.import_batch_size,
+                sqlite_cache_mib=settings.import_sqlite_cache_mib,
                 progress=progress,
             )
 
