@@ -411,7 +411,7 @@ async def import_orders(
     into `report` as each batch commits. The next batch is parsed while one is written
     (:func:`storage.import_pipeline.write_batches`, same results and failure behaviour);
     ``overlap=False`` does one after the other. On SQLite the import's connection gets a page
-    cache of `sqlite_cache_mib` for the import (:func:`_import_cache`).
+    cache of `sqlite_cache_mib` for the import (:class:`_ImportCache`).
 
     The hot statements (reading the stored orders, inserting and updating orders, the bucket
     and running-total upserts) run as driver-level ``executemany`` of prepared tuples
