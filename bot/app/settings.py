@@ -629,11 +629,12 @@ class Settings(BaseSettings):
         "(Telegram allows up to 1000); replaces global_messages_per_second.",
     )
     pacing_margin_seconds: float = Field(
-        0.05,
+        0.2,
         ge=0,
         le=1,
-        description="Extra wait kept in hand when pacing, so network jitter never makes a "
-        "request arrive before Telegram's limit allows it.",
+        description="Extra wait kept in hand when pacing, so that jitter in the time a request "
+        "takes to arrive never makes it arrive before Telegram's limit allows it; costs no "
+        "steady rate (docs/performance.md: 0.05 earned 429s at 1000/s).",
     )
     max_send_attempts: int = Field(
         5, ge=1, description="Attempts at one message after 429s and transient errors."

@@ -57,7 +57,7 @@ class PacingLimits:
     chat_burst: int = 3
     global_per_second: float = 30.0
     group_per_minute: int = 20
-    margin_seconds: float = 0.05
+    margin_seconds: float = 0.2
 
 
 @dataclass(slots=True)
