@@ -60,6 +60,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -301,6 +302,17 @@ def _pct(value: object) -> str:
     return "-" if value is None else f"{100 * float(str(value)):.1f} %"
 
 
+def render_triage(tri: dict[str, Any]) -> str:
+    """Triage's figures per locale (:func:`triage_figures` of each), a line each."""
+    lines = []
+    for locale, t in tri.items():
+        parts = [f"{locale:<8} n={t['n']:<4} acc={t['accuracy']}  class-acc={t['class_accuracy']}"]
+        for cls, c in t["classes"].items():
+            parts.append(f"{cls} {c['precision']}/{c['recall']}")
+        lines.append("  ".join(parts))
+    return "\n".join(lines)
+
+
 def render(report: dict[str, object]) -> str:
     lines = [f"set: {report['set']}", "", "FAQ"]
     lines.append(
@@ -318,11 +330,7 @@ def render(report: dict[str, object]) -> str:
     lines += ["", "Triage (accuracy = enquiry vs complaint; P/R per class)"]
     tri = report["triage"]
     assert isinstance(tri, dict)
-    for locale, t in tri.items():
-        parts = [f"{locale:<8} n={t['n']:<4} acc={t['accuracy']}  class-acc={t['class_accuracy']}"]
-        for cls, c in t["classes"].items():
-            parts.append(f"{cls} {c['precision']}/{c['recall']}")
-        lines.append("  ".join(parts))
+    lines.append(render_triage(tri))
     lines += ["", "Named false alarms (flagged = wrongly read as a complaint)"]
     alarms = report["named_false_alarms_flagged"]
     assert isinstance(alarms, dict)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from benchmarks.triage_nearest import nearest_scores
 from benchmarks.understanding_eval import FAQ_SET, TRIAGE_SET, load_set
 from bot.app.faq_data import load_faq
 from bot.app.settings import LOCALES
@@ -31,3 +32,10 @@ def test_faq_set_labels_are_real_entries_and_phrasings_are_not_copied() -> None:
     assert not [i.text for i in items if i.text.casefold().strip() in own]
     splits = Counter(i.split for i in items)
     assert splits["dev"] == splits["heldout"]
+
+
+def test_nearest_scores_fold_case_space_and_punctuation_before_comparing() -> None:
+    corpus = ["Where is my order?", "我的快递到哪了"]
+    scores = nearest_scores(["where is my ORDER", "我的快递到哪了！", "zzzz"], corpus)
+    assert scores[0] == scores[1] == 100.0
+    assert scores[2] < 20
