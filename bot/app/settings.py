@@ -230,7 +230,7 @@ class Settings(BaseSettings):
         "message needs before the model alone makes it a complaint or raises it to major.",
     )
     triage_model_major: float = Field(
-        0.65,
+        0.5,
         gt=0,
         le=1,
         description="With the learned triage model: its calibrated probability of a major "
