@@ -37,13 +37,13 @@ from bot.app.understanding import build_triage
 from bot.core.textmodel import TextModel
 from bot.core.triage import Triage
 
-#: ``--lowo --sweep`` grid: (model_complaint, model_major, model_veto, model_major_negativity;
-#: 0 turns the neutral-question check off).
+#: ``--lowo --sweep`` grid: (model_complaint, model_major, model_veto, model_major_veto; 0 turns
+#: the major-term veto off). The neutral-question check stays as the settings have it.
 LOWO_SWEEP: tuple[tuple[float, float, float, float], ...] = tuple(
-    (complaint, major, 0.15, negativity)
+    (complaint, major, 0.15, major_veto)
     for complaint in (0.3, 0.35)
-    for major in (0.4, 0.5, 0.6, 0.65, 0.7)
-    for negativity in (0.0, 0.3)
+    for major in (0.3, 0.35, 0.4, 0.5, 0.65)
+    for major_veto in (0.0, 0.1, 0.2)
 )
 
 Fitter = Callable[[str], TextModel]
@@ -124,14 +124,11 @@ def _sweep(by_text: _ByText, sets: Mapping[str, Sequence[Item]]) -> None:
     """The pooled LOWO predictions through :data:`LOWO_SWEEP` (same models, same rules)."""
     pooled = [i for items in sets.values() for i in items]
     print(
-        "complaint / major / veto / major negativity: pooled acc genR enqP majP/majR"
-        " | major P/R per set"
+        "complaint / major / veto / major veto: pooled acc genR enqP majP/majR | major P/R per set"
     )
-    for complaint, major, veto, negativity in LOWO_SWEEP:
+    for complaint, major, veto, major_veto in LOWO_SWEEP:
         thresholds = {"model_complaint": complaint, "model_major": major, "model_veto": veto}
-        swept = _ByText(
-            with_thresholds(by_text.triage, model_major_negativity=negativity, **thresholds)
-        )
+        swept = _ByText(with_thresholds(by_text.triage, model_major_veto=major_veto, **thresholds))
         f, _ = triage_figures(swept, pooled)  # type: ignore[arg-type]
         c: Any = f["classes"]
         per = []
@@ -140,7 +137,7 @@ def _sweep(by_text: _ByText, sets: Mapping[str, Sequence[Item]]) -> None:
             m: Any = g["classes"]["major"]  # type: ignore[index]
             per.append(f"{name[-1]}:{g['accuracy']},{m['precision']}/{m['recall']}")
         print(
-            f"{complaint} / {major} / {veto} / {negativity}: {f['accuracy']} "
+            f"{complaint} / {major} / {veto} / {major_veto}: {f['accuracy']} "
             f"{c['general']['recall']} "
             f"{c['enquiry']['precision']} {c['major']['precision']}/{c['major']['recall']}"
             f" | {' '.join(per)}"

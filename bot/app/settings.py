@@ -223,6 +223,14 @@ class Settings(BaseSettings):
         "a general or quality keyword alone does not make a complaint (0: never overruled; "
         "major terms never are).",
     )
+    triage_model_major_veto: float = Field(
+        0.2,
+        ge=0,
+        lt=1,
+        description="With the learned triage model: its probability of a major complaint below "
+        "which a major keyword (a solicitor, a fire, a newspaper) does not make a message major "
+        "(0: major keywords are never overruled). Must stay below RAPPORT_TRIAGE_MODEL_MAJOR.",
+    )
     triage_model_min_units: int = Field(
         4,
         ge=1,
@@ -230,7 +238,7 @@ class Settings(BaseSettings):
         "message needs before the model alone makes it a complaint or raises it to major.",
     )
     triage_model_major: float = Field(
-        0.5,
+        0.35,
         gt=0,
         le=1,
         description="With the learned triage model: its calibrated probability of a major "

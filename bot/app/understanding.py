@@ -123,4 +123,5 @@ def build_triage(
         model_min_units=settings.triage_model_min_units,
         model_major_negativity=settings.triage_model_major_negativity,
         model_praise_veto=settings.triage_model_praise_veto,
+        model_major_veto=settings.triage_model_major_veto,
     )

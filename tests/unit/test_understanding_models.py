@@ -148,6 +148,27 @@ def test_the_model_overrules_a_lone_quality_keyword_it_is_sure_of(lexicons) -> N
     assert kept.severity is Severity.QUALITY
 
 
+@pytest.mark.parametrize(
+    ("leaning", "expected"),
+    [([60, 0, 0, 0], None), ([0, 0, 60, 0], Severity.QUALITY), ([0, 0, 0, 0], Severity.MAJOR)],
+)
+def test_the_model_overrules_a_major_keyword_it_is_sure_is_no_major(  # type: ignore[no-untyped-def]
+    lexicons, leaning: list[float], expected: Severity | None
+) -> None:
+    # an enquiry, a lesser complaint, or (p(major) 0.25, above the veto) kept major
+    text = "I will see you in court on Saturday, the match starts at ten"
+    assert Triage(lexicons).classify(text).severity is Severity.MAJOR
+    model = _model(CLASSES, {"Wmatch": leaning}, [0, 0, 0, 0])
+    decision = Triage(lexicons, model=model, model_major_veto=0.2).classify(text)
+    assert decision.severity is expected
+    assert any(s.kind == "model_major_veto" for s in decision.signals) is (
+        expected is None or expected is Severity.QUALITY
+    )
+    assert Triage(lexicons, model=model).classify(text).severity is Severity.MAJOR  # off: 0
+    with pytest.raises(ValueError, match="model_major_veto"):
+        Triage(lexicons, model=model, model_major=0.5, model_major_veto=0.5)
+
+
 def test_a_neutral_question_is_never_major_on_the_models_word(lexicons) -> None:  # type: ignore[no-untyped-def]
     model = _model(CLASSES, {"Wgift": [0, 0, 0, 60], "Wcards": [0, 0, 0, 60]}, [0, 0, 0, 0])
     triage = Triage(lexicons, model=model, model_major=0.6)

@@ -66,6 +66,13 @@ class Reading:
         return bool(self.positive) and not self.negative
 
 
+def _as_enquiry(decision: TriageDecision, signals: tuple[Signal, ...]) -> TriageDecision:
+    """``decision`` overruled to an enquiry, with ``signals`` saying why."""
+    return replace(
+        decision, kind=Kind.ENQUIRY, severity=None, category=None, summary=None, signals=signals
+    )
+
+
 class Triage:
     """Classifies messages with the lexicons of every locale; build once, call often."""
 
@@ -83,6 +90,7 @@ class Triage:
         model_min_units: int = 4,
         model_major_negativity: float = 0.3,
         model_praise_veto: bool = True,
+        model_major_veto: float = 0.0,
     ) -> None:
         """``model``: the learned classifier (classes enquiry, general, quality, major); without
         it the rules decide alone. ``model_complaint``: its probability of a complaint at or
@@ -96,7 +104,9 @@ class Triage:
         a question shows a problem, so that the model may make it major (see
         :meth:`_combined`). ``model_praise_veto``: the model alone makes no general complaint of
         a message with positive and no negative sentiment words ("Sam was very kind, thank
-        you", 服务态度很好)."""
+        you", 服务态度很好). ``model_major_veto``: the model's probability of major below
+        which a major term the rules counted does not make the message major ("my solicitor
+        needs an invoice", "a fire drill cut our call short"); 0 turns it off."""
         if not 0 < complaint_negativity <= 1:
             raise ValueError("complaint_negativity must be in (0, 1]")
         if not (0 < model_complaint <= 1 and 0 < model_major <= 1):
@@ -105,6 +115,8 @@ class Triage:
             raise ValueError("model_veto must be in [0, model_complaint)")
         if not 0 <= model_major_negativity <= 1:
             raise ValueError("model_major_negativity must be in [0, 1]")
+        if not 0 <= model_major_veto < model_major:
+            raise ValueError("model_major_veto must be in [0, model_major)")
         if model is not None and set(model.classes) != set(_MODEL_CLASSES):
             raise ValueError(f"the triage model's classes must be {', '.join(_MODEL_CLASSES)}")
         self.model = model
@@ -114,6 +126,7 @@ class Triage:
         self.model_min_units = model_min_units
         self.model_major_negativity = model_major_negativity
         self.model_praise_veto = model_praise_veto
+        self.model_major_veto = model_major_veto
         if negativity_scale <= 0:
             raise ValueError("negativity_scale must be positive")
         self.complaint_negativity = complaint_negativity
@@ -137,9 +150,11 @@ class Triage:
 
     def _combined(self, reading: Reading, p: Mapping[str, float], text: str) -> TriageDecision:
         """Rules and model together. The rules keep what they are precise about: a counted
-        major term (a legal threat, an injury) is major whatever the model says, and a counted
-        term makes a complaint of its severity. The model fills the gaps: a message the rules
-        read as an enquiry is a complaint when the model's probability of a complaint reaches
+        major term (a legal threat, an injury) is major unless the model's probability of
+        major is under ``model_major_veto`` ("my solicitor needs an invoice": then an enquiry,
+        or the likelier lesser severity), and a counted term makes a complaint of its
+        severity. The model fills the gaps: a message the rules read as an enquiry is a
+        complaint when the model's probability of a complaint reaches
         ``model_complaint`` (severity: the likelier of general and quality), and any complaint
         is major when the model's probability of major reaches ``model_major``. The model may
         also overrule a general or quality term it is sure is no complaint (probability below
@@ -168,17 +183,12 @@ class Triage:
         signals = (*rules.signals, Signal("model", f"{complaint:.2f}", detail))
         severity = rules.severity
         if severity is Severity.MAJOR:
-            return replace(rules, signals=signals)
+            if p["major"] >= self.model_major_veto:
+                return replace(rules, signals=signals)
+            return self._major_vetoed(rules, p, complaint, signals)
         if severity is not None and complaint < self.model_veto:
             veto = Signal("model_veto", f"{complaint:.2f}", "the model reads no complaint")
-            return replace(
-                rules,
-                kind=Kind.ENQUIRY,
-                severity=None,
-                category=None,
-                summary=None,
-                signals=(*signals, veto),
-            )
+            return _as_enquiry(rules, (*signals, veto))
         if _units(rules, text) < self.model_min_units:
             return replace(rules, signals=signals)
         major_allowed = True
@@ -208,6 +218,22 @@ class Triage:
         if severity is rules.severity:
             return replace(rules, signals=signals)
         return replace(rules, kind=Kind.COMPLAINT, severity=severity, signals=signals)
+
+    def _major_vetoed(
+        self,
+        rules: TriageDecision,
+        p: Mapping[str, float],
+        complaint: float,
+        signals: tuple[Signal, ...],
+    ) -> TriageDecision:
+        """A major of the rules the model is sure is no major (``model_major_veto``): an
+        enquiry when the model's probability of a complaint is under ``model_complaint``,
+        else the likelier of general and quality."""
+        veto = Signal("model_major_veto", f"{p['major']:.2f}", "the model reads no major")
+        if complaint < self.model_complaint:
+            return _as_enquiry(rules, (*signals, veto))
+        lesser = Severity(max(("general", "quality"), key=p.__getitem__))
+        return replace(rules, severity=lesser, signals=(*signals, veto))
 
     def _problem_shown(self, reading: Reading) -> bool:
         """Whether the rules saw a sign of a problem: a counted complaint term, a major term
