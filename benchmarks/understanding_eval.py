@@ -10,6 +10,7 @@ on labelled sets that were written before any run and split into development and
     python -m benchmarks.understanding_eval --set heldout3     # the third, blind (triage only)
     python -m benchmarks.understanding_eval --set heldout4     # the fourth, blind (triage only)
     python -m benchmarks.understanding_eval --set heldout5     # the fifth, blind (triage only)
+    python -m benchmarks.understanding_eval --set heldout6     # the sixth, blind (triage only)
     python -m benchmarks.understanding_eval --triage-file benchmarks/data/triage_check4.yaml
                                                                # triage alone on another file
 
@@ -29,7 +30,9 @@ figures are empty (``-``) and ``--speed`` times triage alone. ``--set heldout4``
 ``benchmarks/data/triage_heldout4.yaml``, a fourth such set written after the third had been
 used for a decision; it is run the same way, once, by the lead. ``--set heldout5`` reads
 ``benchmarks/data/triage_heldout5.yaml``, a fifth such set written after the fourth had been
-used for decisions; it too is run once, by the lead, at merge.
+used for decisions; it too is run once, by the lead, at merge. ``--set heldout6`` reads
+``benchmarks/data/triage_heldout6.yaml``, a sixth such set written after the fifth had been
+used for decisions, to judge the next step; it too is run once, by the lead, at merge.
 
 **Spent sets.** A held-out set stops being evidence once it has decided a step. Since the sixth
 step (docs/triage.md) the triage half of ``heldout`` and the triage sets ``heldout2``–``heldout4``
@@ -81,11 +84,14 @@ TRIAGE_HELDOUT3 = DATA / "triage_heldout3.yaml"
 TRIAGE_HELDOUT4 = DATA / "triage_heldout4.yaml"
 #: The fifth held-out set (issue #12): triage only, every item held-out.
 TRIAGE_HELDOUT5 = DATA / "triage_heldout5.yaml"
+#: The sixth held-out set (issue #12): triage only, every item held-out.
+TRIAGE_HELDOUT6 = DATA / "triage_heldout6.yaml"
 #: The later held-out sets that have no FAQ part, by ``--set`` name.
 TRIAGE_ONLY_HELDOUT = {
     "heldout3": TRIAGE_HELDOUT3,
     "heldout4": TRIAGE_HELDOUT4,
     "heldout5": TRIAGE_HELDOUT5,
+    "heldout6": TRIAGE_HELDOUT6,
 }
 #: ``--set`` choices: halves of the first sets, both halves, or a later held-out set.
 SETS = ("dev", "heldout", "all", "heldout2", *TRIAGE_ONLY_HELDOUT)
