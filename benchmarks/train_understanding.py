@@ -290,9 +290,10 @@ def writer_sets() -> dict[str, list[Item]]:
     * ``train6a``–``train6i`` (seventh step): ``triage_train6a.yaml`` …, written as training
       data by nine writers in distinct styles, blind to the model and to each other.
 
-    The list is explicit on purpose: a set still held out (``triage_heldout6.yaml``, and any
-    later one) is registered beside these in :mod:`benchmarks.understanding_eval` and must
-    never be picked up here; it joins only after it has decided a step."""
+    The list is explicit on purpose: a held-out set (``triage_heldout6.yaml``, which decided
+    the seventh step, and any later one) is registered beside these in
+    :mod:`benchmarks.understanding_eval` and must never be picked up here before the step
+    after the one it decided begins."""
     return {
         "heldout1": [i for i in load_set(TRIAGE_SET) if i.split == "heldout"],
         "heldout2": load_set(TRIAGE_HELDOUT2, all_heldout=True),

@@ -36,9 +36,10 @@ used for decisions, to judge the next step; it too is run once, by the lead, at 
 
 **Spent sets.** A held-out set stops being evidence once it has decided a step. Since the sixth
 step (docs/triage.md) the triage half of ``heldout`` and the triage sets ``heldout2``–``heldout4``
-are training data (``benchmarks.train_understanding.writer_sets``, listed by name); ``heldout5``
-decided the sixth step and is the next to join. Their figures here are then training figures;
-the FAQ half of ``heldout2`` is still held out.
+are training data (``benchmarks.train_understanding.writer_sets``, listed by name), and
+``heldout5`` since the seventh; ``heldout6`` decided the seventh step and joins when a later step
+begins. Their figures here are then training figures; the FAQ half of ``heldout2`` is still held
+out.
 
 FAQ, per set and locale (in-scope questions have an entry id, out-of-scope ones ``none``):
 
