@@ -18,7 +18,8 @@ Training data:
 * for triage, the false alarms named in issue #12 as enquiries, and since the sixth step the
   sets written by people outside the team (:func:`writer_sets`: the odd half of
   ``triage_eval.yaml`` and ``triage_heldout2/3/4/5.yaml``), once blind held-out sets, each spent
-  on a decision before it became training data.
+  on a decision before it became training data, and since the seventh step the nine sets
+  written as training data (``triage_train6a.yaml`` … ``triage_train6i.yaml``, :data:`TRAIN_SETS`).
 
 The model is a multinomial logistic regression (:class:`bot.core.textmodel.TextModel`), fitted
 by full-batch Adam on sparse features with an L2 penalty, in numpy only: no download, no
@@ -193,33 +194,34 @@ class _Sparse:
     ) -> None:
         counts = np.array([len(row) for row in rows])
         self.n = len(rows)
-        self.cols = np.fromiter(
-            (j for row in rows for j in row), dtype=np.int64, count=counts.sum()
-        )
-        self.vals = np.repeat(np.asarray(scale, dtype=np.float32), counts)[:, None]
-        self.row_of = np.repeat(np.arange(self.n), counts)
-        self.row_starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-        self.has_row = counts > 0
-        order = np.argsort(self.cols, kind="stable")
-        self.by_col = order
-        col_counts = np.bincount(self.cols, minlength=columns)
-        self.col_starts = np.concatenate(([0], np.cumsum(col_counts)[:-1]))
+        cols = np.fromiter((j for row in rows for j in row), dtype=np.int64, count=counts.sum())
+        vals = np.repeat(np.asarray(scale, dtype=np.float32), counts)[:, None]
+        has_row = counts > 0
+        # by row: entries in text order, each row's run starting at its offset
+        self.cols, self.vals, self.has_row = cols, vals, has_row
+        self.row_starts = np.concatenate(([0], np.cumsum(counts)[:-1]))[has_row]
+        # by column: the same entries sorted by feature (stable, so sums keep a fixed order)
+        by_col = np.argsort(cols, kind="stable")
+        self.col_rows = np.repeat(np.arange(self.n), counts)[by_col]
+        self.col_vals = vals[by_col]
+        col_counts = np.bincount(cols, minlength=columns)
         self.has_col = col_counts > 0
+        self.col_starts = np.concatenate(([0], np.cumsum(col_counts)[:-1]))[self.has_col]
+        self.columns = columns
 
     def times(self, w: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         """``X @ w`` (texts × classes)."""
         out = np.zeros((self.n, w.shape[1]), dtype=np.float32)
         if len(self.cols):
-            sums = np.add.reduceat(w[self.cols] * self.vals, self.row_starts[self.has_row])
-            out[self.has_row] = sums
+            out[self.has_row] = np.add.reduceat(w[self.cols] * self.vals, self.row_starts)
         return out
 
     def transposed_times(self, g: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         """``X.T @ g`` (features × classes)."""
-        out = np.zeros((len(self.col_starts), g.shape[1]), dtype=np.float32)
+        out = np.zeros((self.columns, g.shape[1]), dtype=np.float32)
         if len(self.cols):
-            entries = g[self.row_of[self.by_col]] * self.vals[self.by_col]
-            out[self.has_col] = np.add.reduceat(entries, self.col_starts[self.has_col])
+            entries = g[self.col_rows] * self.col_vals
+            out[self.has_col] = np.add.reduceat(entries, self.col_starts)
         return out
 
 

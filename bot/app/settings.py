@@ -836,6 +836,14 @@ class Settings(BaseSettings):
             raise ValueError("faq_confirm_threshold must not exceed faq_answer_threshold")
         return value
 
+    @field_validator("triage_model_major")
+    @classmethod
+    def _major_above_its_veto(cls, value: float, info: object) -> float:
+        data = getattr(info, "data", {})
+        if data.get("triage_model_major_veto", 0.0) >= value:
+            raise ValueError("triage_model_major must be above triage_model_major_veto")
+        return value
+
     @field_validator("scheduler_lease_renew_seconds")
     @classmethod
     def _renew_within_ttl(cls, value: float, info: object) -> float:

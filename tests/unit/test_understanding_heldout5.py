@@ -12,7 +12,6 @@ Failures name positions in the held-out file, never another file's text.
 
 from __future__ import annotations
 
-import unicodedata
 from collections import Counter
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import pytest
 import yaml
 
 import benchmarks.understanding_eval as understanding_eval
+from benchmarks.triage_nearest import folded
 from benchmarks.understanding_eval import TRIAGE_HELDOUT5, Item, load_items, load_set
 from bot.app.faq_data import load_faq
 from bot.app.settings import LOCALES
@@ -44,12 +44,6 @@ OTHER_FILES = (
     ROOT / "tests" / "unit" / "triage_cases.yaml",
     ROOT / "tests" / "unit" / "faq_cases.yaml",
 )
-
-
-def folded(text: str) -> str:
-    """Case, white space and punctuation do not make a message new."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    return "".join(c for c in text if not c.isspace() and unicodedata.category(c)[0] != "P")
 
 
 def positions(items: list[Item], keys: set[str]) -> list[str]:

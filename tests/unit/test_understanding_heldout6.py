@@ -20,12 +20,13 @@ import pytest
 import yaml
 
 import benchmarks.understanding_eval as understanding_eval
+from benchmarks.triage_nearest import folded
 from benchmarks.understanding_eval import TRIAGE_HELDOUT6, Item, load_items, load_set
 from bot.app.faq_data import load_faq
 from bot.app.settings import LOCALES
 from bot.app.triage_data import DEFAULT_ROOT
 from tests.unit.test_understanding_heldout2 import strings
-from tests.unit.test_understanding_heldout5 import SHARED_VARIANTS, folded
+from tests.unit.test_understanding_heldout5 import SHARED_VARIANTS
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The counts the file's header states: per locale, messages labelled each of ``CLASSES``.

@@ -169,6 +169,12 @@ def test_the_model_overrules_a_major_keyword_it_is_sure_is_no_major(  # type: ig
         Triage(lexicons, model=model, model_major=0.5, model_major_veto=0.5)
 
 
+def test_a_major_veto_at_or_above_the_major_bar_is_a_settings_error() -> None:
+    with pytest.raises(ValueError, match="triage_model_major must be above"):
+        Settings(triage_model_major=0.2, triage_model_major_veto=0.2)
+    assert Settings(triage_model_major=0.3, triage_model_major_veto=0.2).triage_model_major == 0.3
+
+
 def test_a_neutral_question_is_never_major_on_the_models_word(lexicons) -> None:  # type: ignore[no-untyped-def]
     model = _model(CLASSES, {"Wgift": [0, 0, 0, 60], "Wcards": [0, 0, 0, 60]}, [0, 0, 0, 0])
     triage = Triage(lexicons, model=model, model_major=0.6)
