@@ -221,7 +221,7 @@ class Settings(BaseSettings):
         lt=1,
         description="With the learned triage model: its probability of a complaint below which "
         "a general or quality keyword alone does not make a complaint (0: never overruled; "
-        "major terms never are).",
+        "major keywords: RAPPORT_TRIAGE_MODEL_MAJOR_VETO).",
     )
     triage_model_major_veto: float = Field(
         0.2,
