@@ -55,6 +55,7 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -295,7 +296,15 @@ def writer_sets() -> dict[str, list[Item]]:
     The list is explicit on purpose: a held-out set (``triage_heldout6.yaml``, which decided
     the seventh step, and any later one) is registered beside these in
     :mod:`benchmarks.understanding_eval` and must never be picked up here before the step
-    after the one it decided begins."""
+    after the one it decided begins.
+
+    Read once per process (the fourteen files take about 0.6 s to parse, and leave-one-writer-
+    out asks for them once per set); the lists are shared, so callers copy before changing."""
+    return dict(_writer_sets())
+
+
+@functools.cache
+def _writer_sets() -> dict[str, list[Item]]:
     return {
         "heldout1": [i for i in load_set(TRIAGE_SET) if i.split == "heldout"],
         "heldout2": load_set(TRIAGE_HELDOUT2, all_heldout=True),

@@ -141,6 +141,31 @@ async def test_a_major_complaint_reaches_supervisor_and_manager(
         assert any(ticket.number in m["text"] for m in fast_emulator.bot_messages(chat)), chat
 
 
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+async def test_an_enquiry_that_names_a_solicitor_gets_the_faq_answer(
+    framework: Framework, fast_emulator: Emulator, tmp_path: Path
+) -> None:
+    """The word "solicitor" is a major term of the word lists, but the model is sure this is
+    no complaint, so the major veto (RAPPORT_TRIAGE_MODEL_MAJOR_VETO) lets the FAQ answer it.
+    Without the veto the bot apologises and asks to confirm a serious complaint."""
+    staff, sue, max_ = staff_desk(fast_emulator)
+    asking = Persona(
+        "Carol", "en", (Say("my solicitor needs a copy of the invoice for my tax return"),)
+    )
+    async with running_bot(
+        fast_emulator, tmp_path / "bot.db", framework, **desk_settings(staff, sue, max_)
+    ) as (app, services):
+        transcript = await play(
+            fast_emulator, [asking], idle=lambda: app.dispatcher.in_flight == 0
+        )
+        async with services.uow() as uow:
+            tickets = await uow.tickets.open_tickets()
+    [answer] = transcript.bot_texts()
+    assert answer.startswith("How do I get an invoice or receipt?")
+    assert tickets == []
+    assert not fast_emulator.bot_messages(sue.id) and not fast_emulator.bot_messages(max_.id)
+
+
 async def open_ticket_through(emu: Emulator, user: SimUser) -> None:
     for step in ("the kettle arrived broken, I want a refund",):
         emu.mark()
